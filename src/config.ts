@@ -1,0 +1,152 @@
+/**
+ * Flags and their PVC_CHONKER_* environment variables, validated once into typed values. Pure:
+ * a bad value becomes a one-line message that names the flag and the value.
+ */
+import { parseDuration } from './core/duration.js';
+import { err, ok, type Result } from './core/result.js';
+import { parseSettingsLayer, type SettingKey, type SettingsLayer } from './core/settings.js';
+import type { OutputFormat } from './report.js';
+
+/** The flag values as commander hands them over (strings; --namespace repeatable). */
+export interface RawRunOptions {
+  kubeconfig?: string;
+  context?: string;
+  namespace?: string[];
+  dryRun?: boolean;
+  output?: string;
+  logLevel?: string;
+  threshold?: string;
+  inodesThreshold?: string;
+  increase?: string;
+  minIncrease?: string;
+  maxSize?: string;
+  cooldown?: string;
+  pageSize?: string;
+  apiTimeout?: string;
+  statsTimeout?: string;
+  statsConcurrency?: string;
+  writeConcurrency?: string;
+  maxExpansionsPerRun?: string;
+  shardIndex?: string;
+  shardCount?: string;
+}
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export interface RunOptions {
+  kubeconfig: string | undefined;
+  context: string | undefined;
+  namespaces: string[];
+  dryRun: boolean;
+  output: OutputFormat;
+  logLevel: LogLevel;
+  /** The global-flags layer of the settings. */
+  flagSettings: SettingsLayer;
+  pageSize: number;
+  apiTimeoutMs: number;
+  statsTimeoutMs: number;
+  statsConcurrency: number;
+  writeConcurrency: number;
+  maxExpansionsPerRun: number;
+  shard: { index: number; count: number } | undefined;
+}
+
+function integer(flag: string, text: string | undefined, fallback: number, min: number, max: number): Result<number> {
+  if (text === undefined) return ok(fallback);
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || value < min || value > max) {
+    return err(`--${flag}: "${text}" is not a whole number from ${min} to ${max}`);
+  }
+  return ok(value);
+}
+
+function duration(flag: string, text: string | undefined, fallbackMs: number): Result<number> {
+  if (text === undefined) return ok(fallbackMs);
+  const parsed = parseDuration(text);
+  if (!parsed.ok) return err(`--${flag}: ${parsed.error}`);
+  if (parsed.value <= 0) return err(`--${flag}: "${text}" must be longer than 0`);
+  return parsed;
+}
+
+const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+function namespaces(values: readonly string[] | undefined): Result<string[]> {
+  // Repeated flags, or one comma-separated env value.
+  const list = (values ?? []).flatMap((value) => value.split(',')).map((value) => value.trim()).filter((v) => v !== '');
+  const bad = list.find((value) => !NAMESPACE.test(value));
+  return bad === undefined ? ok([...new Set(list)]) : err(`--namespace: "${bad}" is not a valid namespace name`);
+}
+
+function shard(raw: RawRunOptions, env: Readonly<Record<string, string | undefined>>): Result<RunOptions['shard']> {
+  const countText = raw.shardCount;
+  if (countText === undefined) {
+    if (raw.shardIndex !== undefined) return err('--shard-index needs --shard-count');
+    return ok(undefined);
+  }
+  const count = integer('shard-count', countText, 1, 1, 10_000);
+  if (!count.ok) return count;
+  // An Indexed Job gives each pod its index in JOB_COMPLETION_INDEX.
+  const indexText = raw.shardIndex ?? env['JOB_COMPLETION_INDEX'];
+  if (indexText === undefined) return err('--shard-count needs --shard-index (or JOB_COMPLETION_INDEX from an Indexed Job)');
+  const index = integer('shard-index', indexText, 0, 0, count.value - 1);
+  return index.ok ? ok({ index: index.value, count: count.value }) : index;
+}
+
+const SETTING_FLAGS: readonly [SettingKey, keyof RawRunOptions][] = [
+  ['threshold', 'threshold'],
+  ['inodes-threshold', 'inodesThreshold'],
+  ['increase', 'increase'],
+  ['min-increase', 'minIncrease'],
+  ['max-size', 'maxSize'],
+  ['cooldown', 'cooldown'],
+];
+
+function flagSettings(raw: RawRunOptions): Result<SettingsLayer> {
+  const texts: Partial<Record<SettingKey, string>> = {};
+  for (const [key, option] of SETTING_FLAGS) {
+    const value = raw[option];
+    if (typeof value === 'string') texts[key] = value;
+  }
+  const layer = parseSettingsLayer('flag', texts);
+  if (layer.ok) return layer;
+  const [problem] = layer.error;
+  return err(`--${problem?.key ?? ''}: ${problem?.message ?? ''}`);
+}
+
+/** Every check, first failure reported. */
+export function parseRunOptions(raw: RawRunOptions, env: Readonly<Record<string, string | undefined>>): Result<RunOptions> {
+  const output = raw.output ?? 'table';
+  if (output !== 'table' && output !== 'json') return err(`--output: "${output}" is not one of table, json`);
+  const logLevel = (raw.logLevel ?? 'info') as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) return err(`--log-level: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
+  const checks = {
+    namespaces: namespaces(raw.namespace),
+    flagSettings: flagSettings(raw),
+    pageSize: integer('page-size', raw.pageSize, 500, 1, 10_000),
+    apiTimeoutMs: duration('api-timeout', raw.apiTimeout, 15_000),
+    statsTimeoutMs: duration('stats-timeout', raw.statsTimeout, 10_000),
+    statsConcurrency: integer('stats-concurrency', raw.statsConcurrency, 16, 1, 256),
+    writeConcurrency: integer('write-concurrency', raw.writeConcurrency, 4, 1, 64),
+    maxExpansionsPerRun: integer('max-expansions-per-run', raw.maxExpansionsPerRun, 50, 0, 100_000),
+    shard: shard(raw, env),
+  };
+  for (const check of Object.values(checks)) if (!check.ok) return check;
+  const value = <T>(result: Result<T>): T => (result as { ok: true; value: T }).value;
+  return ok({
+    kubeconfig: raw.kubeconfig,
+    context: raw.context,
+    dryRun: raw.dryRun === true,
+    output,
+    logLevel,
+    namespaces: value(checks.namespaces),
+    flagSettings: value(checks.flagSettings),
+    pageSize: value(checks.pageSize),
+    apiTimeoutMs: value(checks.apiTimeoutMs),
+    statsTimeoutMs: value(checks.statsTimeoutMs),
+    statsConcurrency: value(checks.statsConcurrency),
+    writeConcurrency: value(checks.writeConcurrency),
+    maxExpansionsPerRun: value(checks.maxExpansionsPerRun),
+    shard: value(checks.shard),
+  });
+}

@@ -1,0 +1,106 @@
+import { appendHistory, formatTime, parseHistory, parseTime, type ExpansionRecord } from './history.js';
+import { SETTING_PARSERS, parseSettingsLayer, type SettingKey, type SettingsLayer } from './settings.js';
+
+/** Every annotation pvc-chonker reads or writes lives under this prefix. */
+export const ANNOTATION_PREFIX = 'pvc-chonker.io/';
+
+export const ANNOTATIONS = {
+  enabled: `${ANNOTATION_PREFIX}enabled`,
+  lastExpansion: `${ANNOTATION_PREFIX}last-expansion`,
+  expansionHistory: `${ANNOTATION_PREFIX}expansion-history`,
+  provider: `${ANNOTATION_PREFIX}provider`,
+  awsVolumeType: `${ANNOTATION_PREFIX}aws-volume-type`,
+} as const;
+
+/** Keys that are read by other parts (providers) or written as state, beside the settings. */
+const OTHER_KEYS = new Set(['enabled', 'last-expansion', 'expansion-history', 'provider', 'aws-volume-type', 'group']);
+
+/** A bad annotation: the key, the value as written, and what is wrong with it. */
+export interface AnnotationProblem {
+  key: string;
+  value: string;
+  message: string;
+}
+
+export interface PvcAnnotations {
+  /** The PVC's own settings, the last layer. */
+  layer: SettingsLayer;
+  lastExpansion: Date | undefined;
+  history: ExpansionRecord[];
+  /** Malformed values: the PVC is skipped and nothing is patched. */
+  problems: AnnotationProblem[];
+  /** Keys under the prefix that mean nothing to this version: warned about, not fatal. */
+  unknownKeys: string[];
+}
+
+export type Management = 'managed' | 'not-enabled' | 'disabled';
+
+/** A PVC is managed only with enabled "true"; "false" always wins over any policy. */
+export function management(annotations: Readonly<Record<string, string>>): Management {
+  const value = annotations[ANNOTATIONS.enabled];
+  if (value === 'true') return 'managed';
+  return value === 'false' ? 'disabled' : 'not-enabled';
+}
+
+function isSettingKey(key: string): key is SettingKey {
+  return Object.hasOwn(SETTING_PARSERS, key);
+}
+
+/** Reads the prefix's annotations into a settings layer and the expansion state. Pure. */
+export function parseAnnotations(annotations: Readonly<Record<string, string>>): PvcAnnotations {
+  const texts: Partial<Record<SettingKey, string>> = {};
+  const problems: AnnotationProblem[] = [];
+  const unknownKeys: string[] = [];
+  for (const [fullKey, value] of Object.entries(annotations)) {
+    if (!fullKey.startsWith(ANNOTATION_PREFIX)) continue;
+    const key = fullKey.slice(ANNOTATION_PREFIX.length);
+    if (isSettingKey(key)) texts[key] = value;
+    else if (!OTHER_KEYS.has(key)) unknownKeys.push(fullKey);
+  }
+
+  const parsedLayer = parseSettingsLayer('annotation', texts);
+  const layer: SettingsLayer = parsedLayer.ok ? parsedLayer.value : { source: 'annotation', values: {} };
+  if (!parsedLayer.ok) {
+    for (const problem of parsedLayer.error) {
+      problems.push({ ...problem, key: `${ANNOTATION_PREFIX}${problem.key}` });
+    }
+  }
+
+  let lastExpansion: Date | undefined;
+  const lastText = annotations[ANNOTATIONS.lastExpansion];
+  if (lastText !== undefined) {
+    const parsed = parseTime(lastText);
+    if (parsed.ok) lastExpansion = parsed.value;
+    else problems.push({ key: ANNOTATIONS.lastExpansion, value: lastText, message: parsed.error });
+  }
+
+  let history: ExpansionRecord[] = [];
+  const historyText = annotations[ANNOTATIONS.expansionHistory];
+  if (historyText !== undefined) {
+    const parsed = parseHistory(historyText);
+    if (parsed.ok) history = parsed.value;
+    else {
+      const message = `${JSON.stringify(historyText)} ${parsed.error}`;
+      problems.push({ key: ANNOTATIONS.expansionHistory, value: historyText, message });
+    }
+  }
+
+  return { layer, lastExpansion, history, problems, unknownKeys };
+}
+
+/** 'pvc-chonker.io/threshold: "eighty" is not a percentage', cut so a report line stays readable. */
+export function describeProblem(problem: AnnotationProblem): string {
+  const text = `${problem.key}: ${problem.message}`;
+  return text.length > 200 ? `${text.slice(0, 197)}...` : text;
+}
+
+/** The state annotations written together with the new size, in the same PATCH. */
+export function expansionAnnotations(
+  history: readonly ExpansionRecord[],
+  expansion: ExpansionRecord,
+): Record<string, string> {
+  return {
+    [ANNOTATIONS.lastExpansion]: formatTime(expansion.time),
+    [ANNOTATIONS.expansionHistory]: appendHistory(history, expansion),
+  };
+}

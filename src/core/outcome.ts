@@ -1,0 +1,79 @@
+/**
+ * The report vocabulary. The JSON report, the table, the logs, the Events and the metric labels
+ * all use exactly these words; add a word when a feature needs one, never two words for one thing.
+ */
+
+/** expand: the PATCH was sent and accepted; would-expand: the same, in --dry-run. */
+export type Action = 'expand' | 'would-expand' | 'skip' | 'error';
+
+export type Reason =
+  | 'threshold-reached'
+  | 'below-threshold'
+  | 'cooldown'
+  | 'resize-in-progress'
+  | 'resize-failed'
+  | 'expansion-not-allowed'
+  | 'not-bound'
+  | 'block-mode'
+  | 'metrics-unavailable'
+  | 'stats-stale'
+  | 'max-size-reached'
+  | 'invalid-annotation'
+  | 'conflict'
+  | 'api-error'
+  // Cloud providers: the cloud refuses or cannot be asked.
+  | 'provider-refused'
+  | 'provider-circuit-open'
+  | 'provider-error'
+  // The per-run cap on writes; the next run picks the PVC up.
+  | 'max-expansions-per-run'
+  // The run was asked to stop (SIGTERM) before this PVC was handled.
+  | 'interrupted';
+
+/** Which usage crossed its threshold. */
+export type ThresholdType = 'storage' | 'inodes';
+
+/** One managed PVC's line in the report. Sizes in bytes, ratios in [0, 1]. */
+export interface PvcOutcome {
+  namespace: string;
+  name: string;
+  action: Action;
+  reason: Reason;
+  /** Human explanation with the numbers behind the reason, e.g. "used 91.2% >= threshold 80%". */
+  detail: string;
+  /** Thresholds crossed this run, whatever the action (a PVC in cooldown can be over threshold). */
+  thresholdsReached: readonly ThresholdType[];
+  /** status.capacity.storage. */
+  currentBytes: bigint | undefined;
+  /** spec.resources.requests.storage after the run (the new request when expanded). */
+  requestBytes: bigint | undefined;
+  /** The size asked for (expand / would-expand) or that would have been asked for. */
+  newBytes: bigint | undefined;
+  maxSizeBytes: bigint | undefined;
+  usedRatio: number | undefined;
+  inodesUsedRatio: number | undefined;
+  /** Cloud provider that governs the volume (aws, gcp, azure, generic), when known. */
+  provider: string | undefined;
+  /** The volume is in a state that needs a human: a failed resize. */
+  unhealthy: boolean;
+}
+
+/** Why an unmanaged PVC was passed over. */
+export type UnmanagedReason = 'not-enabled' | 'disabled' | 'other-shard';
+
+export type RunStatus = 'success' | 'failed' | 'interrupted';
+
+export interface RunSummary {
+  runId: string;
+  startedAt: Date;
+  finishedAt: Date;
+  dryRun: boolean;
+  /** success: the pass completed (per-PVC problems are in `pvcs`); failed: it could not complete. */
+  status: RunStatus;
+  /** Why the pass could not complete, when status is failed. */
+  error: string | undefined;
+  pvcsSeen: number;
+  unmanaged: Readonly<Record<UnmanagedReason, number>>;
+  /** One entry per managed PVC, in list order. */
+  pvcs: readonly PvcOutcome[];
+}

@@ -1,0 +1,90 @@
+import { err, ok, type Result } from './result.js';
+
+/**
+ * Kubernetes resource quantities ("10Gi", "1.5G", "500M", "1e9", "100m") as exact byte counts.
+ * Bytes are bigint so sizes past 2^53 keep every byte; fractional bytes round up, as
+ * resource.Quantity.Value() does.
+ */
+
+export const KiB = 1024n;
+export const MiB = KiB * 1024n;
+export const GiB = MiB * 1024n;
+
+/** The largest value a Kubernetes quantity holds as an int64. */
+const MAX_BYTES = (1n << 63n) - 1n;
+
+const BINARY_SUFFIXES: Readonly<Record<string, bigint>> = {
+  Ki: KiB,
+  Mi: MiB,
+  Gi: GiB,
+  Ti: GiB * KiB,
+  Pi: GiB * MiB,
+  Ei: GiB * GiB,
+};
+
+/** Decimal suffixes as powers of ten. */
+const DECIMAL_EXPONENTS: Readonly<Record<string, number>> = {
+  n: -9,
+  u: -6,
+  m: -3,
+  '': 0,
+  k: 3,
+  M: 6,
+  G: 9,
+  T: 12,
+  P: 15,
+  E: 18,
+};
+
+const QUANTITY = /^([+-]?)(\d+(?:\.\d*)?|\.\d+)(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])?)$/;
+
+function ceilDiv(numerator: bigint, denominator: bigint): bigint {
+  return (numerator + denominator - 1n) / denominator;
+}
+
+/** Parses a quantity into whole bytes (rounded up). Negative values and values above int64 are errors. */
+export function parseQuantity(text: string): Result<bigint> {
+  const match = QUANTITY.exec(text.trim());
+  if (!match || text.trim() !== text) {
+    return err(`"${text}" is not a Kubernetes quantity (e.g. 10Gi, 500M, 1073741824)`);
+  }
+  const [, sign = '', number = '', exponent, suffix = ''] = match;
+  const [whole = '', fraction = ''] = number.split('.');
+  // mantissa / 10^fraction.length is the number as written, exactly.
+  let numerator = BigInt(`${whole}${fraction}` || '0');
+  let denominator = 10n ** BigInt(fraction.length);
+  const binary = BINARY_SUFFIXES[suffix];
+  if (binary !== undefined) {
+    numerator *= binary;
+  } else {
+    const power = exponent !== undefined ? Number(exponent.slice(1)) : (DECIMAL_EXPONENTS[suffix] ?? 0);
+    if (Math.abs(power) > 40) return err(`"${text}" is out of range`);
+    if (power >= 0) numerator *= 10n ** BigInt(power);
+    else denominator *= 10n ** BigInt(-power);
+  }
+  if (sign === '-' && numerator > 0n) return err(`"${text}" is negative`);
+  const bytes = ceilDiv(numerator, denominator);
+  if (bytes > MAX_BYTES) return err(`"${text}" is larger than the largest quantity (8Ei - 1)`);
+  return ok(bytes);
+}
+
+/** Canonical form: the largest binary unit that divides the value exactly, else plain bytes. */
+export function formatQuantity(bytes: bigint): string {
+  if (bytes === 0n) return '0';
+  for (const [suffix, unit] of Object.entries(BINARY_SUFFIXES).reverse()) {
+    if (bytes % unit === 0n) return `${bytes / unit}${suffix}`;
+  }
+  return bytes.toString();
+}
+
+export function roundUpToGiB(bytes: bigint): bigint {
+  return ceilDiv(bytes, GiB) * GiB;
+}
+
+export function maxBigint(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
+}
+
+export function minBigint(a: bigint, b: bigint): bigint {
+  return a < b ? a : b;
+}

@@ -1,0 +1,141 @@
+import { parseDuration } from './duration.js';
+import { parsePercent, type Percent } from './percent.js';
+import { GiB, parseQuantity } from './quantity.js';
+import { err, ok, type Result } from './result.js';
+
+/** When to expand on storage: a share of capacity used, or free bytes left. */
+export type Threshold = { kind: 'percent'; percent: Percent } | { kind: 'free-bytes'; bytes: bigint; text: string };
+
+/** How much to grow: a share of the current capacity, or a fixed number of bytes. */
+export type Increase = { kind: 'percent'; percent: Percent } | { kind: 'bytes'; bytes: bigint; text: string };
+
+/** The rules one PVC is judged by, after every layer is applied. */
+export interface Settings {
+  threshold: Threshold;
+  inodesThreshold: Percent;
+  increase: Increase;
+  minIncreaseBytes: bigint;
+  maxSizeBytes: bigint | undefined;
+  cooldownMs: number;
+}
+
+export type SettingName = keyof Settings;
+
+/** Where a setting came from; later layers win. 'policy' is reserved for the PVCPolicy CRD. */
+export type SettingsSource = 'default' | 'flag' | 'policy' | 'annotation';
+
+export interface SettingsLayer {
+  source: SettingsSource;
+  values: Partial<Settings>;
+}
+
+export interface ResolvedSettings {
+  settings: Settings;
+  sources: Readonly<Record<SettingName, SettingsSource>>;
+}
+
+export const DEFAULT_SETTINGS: Settings = {
+  threshold: { kind: 'percent', percent: { text: '80%', numerator: 80n, denominator: 1n } },
+  inodesThreshold: { text: '80%', numerator: 80n, denominator: 1n },
+  increase: { kind: 'percent', percent: { text: '10%', numerator: 10n, denominator: 1n } },
+  minIncreaseBytes: GiB,
+  maxSizeBytes: undefined,
+  cooldownMs: 15 * 60_000,
+};
+
+/** Applies layers in order (built-in defaults < global flags < PVCPolicy < PVC annotations). */
+export function resolveSettings(layers: readonly SettingsLayer[]): ResolvedSettings {
+  const settings: Settings = { ...DEFAULT_SETTINGS };
+  const sources: Record<SettingName, SettingsSource> = {
+    threshold: 'default',
+    inodesThreshold: 'default',
+    increase: 'default',
+    minIncreaseBytes: 'default',
+    maxSizeBytes: 'default',
+    cooldownMs: 'default',
+  };
+  for (const layer of layers) {
+    for (const name of Object.keys(layer.values) as SettingName[]) {
+      if (layer.values[name] === undefined) continue;
+      Object.assign(settings, { [name]: layer.values[name] });
+      sources[name] = layer.source;
+    }
+  }
+  return { settings, sources };
+}
+
+/*
+ * Parsers for each setting's text form, shared by the annotations and the global flags so that a
+ * value means the same wherever it is written.
+ */
+
+export function parseThreshold(text: string): Result<Threshold> {
+  if (text.endsWith('%')) {
+    const percent = parsePercent(text, 100);
+    return percent.ok ? ok({ kind: 'percent', percent: percent.value }) : percent;
+  }
+  const bytes = parseQuantity(text);
+  if (!bytes.ok) return err(`"${text}" is neither a percentage (80%) nor a quantity (10Gi)`);
+  if (bytes.value === 0n) return err(`"${text}" must be above 0`);
+  return ok({ kind: 'free-bytes', bytes: bytes.value, text });
+}
+
+export function parseInodesThreshold(text: string): Result<Percent> {
+  return parsePercent(text, 100);
+}
+
+export function parseIncrease(text: string): Result<Increase> {
+  if (text.endsWith('%')) {
+    // Growing by more than 10x in one step is a typo, not a policy.
+    const percent = parsePercent(text, 1000);
+    return percent.ok ? ok({ kind: 'percent', percent: percent.value }) : percent;
+  }
+  const bytes = parseQuantity(text);
+  if (!bytes.ok) return err(`"${text}" is neither a percentage (10%) nor a quantity (5Gi)`);
+  if (bytes.value === 0n) return err(`"${text}" must be above 0`);
+  return ok({ kind: 'bytes', bytes: bytes.value, text });
+}
+
+export function parseMinIncrease(text: string): Result<bigint> {
+  return parseQuantity(text);
+}
+
+export function parseMaxSize(text: string): Result<bigint> {
+  const bytes = parseQuantity(text);
+  if (bytes.ok && bytes.value === 0n) return err(`"${text}" must be above 0`);
+  return bytes;
+}
+
+export function parseCooldown(text: string): Result<number> {
+  return parseDuration(text);
+}
+
+/** Text forms of the settings, keyed as the annotations and flags name them. */
+export const SETTING_PARSERS = {
+  threshold: { setting: 'threshold', parse: parseThreshold },
+  'inodes-threshold': { setting: 'inodesThreshold', parse: parseInodesThreshold },
+  increase: { setting: 'increase', parse: parseIncrease },
+  'min-increase': { setting: 'minIncreaseBytes', parse: parseMinIncrease },
+  'max-size': { setting: 'maxSizeBytes', parse: parseMaxSize },
+  cooldown: { setting: 'cooldownMs', parse: parseCooldown },
+} as const satisfies Record<string, { setting: SettingName; parse: (text: string) => Result<unknown> }>;
+
+export type SettingKey = keyof typeof SETTING_PARSERS;
+
+/** Parses text values keyed by setting key into one layer; every bad value is reported. */
+export function parseSettingsLayer(
+  source: SettingsSource,
+  texts: Partial<Record<SettingKey, string>>,
+): Result<SettingsLayer, { key: SettingKey; value: string; message: string }[]> {
+  const values: Partial<Settings> = {};
+  const problems: { key: SettingKey; value: string; message: string }[] = [];
+  for (const key of Object.keys(texts) as SettingKey[]) {
+    const text = texts[key];
+    if (text === undefined) continue;
+    const { setting, parse } = SETTING_PARSERS[key];
+    const parsed = parse(text);
+    if (parsed.ok) Object.assign(values, { [setting]: parsed.value });
+    else problems.push({ key, value: text, message: parsed.error });
+  }
+  return problems.length > 0 ? err(problems) : ok({ source, values });
+}

@@ -1,0 +1,58 @@
+/**
+ * Bounded retries with exponential backoff and full jitter for calls that may fail transiently
+ * (HTTP 429/5xx, a reset connection, a timeout). Retry-After from the server wins when present.
+ */
+
+export interface RetryPolicy {
+  /** Total attempts, the first included. */
+  attempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = { attempts: 4, baseDelayMs: 200, maxDelayMs: 5_000 };
+
+export interface TransientError {
+  transient: boolean;
+  /** Server-requested wait, from Retry-After. */
+  retryAfterMs: number | undefined;
+}
+
+export type Sleep = (ms: number) => Promise<void>;
+
+export function realSleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Delay before attempt `attempt + 1`: full jitter over an exponential window, capped. */
+export function backoffDelay(policy: RetryPolicy, attempt: number, random: () => number = Math.random): number {
+  const window = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
+  return Math.round(window * random());
+}
+
+/** Retry-After is either delta-seconds or an HTTP date. */
+export function parseRetryAfter(value: string | undefined, nowMs: number): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
+}
+
+export async function withRetry<T>(
+  call: () => Promise<T>,
+  classify: (error: unknown) => TransientError,
+  options: { policy: RetryPolicy; sleep: Sleep; onRetry?: (error: unknown, attempt: number, delayMs: number) => void },
+): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      const { transient, retryAfterMs } = classify(error);
+      if (!transient || attempt + 1 >= options.policy.attempts) throw error;
+      const delayMs = Math.min(options.policy.maxDelayMs * 2, retryAfterMs ?? backoffDelay(options.policy, attempt));
+      options.onRetry?.(error, attempt + 1, delayMs);
+      await options.sleep(delayMs);
+    }
+  }
+}

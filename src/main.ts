@@ -1,0 +1,189 @@
+#!/usr/bin/env node
+/**
+ * Composition root: the only place that reads argv and the environment, builds the real
+ * adapters, and turns the run's summary into an exit status.
+ */
+import { KubeConfig } from '@kubernetes/client-node';
+import { Command, CommanderError, Option } from 'commander';
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { homedir, hostname } from 'node:os';
+import { join } from 'node:path';
+import { parseRunOptions, type RawRunOptions, type RunOptions } from './config.js';
+import { shardOf } from './core/shard.js';
+import { KubeCluster } from './kube/cluster.js';
+import { createNodeProxyGet } from './kube/node-proxy.js';
+import { DEFAULT_RETRY_POLICY, realSleep } from './kube/retry.js';
+import { createLogger } from './log.js';
+import type { ProviderGate } from './ports.js';
+import { formatReport } from './report.js';
+import { run } from './run.js';
+import { createKubeletStatsSource } from './stats/kubelet-stats-source.js';
+
+/** Documented exit statuses (README, "Exit status"). */
+export const EXIT = { ok: 0, failed: 1, usage: 2, metrics: 3, interrupted: 4 } as const;
+
+/** After SIGTERM, in-flight requests get this long before they are abandoned. */
+const SHUTDOWN_GRACE_MS = 5_000;
+
+class UsageError extends Error {}
+
+function envName(flag: string): string {
+  return `PVC_CHONKER_${flag.replace(/-/g, '_').toUpperCase()}`;
+}
+
+/** An option that is also read from PVC_CHONKER_<NAME>. */
+function option(flags: string, description: string): Option {
+  const long = /--([a-z-]+)/.exec(flags)?.[1] ?? '';
+  return new Option(flags, description).env(envName(long));
+}
+
+function loadKubeConfig(options: RunOptions, env: NodeJS.ProcessEnv): KubeConfig {
+  const config = new KubeConfig();
+  const kubeconfig = options.kubeconfig ?? env['KUBECONFIG'];
+  if (kubeconfig !== undefined && kubeconfig !== '') {
+    const files = kubeconfig.split(':').filter((file) => file !== '');
+    const missing = files.find((file) => !existsSync(file));
+    if (missing !== undefined) throw new UsageError(`--kubeconfig: "${missing}" does not exist`);
+    if (files.length === 1) config.loadFromFile(files[0] ?? '');
+    else config.loadFromDefault();
+  } else if (env['KUBERNETES_SERVICE_HOST'] !== undefined) {
+    config.loadFromCluster();
+  } else {
+    const file = join(homedir(), '.kube', 'config');
+    if (!existsSync(file)) throw new UsageError(`no kubeconfig: pass --kubeconfig, set KUBECONFIG, or run in a cluster (${file} does not exist)`);
+    config.loadFromFile(file);
+  }
+  if (options.context !== undefined) {
+    if (!config.getContexts().some((context) => context.name === options.context)) {
+      throw new UsageError(`--context: "${options.context}" is not a context in the kubeconfig`);
+    }
+    config.setCurrentContext(options.context);
+  }
+  if (config.getCurrentCluster() === null) throw new UsageError('the kubeconfig has no current cluster');
+  return config;
+}
+
+/** Until a cloud provider module is wired in, every volume is generic and the cloud never objects. */
+const genericProviders: ProviderGate = {
+  providerFor: () => 'generic',
+  check: (candidates) =>
+    Promise.resolve(
+      new Map(candidates.map((c) => [`${c.pvc.namespace}/${c.pvc.name}`, { ok: true, provider: 'generic', toBytes: c.toBytes, warnings: [] }])),
+    ),
+};
+
+async function runCommand(raw: RawRunOptions): Promise<number> {
+  const parsed = parseRunOptions(raw, process.env);
+  if (!parsed.ok) throw new UsageError(parsed.error);
+  const options = parsed.value;
+  const runId = randomUUID();
+  const log = createLogger(options.logLevel, runId);
+  const kubeConfig = loadKubeConfig(options, process.env);
+
+  // SIGTERM: stop starting new work at once; abandon in-flight requests after a grace period.
+  const stop = new AbortController();
+  const abandon = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    log.warn({ signal, graceMs: SHUTDOWN_GRACE_MS }, 'stopping: no new work is started');
+    stop.abort();
+    setTimeout(() => abandon.abort(), SHUTDOWN_GRACE_MS).unref();
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+
+  const cluster = new KubeCluster(kubeConfig, {
+    timeoutMs: options.apiTimeoutMs,
+    retry: DEFAULT_RETRY_POLICY,
+    sleep: realSleep,
+    log,
+    reportingController: 'pvc-chonker.io/pvc-chonker',
+    reportingInstance: process.env['HOSTNAME'] ?? hostname(),
+    signal: abandon.signal,
+  });
+  const stats = createKubeletStatsSource(createNodeProxyGet(kubeConfig), {
+    concurrency: options.statsConcurrency,
+    timeoutMs: options.statsTimeoutMs,
+    signal: abandon.signal,
+    log,
+  });
+  const { shard } = options;
+  log.info({ dryRun: options.dryRun, namespaces: options.namespaces, shard }, 'run started');
+  const summary = await run(
+    { cluster, stats, providers: genericProviders, now: () => new Date(), log, runId, signal: stop.signal },
+    {
+      namespaces: options.namespaces,
+      dryRun: options.dryRun,
+      layers: [options.flagSettings],
+      pageSize: options.pageSize,
+      writeConcurrency: options.writeConcurrency,
+      maxExpansionsPerRun: options.maxExpansionsPerRun,
+      shard: shard === undefined ? undefined : (pvc) => shardOf(pvc, shard.count) === shard.index,
+    },
+  );
+  process.stdout.write(formatReport(summary, options.output));
+  const counts: Record<string, number> = {};
+  for (const outcome of summary.pvcs) counts[outcome.action] = (counts[outcome.action] ?? 0) + 1;
+  log.info(
+    { status: summary.status, pvcsSeen: summary.pvcsSeen, managed: summary.pvcs.length, ...counts, durationMs: summary.finishedAt.getTime() - summary.startedAt.getTime() },
+    'run finished',
+  );
+  if (summary.status === 'failed') return EXIT.failed;
+  if (summary.status === 'interrupted') return EXIT.interrupted;
+  return EXIT.ok;
+}
+
+function buildProgram(): Command {
+  const program = new Command('pvc-chonker')
+    .description('Expands Kubernetes PersistentVolumeClaims before they fill up; runs once and exits (a CronJob).')
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(text) });
+  program
+    .command('run')
+    .description('list annotated PVCs, read their usage, expand those that need it, report, exit')
+    .addOption(option('--kubeconfig <file>', 'kubeconfig file (else KUBECONFIG, in-cluster config, ~/.kube/config)'))
+    .addOption(option('--context <name>', 'kubeconfig context to use'))
+    .addOption(option('--namespace <ns...>', 'only these namespaces (repeatable; default: all)'))
+    .addOption(option('--dry-run', 'decide and report, but send no write of any kind'))
+    .addOption(option('--output <format>', 'table or json').default('table'))
+    .addOption(option('--log-level <level>', 'fatal, error, warn, info, debug, trace, silent').default('info'))
+    .addOption(option('--threshold <value>', 'default storage threshold: used percentage (80%) or free quantity (10Gi)'))
+    .addOption(option('--inodes-threshold <percent>', 'default inodes threshold (80%)'))
+    .addOption(option('--increase <value>', 'default growth step: percentage of capacity (10%) or quantity (5Gi)'))
+    .addOption(option('--min-increase <quantity>', 'default smallest growth step (1Gi)'))
+    .addOption(option('--max-size <quantity>', 'default size never to exceed (none)'))
+    .addOption(option('--cooldown <duration>', 'default time between expansions of one PVC (15m)'))
+    .addOption(option('--page-size <n>', 'objects per list page (500)'))
+    .addOption(option('--api-timeout <duration>', 'timeout of each Kubernetes API call (15s)'))
+    .addOption(option('--stats-timeout <duration>', 'timeout of each node stats call (10s)'))
+    .addOption(option('--stats-concurrency <n>', 'nodes asked for stats at once (16)'))
+    .addOption(option('--write-concurrency <n>', 'PATCH and Event writes at once (4)'))
+    .addOption(option('--max-expansions-per-run <n>', 'expansions per run; the rest wait for the next run (50)'))
+    .addOption(option('--shard-index <n>', 'this run\'s shard (default: JOB_COMPLETION_INDEX)'))
+    .addOption(option('--shard-count <n>', 'number of shards the managed PVCs are split into'))
+    .action(async (raw: RawRunOptions) => {
+      process.exitCode = await runCommand(raw);
+    });
+  return program;
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here too, with exit code 0.
+      process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      return;
+    }
+    if (error instanceof UsageError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      process.exitCode = EXIT.usage;
+      return;
+    }
+    process.stderr.write(`${JSON.stringify({ level: 'fatal', msg: 'unexpected error', err: error instanceof Error ? error.stack : String(error) })}\n`);
+    process.exitCode = EXIT.failed;
+  }
+}
+
+await main(process.argv);

@@ -1,0 +1,78 @@
+/**
+ * The small interfaces the pass talks to the world through. Real adapters live in kube/, stats/,
+ * providers/ and metrics/; tests pass fakes. Wired together only in main.ts.
+ */
+import type { PersistentVolumeInfo, PvcRef, PvcSnapshot, StatsLookup, StorageClassInfo } from './core/pvc.js';
+
+/** A merge patch for one PVC, guarded by the resourceVersion it was computed from. */
+export interface PvcPatch {
+  resourceVersion: string;
+  requestStorage: string;
+  annotations: Readonly<Record<string, string>>;
+}
+
+export type PatchOutcome =
+  | { kind: 'patched'; pvc: PvcSnapshot }
+  | { kind: 'conflict' }
+  | { kind: 'not-found' }
+  /** The API server refused the change (422 Invalid, 403 Forbidden): its message says why. */
+  | { kind: 'rejected'; status: number; message: string };
+
+export interface PvcEvent {
+  pvc: PvcSnapshot;
+  type: 'Normal' | 'Warning';
+  /** A word of the report vocabulary, e.g. threshold-reached, max-size-reached. */
+  reason: string;
+  /** What was done: expand, skip, error. */
+  action: string;
+  message: string;
+}
+
+/** Reads and writes of the Kubernetes API the pass needs; every method may throw KubeApiError. */
+export interface Cluster {
+  /** Pages through PVCs (all namespaces when `namespaces` is empty), `pageSize` at a time. */
+  listPvcs(namespaces: readonly string[], pageSize: number): AsyncIterable<PvcSnapshot[]>;
+  /** Bound PVs by name, only those whose names are asked for (the list is paged regardless). */
+  listPersistentVolumes(names: ReadonlySet<string>, pageSize: number): Promise<Map<string, PersistentVolumeInfo>>;
+  listStorageClasses(): Promise<Map<string, StorageClassInfo>>;
+  /** For each PVC key ("ns/name") mounted by a Running pod, the node that pod runs on. */
+  listMountingNodes(namespaces: readonly string[], pageSize: number): Promise<Map<string, string>>;
+  getPvc(ref: PvcRef): Promise<PvcSnapshot | undefined>;
+  patchPvc(ref: PvcRef, patch: PvcPatch): Promise<PatchOutcome>;
+  recordEvent(event: PvcEvent): Promise<void>;
+}
+
+/** Volume usage from the kubelets, asked once per node. */
+export interface VolumeStatsSource {
+  /** Keyed by "ns/name"; a PVC missing from the map was not reported by its node. */
+  collect(pvcsByNode: ReadonlyMap<string, readonly PvcRef[]>): Promise<Map<string, StatsLookup>>;
+}
+
+/** A PVC the core wants to expand, as handed to the cloud provider for a last check. */
+export interface ExpansionCandidate {
+  pvc: PvcSnapshot;
+  pv: PersistentVolumeInfo | undefined;
+  storageClass: StorageClassInfo | undefined;
+  /** status.capacity. */
+  fromBytes: bigint;
+  /** What the core decided to request (capped at max-size, whole Gi). */
+  toBytes: bigint;
+  history: readonly { time: Date; fromBytes: bigint; toBytes: bigint; reason: string }[];
+}
+
+export type ProviderVerdict =
+  | { ok: true; provider: string; toBytes: bigint; warnings: string[] }
+  | {
+      ok: false;
+      provider: string;
+      reason: 'provider-refused' | 'provider-circuit-open' | 'provider-error' | 'max-size-reached';
+      detail: string;
+      retryAt: Date | undefined;
+    };
+
+/** What the cloud will allow: the provider of each volume, and a batched check of candidates. */
+export interface ProviderGate {
+  providerFor(pvc: PvcSnapshot, pv: PersistentVolumeInfo | undefined, storageClass: StorageClassInfo | undefined): string;
+  /** Keyed by "ns/name". Never throws for expected cloud errors. */
+  check(candidates: readonly ExpansionCandidate[], now: Date): Promise<Map<string, ProviderVerdict>>;
+}

@@ -1,0 +1,50 @@
+import type { Logger } from 'pino';
+import { pvcKey, type StatsLookup } from '../core/pvc.js';
+import type { NodeProxyGet } from '../kube/node-proxy.js';
+import type { VolumeStatsSource } from '../ports.js';
+import { mapWithConcurrency } from '../concurrency.js';
+import { parseSummary } from './kubelet-summary.js';
+
+export interface KubeletStatsOptions {
+  /** Nodes asked at once. */
+  concurrency: number;
+  /** Per node: a kubelet that does not answer in time only costs its own PVCs their stats. */
+  timeoutMs: number;
+  signal: AbortSignal;
+  log: Logger;
+}
+
+/** Asks each node's kubelet once, through the API server proxy. */
+export function createKubeletStatsSource(get: NodeProxyGet, options: KubeletStatsOptions): VolumeStatsSource {
+  return {
+    async collect(pvcsByNode) {
+      const result = new Map<string, StatsLookup>();
+      await mapWithConcurrency([...pvcsByNode], options.concurrency, async ([node, pvcs]) => {
+        const signal = AbortSignal.any([AbortSignal.timeout(options.timeoutMs), options.signal]);
+        try {
+          const stats = parseSummary(await get(node, 'stats/summary', signal));
+          for (const pvc of pvcs) {
+            const found = stats.get(pvcKey(pvc));
+            result.set(
+              pvcKey(pvc),
+              found === undefined
+                ? { kind: 'unavailable', detail: `node ${node} reported no stats for the volume` }
+                : { kind: 'found', stats: found },
+            );
+          }
+        } catch (error) {
+          const detail = `kubelet stats from node ${node} failed: ${describe(error, signal)}`;
+          options.log.warn({ node, pvcs: pvcs.length, err: detail }, 'kubelet stats unavailable');
+          for (const pvc of pvcs) result.set(pvcKey(pvc), { kind: 'unavailable', detail });
+        }
+      });
+      return result;
+    },
+  };
+}
+
+function describe(error: unknown, signal: AbortSignal): string {
+  if (signal.aborted) return signal.reason instanceof Error && signal.reason.name === 'TimeoutError' ? 'timed out' : 'aborted';
+  return error instanceof Error ? error.message : String(error);
+}
+

@@ -1,0 +1,49 @@
+/**
+ * The kubelet Summary API (/stats/summary) as the kubelet really answers it: pods[].volume[] with
+ * FsStats fields and a pvcRef for volumes backed by a PVC. Parsed defensively: a malformed entry
+ * is dropped, not trusted.
+ */
+import { pvcKey, type VolumeStats } from '../core/pvc.js';
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Counts arrive as JSON numbers (uint64 on the kubelet side); take only non-negative integers. */
+function count(value: unknown): bigint | undefined {
+  if (typeof value !== 'number' || !Number.isInteger(value)) return undefined;
+  return BigInt(value);
+}
+
+function volumeStats(entry: Record<string, unknown>): VolumeStats | undefined {
+  const capacityBytes = count(entry['capacityBytes']);
+  const availableBytes = count(entry['availableBytes']);
+  if (capacityBytes === undefined || availableBytes === undefined) return undefined;
+  const inodes = count(entry['inodes']);
+  return {
+    capacityBytes,
+    availableBytes,
+    usedBytes: count(entry['usedBytes']) ?? capacityBytes - availableBytes,
+    // Zero inodes means the filesystem does not report them (e.g. Windows): same as absent.
+    inodes: inodes === 0n ? undefined : inodes,
+    inodesUsed: count(entry['inodesUsed']),
+    inodesFree: count(entry['inodesFree']),
+  };
+}
+
+/** Stats of every PVC-backed volume in a Summary response, keyed "ns/name". */
+export function parseSummary(summary: unknown): Map<string, VolumeStats> {
+  const result = new Map<string, VolumeStats>();
+  if (!isRecord(summary) || !Array.isArray(summary['pods'])) return result;
+  for (const pod of summary['pods'] as unknown[]) {
+    if (!isRecord(pod) || !Array.isArray(pod['volume'])) continue;
+    for (const entry of pod['volume'] as unknown[]) {
+      if (!isRecord(entry) || !isRecord(entry['pvcRef'])) continue;
+      const { name, namespace } = entry['pvcRef'];
+      const stats = volumeStats(entry);
+      if (typeof name !== 'string' || typeof namespace !== 'string' || stats === undefined) continue;
+      result.set(pvcKey({ namespace, name }), stats);
+    }
+  }
+  return result;
+}
