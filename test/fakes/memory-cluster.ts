@@ -1,0 +1,113 @@
+/** In-memory Cluster and stats source for tests of the pass itself; records every call. */
+import { pino } from 'pino';
+import {
+  pvcKey,
+  type PersistentVolumeInfo,
+  type PvcRef,
+  type PvcSnapshot,
+  type StatsLookup,
+  type StorageClassInfo,
+} from '../../src/core/pvc.js';
+import { parseQuantity } from '../../src/core/quantity.js';
+import type {
+  Cluster,
+  PatchOutcome,
+  ProviderGate,
+  PvcEvent,
+  PvcPatch,
+  VolumeStatsSource,
+} from '../../src/ports.js';
+
+export class MemoryCluster implements Cluster {
+  readonly pvcs = new Map<string, PvcSnapshot>();
+  readonly classes = new Map<string, StorageClassInfo>();
+  readonly mounts = new Map<string, string>();
+  readonly patches: { ref: PvcRef; patch: PvcPatch }[] = [];
+  readonly events: PvcEvent[] = [];
+  readonly gets: PvcRef[] = [];
+  /** Conflicts to answer before a patch of this key succeeds; the hook runs at each conflict. */
+  conflicts = new Map<string, { count: number; onConflict?: () => void }>();
+
+  add(pvc: PvcSnapshot, node = 'node-1'): void {
+    this.pvcs.set(pvcKey(pvc), pvc);
+    this.mounts.set(pvcKey(pvc), node);
+  }
+
+  async *listPvcs(): AsyncIterable<PvcSnapshot[]> {
+    await Promise.resolve();
+    yield [...this.pvcs.values()];
+  }
+
+  listPersistentVolumes(): Promise<Map<string, PersistentVolumeInfo>> {
+    return Promise.resolve(new Map());
+  }
+
+  listStorageClasses(): Promise<Map<string, StorageClassInfo>> {
+    return Promise.resolve(this.classes);
+  }
+
+  listMountingNodes(): Promise<Map<string, string>> {
+    return Promise.resolve(this.mounts);
+  }
+
+  getPvc(ref: PvcRef): Promise<PvcSnapshot | undefined> {
+    this.gets.push(ref);
+    return Promise.resolve(this.pvcs.get(pvcKey(ref)));
+  }
+
+  patchPvc(ref: PvcRef, patch: PvcPatch): Promise<PatchOutcome> {
+    this.patches.push({ ref, patch });
+    const current = this.pvcs.get(pvcKey(ref));
+    if (current === undefined) return Promise.resolve({ kind: 'not-found' });
+    const conflict = this.conflicts.get(pvcKey(ref));
+    if (conflict !== undefined && conflict.count > 0) {
+      conflict.count--;
+      conflict.onConflict?.();
+      return Promise.resolve({ kind: 'conflict' });
+    }
+    if (patch.resourceVersion !== current.resourceVersion)
+      return Promise.resolve({ kind: 'conflict' });
+    const requested = parseQuantity(patch.requestStorage);
+    const updated: PvcSnapshot = {
+      ...current,
+      resourceVersion: String(Number(current.resourceVersion) + 1),
+      annotations: { ...current.annotations, ...patch.annotations },
+      requestBytes: requested.ok ? requested.value : current.requestBytes,
+    };
+    this.pvcs.set(pvcKey(ref), updated);
+    return Promise.resolve({ kind: 'patched', pvc: updated });
+  }
+
+  recordEvent(event: PvcEvent): Promise<void> {
+    this.events.push(event);
+    return Promise.resolve();
+  }
+}
+
+export function fixedStats(
+  stats: Map<string, StatsLookup>,
+): VolumeStatsSource & { asked: string[] } {
+  const asked: string[] = [];
+  return {
+    asked,
+    collect(pvcsByNode) {
+      asked.push(...pvcsByNode.keys());
+      return Promise.resolve(stats);
+    },
+  };
+}
+
+export const allowAll: ProviderGate = {
+  providerFor: () => 'generic',
+  check: (candidates) =>
+    Promise.resolve(
+      new Map(
+        candidates.map((c) => [
+          pvcKey(c.pvc),
+          { ok: true as const, provider: 'generic', toBytes: c.toBytes, warnings: [] },
+        ]),
+      ),
+    ),
+};
+
+export const silentLog = pino({ level: 'silent' });

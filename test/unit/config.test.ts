@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { parseRunOptions, type RawRunOptions } from '../../src/config.js';
+
+describe('parseRunOptions', () => {
+  it('has sensible defaults', () => {
+    const parsed = parseRunOptions({}, {});
+
+    expect(parsed.ok && parsed.value).toMatchObject({
+      namespaces: [],
+      dryRun: false,
+      output: 'table',
+      pageSize: 500,
+      maxExpansionsPerRun: 50,
+      shard: undefined,
+    });
+  });
+
+  it.each<[string, RawRunOptions, string]>([
+    ['bad output', { output: 'xml' }, '--output: "xml"'],
+    ['bad log level', { logLevel: 'loud' }, '--log-level: "loud"'],
+    ['bad threshold', { threshold: 'eighty' }, '--threshold: "eighty"'],
+    ['threshold over 100%', { threshold: '150%' }, '--threshold: "150%" is above 100%'],
+    ['bad max size', { maxSize: '10Gx' }, '--max-size: "10Gx"'],
+    ['bad cooldown', { cooldown: 'soon' }, '--cooldown: "soon"'],
+    ['bad page size', { pageSize: '0' }, '--page-size: "0"'],
+    ['bad namespace', { namespace: ['Prod!'] }, '--namespace: "Prod!"'],
+    ['shard index without count', { shardIndex: '1' }, '--shard-index needs --shard-count'],
+    ['shard index out of range', { shardCount: '2', shardIndex: '2' }, '--shard-index: "2"'],
+    ['bad timeout', { apiTimeout: '0s' }, '--api-timeout: "0s"'],
+  ])('%s names the flag and value', (_name, raw, message) => {
+    const parsed = parseRunOptions(raw, {});
+
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) expect(parsed.error).toContain(message);
+  });
+
+  it('splits comma-separated namespaces from the environment form', () => {
+    const parsed = parseRunOptions({ namespace: ['db,search', 'db'] }, {});
+
+    expect(parsed.ok && parsed.value.namespaces).toEqual(['db', 'search']);
+  });
+
+  it('takes the shard index from JOB_COMPLETION_INDEX', () => {
+    const parsed = parseRunOptions({ shardCount: '4' }, { JOB_COMPLETION_INDEX: '3' });
+
+    expect(parsed.ok && parsed.value.shard).toEqual({ index: 3, count: 4 });
+  });
+
+  it('turns setting flags into the flag layer', () => {
+    const parsed = parseRunOptions({ threshold: '90%', cooldown: '1h' }, {});
+
+    expect(parsed.ok && parsed.value.flagSettings.source).toBe('flag');
+    expect(parsed.ok && parsed.value.flagSettings.values.cooldownMs).toBe(3_600_000);
+  });
+});

@@ -1,0 +1,193 @@
+import { describe, expect, it } from 'vitest';
+import { pvcKey, type StatsLookup } from '../../src/core/pvc.js';
+import type { ProviderGate } from '../../src/ports.js';
+import { run, type RunConfig, type RunDeps } from '../../src/run.js';
+import { pvc, storageClass, usage } from '../builders/snapshots.js';
+import { allowAll, fixedStats, MemoryCluster, silentLog } from '../fakes/memory-cluster.js';
+
+const NOW = new Date('2026-11-26T12:00:00Z');
+
+function setup(options: { config?: Partial<RunConfig>; providers?: ProviderGate } = {}) {
+  const cluster = new MemoryCluster();
+  cluster.classes.set('gp3', storageClass());
+  const stats = new Map<string, StatsLookup>();
+  const deps = (): RunDeps => ({
+    cluster,
+    stats: fixedStats(stats),
+    providers: options.providers ?? allowAll,
+    now: () => NOW,
+    log: silentLog,
+    runId: 'test-run',
+    signal: new AbortController().signal,
+  });
+  const config: RunConfig = {
+    namespaces: [],
+    dryRun: false,
+    layers: [],
+    pageSize: 500,
+    writeConcurrency: 2,
+    maxExpansionsPerRun: 50,
+    shard: undefined,
+    ...options.config,
+  };
+  const addFull = (name: string, usedPercent = 95): void => {
+    const claim = pvc({ name });
+    cluster.add(claim);
+    stats.set(pvcKey(claim), usage({ usedPercent }));
+  };
+  return { cluster, stats, deps, config, addFull };
+}
+
+describe('run', () => {
+  it('patches size and state together, guarded by resourceVersion, and records a Normal event', async () => {
+    const { cluster, deps, config, addFull } = setup();
+    addFull('data-0');
+
+    const summary = await run(deps(), config);
+
+    expect(summary.status).toBe('success');
+    expect(summary.pvcs[0]).toMatchObject({ action: 'expand', reason: 'threshold-reached', newBytes: 11n << 30n });
+    expect(cluster.patches).toHaveLength(1);
+    expect(cluster.patches[0]?.patch).toMatchObject({ resourceVersion: '7', requestStorage: '11Gi' });
+    const history = JSON.parse(cluster.patches[0]?.patch.annotations['pvc-chonker.io/expansion-history'] ?? '[]') as unknown;
+    expect(history).toEqual([{ time: '2026-11-26T12:00:00Z', from: '10Gi', to: '11Gi', reason: 'threshold-reached' }]);
+    expect(cluster.patches[0]?.patch.annotations['pvc-chonker.io/last-expansion']).toBe('2026-11-26T12:00:00Z');
+    expect(cluster.events).toMatchObject([{ type: 'Normal', reason: 'threshold-reached', action: 'expand' }]);
+  });
+
+  it('sends no write of any kind in dry run', async () => {
+    const { cluster, deps, config, addFull } = setup({ config: { dryRun: true } });
+    addFull('data-0');
+    cluster.add(pvc({ name: 'bad', annotations: { 'pvc-chonker.io/threshold': 'eighty' } }));
+
+    const summary = await run(deps(), config);
+
+    expect(summary.pvcs.map((o) => o.action)).toEqual(['would-expand', 'error']);
+    expect(cluster.patches).toEqual([]);
+    expect(cluster.events).toEqual([]);
+  });
+
+  it('re-reads and decides again once after a conflict', async () => {
+    const { cluster, deps, config, addFull } = setup();
+    addFull('data-0');
+    cluster.conflicts.set('db/data-0', { count: 1 });
+
+    const summary = await run(deps(), config);
+
+    expect(cluster.gets).toHaveLength(1);
+    expect(cluster.patches).toHaveLength(2);
+    expect(summary.pvcs[0]?.action).toBe('expand');
+  });
+
+  it('does not expand when the re-read shows another writer already expanded it', async () => {
+    const { cluster, deps, config, addFull } = setup();
+    addFull('data-0');
+    cluster.conflicts.set('db/data-0', {
+      count: 1,
+      onConflict: () => {
+        const current = cluster.pvcs.get('db/data-0');
+        if (current) cluster.pvcs.set('db/data-0', { ...current, resourceVersion: '9', requestBytes: 11n << 30n });
+      },
+    });
+
+    const summary = await run(deps(), config);
+
+    expect(summary.pvcs[0]).toMatchObject({ action: 'skip', reason: 'resize-in-progress' });
+    expect(cluster.patches).toHaveLength(1);
+  });
+
+  it('gives up with reason conflict after the second conflict', async () => {
+    const { cluster, deps, config, addFull } = setup();
+    addFull('data-0');
+    cluster.conflicts.set('db/data-0', { count: 5 });
+
+    const summary = await run(deps(), config);
+
+    expect(summary.pvcs[0]).toMatchObject({ action: 'error', reason: 'conflict' });
+    expect(cluster.patches).toHaveLength(2);
+    expect(cluster.events).toMatchObject([{ type: 'Warning', reason: 'conflict' }]);
+  });
+
+  it('caps expansions per run and reports the rest for the next run', async () => {
+    const { cluster, deps, config, addFull } = setup({ config: { maxExpansionsPerRun: 2 } });
+    for (const name of ['a', 'b', 'c']) addFull(name);
+
+    const summary = await run(deps(), config);
+
+    expect(summary.pvcs.map((o) => `${o.name}:${o.action}:${o.reason}`)).toEqual([
+      'a:expand:threshold-reached',
+      'b:expand:threshold-reached',
+      'c:skip:max-expansions-per-run',
+    ]);
+    expect(cluster.patches).toHaveLength(2);
+  });
+
+  it('applies the provider verdict: a refusal is a Warning, a cap lowers the request', async () => {
+    const providers: ProviderGate = {
+      providerFor: () => 'aws',
+      check: (candidates) =>
+        Promise.resolve(
+          new Map(
+            candidates.map((c) => [
+              pvcKey(c.pvc),
+              c.pvc.name === 'refused'
+                ? { ok: false as const, provider: 'aws', reason: 'provider-refused' as const, detail: 'modification in progress', retryAt: new Date('2026-11-26T18:00:00Z') }
+                : { ok: true as const, provider: 'aws', toBytes: c.toBytes, warnings: ['volume type is gp2, expected gp3'] },
+            ]),
+          ),
+        ),
+    };
+    const { cluster, deps, config, addFull } = setup({ providers });
+    addFull('refused');
+    addFull('fine');
+
+    const summary = await run(deps(), config);
+
+    expect(summary.pvcs[0]).toMatchObject({ action: 'skip', reason: 'provider-refused', provider: 'aws' });
+    expect(summary.pvcs[0]?.detail).toContain('2026-11-26T18:00:00.000Z');
+    expect(summary.pvcs[1]).toMatchObject({ action: 'expand', provider: 'aws' });
+    expect(summary.pvcs[1]?.detail).toContain('expected gp3');
+    expect(cluster.events.map((e) => `${e.pvc.name}:${e.type}:${e.reason}`)).toEqual(
+      expect.arrayContaining(['refused:Warning:provider-refused', 'fine:Normal:threshold-reached']),
+    );
+  });
+
+  it('asks each node once and only for mounted filesystem volumes', async () => {
+    const { cluster, stats, config } = setup();
+    const source = fixedStats(stats);
+    cluster.add(pvc({ name: 'a' }), 'node-1');
+    cluster.add(pvc({ name: 'b' }), 'node-1');
+    cluster.add(pvc({ name: 'c', volumeMode: 'Block' }), 'node-2');
+    cluster.add(pvc({ name: 'd', enabled: false }), 'node-3');
+
+    await run({ cluster, stats: source, providers: allowAll, now: () => NOW, log: silentLog, runId: 'r', signal: new AbortController().signal }, config);
+
+    expect(source.asked).toEqual(['node-1']);
+  });
+
+  it('reports a listing failure as a failed run', async () => {
+    const { cluster, deps, config } = setup();
+    cluster.listPvcs = async function* () {
+      await Promise.resolve();
+      yield [];
+      throw new Error('list persistentvolumeclaims: HTTP 401 Unauthorized');
+    };
+
+    const summary = await run(deps(), config);
+
+    expect(summary.status).toBe('failed');
+    expect(summary.error).toContain('401');
+  });
+
+  it('starts no patch after the stop signal and says so', async () => {
+    const { deps, config, addFull } = setup();
+    addFull('data-0');
+    const stop = new AbortController();
+    stop.abort();
+
+    const summary = await run({ ...deps(), signal: stop.signal }, config);
+
+    expect(summary.status).toBe('interrupted');
+    expect(summary.pvcs[0]).toMatchObject({ action: 'skip', reason: 'interrupted' });
+  });
+});
