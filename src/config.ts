@@ -32,7 +32,15 @@ export interface RawRunOptions {
 }
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+const LOG_LEVELS: readonly LogLevel[] = [
+  'fatal',
+  'error',
+  'warn',
+  'info',
+  'debug',
+  'trace',
+  'silent',
+];
 
 export interface RunOptions {
   kubeconfig: string | undefined;
@@ -52,7 +60,17 @@ export interface RunOptions {
   shard: { index: number; count: number } | undefined;
 }
 
-function integer(flag: string, text: string | undefined, fallback: number, min: number, max: number): Result<number> {
+interface IntegerRange {
+  fallback: number;
+  min: number;
+  max: number;
+}
+
+function integer(
+  flag: string,
+  text: string | undefined,
+  { fallback, min, max }: IntegerRange,
+): Result<number> {
   if (text === undefined) return ok(fallback);
   const value = Number(text);
   if (!/^\d+$/.test(text) || value < min || value > max) {
@@ -73,23 +91,32 @@ const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 function namespaces(values: readonly string[] | undefined): Result<string[]> {
   // Repeated flags, or one comma-separated env value.
-  const list = (values ?? []).flatMap((value) => value.split(',')).map((value) => value.trim()).filter((v) => v !== '');
+  const list = (values ?? [])
+    .flatMap((value) => value.split(','))
+    .map((value) => value.trim())
+    .filter((v) => v !== '');
   const bad = list.find((value) => !NAMESPACE.test(value));
-  return bad === undefined ? ok([...new Set(list)]) : err(`--namespace: "${bad}" is not a valid namespace name`);
+  return bad === undefined
+    ? ok([...new Set(list)])
+    : err(`--namespace: "${bad}" is not a valid namespace name`);
 }
 
-function shard(raw: RawRunOptions, env: Readonly<Record<string, string | undefined>>): Result<RunOptions['shard']> {
+function shard(
+  raw: RawRunOptions,
+  env: Readonly<Record<string, string | undefined>>,
+): Result<RunOptions['shard']> {
   const countText = raw.shardCount;
   if (countText === undefined) {
     if (raw.shardIndex !== undefined) return err('--shard-index needs --shard-count');
     return ok(undefined);
   }
-  const count = integer('shard-count', countText, 1, 1, 10_000);
+  const count = integer('shard-count', countText, { fallback: 1, min: 1, max: 10_000 });
   if (!count.ok) return count;
   // An Indexed Job gives each pod its index in JOB_COMPLETION_INDEX.
   const indexText = raw.shardIndex ?? env['JOB_COMPLETION_INDEX'];
-  if (indexText === undefined) return err('--shard-count needs --shard-index (or JOB_COMPLETION_INDEX from an Indexed Job)');
-  const index = integer('shard-index', indexText, 0, 0, count.value - 1);
+  if (indexText === undefined)
+    return err('--shard-count needs --shard-index (or JOB_COMPLETION_INDEX from an Indexed Job)');
+  const index = integer('shard-index', indexText, { fallback: 0, min: 0, max: count.value - 1 });
   return index.ok ? ok({ index: index.value, count: count.value }) : index;
 }
 
@@ -115,20 +142,37 @@ function flagSettings(raw: RawRunOptions): Result<SettingsLayer> {
 }
 
 /** Every check, first failure reported. */
-export function parseRunOptions(raw: RawRunOptions, env: Readonly<Record<string, string | undefined>>): Result<RunOptions> {
+export function parseRunOptions(
+  raw: RawRunOptions,
+  env: Readonly<Record<string, string | undefined>>,
+): Result<RunOptions> {
   const output = raw.output ?? 'table';
-  if (output !== 'table' && output !== 'json') return err(`--output: "${output}" is not one of table, json`);
+  if (output !== 'table' && output !== 'json')
+    return err(`--output: "${output}" is not one of table, json`);
   const logLevel = (raw.logLevel ?? 'info') as LogLevel;
-  if (!LOG_LEVELS.includes(logLevel)) return err(`--log-level: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
+  if (!LOG_LEVELS.includes(logLevel))
+    return err(`--log-level: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
   const checks = {
     namespaces: namespaces(raw.namespace),
     flagSettings: flagSettings(raw),
-    pageSize: integer('page-size', raw.pageSize, 500, 1, 10_000),
+    pageSize: integer('page-size', raw.pageSize, { fallback: 500, min: 1, max: 10_000 }),
     apiTimeoutMs: duration('api-timeout', raw.apiTimeout, 15_000),
     statsTimeoutMs: duration('stats-timeout', raw.statsTimeout, 10_000),
-    statsConcurrency: integer('stats-concurrency', raw.statsConcurrency, 16, 1, 256),
-    writeConcurrency: integer('write-concurrency', raw.writeConcurrency, 4, 1, 64),
-    maxExpansionsPerRun: integer('max-expansions-per-run', raw.maxExpansionsPerRun, 50, 0, 100_000),
+    statsConcurrency: integer('stats-concurrency', raw.statsConcurrency, {
+      fallback: 16,
+      min: 1,
+      max: 256,
+    }),
+    writeConcurrency: integer('write-concurrency', raw.writeConcurrency, {
+      fallback: 4,
+      min: 1,
+      max: 64,
+    }),
+    maxExpansionsPerRun: integer('max-expansions-per-run', raw.maxExpansionsPerRun, {
+      fallback: 50,
+      min: 0,
+      max: 100_000,
+    }),
     shard: shard(raw, env),
   };
   for (const check of Object.values(checks)) if (!check.ok) return check;

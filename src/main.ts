@@ -51,7 +51,10 @@ function loadKubeConfig(options: RunOptions, env: NodeJS.ProcessEnv): KubeConfig
     config.loadFromCluster();
   } else {
     const file = join(homedir(), '.kube', 'config');
-    if (!existsSync(file)) throw new UsageError(`no kubeconfig: pass --kubeconfig, set KUBECONFIG, or run in a cluster (${file} does not exist)`);
+    if (!existsSync(file))
+      throw new UsageError(
+        `no kubeconfig: pass --kubeconfig, set KUBECONFIG, or run in a cluster (${file} does not exist)`,
+      );
     config.loadFromFile(file);
   }
   if (options.context !== undefined) {
@@ -60,7 +63,8 @@ function loadKubeConfig(options: RunOptions, env: NodeJS.ProcessEnv): KubeConfig
     }
     config.setCurrentContext(options.context);
   }
-  if (config.getCurrentCluster() === null) throw new UsageError('the kubeconfig has no current cluster');
+  if (config.getCurrentCluster() === null)
+    throw new UsageError('the kubeconfig has no current cluster');
   return config;
 }
 
@@ -69,7 +73,12 @@ const genericProviders: ProviderGate = {
   providerFor: () => 'generic',
   check: (candidates) =>
     Promise.resolve(
-      new Map(candidates.map((c) => [`${c.pvc.namespace}/${c.pvc.name}`, { ok: true, provider: 'generic', toBytes: c.toBytes, warnings: [] }])),
+      new Map(
+        candidates.map((c) => [
+          `${c.pvc.namespace}/${c.pvc.name}`,
+          { ok: true, provider: 'generic', toBytes: c.toBytes, warnings: [] },
+        ]),
+      ),
     ),
 };
 
@@ -87,7 +96,9 @@ async function runCommand(raw: RawRunOptions): Promise<number> {
   const onSignal = (signal: NodeJS.Signals): void => {
     log.warn({ signal, graceMs: SHUTDOWN_GRACE_MS }, 'stopping: no new work is started');
     stop.abort();
-    setTimeout(() => abandon.abort(), SHUTDOWN_GRACE_MS).unref();
+    setTimeout(() => {
+      abandon.abort();
+    }, SHUTDOWN_GRACE_MS).unref();
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
@@ -110,7 +121,15 @@ async function runCommand(raw: RawRunOptions): Promise<number> {
   const { shard } = options;
   log.info({ dryRun: options.dryRun, namespaces: options.namespaces, shard }, 'run started');
   const summary = await run(
-    { cluster, stats, providers: genericProviders, now: () => new Date(), log, runId, signal: stop.signal },
+    {
+      cluster,
+      stats,
+      providers: genericProviders,
+      now: () => new Date(),
+      log,
+      runId,
+      signal: stop.signal,
+    },
     {
       namespaces: options.namespaces,
       dryRun: options.dryRun,
@@ -125,7 +144,13 @@ async function runCommand(raw: RawRunOptions): Promise<number> {
   const counts: Record<string, number> = {};
   for (const outcome of summary.pvcs) counts[outcome.action] = (counts[outcome.action] ?? 0) + 1;
   log.info(
-    { status: summary.status, pvcsSeen: summary.pvcsSeen, managed: summary.pvcs.length, ...counts, durationMs: summary.finishedAt.getTime() - summary.startedAt.getTime() },
+    {
+      status: summary.status,
+      pvcsSeen: summary.pvcsSeen,
+      managed: summary.pvcs.length,
+      ...counts,
+      durationMs: summary.finishedAt.getTime() - summary.startedAt.getTime(),
+    },
     'run finished',
   );
   if (summary.status === 'failed') return EXIT.failed;
@@ -135,21 +160,46 @@ async function runCommand(raw: RawRunOptions): Promise<number> {
 
 function buildProgram(): Command {
   const program = new Command('pvc-chonker')
-    .description('Expands Kubernetes PersistentVolumeClaims before they fill up; runs once and exits (a CronJob).')
+    .description(
+      'Expands Kubernetes PersistentVolumeClaims before they fill up; runs once and exits (a CronJob).',
+    )
     .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(text) });
+    .configureOutput({
+      outputError: (text, write) => {
+        write(text);
+      },
+    });
   program
     .command('run')
     .description('list annotated PVCs, read their usage, expand those that need it, report, exit')
-    .addOption(option('--kubeconfig <file>', 'kubeconfig file (else KUBECONFIG, in-cluster config, ~/.kube/config)'))
+    .addOption(
+      option(
+        '--kubeconfig <file>',
+        'kubeconfig file (else KUBECONFIG, in-cluster config, ~/.kube/config)',
+      ),
+    )
     .addOption(option('--context <name>', 'kubeconfig context to use'))
     .addOption(option('--namespace <ns...>', 'only these namespaces (repeatable; default: all)'))
     .addOption(option('--dry-run', 'decide and report, but send no write of any kind'))
     .addOption(option('--output <format>', 'table or json').default('table'))
-    .addOption(option('--log-level <level>', 'fatal, error, warn, info, debug, trace, silent').default('info'))
-    .addOption(option('--threshold <value>', 'default storage threshold: used percentage (80%) or free quantity (10Gi)'))
+    .addOption(
+      option('--log-level <level>', 'fatal, error, warn, info, debug, trace, silent').default(
+        'info',
+      ),
+    )
+    .addOption(
+      option(
+        '--threshold <value>',
+        'default storage threshold: used percentage (80%) or free quantity (10Gi)',
+      ),
+    )
     .addOption(option('--inodes-threshold <percent>', 'default inodes threshold (80%)'))
-    .addOption(option('--increase <value>', 'default growth step: percentage of capacity (10%) or quantity (5Gi)'))
+    .addOption(
+      option(
+        '--increase <value>',
+        'default growth step: percentage of capacity (10%) or quantity (5Gi)',
+      ),
+    )
     .addOption(option('--min-increase <quantity>', 'default smallest growth step (1Gi)'))
     .addOption(option('--max-size <quantity>', 'default size never to exceed (none)'))
     .addOption(option('--cooldown <duration>', 'default time between expansions of one PVC (15m)'))
@@ -158,8 +208,13 @@ function buildProgram(): Command {
     .addOption(option('--stats-timeout <duration>', 'timeout of each node stats call (10s)'))
     .addOption(option('--stats-concurrency <n>', 'nodes asked for stats at once (16)'))
     .addOption(option('--write-concurrency <n>', 'PATCH and Event writes at once (4)'))
-    .addOption(option('--max-expansions-per-run <n>', 'expansions per run; the rest wait for the next run (50)'))
-    .addOption(option('--shard-index <n>', 'this run\'s shard (default: JOB_COMPLETION_INDEX)'))
+    .addOption(
+      option(
+        '--max-expansions-per-run <n>',
+        'expansions per run; the rest wait for the next run (50)',
+      ),
+    )
+    .addOption(option('--shard-index <n>', "this run's shard (default: JOB_COMPLETION_INDEX)"))
     .addOption(option('--shard-count <n>', 'number of shards the managed PVCs are split into'))
     .action(async (raw: RawRunOptions) => {
       process.exitCode = await runCommand(raw);
@@ -181,7 +236,9 @@ async function main(argv: readonly string[]): Promise<void> {
       process.exitCode = EXIT.usage;
       return;
     }
-    process.stderr.write(`${JSON.stringify({ level: 'fatal', msg: 'unexpected error', err: error instanceof Error ? error.stack : String(error) })}\n`);
+    process.stderr.write(
+      `${JSON.stringify({ level: 'fatal', msg: 'unexpected error', err: error instanceof Error ? error.stack : String(error) })}\n`,
+    );
     process.exitCode = EXIT.failed;
   }
 }

@@ -2,7 +2,13 @@
  * The small interfaces the pass talks to the world through. Real adapters live in kube/, stats/,
  * providers/ and metrics/; tests pass fakes. Wired together only in main.ts.
  */
-import type { PersistentVolumeInfo, PvcRef, PvcSnapshot, StatsLookup, StorageClassInfo } from './core/pvc.js';
+import type {
+  PersistentVolumeInfo,
+  PvcRef,
+  PvcSnapshot,
+  StatsLookup,
+  StorageClassInfo,
+} from './core/pvc.js';
 
 /** A merge patch for one PVC, guarded by the resourceVersion it was computed from. */
 export interface PvcPatch {
@@ -33,7 +39,10 @@ export interface Cluster {
   /** Pages through PVCs (all namespaces when `namespaces` is empty), `pageSize` at a time. */
   listPvcs(namespaces: readonly string[], pageSize: number): AsyncIterable<PvcSnapshot[]>;
   /** Bound PVs by name, only those whose names are asked for (the list is paged regardless). */
-  listPersistentVolumes(names: ReadonlySet<string>, pageSize: number): Promise<Map<string, PersistentVolumeInfo>>;
+  listPersistentVolumes(
+    names: ReadonlySet<string>,
+    pageSize: number,
+  ): Promise<Map<string, PersistentVolumeInfo>>;
   listStorageClasses(): Promise<Map<string, StorageClassInfo>>;
   /** For each PVC key ("ns/name") mounted by a Running pod, the node that pod runs on. */
   listMountingNodes(namespaces: readonly string[], pageSize: number): Promise<Map<string, string>>;
@@ -72,7 +81,14 @@ export type ProviderVerdict =
 
 /** What the cloud will allow: the provider of each volume, and a batched check of candidates. */
 export interface ProviderGate {
-  providerFor(pvc: PvcSnapshot, pv: PersistentVolumeInfo | undefined, storageClass: StorageClassInfo | undefined): string;
+  providerFor(
+    pvc: PvcSnapshot,
+    pv: PersistentVolumeInfo | undefined,
+    storageClass: StorageClassInfo | undefined,
+  ): string;
   /** Keyed by "ns/name". Never throws for expected cloud errors. */
-  check(candidates: readonly ExpansionCandidate[], now: Date): Promise<Map<string, ProviderVerdict>>;
+  check(
+    candidates: readonly ExpansionCandidate[],
+    now: Date,
+  ): Promise<Map<string, ProviderVerdict>>;
 }

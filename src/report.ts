@@ -35,11 +35,14 @@ export function outcomeJson(outcome: PvcOutcome): Record<string, unknown> {
 function sizeColumn(outcome: PvcOutcome): string {
   const current = size(outcome.currentBytes) ?? '-';
   const next = size(outcome.newBytes);
-  return next !== null && (outcome.action === 'expand' || outcome.action === 'would-expand') ? `${current} -> ${next}` : current;
+  return next !== null && (outcome.action === 'expand' || outcome.action === 'would-expand')
+    ? `${current} -> ${next}`
+    : current;
 }
 
 function reasonColumn(outcome: PvcOutcome): string {
-  const type = outcome.reason === 'threshold-reached' ? ` (${outcome.thresholdsReached.join(', ')})` : '';
+  const type =
+    outcome.reason === 'threshold-reached' ? ` (${outcome.thresholdsReached.join(', ')})` : '';
   return `${outcome.reason}${type}`;
 }
 
@@ -55,16 +58,25 @@ export function formatTable(summary: RunSummary): string {
     reasonColumn(o),
     o.detail,
   ]);
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
+  );
   const line = (cells: readonly string[]): string =>
-    cells.map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column] ?? 0))).join('  ');
+    cells
+      .map((cell, column) =>
+        column === cells.length - 1 ? cell : cell.padEnd(widths[column] ?? 0),
+      )
+      .join('  ');
   const counts = new Map<string, number>();
-  for (const outcome of summary.pvcs) counts.set(outcome.action, (counts.get(outcome.action) ?? 0) + 1);
+  for (const outcome of summary.pvcs)
+    counts.set(outcome.action, (counts.get(outcome.action) ?? 0) + 1);
   const tally = [...counts].map(([action, count]) => `${count} ${action}`).join(', ');
   const footer = `${summary.pvcsSeen} PVCs seen, ${summary.pvcs.length} managed${tally === '' ? '' : `: ${tally}`}${summary.dryRun ? ' (dry run: nothing was changed)' : ''}`;
   return [line(header), ...rows.map(line), '', footer].join('\n') + '\n';
 }
 
 export function formatReport(summary: RunSummary, format: OutputFormat): string {
-  return format === 'json' ? `${JSON.stringify(summary.pvcs.map(outcomeJson), null, 2)}\n` : formatTable(summary);
+  return format === 'json'
+    ? `${JSON.stringify(summary.pvcs.map(outcomeJson), null, 2)}\n`
+    : formatTable(summary);
 }

@@ -6,11 +6,24 @@ import type { Logger } from 'pino';
 import { expansionAnnotations, management, type Management } from './core/annotations.js';
 import { decide, type Decision } from './core/decision.js';
 import type { PvcOutcome, Reason, RunSummary, UnmanagedReason } from './core/outcome.js';
-import { pvcKey, type PersistentVolumeInfo, type PvcRef, type PvcSnapshot, type StatsLookup, type StorageClassInfo } from './core/pvc.js';
+import {
+  pvcKey,
+  type PersistentVolumeInfo,
+  type PvcRef,
+  type PvcSnapshot,
+  type StatsLookup,
+  type StorageClassInfo,
+} from './core/pvc.js';
 import { formatQuantity } from './core/quantity.js';
 import type { SettingsLayer } from './core/settings.js';
 import { mapWithConcurrency } from './concurrency.js';
-import type { Cluster, ExpansionCandidate, ProviderGate, ProviderVerdict, VolumeStatsSource } from './ports.js';
+import type {
+  Cluster,
+  ExpansionCandidate,
+  ProviderGate,
+  ProviderVerdict,
+  VolumeStatsSource,
+} from './ports.js';
 
 export interface RunConfig {
   namespaces: readonly string[];
@@ -53,7 +66,11 @@ interface Listing {
 
 async function listManaged(deps: RunDeps, config: RunConfig): Promise<Listing> {
   const byKey = new Map<string, PvcSnapshot>();
-  const unmanaged: Record<UnmanagedReason, number> = { 'not-enabled': 0, disabled: 0, 'other-shard': 0 };
+  const unmanaged: Record<UnmanagedReason, number> = {
+    'not-enabled': 0,
+    disabled: 0,
+    'other-shard': 0,
+  };
   let seen = 0;
   for await (const page of deps.cluster.listPvcs(config.namespaces, config.pageSize)) {
     for (const pvc of page) {
@@ -68,8 +85,14 @@ async function listManaged(deps: RunDeps, config: RunConfig): Promise<Listing> {
 }
 
 /** PVs, classes and kubelet stats for the managed PVCs: a fixed number of lists and one call per node. */
-async function gather(deps: RunDeps, config: RunConfig, managed: readonly PvcSnapshot[]): Promise<Subject[]> {
-  const volumeNames = new Set(managed.flatMap((pvc) => (pvc.volumeName === undefined ? [] : [pvc.volumeName])));
+async function gather(
+  deps: RunDeps,
+  config: RunConfig,
+  managed: readonly PvcSnapshot[],
+): Promise<Subject[]> {
+  const volumeNames = new Set(
+    managed.flatMap((pvc) => (pvc.volumeName === undefined ? [] : [pvc.volumeName])),
+  );
   const [classes, volumes, mounts] = await Promise.all([
     deps.cluster.listStorageClasses(),
     deps.cluster.listPersistentVolumes(volumeNames, config.pageSize),
@@ -87,10 +110,13 @@ async function gather(deps: RunDeps, config: RunConfig, managed: readonly PvcSna
   return managed.map((pvc) => ({
     pvc,
     pv: pvc.volumeName === undefined ? undefined : volumes.get(pvc.volumeName),
-    storageClass: pvc.storageClassName === undefined ? undefined : classes.get(pvc.storageClassName),
+    storageClass:
+      pvc.storageClassName === undefined ? undefined : classes.get(pvc.storageClassName),
     stats: stats.get(pvcKey(pvc)) ?? {
       kind: 'unavailable',
-      detail: mounts.has(pvcKey(pvc)) ? 'no kubelet stats for the volume' : 'not mounted by a running pod',
+      detail: mounts.has(pvcKey(pvc))
+        ? 'no kubelet stats for the volume'
+        : 'not mounted by a running pod',
     },
   }));
 }
@@ -111,7 +137,14 @@ function decideAll(deps: RunDeps, config: RunConfig, subjects: readonly Subject[
   }));
 }
 
-function held(item: Pending, reason: Reason, detail: string, action: Decision['action'] = 'skip', warn = true): Pending {
+/** The expansion does not happen, for `reason`; a Warning event unless `warn` is false. */
+function held(
+  item: Pending,
+  reason: Reason,
+  detail: string,
+  how: { action?: Decision['action']; warn?: boolean } = {},
+): Pending {
+  const { action = 'skip', warn = true } = how;
   return { ...item, decision: { ...item.decision, action, reason, detail, warn } };
 }
 
@@ -120,18 +153,36 @@ function applyVerdict(item: Pending, verdict: ProviderVerdict | undefined): Pend
   if (verdict.ok) {
     const decision = { ...item.decision, toBytes: verdict.toBytes };
     if (verdict.toBytes <= (item.decision.fromBytes ?? 0n)) {
-      return held({ ...item, provider: verdict.provider }, 'max-size-reached', `${verdict.provider}: already at the volume's maximum size`);
+      return held(
+        { ...item, provider: verdict.provider },
+        'max-size-reached',
+        `${verdict.provider}: already at the volume's maximum size`,
+      );
     }
     const notes = verdict.warnings.length > 0 ? `; ${verdict.warnings.join('; ')}` : '';
-    return { ...item, provider: verdict.provider, decision: { ...decision, detail: `${decision.detail}${notes}` } };
+    return {
+      ...item,
+      provider: verdict.provider,
+      decision: { ...decision, detail: `${decision.detail}${notes}` },
+    };
   }
-  const when = verdict.retryAt === undefined ? '' : ` (possible after ${verdict.retryAt.toISOString()})`;
+  const when =
+    verdict.retryAt === undefined ? '' : ` (possible after ${verdict.retryAt.toISOString()})`;
   const action = verdict.reason === 'provider-error' ? 'error' : 'skip';
-  return held({ ...item, provider: verdict.provider }, verdict.reason, `${verdict.provider}: ${verdict.detail}${when}`, action);
+  return held(
+    { ...item, provider: verdict.provider },
+    verdict.reason,
+    `${verdict.provider}: ${verdict.detail}${when}`,
+    { action },
+  );
 }
 
 /** The cloud's last word on each wanted expansion, then the per-run cap. */
-async function checkWithProviders(deps: RunDeps, config: RunConfig, pending: Pending[]): Promise<Pending[]> {
+async function checkWithProviders(
+  deps: RunDeps,
+  config: RunConfig,
+  pending: Pending[],
+): Promise<Pending[]> {
   const candidates: ExpansionCandidate[] = pending
     .filter((item) => item.decision.action === 'expand')
     .map(({ subject, decision }) => ({
@@ -142,7 +193,10 @@ async function checkWithProviders(deps: RunDeps, config: RunConfig, pending: Pen
       toBytes: decision.toBytes ?? 0n,
       history: decision.history,
     }));
-  const verdicts = candidates.length === 0 ? new Map<string, ProviderVerdict>() : await deps.providers.check(candidates, deps.now());
+  const verdicts =
+    candidates.length === 0
+      ? new Map<string, ProviderVerdict>()
+      : await deps.providers.check(candidates, deps.now());
   let expansions = 0;
   return pending.map((item) => {
     if (item.decision.action !== 'expand') return item;
@@ -150,8 +204,33 @@ async function checkWithProviders(deps: RunDeps, config: RunConfig, pending: Pen
     if (checked.decision.action !== 'expand') return checked;
     expansions++;
     if (expansions <= config.maxExpansionsPerRun) return checked;
-    return held(checked, 'max-expansions-per-run', `${config.maxExpansionsPerRun} expansions already made this run; the next run picks it up`, 'skip', false);
+    const detail = `${config.maxExpansionsPerRun} expansions already made this run; the next run picks it up`;
+    return held(checked, 'max-expansions-per-run', detail);
   });
+}
+
+const DELETED = 'the PVC was deleted after it was listed';
+
+/** After a 409: the PVC as it is now, decided again; never more than the cloud already agreed to. */
+async function redecide(deps: RunDeps, config: RunConfig, item: Pending): Promise<Pending> {
+  const { pvc } = item.subject;
+  deps.log.info(
+    { namespace: pvc.namespace, name: pvc.name },
+    'conflict on patch, re-reading the pvc',
+  );
+  const fresh = await deps.cluster.getPvc(pvc);
+  if (fresh === undefined) return held(item, 'api-error', DELETED, { warn: false });
+  const subject = { ...item.subject, pvc: fresh };
+  const decision = decide({ ...subject, layers: config.layers, now: deps.now() });
+  const allowed = item.decision.toBytes ?? 0n;
+  if (
+    decision.action !== 'expand' ||
+    decision.toBytes === undefined ||
+    decision.toBytes <= allowed
+  ) {
+    return { ...item, subject, decision };
+  }
+  return { ...item, subject, decision: { ...decision, toBytes: allowed } };
 }
 
 /** PATCH size and state together, guarded by resourceVersion; on 409 re-read and decide once more. */
@@ -159,9 +238,21 @@ async function expand(deps: RunDeps, config: RunConfig, item: Pending): Promise<
   let current = item;
   for (let attempt = 0; attempt < 2; attempt++) {
     const { pvc } = current.subject;
-    const { fromBytes, toBytes, history } = current.decision;
-    if (fromBytes === undefined || toBytes === undefined) return current;
-    const annotations = expansionAnnotations(history, { time: deps.now(), fromBytes, toBytes, reason: current.decision.reason });
+    const { fromBytes, toBytes, history, reason } = current.decision;
+    if (current.decision.action !== 'expand' || fromBytes === undefined || toBytes === undefined)
+      return current;
+    if (toBytes <= fromBytes)
+      return held(
+        current,
+        'max-size-reached',
+        `already at ${formatQuantity(fromBytes)}, the most the provider allowed`,
+      );
+    const annotations = expansionAnnotations(history, {
+      time: deps.now(),
+      fromBytes,
+      toBytes,
+      reason,
+    });
     const outcome = await deps.cluster.patchPvc(pvc, {
       resourceVersion: pvc.resourceVersion,
       requestStorage: formatQuantity(toBytes),
@@ -171,54 +262,78 @@ async function expand(deps: RunDeps, config: RunConfig, item: Pending): Promise<
       case 'patched':
         return { ...current, subject: { ...current.subject, pvc: outcome.pvc } };
       case 'not-found':
-        return held(current, 'api-error', 'the PVC was deleted after it was listed', 'skip', false);
+        return held(current, 'api-error', DELETED, { warn: false });
       case 'rejected':
-        return held(current, 'api-error', `the API server refused the resize (HTTP ${outcome.status}): ${outcome.message}`, 'error');
-      case 'conflict': {
-        deps.log.info({ namespace: pvc.namespace, name: pvc.name }, 'conflict on patch, re-reading the pvc');
-        const fresh = await deps.cluster.getPvc(pvc);
-        if (fresh === undefined) return held(current, 'api-error', 'the PVC was deleted after it was listed', 'skip', false);
-        const subject = { ...current.subject, pvc: fresh };
-        const decision = decide({ ...subject, layers: config.layers, now: deps.now() });
-        // Never ask for more than the cloud already agreed to.
-        const allowed = toBytes;
-        if (decision.action !== 'expand' || decision.toBytes === undefined) return { ...current, subject, decision };
-        current = { ...current, subject, decision: { ...decision, toBytes: decision.toBytes < allowed ? decision.toBytes : allowed } };
-        if ((current.decision.toBytes ?? 0n) <= (decision.fromBytes ?? 0n)) return held(current, 'max-size-reached', 'already at the size the provider allows');
-        break;
-      }
+        return held(
+          current,
+          'api-error',
+          `the API server refused the resize (HTTP ${outcome.status}): ${outcome.message}`,
+          { action: 'error' },
+        );
+      case 'conflict':
+        current = await redecide(deps, config, current);
     }
   }
-  return held(current, 'conflict', 'the PVC kept changing while it was being patched; the next run tries again', 'error');
+  if (current.decision.action !== 'expand') return current;
+  return held(
+    current,
+    'conflict',
+    'the PVC kept changing while it was being patched; the next run tries again',
+    { action: 'error' },
+  );
 }
 
 function messageFor(item: Pending): string {
   return `${item.decision.reason}: ${item.decision.detail}`;
 }
 
-async function recordEvent(deps: RunDeps, item: Pending, type: 'Normal' | 'Warning', action: string): Promise<void> {
+async function recordEvent(
+  deps: RunDeps,
+  item: Pending,
+  type: 'Normal' | 'Warning',
+  action: string,
+): Promise<void> {
   const { pvc } = item.subject;
   try {
-    await deps.cluster.recordEvent({ pvc, type, reason: item.decision.reason, action, message: messageFor(item) });
+    await deps.cluster.recordEvent({
+      pvc,
+      type,
+      reason: item.decision.reason,
+      action,
+      message: messageFor(item),
+    });
   } catch (error) {
-    deps.log.warn({ namespace: pvc.namespace, name: pvc.name, err: String(error) }, 'recording event failed');
+    deps.log.warn(
+      { namespace: pvc.namespace, name: pvc.name, err: String(error) },
+      'recording event failed',
+    );
   }
 }
 
 async function applyOne(deps: RunDeps, config: RunConfig, item: Pending): Promise<Pending> {
   if (item.decision.action === 'expand') {
-    if (deps.signal.aborted) return held(item, 'interrupted', 'the run was stopped before this PVC was patched', 'skip', false);
+    if (deps.signal.aborted)
+      return held(item, 'interrupted', 'the run was stopped before this PVC was patched', {
+        warn: false,
+      });
     let result: Pending;
     try {
       result = await expand(deps, config, item);
     } catch (error) {
-      result = held(item, 'api-error', `patch failed: ${error instanceof Error ? error.message : String(error)}`, 'error');
+      result = held(
+        item,
+        'api-error',
+        `patch failed: ${error instanceof Error ? error.message : String(error)}`,
+        { action: 'error' },
+      );
     }
     if (result.decision.action === 'expand') await recordEvent(deps, result, 'Normal', 'expand');
-    else if (result.decision.warn) await recordEvent(deps, result, 'Warning', result.decision.action);
+    else if (result.decision.warn)
+      await recordEvent(deps, result, 'Warning', result.decision.action);
     return result;
   }
-  if (item.decision.warn && !deps.signal.aborted) await recordEvent(deps, item, 'Warning', item.decision.action);
+  if (item.decision.warn && !deps.signal.aborted)
+    await recordEvent(deps, item, 'Warning', item.decision.action);
   return item;
 }
 
@@ -262,20 +377,44 @@ function logOutcome(log: Logger, outcome: PvcOutcome): void {
 export async function run(deps: RunDeps, config: RunConfig): Promise<RunSummary> {
   const startedAt = deps.now();
   const base = { runId: deps.runId, startedAt, dryRun: config.dryRun };
-  let listing: Listing = { managed: [], seen: 0, unmanaged: { 'not-enabled': 0, disabled: 0, 'other-shard': 0 } };
+  let listing: Listing = {
+    managed: [],
+    seen: 0,
+    unmanaged: { 'not-enabled': 0, disabled: 0, 'other-shard': 0 },
+  };
   try {
     listing = await listManaged(deps, config);
     const subjects = await gather(deps, config, listing.managed);
     const decided = await checkWithProviders(deps, config, decideAll(deps, config, subjects));
-    const applied = config.dryRun ? decided : await mapWithConcurrency(decided, config.writeConcurrency, (item) => applyOne(deps, config, item));
+    const applied = config.dryRun
+      ? decided
+      : await mapWithConcurrency(decided, config.writeConcurrency, (item) =>
+          applyOne(deps, config, item),
+        );
     const pvcs = applied.map((item) => toOutcome(item, config.dryRun));
     for (const outcome of pvcs) logOutcome(deps.log, outcome);
     const status = deps.signal.aborted ? 'interrupted' : 'success';
-    return { ...base, finishedAt: deps.now(), status, error: undefined, pvcsSeen: listing.seen, unmanaged: listing.unmanaged, pvcs };
+    return {
+      ...base,
+      finishedAt: deps.now(),
+      status,
+      error: undefined,
+      pvcsSeen: listing.seen,
+      unmanaged: listing.unmanaged,
+      pvcs,
+    };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const status = deps.signal.aborted ? 'interrupted' : 'failed';
     deps.log.error({ err: message }, 'the pass could not complete');
-    return { ...base, finishedAt: deps.now(), status, error: message, pvcsSeen: listing.seen, unmanaged: listing.unmanaged, pvcs: [] };
+    return {
+      ...base,
+      finishedAt: deps.now(),
+      status,
+      error: message,
+      pvcsSeen: listing.seen,
+      unmanaged: listing.unmanaged,
+      pvcs: [],
+    };
   }
 }

@@ -1,5 +1,16 @@
-import { appendHistory, formatTime, parseHistory, parseTime, type ExpansionRecord } from './history.js';
-import { SETTING_PARSERS, parseSettingsLayer, type SettingKey, type SettingsLayer } from './settings.js';
+import {
+  appendHistory,
+  formatTime,
+  parseHistory,
+  parseTime,
+  type ExpansionRecord,
+} from './history.js';
+import {
+  SETTING_PARSERS,
+  parseSettingsLayer,
+  type SettingKey,
+  type SettingsLayer,
+} from './settings.js';
 
 /** Every annotation pvc-chonker reads or writes lives under this prefix. */
 export const ANNOTATION_PREFIX = 'pvc-chonker.io/';
@@ -13,7 +24,14 @@ export const ANNOTATIONS = {
 } as const;
 
 /** Keys that are read by other parts (providers) or written as state, beside the settings. */
-const OTHER_KEYS = new Set(['enabled', 'last-expansion', 'expansion-history', 'provider', 'aws-volume-type', 'group']);
+const OTHER_KEYS = new Set([
+  'enabled',
+  'last-expansion',
+  'expansion-history',
+  'provider',
+  'aws-volume-type',
+  'group',
+]);
 
 /** A bad annotation: the key, the value as written, and what is wrong with it. */
 export interface AnnotationProblem {
@@ -59,7 +77,9 @@ export function parseAnnotations(annotations: Readonly<Record<string, string>>):
   }
 
   const parsedLayer = parseSettingsLayer('annotation', texts);
-  const layer: SettingsLayer = parsedLayer.ok ? parsedLayer.value : { source: 'annotation', values: {} };
+  const layer: SettingsLayer = parsedLayer.ok
+    ? parsedLayer.value
+    : { source: 'annotation', values: {} };
   if (!parsedLayer.ok) {
     for (const problem of parsedLayer.error) {
       problems.push({ ...problem, key: `${ANNOTATION_PREFIX}${problem.key}` });

@@ -1,11 +1,16 @@
-import { describeProblem, parseAnnotations } from './annotations.js';
+import { describeProblem, parseAnnotations, type PvcAnnotations } from './annotations.js';
 import { formatDuration } from './duration.js';
 import type { ExpansionRecord } from './history.js';
 import type { Reason, ThresholdType } from './outcome.js';
 import { percentOf, ratio, reachesPercent } from './percent.js';
 import type { PvcSnapshot, StatsLookup, StorageClassInfo, VolumeStats } from './pvc.js';
 import { formatQuantity, maxBigint, minBigint, MiB, roundUpToGiB } from './quantity.js';
-import { resolveSettings, type Settings, type SettingsLayer } from './settings.js';
+import {
+  resolveSettings,
+  type ResolvedSettings,
+  type Settings,
+  type SettingsLayer,
+} from './settings.js';
 
 /** Everything one PVC's decision depends on. No I/O happens past this point. */
 export interface DecisionInput {
@@ -45,15 +50,31 @@ function staleMarginBytes(capacityBytes: bigint): bigint {
 
 const RESIZE_FAILED_CONDITIONS = new Set(['ControllerResizeError', 'NodeResizeError']);
 const RESIZING_CONDITIONS = new Set(['Resizing', 'FileSystemResizePending']);
-const RESIZING_STATUSES = new Set(['ControllerResizeInProgress', 'NodeResizePending', 'NodeResizeInProgress']);
+const RESIZING_STATUSES = new Set([
+  'ControllerResizeInProgress',
+  'NodeResizePending',
+  'NodeResizeInProgress',
+]);
 
 /** Why a resize is failed or still in flight, or undefined when the PVC is at rest. */
-export function resizeState(pvc: PvcSnapshot): { state: 'failed' | 'in-progress'; detail: string } | undefined {
+export function resizeState(
+  pvc: PvcSnapshot,
+): { state: 'failed' | 'in-progress'; detail: string } | undefined {
   const failedCondition = pvc.conditionTypes.find((type) => RESIZE_FAILED_CONDITIONS.has(type));
-  if (pvc.allocatedResourceStatus?.endsWith('Infeasible') === true || failedCondition !== undefined) {
-    return { state: 'failed', detail: `resize failed: ${pvc.allocatedResourceStatus ?? failedCondition ?? ''}` };
+  if (
+    pvc.allocatedResourceStatus?.endsWith('Infeasible') === true ||
+    failedCondition !== undefined
+  ) {
+    return {
+      state: 'failed',
+      detail: `resize failed: ${pvc.allocatedResourceStatus ?? failedCondition ?? ''}`,
+    };
   }
-  if (pvc.requestBytes !== undefined && pvc.capacityBytes !== undefined && pvc.requestBytes > pvc.capacityBytes) {
+  if (
+    pvc.requestBytes !== undefined &&
+    pvc.capacityBytes !== undefined &&
+    pvc.requestBytes > pvc.capacityBytes
+  ) {
     return {
       state: 'in-progress',
       detail: `requested ${formatQuantity(pvc.requestBytes)}, capacity still ${formatQuantity(pvc.capacityBytes)}`,
@@ -61,7 +82,10 @@ export function resizeState(pvc: PvcSnapshot): { state: 'failed' | 'in-progress'
   }
   const condition = pvc.conditionTypes.find((type) => RESIZING_CONDITIONS.has(type));
   if (condition !== undefined) return { state: 'in-progress', detail: `condition ${condition}` };
-  if (pvc.allocatedResourceStatus !== undefined && RESIZING_STATUSES.has(pvc.allocatedResourceStatus)) {
+  if (
+    pvc.allocatedResourceStatus !== undefined &&
+    RESIZING_STATUSES.has(pvc.allocatedResourceStatus)
+  ) {
     return { state: 'in-progress', detail: `resize status ${pvc.allocatedResourceStatus}` };
   }
   return undefined;
@@ -87,18 +111,24 @@ function measureUsage(stats: VolumeStats, settings: Settings): Usage {
   if (settings.threshold.kind === 'percent') {
     const hit = reachesPercent(used, stats.capacityBytes, settings.threshold.percent);
     if (hit) reached.push('storage');
-    parts.push(`used ${percentText(usedRatio)} ${hit ? '>=' : '<'} ${settings.threshold.percent.text}`);
+    parts.push(
+      `used ${percentText(usedRatio)} ${hit ? '>=' : '<'} ${settings.threshold.percent.text}`,
+    );
   } else {
     const hit = stats.availableBytes < settings.threshold.bytes;
     if (hit) reached.push('storage');
-    parts.push(`free ${formatQuantity(stats.availableBytes)} ${hit ? '<' : '>='} ${settings.threshold.text}`);
+    parts.push(
+      `free ${formatQuantity(stats.availableBytes)} ${hit ? '<' : '>='} ${settings.threshold.text}`,
+    );
   }
   let inodesUsedRatio: number | undefined;
   if (stats.inodes !== undefined && stats.inodesUsed !== undefined && stats.inodes > 0n) {
     inodesUsedRatio = ratio(stats.inodesUsed, stats.inodes);
     const hit = reachesPercent(stats.inodesUsed, stats.inodes, settings.inodesThreshold);
     if (hit) reached.push('inodes');
-    parts.push(`inodes ${percentText(inodesUsedRatio)} ${hit ? '>=' : '<'} ${settings.inodesThreshold.text}`);
+    parts.push(
+      `inodes ${percentText(inodesUsedRatio)} ${hit ? '>=' : '<'} ${settings.inodesThreshold.text}`,
+    );
   }
   return { usedRatio, inodesUsedRatio, reached, detail: parts.join(', ') };
 }
@@ -119,77 +149,104 @@ function invalidStats(stats: VolumeStats): string | undefined {
   return undefined;
 }
 
-/**
- * Decides what to do with one managed PVC. Pure: the same input always gives the same decision.
- * The checks run in order; the first that holds is the reason.
- */
-export function decide(input: DecisionInput): Decision {
-  const { pvc, storageClass, stats, now } = input;
-  const annotations = parseAnnotations(pvc.annotations);
-  const { settings, sources } = resolveSettings([...input.layers, annotations.layer]);
-  const base: Decision = {
-    action: 'skip',
-    reason: 'below-threshold',
-    detail: '',
-    warn: false,
-    unhealthy: false,
-    thresholdsReached: [],
-    fromBytes: pvc.capacityBytes,
-    toBytes: undefined,
-    usedRatio: undefined,
-    inodesUsedRatio: undefined,
-    maxSizeBytes: settings.maxSizeBytes,
-    history: annotations.history,
-  };
-  const skip = (reason: Reason, detail: string, warn = false): Decision => ({ ...base, reason, detail, warn });
+/** What the checks share: the PVC's parsed state and settings, and the decision so far. */
+interface Context {
+  input: DecisionInput;
+  annotations: PvcAnnotations;
+  resolved: ResolvedSettings;
+  base: Decision;
+}
 
-  const [problem] = annotations.problems;
-  if (problem !== undefined) {
-    return { ...base, action: 'error', reason: 'invalid-annotation', detail: describeProblem(problem), warn: true };
-  }
-  if (pvc.phase !== 'Bound' || pvc.capacityBytes === undefined) {
-    return skip('not-bound', pvc.phase === 'Bound' ? 'no status.capacity yet' : `phase ${pvc.phase ?? 'unknown'}`);
-  }
-  const capacityBytes = pvc.capacityBytes;
-  if (sources.maxSizeBytes === 'annotation' && settings.maxSizeBytes !== undefined && settings.maxSizeBytes < capacityBytes) {
-    const detail = `pvc-chonker.io/max-size: ${formatQuantity(settings.maxSizeBytes)} is below the current size ${formatQuantity(capacityBytes)}`;
-    return { ...base, action: 'error', reason: 'invalid-annotation', detail, warn: true };
-  }
-  const resize = resizeState(pvc);
-  if (resize?.state === 'failed') {
-    return { ...base, action: 'error', reason: 'resize-failed', detail: resize.detail, warn: true, unhealthy: true };
-  }
-  if (resize?.state === 'in-progress') return skip('resize-in-progress', resize.detail);
-  if (storageClass?.allowVolumeExpansion !== true) {
-    const detail =
-      storageClass === undefined
-        ? `StorageClass "${pvc.storageClassName ?? ''}" not found`
-        : `StorageClass ${storageClass.name} does not set allowVolumeExpansion: true`;
-    return skip('expansion-not-allowed', detail, true);
-  }
-  if (pvc.volumeMode === 'Block') return skip('block-mode', 'Block-mode volumes have no filesystem stats');
-  if (stats.kind === 'unavailable') return skip('metrics-unavailable', stats.detail);
-  const statsProblem = invalidStats(stats.stats);
-  if (statsProblem !== undefined) return skip('metrics-unavailable', statsProblem);
-  if (stats.stats.capacityBytes < capacityBytes - staleMarginBytes(capacityBytes)) {
-    return skip(
-      'stats-stale',
-      `kubelet capacity ${formatQuantity(stats.stats.capacityBytes)} is well below status.capacity ${formatQuantity(capacityBytes)}; the kubelet has not seen the last resize`,
-    );
-  }
+/** A check either settles the decision or lets the next one look. */
+type Check = (context: Context) => Decision | undefined;
 
-  const usage = measureUsage(stats.stats, settings);
+function skip(context: Context, reason: Reason, detail: string, warn = false): Decision {
+  return { ...context.base, reason, detail, warn };
+}
+
+function failure(context: Context, reason: Reason, detail: string, unhealthy = false): Decision {
+  return { ...context.base, action: 'error', reason, detail, warn: true, unhealthy };
+}
+
+const checkAnnotations: Check = (context) => {
+  const [problem] = context.annotations.problems;
+  return problem === undefined
+    ? undefined
+    : failure(context, 'invalid-annotation', describeProblem(problem));
+};
+
+const checkBound: Check = (context) => {
+  const { pvc } = context.input;
+  if (pvc.phase !== 'Bound') return skip(context, 'not-bound', `phase ${pvc.phase ?? 'unknown'}`);
+  return pvc.capacityBytes === undefined
+    ? skip(context, 'not-bound', 'no status.capacity yet')
+    : undefined;
+};
+
+/** A max-size annotation below the current size is a mistake, not a limit reached. */
+const checkMaxSizeAnnotation: Check = (context) => {
+  const { settings, sources } = context.resolved;
+  const capacityBytes = context.input.pvc.capacityBytes ?? 0n;
+  if (sources.maxSizeBytes !== 'annotation' || settings.maxSizeBytes === undefined)
+    return undefined;
+  if (settings.maxSizeBytes >= capacityBytes) return undefined;
+  const detail = `pvc-chonker.io/max-size: ${formatQuantity(settings.maxSizeBytes)} is below the current size ${formatQuantity(capacityBytes)}`;
+  return failure(context, 'invalid-annotation', detail);
+};
+
+const checkResize: Check = (context) => {
+  const resize = resizeState(context.input.pvc);
+  if (resize === undefined) return undefined;
+  return resize.state === 'failed'
+    ? failure(context, 'resize-failed', resize.detail, true)
+    : skip(context, 'resize-in-progress', resize.detail);
+};
+
+const checkStorageClass: Check = (context) => {
+  const { storageClass, pvc } = context.input;
+  if (storageClass?.allowVolumeExpansion === true) return undefined;
+  const detail =
+    storageClass === undefined
+      ? `StorageClass "${pvc.storageClassName ?? ''}" not found`
+      : `StorageClass ${storageClass.name} does not set allowVolumeExpansion: true`;
+  return skip(context, 'expansion-not-allowed', detail, true);
+};
+
+const checkBlockMode: Check = (context) =>
+  context.input.pvc.volumeMode === 'Block'
+    ? skip(context, 'block-mode', 'Block-mode volumes have no filesystem stats')
+    : undefined;
+
+const checkStats: Check = (context) => {
+  const { stats } = context.input;
+  if (stats.kind === 'unavailable') return skip(context, 'metrics-unavailable', stats.detail);
+  const problem = invalidStats(stats.stats);
+  if (problem !== undefined) return skip(context, 'metrics-unavailable', problem);
+  const capacityBytes = context.input.pvc.capacityBytes ?? 0n;
+  if (stats.stats.capacityBytes >= capacityBytes - staleMarginBytes(capacityBytes))
+    return undefined;
+  const detail = `kubelet capacity ${formatQuantity(stats.stats.capacityBytes)} is well below status.capacity ${formatQuantity(capacityBytes)}; the kubelet has not seen the last resize`;
+  return skip(context, 'stats-stale', detail);
+};
+
+/** Usage against the thresholds, then cooldown and max-size, then the new size. */
+function judgeUsage(context: Context, stats: VolumeStats): Decision {
+  const { settings } = context.resolved;
+  const capacityBytes = context.input.pvc.capacityBytes ?? 0n;
+  const usage = measureUsage(stats, settings);
   const measured: Decision = {
-    ...base,
+    ...context.base,
     usedRatio: usage.usedRatio,
     inodesUsedRatio: usage.inodesUsedRatio,
     thresholdsReached: usage.reached,
   };
-  if (usage.reached.length === 0) return { ...measured, reason: 'below-threshold', detail: usage.detail };
+  if (usage.reached.length === 0)
+    return { ...measured, reason: 'below-threshold', detail: usage.detail };
 
   const toBytes = nextSize(capacityBytes, settings);
   const wanted: Decision = { ...measured, toBytes };
-  const sinceLast = annotations.lastExpansion === undefined ? undefined : now.getTime() - annotations.lastExpansion.getTime();
+  const last = context.annotations.lastExpansion;
+  const sinceLast = last === undefined ? undefined : context.input.now.getTime() - last.getTime();
   if (sinceLast !== undefined && sinceLast < settings.cooldownMs) {
     const detail = `${usage.detail}; last expansion ${formatDuration(Math.max(0, sinceLast))} ago, cooldown ${formatDuration(settings.cooldownMs)} (${formatDuration(settings.cooldownMs - sinceLast)} left)`;
     return { ...wanted, reason: 'cooldown', detail };
@@ -198,6 +255,51 @@ export function decide(input: DecisionInput): Decision {
     const detail = `${usage.detail}; already at max-size ${formatQuantity(settings.maxSizeBytes ?? capacityBytes)}`;
     return { ...wanted, toBytes: undefined, reason: 'max-size-reached', detail, warn: true };
   }
-  const detail = `${usage.detail}; ${formatQuantity(capacityBytes)} -> ${formatQuantity(toBytes)}`;
-  return { ...wanted, action: 'expand', reason: 'threshold-reached', detail };
+  return {
+    ...wanted,
+    action: 'expand',
+    reason: 'threshold-reached',
+    detail: `${usage.detail}; ${formatQuantity(capacityBytes)} -> ${formatQuantity(toBytes)}`,
+  };
+}
+
+/** In order; the first check that settles the decision gives its reason. */
+const CHECKS: readonly Check[] = [
+  checkAnnotations,
+  checkBound,
+  checkMaxSizeAnnotation,
+  checkResize,
+  checkStorageClass,
+  checkBlockMode,
+  checkStats,
+];
+
+/**
+ * Decides what to do with one managed PVC. Pure: the same input always gives the same decision.
+ */
+export function decide(input: DecisionInput): Decision {
+  const annotations = parseAnnotations(input.pvc.annotations);
+  const resolved = resolveSettings([...input.layers, annotations.layer]);
+  const base: Decision = {
+    action: 'skip',
+    reason: 'below-threshold',
+    detail: '',
+    warn: false,
+    unhealthy: false,
+    thresholdsReached: [],
+    fromBytes: input.pvc.capacityBytes,
+    toBytes: undefined,
+    usedRatio: undefined,
+    inodesUsedRatio: undefined,
+    maxSizeBytes: resolved.settings.maxSizeBytes,
+    history: annotations.history,
+  };
+  const context: Context = { input, annotations, resolved, base };
+  for (const check of CHECKS) {
+    const settled = check(context);
+    if (settled !== undefined) return settled;
+  }
+  // checkStats let it through, so the stats were found and sound.
+  if (input.stats.kind !== 'found') return skip(context, 'metrics-unavailable', 'no stats');
+  return judgeUsage(context, input.stats.stats);
 }

@@ -71,7 +71,10 @@ export function parseHistory(text: string): Result<ExpansionRecord[]> {
 }
 
 /** Appends a record and keeps the newest HISTORY_LIMIT, serialised for the annotation. */
-export function appendHistory(history: readonly ExpansionRecord[], record: ExpansionRecord): string {
+export function appendHistory(
+  history: readonly ExpansionRecord[],
+  record: ExpansionRecord,
+): string {
   const kept = [...history, record].slice(-HISTORY_LIMIT);
   return JSON.stringify(
     kept.map((entry) => ({

@@ -65,8 +65,7 @@ export interface VolumeStats {
 
 /** What the gather step learnt about a PVC's usage. */
 export type StatsLookup =
-  | { kind: 'found'; stats: VolumeStats }
-  | { kind: 'unavailable'; detail: string };
+  { kind: 'found'; stats: VolumeStats } | { kind: 'unavailable'; detail: string };
 
 export function pvcKey(ref: PvcRef): string {
   return `${ref.namespace}/${ref.name}`;

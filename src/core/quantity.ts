@@ -36,10 +36,31 @@ const DECIMAL_EXPONENTS: Readonly<Record<string, number>> = {
   E: 18,
 };
 
-const QUANTITY = /^([+-]?)(\d+(?:\.\d*)?|\.\d+)(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])?)$/;
+const QUANTITY =
+  /^([+-]?)(\d+(?:\.\d*)?|\.\d+)(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])?)$/;
 
 function ceilDiv(numerator: bigint, denominator: bigint): bigint {
   return (numerator + denominator - 1n) / denominator;
+}
+
+/** The quantity as an exact fraction of bytes; undefined when the exponent is absurd. */
+function exactValue(
+  number: string,
+  exponent: string | undefined,
+  suffix: string,
+): { numerator: bigint; denominator: bigint } | undefined {
+  const [whole = '', fraction = ''] = number.split('.');
+  // digits / 10^fraction.length is the number as written, exactly.
+  const digits = BigInt(`${whole}${fraction}` || '0');
+  const denominator = 10n ** BigInt(fraction.length);
+  const binary = BINARY_SUFFIXES[suffix];
+  if (binary !== undefined) return { numerator: digits * binary, denominator };
+  const power =
+    exponent !== undefined ? Number(exponent.slice(1)) : (DECIMAL_EXPONENTS[suffix] ?? 0);
+  if (Math.abs(power) > 40) return undefined;
+  return power >= 0
+    ? { numerator: digits * 10n ** BigInt(power), denominator }
+    : { numerator: digits, denominator: denominator * 10n ** BigInt(-power) };
 }
 
 /** Parses a quantity into whole bytes (rounded up). Negative values and values above int64 are errors. */
@@ -49,21 +70,10 @@ export function parseQuantity(text: string): Result<bigint> {
     return err(`"${text}" is not a Kubernetes quantity (e.g. 10Gi, 500M, 1073741824)`);
   }
   const [, sign = '', number = '', exponent, suffix = ''] = match;
-  const [whole = '', fraction = ''] = number.split('.');
-  // mantissa / 10^fraction.length is the number as written, exactly.
-  let numerator = BigInt(`${whole}${fraction}` || '0');
-  let denominator = 10n ** BigInt(fraction.length);
-  const binary = BINARY_SUFFIXES[suffix];
-  if (binary !== undefined) {
-    numerator *= binary;
-  } else {
-    const power = exponent !== undefined ? Number(exponent.slice(1)) : (DECIMAL_EXPONENTS[suffix] ?? 0);
-    if (Math.abs(power) > 40) return err(`"${text}" is out of range`);
-    if (power >= 0) numerator *= 10n ** BigInt(power);
-    else denominator *= 10n ** BigInt(-power);
-  }
-  if (sign === '-' && numerator > 0n) return err(`"${text}" is negative`);
-  const bytes = ceilDiv(numerator, denominator);
+  const value = exactValue(number, exponent, suffix);
+  if (value === undefined) return err(`"${text}" is out of range`);
+  if (sign === '-' && value.numerator > 0n) return err(`"${text}" is negative`);
+  const bytes = ceilDiv(value.numerator, value.denominator);
   if (bytes > MAX_BYTES) return err(`"${text}" is larger than the largest quantity (8Ei - 1)`);
   return ok(bytes);
 }

@@ -4,10 +4,12 @@ import { GiB, parseQuantity } from './quantity.js';
 import { err, ok, type Result } from './result.js';
 
 /** When to expand on storage: a share of capacity used, or free bytes left. */
-export type Threshold = { kind: 'percent'; percent: Percent } | { kind: 'free-bytes'; bytes: bigint; text: string };
+export type Threshold =
+  { kind: 'percent'; percent: Percent } | { kind: 'free-bytes'; bytes: bigint; text: string };
 
 /** How much to grow: a share of the current capacity, or a fixed number of bytes. */
-export type Increase = { kind: 'percent'; percent: Percent } | { kind: 'bytes'; bytes: bigint; text: string };
+export type Increase =
+  { kind: 'percent'; percent: Percent } | { kind: 'bytes'; bytes: bigint; text: string };
 
 /** The rules one PVC is judged by, after every layer is applied. */
 export interface Settings {
@@ -118,7 +120,10 @@ export const SETTING_PARSERS = {
   'min-increase': { setting: 'minIncreaseBytes', parse: parseMinIncrease },
   'max-size': { setting: 'maxSizeBytes', parse: parseMaxSize },
   cooldown: { setting: 'cooldownMs', parse: parseCooldown },
-} as const satisfies Record<string, { setting: SettingName; parse: (text: string) => Result<unknown> }>;
+} as const satisfies Record<
+  string,
+  { setting: SettingName; parse: (text: string) => Result<unknown> }
+>;
 
 export type SettingKey = keyof typeof SETTING_PARSERS;
 

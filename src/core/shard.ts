@@ -15,7 +15,9 @@ function fnv1a(text: string): number {
 /** What a PVC is sharded by: its group (so a group is never split), else namespace/name. */
 export function shardKey(pvc: PvcSnapshot): string {
   const group = pvc.annotations[GROUP_ANNOTATION];
-  return group === undefined || group === '' ? `${pvc.namespace}/${pvc.name}` : `group:${pvc.namespace}/${group}`;
+  return group === undefined || group === ''
+    ? `${pvc.namespace}/${pvc.name}`
+    : `group:${pvc.namespace}/${group}`;
 }
 
 export function shardOf(pvc: PvcSnapshot, count: number): number {

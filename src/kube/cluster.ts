@@ -13,7 +13,13 @@ import {
 } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
-import { pvcKey, type PersistentVolumeInfo, type PvcRef, type PvcSnapshot, type StorageClassInfo } from '../core/pvc.js';
+import {
+  pvcKey,
+  type PersistentVolumeInfo,
+  type PvcRef,
+  type PvcSnapshot,
+  type StorageClassInfo,
+} from '../core/pvc.js';
 import type { Cluster, PatchOutcome, PvcEvent, PvcPatch } from '../ports.js';
 import { toPersistentVolumeInfo, toPvcSnapshot, toStorageClassInfo } from './convert.js';
 import { KubeApiError, classifyKubeError, messageOf, statusOf } from './errors.js';
@@ -87,7 +93,10 @@ export class KubeCluster implements Cluster {
         policy: this.options.retry,
         sleep: this.options.sleep,
         onRetry: (error, attempt, delayMs) => {
-          this.options.log.warn({ operation, attempt, delayMs, err: messageOf(error) }, 'retrying kubernetes api call');
+          this.options.log.warn(
+            { operation, attempt, delayMs, err: messageOf(error) },
+            'retrying kubernetes api call',
+          );
         },
       });
     } catch (error) {
@@ -95,10 +104,15 @@ export class KubeCluster implements Cluster {
     }
   }
 
-  private async *pages<T>(operation: string, pageSize: number, fetchPage: (paging: Paging) => Promise<Page<T>>): AsyncIterable<T[]> {
+  private async *pages<T>(
+    operation: string,
+    pageSize: number,
+    fetchPage: (paging: Paging) => Promise<Page<T>>,
+  ): AsyncIterable<T[]> {
     let cont: string | undefined;
     do {
-      const paging: Paging = cont === undefined ? { limit: pageSize } : { limit: pageSize, _continue: cont };
+      const paging: Paging =
+        cont === undefined ? { limit: pageSize } : { limit: pageSize, _continue: cont };
       const page = await this.call(operation, () => fetchPage(paging));
       yield page.items;
       cont = page.metadata?._continue ?? undefined;
@@ -112,13 +126,19 @@ export class KubeCluster implements Cluster {
       const pages = this.pages('list persistentvolumeclaims', pageSize, (paging) =>
         namespace === undefined
           ? this.core.listPersistentVolumeClaimForAllNamespaces(paging, this.requestOptions())
-          : this.core.listNamespacedPersistentVolumeClaim({ namespace, ...paging }, this.requestOptions()),
+          : this.core.listNamespacedPersistentVolumeClaim(
+              { namespace, ...paging },
+              this.requestOptions(),
+            ),
       );
       for await (const items of pages) yield items.map(toPvcSnapshot);
     }
   }
 
-  async listPersistentVolumes(names: ReadonlySet<string>, pageSize: number): Promise<Map<string, PersistentVolumeInfo>> {
+  async listPersistentVolumes(
+    names: ReadonlySet<string>,
+    pageSize: number,
+  ): Promise<Map<string, PersistentVolumeInfo>> {
     const volumes = new Map<string, PersistentVolumeInfo>();
     if (names.size === 0) return volumes;
     const pages = this.pages('list persistentvolumes', pageSize, (paging) =>
@@ -126,7 +146,8 @@ export class KubeCluster implements Cluster {
     );
     for await (const items of pages) {
       for (const pv of items) {
-        if (names.has(pv.metadata?.name ?? '')) volumes.set(pv.metadata?.name ?? '', toPersistentVolumeInfo(pv));
+        if (names.has(pv.metadata?.name ?? ''))
+          volumes.set(pv.metadata?.name ?? '', toPersistentVolumeInfo(pv));
       }
     }
     return volumes;
@@ -138,12 +159,16 @@ export class KubeCluster implements Cluster {
       this.storage.listStorageClass(paging, this.requestOptions()),
     );
     for await (const items of pages) {
-      for (const storageClass of items) classes.set(storageClass.metadata?.name ?? '', toStorageClassInfo(storageClass));
+      for (const storageClass of items)
+        classes.set(storageClass.metadata?.name ?? '', toStorageClassInfo(storageClass));
     }
     return classes;
   }
 
-  async listMountingNodes(namespaces: readonly string[], pageSize: number): Promise<Map<string, string>> {
+  async listMountingNodes(
+    namespaces: readonly string[],
+    pageSize: number,
+  ): Promise<Map<string, string>> {
     const nodes = new Map<string, string>();
     // Only Running pods have their volumes mounted, so only they can have kubelet stats.
     const fieldSelector = 'status.phase=Running';
@@ -152,7 +177,10 @@ export class KubeCluster implements Cluster {
       const pages = this.pages('list pods', pageSize, (paging) =>
         namespace === undefined
           ? this.core.listPodForAllNamespaces({ fieldSelector, ...paging }, this.requestOptions())
-          : this.core.listNamespacedPod({ namespace, fieldSelector, ...paging }, this.requestOptions()),
+          : this.core.listNamespacedPod(
+              { namespace, fieldSelector, ...paging },
+              this.requestOptions(),
+            ),
       );
       for await (const pods of pages) recordMounts(pods, nodes);
     }
@@ -199,7 +227,10 @@ export class KubeCluster implements Cluster {
     const now = new Date();
     const { pvc } = event;
     const body: CoreV1Event = {
-      metadata: { name: `${pvc.name}.${now.getTime().toString(16)}${randomBytes(4).toString('hex')}`, namespace: pvc.namespace },
+      metadata: {
+        name: `${pvc.name}.${now.getTime().toString(16)}${randomBytes(4).toString('hex')}`,
+        namespace: pvc.namespace,
+      },
       involvedObject: {
         apiVersion: 'v1',
         kind: 'PersistentVolumeClaim',

@@ -2,7 +2,12 @@
  * API objects → the core's typed snapshots. This is the edge where untyped data from the API
  * server is validated once; nothing past it sees a V1PersistentVolumeClaim.
  */
-import type { V1PersistentVolume, V1PersistentVolumeClaim, V1StorageClass } from '@kubernetes/client-node';
+import type {
+  V1ObjectMeta,
+  V1PersistentVolume,
+  V1PersistentVolumeClaim,
+  V1StorageClass,
+} from '@kubernetes/client-node';
 import type { PersistentVolumeInfo, PvcSnapshot, StorageClassInfo } from '../core/pvc.js';
 import { parseQuantity } from '../core/quantity.js';
 
@@ -12,23 +17,36 @@ function bytesOf(text: string | undefined): bigint | undefined {
   return parsed.ok ? parsed.value : undefined;
 }
 
+function identity(
+  metadata: V1ObjectMeta | undefined,
+): Pick<PvcSnapshot, 'namespace' | 'name' | 'uid' | 'resourceVersion' | 'labels' | 'annotations'> {
+  const {
+    namespace = '',
+    name = '',
+    uid = '',
+    resourceVersion = '',
+    labels = {},
+    annotations = {},
+  } = metadata ?? {};
+  return { namespace, name, uid, resourceVersion, labels, annotations };
+}
+
 export function toPvcSnapshot(pvc: V1PersistentVolumeClaim): PvcSnapshot {
-  const metadata = pvc.metadata ?? {};
+  const spec = pvc.spec ?? {};
+  const status = pvc.status ?? {};
   return {
-    namespace: metadata.namespace ?? '',
-    name: metadata.name ?? '',
-    uid: metadata.uid ?? '',
-    resourceVersion: metadata.resourceVersion ?? '',
-    labels: metadata.labels ?? {},
-    annotations: metadata.annotations ?? {},
-    phase: pvc.status?.phase,
-    volumeMode: pvc.spec?.volumeMode === 'Block' ? 'Block' : 'Filesystem',
-    storageClassName: pvc.spec?.storageClassName,
-    volumeName: pvc.spec?.volumeName,
-    requestBytes: bytesOf(pvc.spec?.resources?.requests?.['storage']),
-    capacityBytes: bytesOf(pvc.status?.capacity?.['storage']),
-    conditionTypes: (pvc.status?.conditions ?? []).filter((c) => c.status !== 'False').map((c) => c.type),
-    allocatedResourceStatus: pvc.status?.allocatedResourceStatuses?.['storage'],
+    ...identity(pvc.metadata),
+    phase: status.phase,
+    volumeMode: spec.volumeMode === 'Block' ? 'Block' : 'Filesystem',
+    storageClassName: spec.storageClassName,
+    volumeName: spec.volumeName,
+    requestBytes: bytesOf(spec.resources?.requests?.['storage']),
+    capacityBytes: bytesOf(status.capacity?.['storage']),
+    // A condition with status False is history, not a state.
+    conditionTypes: (status.conditions ?? [])
+      .filter((c) => c.status !== 'False')
+      .map((c) => c.type),
+    allocatedResourceStatus: status.allocatedResourceStatuses?.['storage'],
   };
 }
 
@@ -39,26 +57,26 @@ const ZONE_KEYS = [
   'topology.gke.io/zone',
 ];
 
+/** The zone from the PV's labels, else from its node affinity. */
 function zoneOf(pv: V1PersistentVolume): string | undefined {
-  for (const key of ZONE_KEYS) {
-    const label = pv.metadata?.labels?.[key];
-    if (label !== undefined) return label;
-  }
-  for (const term of pv.spec?.nodeAffinity?.required?.nodeSelectorTerms ?? []) {
-    const match = term.matchExpressions?.find((e) => ZONE_KEYS.includes(e.key) && e.operator === 'In');
-    if (match?.values?.[0] !== undefined) return match.values[0];
-  }
-  return undefined;
+  const labels = pv.metadata?.labels ?? {};
+  const labelled = ZONE_KEYS.map((key) => labels[key]).find((zone) => zone !== undefined);
+  if (labelled !== undefined) return labelled;
+  const expressions = (pv.spec?.nodeAffinity?.required?.nodeSelectorTerms ?? []).flatMap(
+    (term) => term.matchExpressions ?? [],
+  );
+  return expressions.find((e) => ZONE_KEYS.includes(e.key) && e.operator === 'In')?.values?.[0];
 }
 
 export function toPersistentVolumeInfo(pv: V1PersistentVolume): PersistentVolumeInfo {
+  const spec = pv.spec ?? {};
   return {
     name: pv.metadata?.name ?? '',
-    capacityBytes: bytesOf(pv.spec?.capacity?.['storage']),
-    csiDriver: pv.spec?.csi?.driver,
-    volumeHandle: pv.spec?.csi?.volumeHandle,
-    awsElasticBlockStoreVolumeId: pv.spec?.awsElasticBlockStore?.volumeID,
-    gcePersistentDiskName: pv.spec?.gcePersistentDisk?.pdName,
+    capacityBytes: bytesOf(spec.capacity?.['storage']),
+    csiDriver: spec.csi?.driver,
+    volumeHandle: spec.csi?.volumeHandle,
+    awsElasticBlockStoreVolumeId: spec.awsElasticBlockStore?.volumeID,
+    gcePersistentDiskName: spec.gcePersistentDisk?.pdName,
     zone: zoneOf(pv),
   };
 }

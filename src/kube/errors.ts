@@ -2,12 +2,24 @@ import { ApiException } from '@kubernetes/client-node';
 import { parseRetryAfter, type TransientError } from './retry.js';
 
 const TRANSIENT_STATUS = new Set([429, 500, 502, 503, 504]);
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'UND_ERR_SOCKET']);
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+]);
 
 /** A Kubernetes API call that failed after its retries: what was asked, and what came back. */
 export class KubeApiError extends Error {
   readonly status: number | undefined;
-  constructor(operation: string, status: number | undefined, detail: string, options?: { cause: unknown }) {
+  constructor(
+    operation: string,
+    status: number | undefined,
+    detail: string,
+    options?: { cause: unknown },
+  ) {
     super(`${operation}: ${status === undefined ? '' : `HTTP ${status} `}${detail}`, options);
     this.name = 'KubeApiError';
     this.status = status;
@@ -42,24 +54,25 @@ export function classifyKubeError(error: unknown, nowMs: number = Date.now()): T
     };
   }
   const code = networkCode(error);
-  return { transient: code !== undefined && (NETWORK_CODES.has(code) || code.startsWith('UND_ERR')), retryAfterMs: undefined };
+  return {
+    transient: code !== undefined && (NETWORK_CODES.has(code) || code.startsWith('UND_ERR')),
+    retryAfterMs: undefined,
+  };
 }
 
 /** The API server's own words: the message of a Status body, else the error's message. */
-export function messageOf(error: unknown): string {
-  if (error instanceof ApiException) {
-    const body: unknown = error.body;
-    if (typeof body === 'string') {
-      try {
-        const parsed: unknown = JSON.parse(body);
-        if (isRecord(parsed) && typeof parsed['message'] === 'string') return parsed['message'];
-      } catch {
-        return body.slice(0, 300);
-      }
-    }
-    if (isRecord(body) && typeof body['message'] === 'string') return body['message'];
-    return `HTTP ${error.code}`;
+function statusMessage(body: unknown): string | undefined {
+  if (typeof body !== 'string')
+    return isRecord(body) && typeof body['message'] === 'string' ? body['message'] : undefined;
+  try {
+    return statusMessage(JSON.parse(body));
+  } catch {
+    return body.slice(0, 300);
   }
+}
+
+export function messageOf(error: unknown): string {
+  if (error instanceof ApiException) return statusMessage(error.body) ?? `HTTP ${error.code}`;
   const code = networkCode(error);
   const message = error instanceof Error ? error.message : String(error);
   return code === undefined || message.includes(code) ? message : `${code}: ${message}`;

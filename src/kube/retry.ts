@@ -10,7 +10,11 @@ export interface RetryPolicy {
   maxDelayMs: number;
 }
 
-export const DEFAULT_RETRY_POLICY: RetryPolicy = { attempts: 4, baseDelayMs: 200, maxDelayMs: 5_000 };
+export const DEFAULT_RETRY_POLICY: RetryPolicy = {
+  attempts: 4,
+  baseDelayMs: 200,
+  maxDelayMs: 5_000,
+};
 
 export interface TransientError {
   transient: boolean;
@@ -25,7 +29,11 @@ export function realSleep(ms: number): Promise<void> {
 }
 
 /** Delay before attempt `attempt + 1`: full jitter over an exponential window, capped. */
-export function backoffDelay(policy: RetryPolicy, attempt: number, random: () => number = Math.random): number {
+export function backoffDelay(
+  policy: RetryPolicy,
+  attempt: number,
+  random: () => number = Math.random,
+): number {
   const window = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
   return Math.round(window * random());
 }
@@ -42,7 +50,11 @@ export function parseRetryAfter(value: string | undefined, nowMs: number): numbe
 export async function withRetry<T>(
   call: () => Promise<T>,
   classify: (error: unknown) => TransientError,
-  options: { policy: RetryPolicy; sleep: Sleep; onRetry?: (error: unknown, attempt: number, delayMs: number) => void },
+  options: {
+    policy: RetryPolicy;
+    sleep: Sleep;
+    onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
+  },
 ): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
@@ -50,7 +62,10 @@ export async function withRetry<T>(
     } catch (error) {
       const { transient, retryAfterMs } = classify(error);
       if (!transient || attempt + 1 >= options.policy.attempts) throw error;
-      const delayMs = Math.min(options.policy.maxDelayMs * 2, retryAfterMs ?? backoffDelay(options.policy, attempt));
+      const delayMs = Math.min(
+        options.policy.maxDelayMs * 2,
+        retryAfterMs ?? backoffDelay(options.policy, attempt),
+      );
       options.onRetry?.(error, attempt + 1, delayMs);
       await options.sleep(delayMs);
     }

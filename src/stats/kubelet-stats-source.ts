@@ -15,7 +15,10 @@ export interface KubeletStatsOptions {
 }
 
 /** Asks each node's kubelet once, through the API server proxy. */
-export function createKubeletStatsSource(get: NodeProxyGet, options: KubeletStatsOptions): VolumeStatsSource {
+export function createKubeletStatsSource(
+  get: NodeProxyGet,
+  options: KubeletStatsOptions,
+): VolumeStatsSource {
   return {
     async collect(pvcsByNode) {
       const result = new Map<string, StatsLookup>();
@@ -44,7 +47,9 @@ export function createKubeletStatsSource(get: NodeProxyGet, options: KubeletStat
 }
 
 function describe(error: unknown, signal: AbortSignal): string {
-  if (signal.aborted) return signal.reason instanceof Error && signal.reason.name === 'TimeoutError' ? 'timed out' : 'aborted';
+  if (signal.aborted)
+    return signal.reason instanceof Error && signal.reason.name === 'TimeoutError'
+      ? 'timed out'
+      : 'aborted';
   return error instanceof Error ? error.message : String(error);
 }
-

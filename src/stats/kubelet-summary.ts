@@ -41,7 +41,8 @@ export function parseSummary(summary: unknown): Map<string, VolumeStats> {
       if (!isRecord(entry) || !isRecord(entry['pvcRef'])) continue;
       const { name, namespace } = entry['pvcRef'];
       const stats = volumeStats(entry);
-      if (typeof name !== 'string' || typeof namespace !== 'string' || stats === undefined) continue;
+      if (typeof name !== 'string' || typeof namespace !== 'string' || stats === undefined)
+        continue;
       result.set(pvcKey({ namespace, name }), stats);
     }
   }

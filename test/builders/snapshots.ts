@@ -24,7 +24,10 @@ export interface PvcSpec {
 
 export function pvc(spec: PvcSpec = {}): PvcSnapshot {
   const size = spec.size ?? '10Gi';
-  const annotations: Record<string, string> = { ...(spec.enabled === false ? {} : { 'pvc-chonker.io/enabled': 'true' }), ...spec.annotations };
+  const annotations: Record<string, string> = {
+    ...(spec.enabled === false ? {} : { 'pvc-chonker.io/enabled': 'true' }),
+    ...spec.annotations,
+  };
   return {
     namespace: spec.namespace ?? 'db',
     name: spec.name ?? 'data-0',
@@ -59,9 +62,12 @@ export interface UsageSpec {
 export function usage(spec: UsageSpec = {}, size = '10Gi'): StatsLookup {
   const capacityBytes = bytes(spec.capacity ?? size);
   const availableBytes =
-    spec.available !== undefined ? bytes(spec.available) : (capacityBytes * BigInt(100 - (spec.usedPercent ?? 50))) / 100n;
+    spec.available !== undefined
+      ? bytes(spec.available)
+      : (capacityBytes * BigInt(100 - (spec.usedPercent ?? 50))) / 100n;
   const inodes = spec.inodes === undefined ? undefined : BigInt(spec.inodes);
-  const inodesUsed = inodes === undefined ? undefined : (inodes * BigInt(spec.inodesUsedPercent ?? 10)) / 100n;
+  const inodesUsed =
+    inodes === undefined ? undefined : (inodes * BigInt(spec.inodesUsedPercent ?? 10)) / 100n;
   return {
     kind: 'found',
     stats: {
@@ -70,7 +76,8 @@ export function usage(spec: UsageSpec = {}, size = '10Gi'): StatsLookup {
       usedBytes: capacityBytes - availableBytes,
       inodes,
       inodesUsed,
-      inodesFree: inodes === undefined || inodesUsed === undefined ? undefined : inodes - inodesUsed,
+      inodesFree:
+        inodes === undefined || inodesUsed === undefined ? undefined : inodes - inodesUsed,
     },
   };
 }

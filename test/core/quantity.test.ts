@@ -24,14 +24,24 @@ describe('parseQuantity', () => {
     expect(parseQuantity(text)).toEqual({ ok: true, value: bytes });
   });
 
-  it.each(['', '10Gx', 'eighty', '10 Gi', ' 10Gi', '-5Gi', '10GiB', 'Gi', '1.2.3', '8Ei', '1e99', '0x10'])(
-    '%j is rejected with a message naming it',
-    (text) => {
-      const parsed = parseQuantity(text);
-      expect(parsed.ok).toBe(false);
-      if (!parsed.ok) expect(parsed.error).toContain(JSON.stringify(text));
-    },
-  );
+  it.each([
+    '',
+    '10Gx',
+    'eighty',
+    '10 Gi',
+    ' 10Gi',
+    '-5Gi',
+    '10GiB',
+    'Gi',
+    '1.2.3',
+    '8Ei',
+    '1e99',
+    '0x10',
+  ])('%j is rejected with a message naming it', (text) => {
+    const parsed = parseQuantity(text);
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) expect(parsed.error).toContain(JSON.stringify(text));
+  });
 });
 
 describe('formatQuantity', () => {

@@ -39,7 +39,7 @@ export class MemoryCluster implements Cluster {
   }
 
   listPersistentVolumes(): Promise<Map<string, PersistentVolumeInfo>> {
-    return Promise.resolve(new Map());
+    return Promise.resolve(new Map<string, PersistentVolumeInfo>());
   }
 
   listStorageClasses(): Promise<Map<string, StorageClassInfo>> {

@@ -46,13 +46,28 @@ describe('run', () => {
     const summary = await run(deps(), config);
 
     expect(summary.status).toBe('success');
-    expect(summary.pvcs[0]).toMatchObject({ action: 'expand', reason: 'threshold-reached', newBytes: 11n << 30n });
+    expect(summary.pvcs[0]).toMatchObject({
+      action: 'expand',
+      reason: 'threshold-reached',
+      newBytes: 11n << 30n,
+    });
     expect(cluster.patches).toHaveLength(1);
-    expect(cluster.patches[0]?.patch).toMatchObject({ resourceVersion: '7', requestStorage: '11Gi' });
-    const history = JSON.parse(cluster.patches[0]?.patch.annotations['pvc-chonker.io/expansion-history'] ?? '[]') as unknown;
-    expect(history).toEqual([{ time: '2026-11-26T12:00:00Z', from: '10Gi', to: '11Gi', reason: 'threshold-reached' }]);
-    expect(cluster.patches[0]?.patch.annotations['pvc-chonker.io/last-expansion']).toBe('2026-11-26T12:00:00Z');
-    expect(cluster.events).toMatchObject([{ type: 'Normal', reason: 'threshold-reached', action: 'expand' }]);
+    expect(cluster.patches[0]?.patch).toMatchObject({
+      resourceVersion: '7',
+      requestStorage: '11Gi',
+    });
+    const history = JSON.parse(
+      cluster.patches[0]?.patch.annotations['pvc-chonker.io/expansion-history'] ?? '[]',
+    ) as unknown;
+    expect(history).toEqual([
+      { time: '2026-11-26T12:00:00Z', from: '10Gi', to: '11Gi', reason: 'threshold-reached' },
+    ]);
+    expect(cluster.patches[0]?.patch.annotations['pvc-chonker.io/last-expansion']).toBe(
+      '2026-11-26T12:00:00Z',
+    );
+    expect(cluster.events).toMatchObject([
+      { type: 'Normal', reason: 'threshold-reached', action: 'expand' },
+    ]);
   });
 
   it('sends no write of any kind in dry run', async () => {
@@ -86,7 +101,12 @@ describe('run', () => {
       count: 1,
       onConflict: () => {
         const current = cluster.pvcs.get('db/data-0');
-        if (current) cluster.pvcs.set('db/data-0', { ...current, resourceVersion: '9', requestBytes: 11n << 30n });
+        if (current)
+          cluster.pvcs.set('db/data-0', {
+            ...current,
+            resourceVersion: '9',
+            requestBytes: 11n << 30n,
+          });
       },
     });
 
@@ -131,8 +151,19 @@ describe('run', () => {
             candidates.map((c) => [
               pvcKey(c.pvc),
               c.pvc.name === 'refused'
-                ? { ok: false as const, provider: 'aws', reason: 'provider-refused' as const, detail: 'modification in progress', retryAt: new Date('2026-11-26T18:00:00Z') }
-                : { ok: true as const, provider: 'aws', toBytes: c.toBytes, warnings: ['volume type is gp2, expected gp3'] },
+                ? {
+                    ok: false as const,
+                    provider: 'aws',
+                    reason: 'provider-refused' as const,
+                    detail: 'modification in progress',
+                    retryAt: new Date('2026-11-26T18:00:00Z'),
+                  }
+                : {
+                    ok: true as const,
+                    provider: 'aws',
+                    toBytes: c.toBytes,
+                    warnings: ['volume type is gp2, expected gp3'],
+                  },
             ]),
           ),
         ),
@@ -143,7 +174,11 @@ describe('run', () => {
 
     const summary = await run(deps(), config);
 
-    expect(summary.pvcs[0]).toMatchObject({ action: 'skip', reason: 'provider-refused', provider: 'aws' });
+    expect(summary.pvcs[0]).toMatchObject({
+      action: 'skip',
+      reason: 'provider-refused',
+      provider: 'aws',
+    });
     expect(summary.pvcs[0]?.detail).toContain('2026-11-26T18:00:00.000Z');
     expect(summary.pvcs[1]).toMatchObject({ action: 'expand', provider: 'aws' });
     expect(summary.pvcs[1]?.detail).toContain('expected gp3');
@@ -160,7 +195,18 @@ describe('run', () => {
     cluster.add(pvc({ name: 'c', volumeMode: 'Block' }), 'node-2');
     cluster.add(pvc({ name: 'd', enabled: false }), 'node-3');
 
-    await run({ cluster, stats: source, providers: allowAll, now: () => NOW, log: silentLog, runId: 'r', signal: new AbortController().signal }, config);
+    await run(
+      {
+        cluster,
+        stats: source,
+        providers: allowAll,
+        now: () => NOW,
+        log: silentLog,
+        runId: 'r',
+        signal: new AbortController().signal,
+      },
+      config,
+    );
 
     expect(source.asked).toEqual(['node-1']);
   });
