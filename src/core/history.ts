@@ -18,7 +18,7 @@ const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d
 export function parseTime(text: string): Result<Date> {
   const time = RFC3339.test(text) ? new Date(text) : undefined;
   if (time === undefined || Number.isNaN(time.getTime())) {
-    return err(`"${text}" is not an RFC 3339 time (e.g. 2026-01-15T10:30:00Z)`);
+    return err(`${JSON.stringify(text)} is not an RFC 3339 time (e.g. 2026-01-15T10:30:00Z)`);
   }
   return ok(time);
 }

@@ -17,17 +17,17 @@ const PERCENT = /^(\d+)(?:\.(\d+))?%$/;
 /** Parses "80%" or "12.5%"; `max` bounds the value in percent (100 for a ratio of usage). */
 export function parsePercent(text: string, max: number): Result<Percent> {
   const match = PERCENT.exec(text);
-  if (!match) return err(`"${text}" is not a percentage (e.g. 80%)`);
+  if (!match) return err(`${JSON.stringify(text)} is not a percentage (e.g. 80%)`);
   const [, whole = '', fraction = ''] = match;
-  if (fraction.length > 6) return err(`"${text}" has more than 6 decimal places`);
+  if (fraction.length > 6) return err(`${JSON.stringify(text)} has more than 6 decimal places`);
   const percent: Percent = {
     text,
     numerator: BigInt(`${whole}${fraction}`),
     denominator: 10n ** BigInt(fraction.length),
   };
-  if (percent.numerator === 0n) return err(`"${text}" must be above 0%`);
+  if (percent.numerator === 0n) return err(`${JSON.stringify(text)} must be above 0%`);
   if (percent.numerator > BigInt(max) * percent.denominator) {
-    return err(`"${text}" is above ${max}%`);
+    return err(`${JSON.stringify(text)} is above ${max}%`);
   }
   return ok(percent);
 }
