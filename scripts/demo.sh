@@ -21,16 +21,16 @@ url="$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1
 bold() { printf '\n\033[1m%s\033[0m\n' "$*"; }
 bold "Simulated cluster at $url (kubeconfig: $kubeconfig)"
 bold "\$ pvc-chonker run --kubeconfig $kubeconfig --dry-run"
-node dist/src/main.js run --kubeconfig "$kubeconfig" --dry-run --log-level warn
+node dist/pvc-chonker.mjs run --kubeconfig "$kubeconfig" --dry-run --log-level warn
 bold "\$ pvc-chonker run --kubeconfig $kubeconfig"
-node dist/src/main.js run --kubeconfig "$kubeconfig" --log-level warn
+node dist/pvc-chonker.mjs run --kubeconfig "$kubeconfig" --log-level warn
 bold "Waiting for the simulated CSI resizer and kubelet to catch up..."
 curl -fsS -X POST "$url/_sim/settle" >/dev/null 2>&1 || sleep 2
 bold "\$ pvc-chonker run --kubeconfig $kubeconfig    # again: cooldown holds, nothing is expanded twice"
-node dist/src/main.js run --kubeconfig "$kubeconfig" --log-level warn
+node dist/pvc-chonker.mjs run --kubeconfig "$kubeconfig" --log-level warn
 bold "Events recorded on the PVCs:"
 curl -fsS "$url/api/v1/events" | node -e '
   const list = JSON.parse(require("fs").readFileSync(0, "utf8"));
   for (const e of list.items) console.log(`${e.type.padEnd(8)} ${(e.involvedObject.namespace + "/" + e.involvedObject.name).padEnd(34)} ${e.reason.padEnd(22)} ${e.message}`);
 '
-printf '\nLogs are JSON lines on stderr; try: node dist/src/main.js run --kubeconfig %s --output json\n' "$kubeconfig"
+printf '\nLogs are JSON lines on stderr; try: node dist/pvc-chonker.mjs run --kubeconfig %s --output json\n' "$kubeconfig"

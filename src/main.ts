@@ -15,7 +15,12 @@ import { KubeCluster } from './kube/cluster.js';
 import { createNodeProxyGet } from './kube/node-proxy.js';
 import { DEFAULT_RETRY_POLICY, realSleep } from './kube/retry.js';
 import { createLogger } from './log.js';
-import type { ProviderGate } from './ports.js';
+import {
+  createProviderGate,
+  parseProviderOptions,
+  PROVIDER_FLAGS,
+  type RawProviderOptions,
+} from './providers/index.js';
 import { formatReport } from './report.js';
 import { run } from './run.js';
 import { createKubeletStatsSource } from './stats/kubelet-stats-source.js';
@@ -68,24 +73,14 @@ function loadKubeConfig(options: RunOptions, env: NodeJS.ProcessEnv): KubeConfig
   return config;
 }
 
-/** Until a cloud provider module is wired in, every volume is generic and the cloud never objects. */
-const genericProviders: ProviderGate = {
-  providerFor: () => 'generic',
-  check: (candidates) =>
-    Promise.resolve(
-      new Map(
-        candidates.map((c) => [
-          `${c.pvc.namespace}/${c.pvc.name}`,
-          { ok: true, provider: 'generic', toBytes: c.toBytes, warnings: [] },
-        ]),
-      ),
-    ),
-};
-
-async function runCommand(raw: RawRunOptions): Promise<number> {
+async function runCommand(raw: RawRunOptions & RawProviderOptions): Promise<number> {
   const parsed = parseRunOptions(raw, process.env);
   if (!parsed.ok) throw new UsageError(parsed.error);
   const options = parsed.value;
+  const providerOptions = parseProviderOptions(
+    Object.fromEntries(PROVIDER_FLAGS.map((flag) => [flag.key, raw[flag.key]])),
+  );
+  if (!providerOptions.ok) throw new UsageError(providerOptions.error);
   const runId = randomUUID();
   const log = createLogger(options.logLevel, runId);
   const kubeConfig = loadKubeConfig(options, process.env);
@@ -118,13 +113,15 @@ async function runCommand(raw: RawRunOptions): Promise<number> {
     signal: abandon.signal,
     log,
   });
+  // Cloud SDKs load lazily, only when a PVC of that cloud wants to grow.
+  const providers = createProviderGate(providerOptions.value, { log, env: process.env });
   const { shard } = options;
   log.info({ dryRun: options.dryRun, namespaces: options.namespaces, shard }, 'run started');
   const summary = await run(
     {
       cluster,
       stats,
-      providers: genericProviders,
+      providers,
       now: () => new Date(),
       log,
       runId,
@@ -169,7 +166,7 @@ function buildProgram(): Command {
         write(text);
       },
     });
-  program
+  const command = program
     .command('run')
     .description('list annotated PVCs, read their usage, expand those that need it, report, exit')
     .addOption(
@@ -215,10 +212,16 @@ function buildProgram(): Command {
       ),
     )
     .addOption(option('--shard-index <n>', "this run's shard (default: JOB_COMPLETION_INDEX)"))
-    .addOption(option('--shard-count <n>', 'number of shards the managed PVCs are split into'))
-    .action(async (raw: RawRunOptions) => {
-      process.exitCode = await runCommand(raw);
-    });
+    .addOption(option('--shard-count <n>', 'number of shards the managed PVCs are split into'));
+  for (const flag of PROVIDER_FLAGS) {
+    const providerOption = new Option(flag.flag, flag.description).env(flag.env);
+    command.addOption(
+      flag.defaultValue === undefined ? providerOption : providerOption.default(flag.defaultValue),
+    );
+  }
+  command.action(async (raw: RawRunOptions & RawProviderOptions) => {
+    process.exitCode = await runCommand(raw);
+  });
   return program;
 }
 

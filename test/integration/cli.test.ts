@@ -17,7 +17,12 @@ const FLEET = [
   { name: 'calm', usedPercent: 40, node: 'node-a' },
   { name: 'inodes', usedPercent: 10, inodes: 1000, inodesUsed: 900, node: 'node-b' },
   { name: 'fixed-class', usedPercent: 95, storageClass: 'fixed', node: 'node-b' },
-  { name: 'bad', usedPercent: 95, annotations: { 'pvc-chonker.io/threshold': 'eighty' }, node: 'node-b' },
+  {
+    name: 'bad',
+    usedPercent: 95,
+    annotations: { 'pvc-chonker.io/threshold': 'eighty' },
+    node: 'node-b',
+  },
   { name: 'unmanaged', usedPercent: 99, managed: false, node: 'node-c' },
 ];
 
@@ -29,19 +34,29 @@ describe('pvc-chonker run against the simulated cluster', () => {
 
     expect(result.code).toBe(0);
     const rows = report(result);
-    expect(rows.map((r) => `${String(r['name'])}:${String(r['action'])}:${String(r['reason'])}`)).toEqual([
+    expect(
+      rows.map((r) => `${String(r['name'])}:${String(r['action'])}:${String(r['reason'])}`),
+    ).toEqual([
       'bad:error:invalid-annotation',
       'calm:skip:below-threshold',
       'fixed-class:skip:expansion-not-allowed',
       'full:expand:threshold-reached',
       'inodes:expand:threshold-reached',
     ]);
-    expect(byName(rows, 'full')).toMatchObject({ currentSize: '10Gi', newSize: '11Gi', type: 'storage' });
+    expect(byName(rows, 'full')).toMatchObject({
+      currentSize: '10Gi',
+      newSize: '11Gi',
+      type: 'storage',
+    });
     expect(byName(rows, 'inodes')).toMatchObject({ type: 'inodes', inodesUsedRatio: 0.9 });
     const full = harness.sim.getObject('PersistentVolumeClaim', 'db', 'full') as PvcObject;
     expect(full.spec.resources.requests.storage).toBe('11Gi');
-    expect(full.metadata.annotations?.['pvc-chonker.io/last-expansion']).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-    expect(JSON.parse(full.metadata.annotations?.['pvc-chonker.io/expansion-history'] ?? '[]')).toMatchObject([{ from: '10Gi', to: '11Gi', reason: 'threshold-reached' }]);
+    expect(full.metadata.annotations?.['pvc-chonker.io/last-expansion']).toMatch(
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/,
+    );
+    expect(
+      JSON.parse(full.metadata.annotations?.['pvc-chonker.io/expansion-history'] ?? '[]'),
+    ).toMatchObject([{ from: '10Gi', to: '11Gi', reason: 'threshold-reached' }]);
     const bad = harness.sim.getObject('PersistentVolumeClaim', 'db', 'bad') as PvcObject;
     expect(bad.spec.resources.requests.storage).toBe('10Gi');
     // One PATCH per expansion, and every event accepted by the API server's validation.
@@ -50,9 +65,16 @@ describe('pvc-chonker run against the simulated cluster', () => {
       ['/api/v1/namespaces/db/persistentvolumeclaims/full', 200, 'application/merge-patch+json'],
       ['/api/v1/namespaces/db/persistentvolumeclaims/inodes', 200, 'application/merge-patch+json'],
     ]);
-    const events = harness.sim.requests.filter((r) => r.method === 'POST' && r.path.endsWith('/events'));
+    const events = harness.sim.requests.filter(
+      (r) => r.method === 'POST' && r.path.endsWith('/events'),
+    );
     expect(events.every((r) => r.status === 201)).toBe(true);
-    const recorded = harness.sim.listObjects('Event') as { type: string; reason: string; involvedObject: { name: string }; eventTime: string }[];
+    const recorded = harness.sim.listObjects('Event') as {
+      type: string;
+      reason: string;
+      involvedObject: { name: string };
+      eventTime: string;
+    }[];
     expect(recorded.map((e) => `${e.involvedObject.name}:${e.type}:${e.reason}`).sort()).toEqual([
       'bad:Warning:invalid-annotation',
       'fixed-class:Warning:expansion-not-allowed',
@@ -68,28 +90,48 @@ describe('pvc-chonker run against the simulated cluster', () => {
     const result = await harness.cli(['--dry-run', '--output', 'json']);
 
     expect(result.code).toBe(0);
-    expect(byName(report(result), 'full')).toMatchObject({ action: 'would-expand', newSize: '11Gi' });
+    expect(byName(report(result), 'full')).toMatchObject({
+      action: 'would-expand',
+      newSize: '11Gi',
+    });
     expect(writes(harness.sim)).toEqual([]);
   });
 
   it('makes only the lists, one stats call per node with a managed PVC, and one patch + event per expansion', async () => {
-    harness = await startHarness(seed([...FLEET, { name: 'elsewhere', usedPercent: 10, node: 'node-d', managed: false }]));
+    harness = await startHarness(
+      seed([...FLEET, { name: 'elsewhere', usedPercent: 10, node: 'node-d', managed: false }]),
+    );
 
     await harness.cli(['--page-size', '2']);
 
-    const kinds = harness.sim.requests.map((r) => `${r.method} ${r.path.replace(/\/namespaces\/[^/]+/, '').replace(/\/(persistentvolumeclaims|nodes)\/[^/]+/, '/$1/NAME')}`);
+    const kinds = harness.sim.requests.map(
+      (r) =>
+        `${r.method} ${r.path.replace(/\/namespaces\/[^/]+/, '').replace(/\/(persistentvolumeclaims|nodes)\/[^/]+/, '/$1/NAME')}`,
+    );
     const count = (kind: string): number => kinds.filter((k) => k === kind).length;
     // 7 PVCs at 2 per page: 4 pages.
     expect(count('GET /api/v1/persistentvolumeclaims')).toBe(4);
     expect(count('GET /api/v1/nodes/NAME/proxy/stats/summary')).toBe(2);
-    expect(harness.sim.requests.some((r) => r.path.includes('node-c') || r.path.includes('node-d'))).toBe(false);
+    expect(
+      harness.sim.requests.some((r) => r.path.includes('node-c') || r.path.includes('node-d')),
+    ).toBe(false);
     expect(count('PATCH /api/v1/persistentvolumeclaims/NAME')).toBe(2);
     expect(count('POST /api/v1/events')).toBe(4);
-    expect(harness.sim.requests.filter((r) => r.path === '/api/v1/persistentvolumeclaims').map((r) => r.query['limit'])).toEqual(['2', '2', '2', '2']);
+    expect(
+      harness.sim.requests
+        .filter((r) => r.path === '/api/v1/persistentvolumeclaims')
+        .map((r) => r.query['limit']),
+    ).toEqual(['2', '2', '2', '2']);
   });
 
   it('a second run holds by cooldown, and never expands a resize still in flight', async () => {
-    harness = await startHarness(seed([{ name: 'full', usedPercent: 97 }, { name: 'slow', usedPercent: 97 }]), { resizeDelayMs: 60_000 });
+    harness = await startHarness(
+      seed([
+        { name: 'full', usedPercent: 97 },
+        { name: 'slow', usedPercent: 97 },
+      ]),
+      { resizeDelayMs: 60_000 },
+    );
     await harness.cli([]);
 
     const second = report(await harness.cli(['--output', 'json']));
@@ -105,21 +147,31 @@ describe('pvc-chonker run against the simulated cluster', () => {
 
   it('retries a 409 once after re-reading the PVC', async () => {
     harness = await startHarness(seed([{ name: 'full', usedPercent: 95 }]));
-    harness.sim.faults.add({ method: 'PATCH', path: '/persistentvolumeclaims/full$', times: 1, status: 409, reason: 'Conflict' });
+    harness.sim.faults.add({
+      method: 'PATCH',
+      path: '/persistentvolumeclaims/full$',
+      times: 1,
+      status: 409,
+      reason: 'Conflict',
+    });
 
     const result = await harness.cli(['--output', 'json']);
 
     expect(byName(report(result), 'full')).toMatchObject({ action: 'expand' });
-    const sequence = harness.sim.requests.filter((r) => r.path.endsWith('/persistentvolumeclaims/full')).map((r) => `${r.method} ${r.status}`);
+    const sequence = harness.sim.requests
+      .filter((r) => r.path.endsWith('/persistentvolumeclaims/full'))
+      .map((r) => `${r.method} ${r.status}`);
     expect(sequence).toEqual(['PATCH 409', 'GET 200', 'PATCH 200']);
   });
 
   it('a failing or hanging kubelet only costs its own PVCs their stats', async () => {
-    harness = await startHarness(seed([
-      { name: 'a', usedPercent: 95, node: 'node-a' },
-      { name: 'b', usedPercent: 95, node: 'node-b' },
-      { name: 'c', usedPercent: 95, node: 'node-c' },
-    ]));
+    harness = await startHarness(
+      seed([
+        { name: 'a', usedPercent: 95, node: 'node-a' },
+        { name: 'b', usedPercent: 95, node: 'node-b' },
+        { name: 'c', usedPercent: 95, node: 'node-c' },
+      ]),
+    );
     harness.sim.faults.failNode('node-b', 503);
     harness.sim.faults.hangNode('node-c');
 
@@ -136,7 +188,13 @@ describe('pvc-chonker run against the simulated cluster', () => {
 
   it('honours Retry-After on a 429 and recovers from 503s and a reset connection', async () => {
     harness = await startHarness(seed([{ name: 'full', usedPercent: 95 }]));
-    harness.sim.faults.add({ method: 'GET', path: '^/api/v1/persistentvolumeclaims$', times: 1, status: 429, retryAfterSeconds: 1 });
+    harness.sim.faults.add({
+      method: 'GET',
+      path: '^/api/v1/persistentvolumeclaims$',
+      times: 1,
+      status: 429,
+      retryAfterSeconds: 1,
+    });
     harness.sim.faults.add({ method: 'GET', path: '^/api/v1/pods$', times: 1, status: 503 });
     harness.sim.faults.add({ method: 'PATCH', times: 1, reset: true });
 
@@ -151,13 +209,28 @@ describe('pvc-chonker run against the simulated cluster', () => {
   });
 
   it('only reads the namespaces it is given', async () => {
-    harness = await startHarness(seed([{ name: 'a', namespace: 'db' }, { name: 'b', namespace: 'search' }, { name: 'c', namespace: 'queues' }]));
+    harness = await startHarness(
+      seed([
+        { name: 'a', namespace: 'db' },
+        { name: 'b', namespace: 'search' },
+        { name: 'c', namespace: 'queues' },
+      ]),
+    );
 
-    const result = await harness.cli(['--namespace', 'db', '--namespace', 'search', '--output', 'json']);
+    const result = await harness.cli([
+      '--namespace',
+      'db',
+      '--namespace',
+      'search',
+      '--output',
+      'json',
+    ]);
 
     expect(report(result).map((r) => r['namespace'])).toEqual(['db', 'search']);
     expect(harness.sim.requests.some((r) => r.path.includes('/namespaces/queues'))).toBe(false);
-    expect(harness.sim.requests.some((r) => r.path === '/api/v1/persistentvolumeclaims')).toBe(false);
+    expect(harness.sim.requests.some((r) => r.path === '/api/v1/persistentvolumeclaims')).toBe(
+      false,
+    );
   });
 
   it('logs JSON lines on stderr, each with the run id, and PVC lines with namespace and name', async () => {
@@ -171,7 +244,9 @@ describe('pvc-chonker run against the simulated cluster', () => {
     expect([...runIds][0]).toMatch(/^[0-9a-f-]{36}$/);
     const decisions = result.logs.filter((l) => l['msg'] === 'pvc decision');
     expect(decisions).toHaveLength(5);
-    expect(decisions.every((l) => typeof l['namespace'] === 'string' && typeof l['name'] === 'string')).toBe(true);
+    expect(
+      decisions.every((l) => typeof l['namespace'] === 'string' && typeof l['name'] === 'string'),
+    ).toBe(true);
     expect(result.stdout).toContain('NAMESPACE  PVC');
   });
 });

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startSimCluster, type SimCluster, type SimSeed } from '../../src/sim/index.js';
 
-export const CLI = new URL('../../dist/src/main.js', import.meta.url).pathname;
+export const CLI = new URL('../../dist/pvc-chonker.mjs', import.meta.url).pathname;
 const GI = 1024 ** 3;
 
 export interface Claim {
@@ -34,7 +34,10 @@ function claimObjects(claim: Claim): Record<string, unknown>[] {
   const size = `${claim.sizeGi ?? 10}Gi`;
   const pvName = `pv-${namespace}-${claim.name}`;
   const storageClassName = claim.storageClass ?? 'standard';
-  const annotations = { ...(claim.managed === false ? {} : { 'pvc-chonker.io/enabled': 'true' }), ...claim.annotations };
+  const annotations = {
+    ...(claim.managed === false ? {} : { 'pvc-chonker.io/enabled': 'true' }),
+    ...claim.annotations,
+  };
   const csi = claim.csi ?? { driver: 'example.csi.local', volumeHandle: pvName };
   const objects: Record<string, unknown>[] = [
     {
@@ -55,7 +58,12 @@ function claimObjects(claim: Claim): Record<string, unknown>[] {
       apiVersion: 'v1',
       kind: 'PersistentVolumeClaim',
       metadata: { name: claim.name, namespace, annotations },
-      spec: { accessModes: ['ReadWriteOnce'], storageClassName, volumeName: pvName, resources: { requests: { storage: size } } },
+      spec: {
+        accessModes: ['ReadWriteOnce'],
+        storageClassName,
+        volumeName: pvName,
+        resources: { requests: { storage: size } },
+      },
       status: { phase: 'Bound', accessModes: ['ReadWriteOnce'], capacity: { storage: size } },
     },
   ];
@@ -78,10 +86,30 @@ function claimObjects(claim: Claim): Record<string, unknown>[] {
 export function seed(claims: readonly Claim[], extra: Record<string, unknown>[] = []): SimSeed {
   const nodes = [...new Set(claims.map((c) => c.node ?? 'node-a'))];
   const objects = [
-    { apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'standard' }, provisioner: 'example.csi.local', allowVolumeExpansion: true },
-    { apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'fixed' }, provisioner: 'example.csi.local' },
-    ...nodes.map((name) => ({ apiVersion: 'v1', kind: 'Node', metadata: { name }, status: { conditions: [{ type: 'Ready', status: 'True' }] } })),
-    ...[...new Set(claims.map((c) => c.namespace ?? 'db'))].map((name) => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } })),
+    {
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'StorageClass',
+      metadata: { name: 'standard' },
+      provisioner: 'example.csi.local',
+      allowVolumeExpansion: true,
+    },
+    {
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'StorageClass',
+      metadata: { name: 'fixed' },
+      provisioner: 'example.csi.local',
+    },
+    ...nodes.map((name) => ({
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name },
+      status: { conditions: [{ type: 'Ready', status: 'True' }] },
+    })),
+    ...[...new Set(claims.map((c) => c.namespace ?? 'db'))].map((name) => ({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name },
+    })),
     ...claims.flatMap(claimObjects),
     ...extra,
   ];
@@ -107,11 +135,19 @@ export interface Harness {
   sim: SimCluster;
   kubeconfig: string;
   dir: string;
-  cli(args: readonly string[], env?: Record<string, string>, onSpawn?: (pid: number) => void): Promise<CliResult>;
+  cli(
+    args: readonly string[],
+    env?: Record<string, string>,
+    onSpawn?: (pid: number) => void,
+  ): Promise<CliResult>;
   close(): Promise<void>;
 }
 
-export function runCli(args: readonly string[], env: Record<string, string> = {}, onSpawn?: (pid: number) => void): Promise<CliResult> {
+export function runCli(
+  args: readonly string[],
+  env: Record<string, string> = {},
+  onSpawn?: (pid: number) => void,
+): Promise<CliResult> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
@@ -137,8 +173,15 @@ export function runCli(args: readonly string[], env: Record<string, string> = {}
   });
 }
 
-export async function startHarness(simSeed: SimSeed, options: { resizeDelayMs?: number; latencyMs?: number } = {}): Promise<Harness> {
-  const sim = await startSimCluster({ seed: simSeed, resizeDelayMs: options.resizeDelayMs ?? 50, ...(options.latencyMs === undefined ? {} : { latencyMs: options.latencyMs }) });
+export async function startHarness(
+  simSeed: SimSeed,
+  options: { resizeDelayMs?: number; latencyMs?: number } = {},
+): Promise<Harness> {
+  const sim = await startSimCluster({
+    seed: simSeed,
+    resizeDelayMs: options.resizeDelayMs ?? 50,
+    ...(options.latencyMs === undefined ? {} : { latencyMs: options.latencyMs }),
+  });
   const dir = await mkdtemp(join(tmpdir(), 'pvc-chonker-test-'));
   const kubeconfig = join(dir, 'kubeconfig');
   await sim.writeKubeconfig(kubeconfig);
@@ -159,10 +202,15 @@ export function report(result: CliResult): Record<string, unknown>[] {
   return JSON.parse(result.stdout) as Record<string, unknown>[];
 }
 
-export function byName(rows: Record<string, unknown>[], name: string): Record<string, unknown> | undefined {
+export function byName(
+  rows: Record<string, unknown>[],
+  name: string,
+): Record<string, unknown> | undefined {
   return rows.find((row) => row['name'] === name);
 }
 
 export function writes(sim: SimCluster): { method: string; path: string }[] {
-  return sim.requests.filter((r) => r.method !== 'GET').map((r) => ({ method: r.method, path: r.path }));
+  return sim.requests
+    .filter((r) => r.method !== 'GET')
+    .map((r) => ({ method: r.method, path: r.path }));
 }

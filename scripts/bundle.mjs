@@ -1,0 +1,21 @@
+// Bundles the CLI into one file. Loading @kubernetes/client-node as ~3,000 separate ES modules
+// costs over a second at start-up; as one file it costs a tenth of that, which keeps the first
+// API request within 300 ms of process start. The cloud SDKs stay outside the bundle: they are
+// imported lazily, only when a PVC of that cloud is present.
+import { build } from 'esbuild';
+
+await build({
+  entryPoints: ['src/main.ts'],
+  outfile: 'dist/pvc-chonker.mjs',
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  sourcemap: true,
+  external: ['@aws-sdk/*', '@google-cloud/*', 'google-gax'],
+  // Some bundled CommonJS dependencies call require(); give the ES module one.
+  banner: {
+    js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+  },
+  logLevel: 'warning',
+});

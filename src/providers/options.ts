@@ -1,0 +1,139 @@
+/**
+ * The provider flags: their names, defaults and validation. Pure; the CLI maps flags and
+ * PVC_CHONKER_* variables to the raw strings parsed here.
+ */
+import { err, ok, type Result } from '../core/result.js';
+import { isProviderName } from './select.js';
+import type { AwsModificationRule, ProviderOptions } from './types.js';
+
+export interface ProviderFlag {
+  /** Key in the raw record given to parseProviderOptions (commander's camelCase attribute name). */
+  key: keyof RawProviderOptions;
+  flag: string;
+  env: string;
+  defaultValue: string | undefined;
+  description: string;
+}
+
+export interface RawProviderOptions {
+  provider?: string | undefined;
+  gcpEndpoint?: string | undefined;
+  providerBreakerThreshold?: string | undefined;
+  awsModificationRule?: string | undefined;
+  providerMaxRetries?: string | undefined;
+  providerRetryBaseDelayMs?: string | undefined;
+}
+
+export const PROVIDER_FLAGS: readonly ProviderFlag[] = [
+  {
+    key: 'provider',
+    flag: '--provider <name>',
+    env: 'PVC_CHONKER_PROVIDER',
+    defaultValue: 'auto',
+    description: 'cloud provider for all PVCs: auto (from each PV), aws, gcp, azure or generic',
+  },
+  {
+    key: 'gcpEndpoint',
+    flag: '--gcp-endpoint <url>',
+    env: 'PVC_CHONKER_GCP_ENDPOINT',
+    defaultValue: undefined,
+    description:
+      'Compute Engine API endpoint; an http:// URL is an emulator and gets no credentials',
+  },
+  {
+    key: 'providerBreakerThreshold',
+    flag: '--provider-breaker-threshold <n>',
+    env: 'PVC_CHONKER_PROVIDER_BREAKER_THRESHOLD',
+    defaultValue: '3',
+    description:
+      'consecutive failed cloud calls after which a provider is skipped for the rest of the run',
+  },
+  {
+    key: 'awsModificationRule',
+    flag: '--aws-modification-rule <rule>',
+    env: 'PVC_CHONKER_AWS_MODIFICATION_RULE',
+    defaultValue: 'strict',
+    description:
+      'EBS modification rate rule: strict (6 h apart and at most 4 per 24 h), current (previous one completed, at most 4 per 24 h) or legacy (6 h apart)',
+  },
+  {
+    key: 'providerMaxRetries',
+    flag: '--provider-max-retries <n>',
+    env: 'PVC_CHONKER_PROVIDER_MAX_RETRIES',
+    defaultValue: '3',
+    description: 'retries of a throttled cloud call (RequestLimitExceeded, HTTP 429/503)',
+  },
+  {
+    key: 'providerRetryBaseDelayMs',
+    flag: '--provider-retry-base-delay-ms <ms>',
+    env: 'PVC_CHONKER_PROVIDER_RETRY_BASE_DELAY_MS',
+    defaultValue: '1000',
+    description:
+      'first backoff delay of a throttled cloud call; doubles per retry, full jitter, at most 20 s',
+  },
+];
+
+const RULES: readonly AwsModificationRule[] = ['strict', 'current', 'legacy'];
+
+function flagName(key: keyof RawProviderOptions): string {
+  return PROVIDER_FLAGS.find((f) => f.key === key)?.flag.split(' ')[0] ?? key;
+}
+
+function raw(values: Record<string, string | undefined>, key: keyof RawProviderOptions): string {
+  const given = values[key]?.trim();
+  if (given !== undefined && given !== '') return given;
+  return PROVIDER_FLAGS.find((f) => f.key === key)?.defaultValue ?? '';
+}
+
+function wholeNumber(
+  values: Record<string, string | undefined>,
+  key: keyof RawProviderOptions,
+  min: number,
+  errors: string[],
+): number {
+  const text = raw(values, key);
+  const n = /^\d+$/.test(text) ? Number(text) : Number.NaN;
+  if (Number.isSafeInteger(n) && n >= min) return n;
+  errors.push(`${flagName(key)}: expected a whole number >= ${min}, got '${text}'`);
+  return min;
+}
+
+function endpoint(
+  values: Record<string, string | undefined>,
+  errors: string[],
+): string | undefined {
+  const text = raw(values, 'gcpEndpoint');
+  if (text === '') return undefined;
+  try {
+    const url = new URL(text);
+    if (url.protocol === 'http:' || url.protocol === 'https:') return text;
+  } catch {
+    // Reported below.
+  }
+  errors.push(`${flagName('gcpEndpoint')}: expected an http:// or https:// URL, got '${text}'`);
+  return undefined;
+}
+
+/** Validates every provider flag at once; the error names each bad flag and value. */
+export function parseProviderOptions(
+  values: Record<string, string | undefined>,
+): Result<ProviderOptions> {
+  const errors: string[] = [];
+  const provider = raw(values, 'provider').toLowerCase();
+  if (provider !== 'auto' && !isProviderName(provider)) {
+    errors.push(`--provider: expected auto, aws, gcp, azure or generic, got '${provider}'`);
+  }
+  const rule = raw(values, 'awsModificationRule').toLowerCase();
+  if (!(RULES as readonly string[]).includes(rule)) {
+    errors.push(`--aws-modification-rule: expected strict, current or legacy, got '${rule}'`);
+  }
+  const options: ProviderOptions = {
+    provider: provider === 'auto' || isProviderName(provider) ? provider : 'auto',
+    gcpEndpoint: endpoint(values, errors),
+    awsModificationRule: RULES.find((r) => r === rule) ?? 'strict',
+    breakerThreshold: wholeNumber(values, 'providerBreakerThreshold', 1, errors),
+    maxRetries: wholeNumber(values, 'providerMaxRetries', 0, errors),
+    retryBaseDelayMs: wholeNumber(values, 'providerRetryBaseDelayMs', 0, errors),
+  };
+  return errors.length === 0 ? ok(options) : err(errors.join('; '));
+}
