@@ -9,14 +9,17 @@ mkdir -p "$work"
 kubeconfig="$work/kubeconfig"
 
 node dist/src/sim/main.js --seed test/fixtures/sim/demo-fleet.yaml --kubeconfig-out "$kubeconfig" \
-  --resize-delay-ms 1500 >"$work/sim.out" 2>"$work/sim.err" &
+  --resize-delay-ms 1500 --ec2 >"$work/sim.out" 2>"$work/sim.err" &
 sim=$!
 trap 'kill "$sim" 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do
   [[ -s "$work/sim.out" ]] && break
   sleep 0.1
 done
-url="$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8").split("\n")[0]).url)' "$work/sim.out")"
+ready() { node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8").split("\n")[0])[process.argv[2]])' "$work/sim.out" "$1"; }
+url="$(ready url)"
+# The real AWS SDK asks the simulated EC2 API about the fleet's EBS volumes.
+export AWS_ENDPOINT_URL_EC2="$(ready ec2Url)" AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_REGION=eu-west-1
 
 bold() { printf '\n\033[1m%s\033[0m\n' "$*"; }
 bold "Simulated cluster at $url (kubeconfig: $kubeconfig)"

@@ -24,6 +24,11 @@ import {
 import { formatReport } from './report.js';
 import { run } from './run.js';
 import { createKubeletStatsSource } from './stats/kubelet-stats-source.js';
+import { parseMetricsConfig, type RawMetricsOptions } from './metrics/config.js';
+import { publishMetrics } from './metrics/publish.js';
+
+/** Everything commander hands over for `run`. */
+type RawOptions = RawRunOptions & RawProviderOptions & RawMetricsOptions;
 
 /** Documented exit statuses (README, "Exit status"). */
 export const EXIT = { ok: 0, failed: 1, usage: 2, metrics: 3, interrupted: 4 } as const;
@@ -73,7 +78,7 @@ function loadKubeConfig(options: RunOptions, env: NodeJS.ProcessEnv): KubeConfig
   return config;
 }
 
-async function runCommand(raw: RawRunOptions & RawProviderOptions): Promise<number> {
+async function runCommand(raw: RawOptions): Promise<number> {
   const parsed = parseRunOptions(raw, process.env);
   if (!parsed.ok) throw new UsageError(parsed.error);
   const options = parsed.value;
@@ -81,6 +86,8 @@ async function runCommand(raw: RawRunOptions & RawProviderOptions): Promise<numb
     Object.fromEntries(PROVIDER_FLAGS.map((flag) => [flag.key, raw[flag.key]])),
   );
   if (!providerOptions.ok) throw new UsageError(providerOptions.error);
+  const metricsConfig = parseMetricsConfig(raw, process.env);
+  if (!metricsConfig.ok) throw new UsageError(metricsConfig.error);
   const runId = randomUUID();
   const log = createLogger(options.logLevel, runId);
   const kubeConfig = loadKubeConfig(options, process.env);
@@ -150,9 +157,11 @@ async function runCommand(raw: RawRunOptions & RawProviderOptions): Promise<numb
     },
     'run finished',
   );
+  // Also after a failed or interrupted pass: then the failure is what the metrics say.
+  const published = await publishMetrics(summary, metricsConfig.value, { log });
   if (summary.status === 'failed') return EXIT.failed;
   if (summary.status === 'interrupted') return EXIT.interrupted;
-  return EXIT.ok;
+  return published.error === undefined ? EXIT.ok : EXIT.metrics;
 }
 
 function buildProgram(): Command {
@@ -212,14 +221,33 @@ function buildProgram(): Command {
       ),
     )
     .addOption(option('--shard-index <n>', "this run's shard (default: JOB_COMPLETION_INDEX)"))
-    .addOption(option('--shard-count <n>', 'number of shards the managed PVCs are split into'));
+    .addOption(option('--shard-count <n>', 'number of shards the managed PVCs are split into'))
+    .addOption(
+      option(
+        '--pushgateway-url <url>',
+        'Prometheus Pushgateway to push metrics to (none: no push)',
+      ),
+    )
+    .addOption(option('--job-name <name>', 'Pushgateway job label (pvc-chonker)'))
+    .addOption(
+      option(
+        '--cluster-name <name>',
+        'Pushgateway cluster label, so clusters can share one (default)',
+      ),
+    )
+    .addOption(
+      option(
+        '--metrics-file <path>',
+        "also write the metrics here, for node-exporter's textfile collector",
+      ),
+    );
   for (const flag of PROVIDER_FLAGS) {
     const providerOption = new Option(flag.flag, flag.description).env(flag.env);
     command.addOption(
       flag.defaultValue === undefined ? providerOption : providerOption.default(flag.defaultValue),
     );
   }
-  command.action(async (raw: RawRunOptions & RawProviderOptions) => {
+  command.action(async (raw: RawOptions) => {
     process.exitCode = await runCommand(raw);
   });
   return program;

@@ -1,5 +1,6 @@
 /** The run's report on stdout: a table for people, or one JSON array for scripts. */
 import type { PvcOutcome, RunSummary } from './core/outcome.js';
+import { formatRatio } from './core/percent.js';
 import { formatQuantity } from './core/quantity.js';
 
 export type OutputFormat = 'table' | 'json';
@@ -9,7 +10,7 @@ function size(bytes: bigint | undefined): string | null {
 }
 
 function percent(ratio: number | undefined): string {
-  return ratio === undefined ? '-' : `${(Math.round(ratio * 1000) / 10).toFixed(1)}%`;
+  return ratio === undefined ? '-' : formatRatio(ratio);
 }
 
 /** The JSON shape of one PVC: sizes as Kubernetes quantities, ratios in [0, 1] or null. */

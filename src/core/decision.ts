@@ -2,7 +2,7 @@ import { describeProblem, parseAnnotations, type PvcAnnotations } from './annota
 import { formatDuration } from './duration.js';
 import type { ExpansionRecord } from './history.js';
 import type { Reason, ThresholdType } from './outcome.js';
-import { percentOf, ratio, reachesPercent } from './percent.js';
+import { formatRatio, percentOf, ratio, reachesPercent } from './percent.js';
 import type { PvcSnapshot, StatsLookup, StorageClassInfo, VolumeStats } from './pvc.js';
 import { formatQuantity, maxBigint, minBigint, MiB, roundUpToGiB } from './quantity.js';
 import {
@@ -98,10 +98,6 @@ interface Usage {
   detail: string;
 }
 
-function percentText(value: number): string {
-  return `${(Math.floor(value * 1000) / 10).toString()}%`;
-}
-
 /** Which thresholds the stats cross, with the comparison spelled out. */
 function measureUsage(stats: VolumeStats, settings: Settings): Usage {
   const used = stats.capacityBytes - stats.availableBytes;
@@ -112,7 +108,7 @@ function measureUsage(stats: VolumeStats, settings: Settings): Usage {
     const hit = reachesPercent(used, stats.capacityBytes, settings.threshold.percent);
     if (hit) reached.push('storage');
     parts.push(
-      `used ${percentText(usedRatio)} ${hit ? '>=' : '<'} ${settings.threshold.percent.text}`,
+      `used ${formatRatio(usedRatio)} ${hit ? '>=' : '<'} ${settings.threshold.percent.text}`,
     );
   } else {
     const hit = stats.availableBytes < settings.threshold.bytes;
@@ -127,7 +123,7 @@ function measureUsage(stats: VolumeStats, settings: Settings): Usage {
     const hit = reachesPercent(stats.inodesUsed, stats.inodes, settings.inodesThreshold);
     if (hit) reached.push('inodes');
     parts.push(
-      `inodes ${percentText(inodesUsedRatio)} ${hit ? '>=' : '<'} ${settings.inodesThreshold.text}`,
+      `inodes ${formatRatio(inodesUsedRatio)} ${hit ? '>=' : '<'} ${settings.inodesThreshold.text}`,
     );
   }
   return { usedRatio, inodesUsedRatio, reached, detail: parts.join(', ') };

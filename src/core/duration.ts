@@ -14,7 +14,8 @@ const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
 /** Parses Go-style durations with days: "30m", "6h", "1d", "1h30m", "0s". Milliseconds. */
 export function parseDuration(text: string): Result<number> {
   if (text === '0') return ok(0);
-  if (!DURATION.test(text)) return err(`${JSON.stringify(text)} is not a duration (e.g. 30m, 6h, 1d)`);
+  if (!DURATION.test(text))
+    return err(`${JSON.stringify(text)} is not a duration (e.g. 30m, 6h, 1d)`);
   let total = 0;
   for (const [, amount = '0', unit = 's'] of text.matchAll(PART)) {
     total += Number(amount) * (UNIT_MS[unit] ?? 0);

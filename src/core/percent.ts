@@ -43,6 +43,11 @@ export function percentOf(whole: bigint, percent: Percent): bigint {
   return (whole * percent.numerator + denominator - 1n) / denominator;
 }
 
+/** "92.5%": one decimal, rounded down, so a value just below a threshold never shows as reaching it. */
+export function formatRatio(value: number): string {
+  return `${(Math.floor(value * 1000) / 10).toFixed(1)}%`;
+}
+
 /** A ratio in [0, 1] for display and gauges; exactness is not needed there. */
 export function ratio(part: bigint, whole: bigint): number {
   if (whole <= 0n) return 0;

@@ -67,14 +67,17 @@ function exactValue(
 export function parseQuantity(text: string): Result<bigint> {
   const match = QUANTITY.exec(text.trim());
   if (!match || text.trim() !== text) {
-    return err(`${JSON.stringify(text)} is not a Kubernetes quantity (e.g. 10Gi, 500M, 1073741824)`);
+    return err(
+      `${JSON.stringify(text)} is not a Kubernetes quantity (e.g. 10Gi, 500M, 1073741824)`,
+    );
   }
   const [, sign = '', number = '', exponent, suffix = ''] = match;
   const value = exactValue(number, exponent, suffix);
   if (value === undefined) return err(`${JSON.stringify(text)} is out of range`);
   if (sign === '-' && value.numerator > 0n) return err(`${JSON.stringify(text)} is negative`);
   const bytes = ceilDiv(value.numerator, value.denominator);
-  if (bytes > MAX_BYTES) return err(`${JSON.stringify(text)} is larger than the largest quantity (8Ei - 1)`);
+  if (bytes > MAX_BYTES)
+    return err(`${JSON.stringify(text)} is larger than the largest quantity (8Ei - 1)`);
   return ok(bytes);
 }
 

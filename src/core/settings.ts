@@ -77,7 +77,8 @@ export function parseThreshold(text: string): Result<Threshold> {
     return percent.ok ? ok({ kind: 'percent', percent: percent.value }) : percent;
   }
   const bytes = parseQuantity(text);
-  if (!bytes.ok) return err(`${JSON.stringify(text)} is neither a percentage (80%) nor a quantity (10Gi)`);
+  if (!bytes.ok)
+    return err(`${JSON.stringify(text)} is neither a percentage (80%) nor a quantity (10Gi)`);
   if (bytes.value === 0n) return err(`${JSON.stringify(text)} must be above 0`);
   return ok({ kind: 'free-bytes', bytes: bytes.value, text });
 }
@@ -93,7 +94,8 @@ export function parseIncrease(text: string): Result<Increase> {
     return percent.ok ? ok({ kind: 'percent', percent: percent.value }) : percent;
   }
   const bytes = parseQuantity(text);
-  if (!bytes.ok) return err(`${JSON.stringify(text)} is neither a percentage (10%) nor a quantity (5Gi)`);
+  if (!bytes.ok)
+    return err(`${JSON.stringify(text)} is neither a percentage (10%) nor a quantity (5Gi)`);
   if (bytes.value === 0n) return err(`${JSON.stringify(text)} must be above 0`);
   return ok({ kind: 'bytes', bytes: bytes.value, text });
 }

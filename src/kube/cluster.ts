@@ -23,7 +23,7 @@ import {
 import type { Cluster, PatchOutcome, PvcEvent, PvcPatch } from '../ports.js';
 import { toPersistentVolumeInfo, toPvcSnapshot, toStorageClassInfo } from './convert.js';
 import { KubeApiError, classifyKubeError, messageOf, statusOf } from './errors.js';
-import { withRetry, type RetryPolicy, type Sleep } from './retry.js';
+import { withRetry, type RetryPolicy, type Sleep, type TransientError } from './retry.js';
 
 export interface KubeClusterOptions {
   timeoutMs: number;
@@ -89,7 +89,12 @@ export class KubeCluster implements Cluster {
 
   private async call<T>(operation: string, request: () => Promise<T>): Promise<T> {
     try {
-      return await withRetry(request, (error) => classifyKubeError(error), {
+      // Once the run abandons its calls (SIGTERM + grace), a failure is final: no retry.
+      const classify = (error: unknown): TransientError =>
+        this.options.signal.aborted
+          ? { transient: false, retryAfterMs: undefined }
+          : classifyKubeError(error);
+      return await withRetry(request, classify, {
         policy: this.options.retry,
         sleep: this.options.sleep,
         onRetry: (error, attempt, delayMs) => {

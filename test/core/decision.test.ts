@@ -49,7 +49,7 @@ const cases: Case[] = [
     usage: { usedPercent: 50 },
     action: 'skip',
     reason: 'below-threshold',
-    detail: 'used 50% < 80%',
+    detail: 'used 50.0% < 80%',
   },
   {
     name: 'exactly at 80% expands',
@@ -108,7 +108,7 @@ const cases: Case[] = [
     usage: { usedPercent: 10, inodes: 1000, inodesUsedPercent: 85 },
     action: 'expand',
     reason: 'threshold-reached',
-    detail: 'inodes 85% >= 80%',
+    detail: 'inodes 85.0% >= 80%',
   },
   {
     name: 'inodes threshold from annotation',

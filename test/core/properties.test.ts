@@ -11,13 +11,75 @@ import { formatQuantity, parseQuantity } from '../../src/core/quantity.js';
 import { pvc, storageClass } from '../builders/snapshots.js';
 
 const NOW = new Date('2026-11-26T12:00:00Z');
-const KEYS = ['threshold', 'inodes-threshold', 'increase', 'min-increase', 'max-size', 'cooldown', 'last-expansion', 'expansion-history'];
+const KEYS = [
+  'threshold',
+  'inodes-threshold',
+  'increase',
+  'min-increase',
+  'max-size',
+  'cooldown',
+  'last-expansion',
+  'expansion-history',
+];
 
 const quantityText = fc.oneof(
-  fc.constantFrom('0', '1', '8Ei', '8Ei-1', '1e18', '9.2e18', '1.5Gi', '100m', '0.001', '1E', '-0', '+1Ki', '.5', '1e-9'),
-  fc.tuple(fc.nat({ max: 1_000_000 }), fc.constantFrom('', 'Ki', 'Mi', 'Gi', 'Ti', 'Pi', 'Ei', 'k', 'M', 'G', 'T', 'P', 'E', 'm', 'e3', 'e-3')).map(([n, s]) => `${n}${s}`),
+  fc.constantFrom(
+    '0',
+    '1',
+    '8Ei',
+    '8Ei-1',
+    '1e18',
+    '9.2e18',
+    '1.5Gi',
+    '100m',
+    '0.001',
+    '1E',
+    '-0',
+    '+1Ki',
+    '.5',
+    '1e-9',
+  ),
+  fc
+    .tuple(
+      fc.nat({ max: 1_000_000 }),
+      fc.constantFrom(
+        '',
+        'Ki',
+        'Mi',
+        'Gi',
+        'Ti',
+        'Pi',
+        'Ei',
+        'k',
+        'M',
+        'G',
+        'T',
+        'P',
+        'E',
+        'm',
+        'e3',
+        'e-3',
+      ),
+    )
+    .map(([n, s]) => `${n}${s}`),
 );
-const annotationValue = fc.oneof(fc.string({ maxLength: 40 }), quantityText, fc.constantFrom('80%', '-5%', '150%', '0%', '99.999%', 'eighty', '1d', '[]', '{}', 'null', '2026-11-26T11:00:00Z'));
+const annotationValue = fc.oneof(
+  fc.string({ maxLength: 40 }),
+  quantityText,
+  fc.constantFrom(
+    '80%',
+    '-5%',
+    '150%',
+    '0%',
+    '99.999%',
+    'eighty',
+    '1d',
+    '[]',
+    '{}',
+    'null',
+    '2026-11-26T11:00:00Z',
+  ),
+);
 
 const statsArb: fc.Arbitrary<StatsLookup> = fc.oneof(
   fc.constant<StatsLookup>({ kind: 'unavailable', detail: 'down' }),
@@ -30,7 +92,14 @@ const statsArb: fc.Arbitrary<StatsLookup> = fc.oneof(
     })
     .map(({ capacity, available, inodes, inodesUsed }) => ({
       kind: 'found' as const,
-      stats: { capacityBytes: capacity, availableBytes: available, usedBytes: capacity - available, inodes: inodes ?? undefined, inodesUsed: inodesUsed ?? undefined, inodesFree: undefined },
+      stats: {
+        capacityBytes: capacity,
+        availableBytes: available,
+        usedBytes: capacity - available,
+        inodes: inodes ?? undefined,
+        inodesUsed: inodesUsed ?? undefined,
+        inodesFree: undefined,
+      },
     })),
 );
 
@@ -52,10 +121,17 @@ describe('properties', () => {
 
   it('parseAnnotations never throws and names every bad key', () => {
     fc.assert(
-      fc.property(fc.dictionary(fc.constantFrom(...KEYS).map((k) => `pvc-chonker.io/${k}`), annotationValue), (annotations) => {
-        const parsed = parseAnnotations(annotations);
-        for (const problem of parsed.problems) expect(Object.keys(annotations)).toContain(problem.key);
-      }),
+      fc.property(
+        fc.dictionary(
+          fc.constantFrom(...KEYS).map((k) => `pvc-chonker.io/${k}`),
+          annotationValue,
+        ),
+        (annotations) => {
+          const parsed = parseAnnotations(annotations);
+          for (const problem of parsed.problems)
+            expect(Object.keys(annotations)).toContain(problem.key);
+        },
+      ),
       { numRuns: 2000 },
     );
   });
@@ -67,16 +143,26 @@ describe('properties', () => {
         fc.bigInt({ min: 1n, max: 1n << 62n }),
         statsArb,
         (values, size, stats) => {
-          const annotations = Object.fromEntries(Object.entries(values).map(([k, v]) => [`pvc-chonker.io/${k}`, v]));
+          const annotations = Object.fromEntries(
+            Object.entries(values).map(([k, v]) => [`pvc-chonker.io/${k}`, v]),
+          );
           const claim = { ...pvc({ annotations }), capacityBytes: size, requestBytes: size };
 
-          const decision = decide({ pvc: claim, storageClass: storageClass(), stats, layers: [], now: NOW });
+          const decision = decide({
+            pvc: claim,
+            storageClass: storageClass(),
+            stats,
+            layers: [],
+            now: NOW,
+          });
 
           if (decision.action === 'expand') {
             expect(decision.toBytes).toBeGreaterThan(size);
-            if (decision.maxSizeBytes !== undefined) expect(decision.toBytes).toBeLessThanOrEqual(decision.maxSizeBytes);
+            if (decision.maxSizeBytes !== undefined)
+              expect(decision.toBytes).toBeLessThanOrEqual(decision.maxSizeBytes);
           }
-          if (decision.reason === 'invalid-annotation') expect(decision.detail).toMatch(/^pvc-chonker\.io\/[a-z-]+: /);
+          if (decision.reason === 'invalid-annotation')
+            expect(decision.detail).toMatch(/^pvc-chonker\.io\/[a-z-]+: /);
         },
       ),
       { numRuns: 3000 },
@@ -84,7 +170,14 @@ describe('properties', () => {
   });
 
   it('a huge history annotation is refused, not parsed', () => {
-    const history = JSON.stringify(Array.from({ length: 5000 }, () => ({ time: '2026-01-01T00:00:00Z', from: '1Gi', to: '2Gi', reason: 'x' })));
+    const history = JSON.stringify(
+      Array.from({ length: 5000 }, () => ({
+        time: '2026-01-01T00:00:00Z',
+        from: '1Gi',
+        to: '2Gi',
+        reason: 'x',
+      })),
+    );
 
     const parsed = parseAnnotations({ 'pvc-chonker.io/expansion-history': history });
 

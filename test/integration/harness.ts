@@ -119,7 +119,7 @@ export function seed(claims: readonly Claim[], extra: Record<string, unknown>[] 
     usedBytes: Math.round(((c.usedPercent ?? 50) / 100) * (c.sizeGi ?? 10) * GI),
     ...(c.inodes === undefined ? {} : { inodes: c.inodes, inodesUsed: c.inodesUsed ?? 0 }),
   }));
-  return { objects, usage } as unknown as SimSeed;
+  return { objects, usage };
 }
 
 export interface CliResult {

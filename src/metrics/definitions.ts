@@ -1,0 +1,147 @@
+/**
+ * Every metric pvc-chonker exposes: name, type, help and label names. docs/metrics.md, the
+ * dashboard and the alert rules use these names; the Pushgateway rejects a push whose help or
+ * type differs from what another group already holds, so change them only with a version note.
+ */
+
+export type MetricType = 'counter' | 'gauge';
+
+export interface MetricDefinition {
+  name: string;
+  type: MetricType;
+  help: string;
+  labelNames: readonly string[];
+}
+
+function counter(name: string, help: string, labelNames: readonly string[] = []): MetricDefinition {
+  return { name, type: 'counter', help, labelNames };
+}
+
+function gauge(name: string, help: string, labelNames: readonly string[] = []): MetricDefinition {
+  return { name, type: 'gauge', help, labelNames };
+}
+
+const PVC = ['pvc', 'namespace'] as const;
+
+export const METRICS = {
+  // The roadmap's six.
+  expansionsTotal: counter(
+    'pvc_chonker_expansions_total',
+    'PVC expansions pvc-chonker requested and the API server accepted (action expand).',
+    [...PVC, 'provider'],
+  ),
+  expansionFailuresTotal: counter(
+    'pvc_chonker_expansion_failures_total',
+    'Runs in which a managed PVC could not be expanded because of an error or a refusal, by reason.',
+    [...PVC, 'reason'],
+  ),
+  loopDurationSeconds: gauge(
+    'pvc_chonker_loop_duration_seconds',
+    'Duration of the last run, from start to the end of the pass, in seconds.',
+  ),
+  thresholdReachedTotal: counter(
+    'pvc_chonker_threshold_reached_total',
+    'Runs in which a managed PVC was at or over its threshold, by type (storage or inodes).',
+    [...PVC, 'type'],
+  ),
+  maxSizeReachedTotal: counter(
+    'pvc_chonker_max_size_reached_total',
+    'Runs in which a managed PVC needed to grow but was already at its max size.',
+    PVC,
+  ),
+  pvcUnhealthyTotal: counter(
+    'pvc_chonker_pvc_unhealthy_total',
+    'Runs in which a managed PVC was unhealthy (a failed resize that needs a human).',
+    PVC,
+  ),
+  // Dry runs.
+  wouldExpandTotal: counter(
+    'pvc_chonker_would_expand_total',
+    'Expansions a --dry-run run would have requested (action would-expand); never counted as expansions.',
+    [...PVC, 'provider'],
+  ),
+  // The batch job itself.
+  runsTotal: counter('pvc_chonker_runs_total', 'Runs that pushed metrics, by status.', ['status']),
+  lastRunTimestampSeconds: gauge(
+    'pvc_chonker_last_run_timestamp_seconds',
+    'Unix time the last run finished, whatever its status.',
+  ),
+  lastSuccessTimestampSeconds: gauge(
+    'pvc_chonker_last_success_timestamp_seconds',
+    'Unix time the last successful run finished; 0 if none is known.',
+  ),
+  lastRunStatus: gauge(
+    'pvc_chonker_last_run_status',
+    'Status of the last run: 1 for its status (success, failed, interrupted), 0 for the others.',
+    ['status'],
+  ),
+  dryRun: gauge('pvc_chonker_dry_run', '1 if the last run was a --dry-run, else 0.'),
+  pvcsSeen: gauge('pvc_chonker_pvcs_seen', 'PVCs listed by the last run, managed or not.'),
+  pvcsManaged: gauge(
+    'pvc_chonker_pvcs_managed',
+    'PVCs the last run managed (opted in, in its shard).',
+  ),
+  pvcsUnmanaged: gauge(
+    'pvc_chonker_pvcs_unmanaged',
+    'PVCs the last run passed over, by reason (not-enabled, disabled, other-shard).',
+    ['reason'],
+  ),
+  pvcsByOutcome: gauge(
+    'pvc_chonker_pvcs_by_outcome',
+    'Managed PVCs in the last run by action and reason.',
+    ['action', 'reason'],
+  ),
+  // One series per managed PVC, as of the last run.
+  pvcStatus: gauge(
+    'pvc_chonker_pvc_status',
+    'Always 1: the action and reason of the PVC in the last run.',
+    [...PVC, 'action', 'reason'],
+  ),
+  pvcUsedRatio: gauge(
+    'pvc_chonker_pvc_used_ratio',
+    'Used bytes / capacity (kubelet stats), 0-1.',
+    PVC,
+  ),
+  pvcInodesUsedRatio: gauge(
+    'pvc_chonker_pvc_inodes_used_ratio',
+    'Used inodes / inodes (kubelet stats), 0-1.',
+    PVC,
+  ),
+  pvcCapacityBytes: gauge(
+    'pvc_chonker_pvc_capacity_bytes',
+    'status.capacity.storage in bytes.',
+    PVC,
+  ),
+  pvcRequestedBytes: gauge(
+    'pvc_chonker_pvc_requested_bytes',
+    'spec.resources.requests.storage after the run, in bytes.',
+    PVC,
+  ),
+  pvcMaxSizeBytes: gauge(
+    'pvc_chonker_pvc_max_size_bytes',
+    'The max size the PVC may grow to, in bytes; absent when none is set.',
+    PVC,
+  ),
+  pvcThresholdReached: gauge(
+    'pvc_chonker_pvc_threshold_reached',
+    '1 if the PVC was at or over its threshold of this type in the last run, else 0.',
+    [...PVC, 'type'],
+  ),
+  pvcUnhealthy: gauge(
+    'pvc_chonker_pvc_unhealthy',
+    '1 if the PVC was unhealthy (a failed resize) in the last run, else 0.',
+    PVC,
+  ),
+} as const satisfies Record<string, MetricDefinition>;
+
+export type MetricKey = keyof typeof METRICS;
+
+/** Counters are the only series carried forward from the previous push. */
+export const COUNTER_NAMES: ReadonlySet<string> = new Set(
+  Object.values(METRICS)
+    .filter((definition) => definition.type === 'counter')
+    .map((definition) => definition.name),
+);
+
+/** Labels the Pushgateway adds from the grouping key; never part of a pushed sample. */
+export const GROUPING_LABELS: ReadonlySet<string> = new Set(['job', 'cluster', 'instance']);

@@ -1,0 +1,38 @@
+import { randomBytes } from 'node:crypto';
+import { open, readFile, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+/**
+ * Writes the file so a reader sees the old or the new content, never half: write a temp file
+ * in the same directory (rename is atomic only within one filesystem), fsync, rename over.
+ * The temp name does not end in .prom, so node-exporter's textfile collector never reads it.
+ */
+export async function writeFileAtomic(path: string, text: string): Promise<void> {
+  const temp = join(
+    dirname(path),
+    `.${basename(path)}.${process.pid.toString()}.${randomBytes(4).toString('hex')}.tmp`,
+  );
+  try {
+    const handle = await open(temp, 'w', 0o644);
+    try {
+      await handle.writeFile(text, 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+}
+
+/** The previous file's text, or undefined when there is none yet. */
+export async function readPreviousFile(path: string): Promise<string | undefined> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as { code?: unknown }).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}

@@ -1,0 +1,425 @@
+// Kubernetes API semantics for the simulated resources: list/get/create/update/patch/delete,
+// preconditions, strategies (status is reset on main-resource writes), validation and admission.
+import { randomBytes } from 'node:crypto';
+import {
+  checkEventDecodes,
+  coreToEventsV1,
+  eventFields,
+  eventsV1ToCore,
+  legacyValidateEvent,
+  normalizeMicroTime,
+  strictEventErrors,
+} from './events.js';
+import {
+  deepCopy,
+  deepEqual,
+  isObject,
+  meta,
+  nameOf,
+  obj,
+  readPath,
+  str,
+  type JsonObject,
+} from './json.js';
+import { applyPatch, PATCH_CONTENT_TYPES, unsupportedPatchType } from './patch.js';
+import { checkPvcUpdate } from './pvc-rules.js';
+import { canonicalQuantity, QUANTITY_FORMAT_ERROR } from './quantity.js';
+import type { ResizeController } from './resize.js';
+import { apiVersionOf, resourceForKind, type ResourceInfo, type SimKind } from './resources.js';
+import { applySeedDefaults } from './seed.js';
+import { parseFieldSelector, parseLabelSelector } from './selectors.js';
+import {
+  alreadyExists,
+  apiError,
+  badRequest,
+  conflict,
+  invalid,
+  notFound,
+  required,
+} from './status.js';
+import { kubeTime, objectKey, type ObjectStore } from './store.js';
+
+export interface ApiContext {
+  store: ObjectStore;
+  resize: ResizeController;
+}
+
+export interface ResourceTarget {
+  info: ResourceInfo;
+  namespace: string | undefined;
+  name: string | undefined;
+  subresource: string | undefined;
+}
+
+const KINDS_WITH_STATUS: SimKind[] = [
+  'PersistentVolumeClaim',
+  'PersistentVolume',
+  'Pod',
+  'Node',
+  'Namespace',
+];
+const GENERATE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
+
+// --- views: events.k8s.io/v1 is a renamed view of the stored core Event ---------------------
+
+function isEventsV1(info: ResourceInfo): boolean {
+  return info.group === 'events.k8s.io';
+}
+
+export function toView(info: ResourceInfo, stored: JsonObject): JsonObject {
+  return isEventsV1(info) ? coreToEventsV1(stored) : deepCopy(stored);
+}
+
+function fromView(info: ResourceInfo, view: JsonObject): JsonObject {
+  return isEventsV1(info) ? eventsV1ToCore(view) : view;
+}
+
+// --- list -------------------------------------------------------------------------------------
+
+interface ContinueToken {
+  rv: number;
+  start: string;
+}
+
+function encodeContinue(rv: number, lastKey: string): string {
+  return Buffer.from(
+    JSON.stringify({ v: 'meta.k8s.io/v1', rv, start: `${lastKey}\u0000` }),
+  ).toString('base64url');
+}
+
+function decodeContinue(token: string): ContinueToken {
+  const invalidToken = (why: string): Error =>
+    badRequest(`invalid continue token: continue key is not valid: ${why}`);
+  if (!/^[A-Za-z0-9_-]*$/.test(token)) throw invalidToken('illegal base64 data at input byte 0');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+  } catch {
+    throw invalidToken('invalid character looking for beginning of value');
+  }
+  const o = obj(parsed);
+  if (o['v'] !== 'meta.k8s.io/v1')
+    throw badRequest(
+      `invalid continue token: continue key is not valid: server does not recognize this encoded version ${String(o['v'])}`,
+    );
+  if (typeof o['rv'] !== 'number' || o['rv'] === 0)
+    throw badRequest(
+      'invalid continue token: continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)',
+    );
+  if (typeof o['start'] !== 'string' || o['start'] === '')
+    throw badRequest(
+      'invalid continue token: continue key is not valid: encoded start key empty (version meta.k8s.io/v1)',
+    );
+  return { rv: o['rv'], start: o['start'] };
+}
+
+const EXPIRED_MESSAGE =
+  'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.';
+
+function keyOf(info: ResourceInfo, o: JsonObject): string {
+  return objectKey(info.namespaced ? str(meta(o)['namespace']) : undefined, nameOf(o));
+}
+
+export interface ListResult {
+  items: JsonObject[];
+  listMeta: JsonObject;
+}
+
+/** Items are stored objects (live); callers convert with toView. */
+export function listObjects(
+  ctx: ApiContext,
+  target: ResourceTarget,
+  query: Record<string, string>,
+): ListResult {
+  const { info } = target;
+  const labelPred = parseLabelSelector(query['labelSelector']);
+  const fieldPred = parseFieldSelector(info.kind, query['fieldSelector']);
+  let rv = ctx.store.revision();
+  let all = ctx.store.list(info.kind, target.namespace).filter((o) => labelPred(o) && fieldPred(o));
+  const token = query['continue'];
+  if (token !== undefined && token !== '') {
+    const c = decodeContinue(token);
+    if (c.rv < ctx.store.compactedRevision()) throw apiError(410, 'Expired', EXPIRED_MESSAGE);
+    rv = c.rv;
+    all = all.filter((o) => keyOf(info, o) > c.start);
+  }
+  const limit = Number(query['limit'] ?? '0');
+  const listMeta: JsonObject = { resourceVersion: String(rv) };
+  if (Number.isInteger(limit) && limit > 0 && all.length > limit) {
+    const page = all.slice(0, limit);
+    const last = page[page.length - 1];
+    listMeta['continue'] = encodeContinue(rv, last ? keyOf(info, last) : '');
+    if (query['labelSelector'] === undefined && query['fieldSelector'] === undefined) {
+      listMeta['remainingItemCount'] = all.length - limit;
+    }
+    return { items: page, listMeta };
+  }
+  return { items: all, listMeta };
+}
+
+export function listBody(info: ResourceInfo, result: ListResult): JsonObject {
+  const items = result.items.map((o) => {
+    // The real server leaves kind/apiVersion off the items of a typed list.
+    const view = toView(info, o);
+    delete view['kind'];
+    delete view['apiVersion'];
+    return view;
+  });
+  return {
+    kind: `${info.kind}List`,
+    apiVersion: apiVersionOf(info),
+    metadata: result.listMeta,
+    items,
+  };
+}
+
+// --- get ------------------------------------------------------------------------------------
+
+export function getStored(ctx: ApiContext, target: ResourceTarget): JsonObject {
+  const name = target.name ?? '';
+  const found = ctx.store.get(
+    target.info.kind,
+    target.info.namespaced ? target.namespace : undefined,
+    name,
+  );
+  if (!found) throw notFound(target.info.resource, name, target.info.group);
+  return found;
+}
+
+// --- shared write helpers --------------------------------------------------------------------
+
+function normalizeQuantities(kind: SimKind, o: JsonObject): void {
+  const paths: Partial<Record<SimKind, string[]>> = {
+    PersistentVolumeClaim: [
+      'spec.resources.requests',
+      'spec.resources.limits',
+      'status.capacity',
+      'status.allocatedResources',
+    ],
+    PersistentVolume: ['spec.capacity'],
+  };
+  for (const path of paths[kind] ?? []) {
+    const map = readPath(o, path);
+    if (!isObject(map)) continue;
+    for (const [k, v] of Object.entries(map)) {
+      const canonical =
+        typeof v === 'string' || typeof v === 'number' ? canonicalQuantity(v) : undefined;
+      if (canonical === undefined) {
+        throw badRequest(
+          `${kind} in version "v1" cannot be handled as a ${kind}: ${QUANTITY_FORMAT_ERROR}`,
+        );
+      }
+      map[k] = canonical;
+    }
+  }
+}
+
+function checkNamespace(target: ResourceTarget, body: JsonObject): void {
+  if (!target.info.namespaced) return;
+  const md = meta(body);
+  const ns = str(md['namespace']);
+  if (ns !== undefined && ns !== '' && ns !== target.namespace) {
+    throw badRequest(
+      'the namespace of the provided object does not match the namespace sent on the request',
+    );
+  }
+  md['namespace'] = target.namespace;
+  body['metadata'] = md;
+}
+
+function generateName(prefix: string): string {
+  const bytes = randomBytes(5);
+  return prefix + [...bytes].map((b) => GENERATE_ALPHABET[b % GENERATE_ALPHABET.length]).join('');
+}
+
+function validateEventCreate(info: ResourceInfo, core: JsonObject): void {
+  const errs = legacyValidateEvent(eventFields(core), !isEventsV1(info));
+  if (isEventsV1(info)) errs.push(...strictEventErrors(core));
+  if (errs.length > 0)
+    throw invalid('Event', nameOf(core), errs, isEventsV1(info) ? 'events.k8s.io' : '');
+  const eventTime = core['eventTime'];
+  if (typeof eventTime === 'string') core['eventTime'] = normalizeMicroTime(eventTime);
+  // metav1.Time accepts any RFC 3339 precision on input but is stored and served in seconds.
+  for (const key of ['firstTimestamp', 'lastTimestamp']) {
+    const value = core[key];
+    if (typeof value === 'string' && !Number.isNaN(Date.parse(value)))
+      core[key] = kubeTime(new Date(value));
+  }
+}
+
+// --- create ---------------------------------------------------------------------------------
+
+/** Decoding and metadata handling before validation: namespace, generateName, system fields. */
+function prepareCreate(target: ResourceTarget, body: unknown): JsonObject {
+  const { info } = target;
+  if (!isObject(body)) throw badRequest(`Object 'Kind' is missing in '${JSON.stringify(body)}'`);
+  if (info.kind === 'Event') checkEventDecodes(body, info.version);
+  const view = deepCopy(body);
+  checkNamespace(target, view);
+  const md = meta(view);
+  view['metadata'] = md;
+  const rv = str(md['resourceVersion']) ?? '';
+  if (rv !== '') {
+    throw apiError(
+      500,
+      'InternalError',
+      'Internal error occurred: resourceVersion should not be set on objects to be created',
+    );
+  }
+  const prefix = str(md['generateName']) ?? '';
+  if ((str(md['name']) ?? '') === '' && prefix !== '') md['name'] = generateName(prefix);
+  delete md['uid'];
+  delete md['creationTimestamp'];
+  const core = fromView(info, view);
+  core['kind'] = info.kind;
+  return core;
+}
+
+export function createObject(ctx: ApiContext, target: ResourceTarget, body: unknown): JsonObject {
+  const { info } = target;
+  const core = prepareCreate(target, body);
+  if (info.kind === 'Event') validateEventCreate(info, core);
+  if (nameOf(core) === '') {
+    throw invalid(
+      info.kind,
+      '',
+      [required('metadata.name', 'name or generateName is required')],
+      info.group,
+    );
+  }
+  if (info.namespaced && !ctx.store.get('Namespace', undefined, target.namespace ?? '')) {
+    throw notFound('namespaces', target.namespace ?? '');
+  }
+  if (ctx.store.get(info.kind, target.namespace, nameOf(core)))
+    throw alreadyExists(info.resource, nameOf(core), info.group);
+  normalizeQuantities(info.kind, core);
+  const stored = ctx.store.put(info.kind, applySeedDefaults(core));
+  if (info.kind === 'PersistentVolumeClaim') ctx.resize.onPvcWritten(undefined, stored);
+  return toView(info, stored);
+}
+
+// --- update / patch -------------------------------------------------------------------------
+
+function checkIdentity(target: ResourceTarget, candidate: JsonObject): void {
+  const name = str(meta(candidate)['name']);
+  if (name !== undefined && name !== target.name) {
+    throw badRequest(
+      `the name of the object (${name}) does not match the name on the URL (${target.name ?? ''})`,
+    );
+  }
+  checkNamespace(target, candidate);
+}
+
+/** Applies the registry strategy: main-resource writes keep status, status writes keep spec. */
+function applyStrategy(
+  kind: SimKind,
+  subresource: string | undefined,
+  existing: JsonObject,
+  candidate: JsonObject,
+): void {
+  if (!KINDS_WITH_STATUS.includes(kind)) return;
+  if (subresource === 'status') {
+    if (existing['spec'] === undefined) delete candidate['spec'];
+    else candidate['spec'] = deepCopy(existing['spec']);
+    const md = meta(candidate);
+    for (const key of ['labels', 'annotations', 'finalizers', 'ownerReferences']) {
+      const old = meta(existing)[key];
+      if (old === undefined) Reflect.deleteProperty(md, key);
+      else md[key] = deepCopy(old);
+    }
+    return;
+  }
+  if (existing['status'] === undefined) delete candidate['status'];
+  else candidate['status'] = deepCopy(existing['status']);
+}
+
+function withoutVersion(o: JsonObject): JsonObject {
+  const copy = deepCopy(o);
+  delete meta(copy)['resourceVersion'];
+  return copy;
+}
+
+function storageClassAllowsExpansion(ctx: ApiContext, name: string): boolean {
+  return ctx.store.get('StorageClass', undefined, name)?.['allowVolumeExpansion'] === true;
+}
+
+function writeUpdate(
+  ctx: ApiContext,
+  target: ResourceTarget,
+  existing: JsonObject,
+  candidateView: JsonObject,
+): JsonObject {
+  const { info } = target;
+  checkIdentity(target, candidateView);
+  const candidate = fromView(info, candidateView);
+  const md = meta(candidate);
+  candidate['metadata'] = md;
+  const wantedRv = str(md['resourceVersion']);
+  if (
+    wantedRv !== undefined &&
+    wantedRv !== '' &&
+    wantedRv !== str(meta(existing)['resourceVersion'])
+  ) {
+    throw conflict(info.resource, target.name ?? '', info.group);
+  }
+  md['resourceVersion'] = meta(existing)['resourceVersion'];
+  md['uid'] = meta(existing)['uid'];
+  md['creationTimestamp'] = meta(existing)['creationTimestamp'];
+  candidate['kind'] = existing['kind'];
+  candidate['apiVersion'] = existing['apiVersion'];
+  applyStrategy(info.kind, target.subresource, existing, candidate);
+  normalizeQuantities(info.kind, candidate);
+  if (info.kind === 'PersistentVolumeClaim' && target.subresource !== 'status') {
+    checkPvcUpdate(existing, candidate, {
+      allowsExpansion: (c) => storageClassAllowsExpansion(ctx, c),
+    });
+  }
+  // A no-op update leaves resourceVersion alone, as the real registry does.
+  if (deepEqual(withoutVersion(candidate), withoutVersion(existing))) return toView(info, existing);
+  const before = deepCopy(existing);
+  const stored = ctx.store.put(info.kind, candidate);
+  if (info.kind === 'PersistentVolumeClaim') ctx.resize.onPvcWritten(before, stored);
+  return toView(info, stored);
+}
+
+function checkSubresource(target: ResourceTarget): void {
+  const sub = target.subresource;
+  if (sub !== undefined && !(sub === 'status' && KINDS_WITH_STATUS.includes(target.info.kind))) {
+    throw notFound(target.info.resource, target.name ?? '', target.info.group);
+  }
+}
+
+export function replaceObject(ctx: ApiContext, target: ResourceTarget, body: unknown): JsonObject {
+  checkSubresource(target);
+  if (!isObject(body)) throw badRequest(`Object 'Kind' is missing in '${JSON.stringify(body)}'`);
+  const existing = getStored(ctx, target);
+  return writeUpdate(ctx, target, existing, deepCopy(body));
+}
+
+export function patchObject(
+  ctx: ApiContext,
+  target: ResourceTarget,
+  contentType: string,
+  body: unknown,
+): JsonObject {
+  checkSubresource(target);
+  const type = PATCH_CONTENT_TYPES[contentType];
+  if (type === undefined) throw unsupportedPatchType();
+  const existing = getStored(ctx, target);
+  const patched = applyPatch(type, toView(target.info, existing), body);
+  return writeUpdate(ctx, target, existing, patched);
+}
+
+export function deleteObject(ctx: ApiContext, target: ResourceTarget): JsonObject {
+  const existing = getStored(ctx, target);
+  ctx.store.delete(
+    target.info.kind,
+    target.info.namespaced ? target.namespace : undefined,
+    target.name ?? '',
+  );
+  return toView(target.info, existing);
+}
+
+export function kindInfo(kind: SimKind): ResourceInfo {
+  return resourceForKind(kind);
+}

@@ -1,0 +1,418 @@
+// node:http front end: request log, fault rules, latency, routing to discovery, resources,
+// the kubelet proxy and the /_sim/ control endpoints.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  createObject,
+  deleteObject,
+  getStored,
+  listBody,
+  listObjects,
+  patchObject,
+  replaceObject,
+  toView,
+  type ApiContext,
+  type ResourceTarget,
+} from './api.js';
+import { discoveryDocument } from './discovery.js';
+import type { FaultInjector, FaultRule } from './faults.js';
+import { isObject, meta, type JsonObject } from './json.js';
+import { proxyToKubelet, type KubeletDeps } from './kubelet-proxy.js';
+import { findResource } from './resources.js';
+import {
+  ApiError,
+  apiError,
+  badRequest,
+  reasonForCode,
+  statusBody,
+  type StatusReason,
+} from './status.js';
+import { toTable, wantsTable } from './table.js';
+
+export interface RequestLogEntry {
+  method: string;
+  /** Decoded pathname. */
+  path: string;
+  query: Record<string, string>;
+  /** Final HTTP status; 0 when the request was hung or its socket reset. */
+  status: number;
+  /** Parsed JSON body of writes. */
+  body?: unknown;
+  contentType?: string;
+  startedAt: number;
+  durationMs: number;
+}
+
+export interface ControlHooks {
+  settle(): void;
+  setUsage(body: JsonObject): void;
+}
+
+export interface ServerDeps {
+  api: ApiContext;
+  kubelet: KubeletDeps;
+  faults: FaultInjector;
+  requests: RequestLogEntry[];
+  latencyMs: number;
+  control: ControlHooks;
+  serverAddress(): string;
+  now(): Date;
+}
+
+interface Outcome {
+  status: number;
+  json?: unknown;
+  text?: string;
+  headers?: Record<string, string>;
+  hang?: boolean;
+  reset?: boolean;
+}
+
+interface Incoming {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  accept: string | undefined;
+  contentType: string;
+  body: unknown;
+}
+
+function decodePath(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function parseJsonBody(raw: string): unknown {
+  if (raw === '') return undefined;
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch (err) {
+    throw badRequest(
+      `couldn't get version/kind; json parse error: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+}
+
+function errorOutcome(err: unknown): Outcome {
+  if (err instanceof ApiError) return { status: err.code, json: err.status, headers: err.headers };
+  const message = err instanceof Error ? err.message : String(err);
+  return {
+    status: 500,
+    json: statusBody(500, 'InternalError', `Internal error occurred: ${message}`),
+  };
+}
+
+function faultOutcome(rule: FaultRule, status: number): Outcome {
+  const defaults = reasonForCode(status);
+  const reason = (rule.reason ?? defaults.reason) as StatusReason;
+  const details =
+    rule.retryAfterSeconds === undefined
+      ? undefined
+      : { retryAfterSeconds: rule.retryAfterSeconds };
+  const headers: Record<string, string> = {};
+  if (rule.retryAfterSeconds !== undefined) headers['Retry-After'] = String(rule.retryAfterSeconds);
+  return {
+    status,
+    json: statusBody(status, reason, rule.message ?? defaults.message, details),
+    headers,
+  };
+}
+
+/** Splits /api/v1/... and /apis/{group}/{version}/... into a resource target. */
+function splitGroupVersion(
+  path: string,
+): { group: string; version: string; rest: string[] } | undefined {
+  const segs = path.split('/').filter((s) => s !== '');
+  if (segs[0] === 'api' && segs[1] === 'v1')
+    return { group: '', version: 'v1', rest: segs.slice(2) };
+  if (segs[0] === 'apis' && segs.length >= 3)
+    return { group: segs[1] ?? '', version: segs[2] ?? '', rest: segs.slice(3) };
+  return undefined;
+}
+
+export function parseResourcePath(path: string): (ResourceTarget & { tail: string[] }) | undefined {
+  const gv = splitGroupVersion(path);
+  if (!gv) return undefined;
+  const { group, version } = gv;
+  let rest = gv.rest;
+  let namespace: string | undefined;
+  if (
+    rest[0] === 'namespaces' &&
+    rest.length >= 3 &&
+    findResource(group, version, rest[2] ?? '')?.namespaced === true
+  ) {
+    namespace = rest[1];
+    rest = rest.slice(2);
+  }
+  const info = findResource(group, version, rest[0] ?? '');
+  if (!info) return undefined;
+  return { info, namespace, name: rest[1], subresource: rest[2], tail: rest.slice(3) };
+}
+
+function acceptable(accept: string | undefined): boolean {
+  return accept === undefined || accept === '' || /json|\*\/\*/.test(accept);
+}
+
+function handleCollection(deps: ServerDeps, req: Incoming, target: ResourceTarget): Outcome {
+  if (!target.info.namespaced && target.namespace !== undefined)
+    throw apiError(404, 'NotFound', 'the server could not find the requested resource');
+  if (req.method === 'GET') {
+    if (req.query['watch'] === 'true' || req.query['watch'] === '1') {
+      throw apiError(405, 'MethodNotAllowed', 'the simulated cluster does not support watch');
+    }
+    const result = listObjects(deps.api, target, req.query);
+    if (wantsTable(req.accept))
+      return {
+        status: 200,
+        json: toTable(
+          target.info.kind,
+          result.items.map((o) => toView(target.info, o)),
+          result.listMeta,
+          deps.now(),
+        ),
+      };
+    return { status: 200, json: listBody(target.info, result) };
+  }
+  if (req.method === 'POST') {
+    if (target.info.namespaced && target.namespace === undefined)
+      throw apiError(
+        405,
+        'MethodNotAllowed',
+        `the server does not allow this method on the requested resource`,
+      );
+    return { status: 201, json: createObject(deps.api, target, req.body) };
+  }
+  throw apiError(
+    405,
+    'MethodNotAllowed',
+    'the server does not allow this method on the requested resource',
+  );
+}
+
+function handleGet(deps: ServerDeps, req: Incoming, target: ResourceTarget): Outcome {
+  if (target.subresource !== undefined && target.subresource !== 'status') {
+    throw apiError(404, 'NotFound', 'the server could not find the requested resource');
+  }
+  const stored = getStored(deps.api, target);
+  const view = toView(target.info, stored);
+  if (!wantsTable(req.accept)) return { status: 200, json: view };
+  const listMeta = { resourceVersion: meta(stored)['resourceVersion'] };
+  return { status: 200, json: toTable(target.info.kind, [view], listMeta, deps.now()) };
+}
+
+function handleItem(
+  deps: ServerDeps,
+  req: Incoming,
+  target: ResourceTarget & { tail: string[] },
+): Outcome {
+  if (target.info.kind === 'Node' && target.subresource === 'proxy') {
+    const result = proxyToKubelet(deps.kubelet, target.name ?? '', target.tail.join('/'));
+    if (result.hang === true) return { status: 0, hang: true };
+    return result.text !== undefined
+      ? { status: result.status, text: result.text }
+      : { status: result.status, json: result.json };
+  }
+  switch (req.method) {
+    case 'GET':
+      return handleGet(deps, req, target);
+    case 'PUT':
+      return { status: 200, json: replaceObject(deps.api, target, req.body) };
+    case 'PATCH':
+      return { status: 200, json: patchObject(deps.api, target, req.contentType, req.body) };
+    case 'DELETE':
+      return { status: 200, json: deleteObject(deps.api, target) };
+    default:
+      throw apiError(
+        405,
+        'MethodNotAllowed',
+        'the server does not allow this method on the requested resource',
+      );
+  }
+}
+
+function dispatch(deps: ServerDeps, req: Incoming): Outcome {
+  if (!acceptable(req.accept)) {
+    throw apiError(
+      406,
+      'NotAcceptable',
+      'only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf',
+    );
+  }
+  if (req.method === 'GET') {
+    const doc = discoveryDocument(req.path.replace(/\/$/, ''), deps.serverAddress());
+    if (doc) return { status: 200, json: doc };
+  }
+  const target = parseResourcePath(req.path);
+  if (!target)
+    return {
+      status: 404,
+      json: statusBody(404, 'NotFound', 'the server could not find the requested resource', {}),
+    };
+  if (target.name === undefined) return handleCollection(deps, req, target);
+  return handleItem(deps, req, target);
+}
+
+function controlOutcome(deps: ServerDeps, method: string, path: string, body: unknown): Outcome {
+  const key = `${method} ${path}`;
+  switch (key) {
+    case 'GET /_sim/requests':
+      return { status: 200, json: deps.requests };
+    case 'DELETE /_sim/requests':
+      deps.requests.length = 0;
+      return { status: 200, json: {} };
+    case 'POST /_sim/faults':
+      addFaultFromJson(deps.faults, body);
+      return { status: 201, json: { rules: deps.faults.rules.length } };
+    case 'DELETE /_sim/faults':
+      deps.faults.clear();
+      return { status: 200, json: {} };
+    case 'POST /_sim/settle':
+      deps.control.settle();
+      return { status: 200, json: {} };
+    case 'POST /_sim/usage':
+      if (!isObject(body)) throw badRequest('usage body must be an object');
+      deps.control.setUsage(body);
+      return { status: 200, json: {} };
+    case 'GET /_sim/healthz':
+      return { status: 200, text: 'ok' };
+    default:
+      return { status: 404, json: statusBody(404, 'NotFound', `no sim control endpoint ${key}`) };
+  }
+}
+
+/** A JSON rule is a FaultRule with `path` as a regex source, or {node, status} / {node, hang}. */
+function addFaultFromJson(faults: FaultInjector, body: unknown): void {
+  if (!isObject(body)) throw badRequest('fault rule must be a JSON object');
+  if (typeof body['node'] === 'string') {
+    if (body['hang'] === true) faults.hangNode(body['node']);
+    else faults.failNode(body['node'], typeof body['status'] === 'number' ? body['status'] : 503);
+    return;
+  }
+  faults.add(body);
+}
+
+function send(res: ServerResponse, outcome: Outcome): void {
+  const headers: Record<string, string> = { ...outcome.headers };
+  let payload = '';
+  if (outcome.text !== undefined) {
+    headers['Content-Type'] = 'text/plain; charset=utf-8';
+    payload = outcome.text;
+  } else if (outcome.json !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    payload = JSON.stringify(outcome.json);
+  }
+  headers['Content-Length'] = String(Buffer.byteLength(payload));
+  res.writeHead(outcome.status, headers);
+  res.end(payload);
+}
+
+export interface SimServer {
+  server: Server;
+  /** Destroys hung requests and every open socket. */
+  destroyConnections(): void;
+}
+
+export function createSimServer(deps: ServerDeps): SimServer {
+  const sockets = new Set<Socket>();
+
+  async function applyFault(
+    req: IncomingMessage,
+    entry: RequestLogEntry,
+  ): Promise<Outcome | undefined> {
+    const rule = deps.faults.match(entry.method, entry.path);
+    if (!rule) return undefined;
+    if (rule.delayMs !== undefined) await sleep(rule.delayMs);
+    if (rule.hang === true) return { status: 0, hang: true };
+    if (rule.reset === true) {
+      req.socket.destroy();
+      return { status: 0, reset: true };
+    }
+    return rule.status === undefined ? undefined : faultOutcome(rule, rule.status);
+  }
+
+  async function handleApi(
+    req: IncomingMessage,
+    entry: RequestLogEntry,
+    raw: string,
+  ): Promise<Outcome> {
+    try {
+      const isWrite =
+        entry.method !== 'GET' && entry.method !== 'DELETE' && entry.method !== 'HEAD';
+      const body = isWrite ? parseJsonBody(raw) : undefined;
+      if (body !== undefined) entry.body = body;
+      const faulted = await applyFault(req, entry);
+      if (faulted) return faulted;
+      if (deps.latencyMs > 0) await sleep(deps.latencyMs);
+      const incoming: Incoming = {
+        method: entry.method,
+        path: entry.path,
+        query: entry.query,
+        accept: req.headers.accept,
+        contentType: (entry.contentType ?? '').split(';')[0]?.trim() ?? '',
+        body,
+      };
+      return dispatch(deps, incoming);
+    } catch (err) {
+      return errorOutcome(err);
+    }
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const startedAt = Date.now();
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const path = decodePath(url.pathname);
+    const method = (req.method ?? 'GET').toUpperCase();
+    const raw = await readBody(req);
+    if (path.startsWith('/_sim/')) {
+      try {
+        send(res, controlOutcome(deps, method, path, parseJsonBody(raw)));
+      } catch (err) {
+        send(res, errorOutcome(err));
+      }
+      return;
+    }
+    const entry: RequestLogEntry = {
+      method,
+      path,
+      query: Object.fromEntries(url.searchParams),
+      status: 0,
+      startedAt,
+      durationMs: 0,
+    };
+    const contentType = req.headers['content-type'];
+    if (contentType !== undefined) entry.contentType = contentType;
+    deps.requests.push(entry);
+    const outcome = await handleApi(req, entry, raw);
+    entry.durationMs = Date.now() - startedAt;
+    if (outcome.hang === true || outcome.reset === true) return; // hung sockets are destroyed on close
+    entry.status = outcome.status;
+    send(res, outcome);
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (!res.headersSent) send(res, errorOutcome(err));
+    });
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  return {
+    server,
+    destroyConnections() {
+      for (const s of sockets) s.destroy();
+      sockets.clear();
+    },
+  };
+}

@@ -1,0 +1,218 @@
+// Public entry point of the simulated cluster: an HTTP server speaking the subset of the
+// Kubernetes API (and kubelet Summary API via the node proxy) that pvc-chonker uses.
+import type { AddressInfo } from 'node:net';
+import { createFaultInjector, type FaultInjector } from './faults.js';
+import { createSimServer, type RequestLogEntry } from './http-server.js';
+import { deepCopy, namespaceOf, nameOf, type JsonObject } from './json.js';
+import type { VolumeUsage } from './kubelet.js';
+import { writeKubeconfigFile } from './kubeconfig.js';
+import { capacityBytes } from './pvc-rules.js';
+import { parseQuantity } from './quantity.js';
+import { createResizeController } from './resize.js';
+import { isSimKind, resourceForKind, type SimKind } from './resources.js';
+import {
+  applySeedDefaults,
+  loadSeed,
+  type SimSeed,
+  type SimVolumeUsage,
+  type SizeInput,
+} from './seed.js';
+import { createStore, objectKey } from './store.js';
+
+export type { FaultInjector, FaultRule, KubeletFault } from './faults.js';
+export type { RequestLogEntry } from './http-server.js';
+export type { SimKind } from './resources.js';
+export type { SimSeed, SimVolumeUsage, SizeInput } from './seed.js';
+export type { FleetOptions } from './fleet.js';
+export { loadSeed, parseSeed, expandTimeTokens } from './seed.js';
+export { generateFleet } from './fleet.js';
+export { RESIZE_OUTCOME_ANNOTATION, type ResizeOutcome } from './resize.js';
+
+export interface SimClusterOptions {
+  /** Parsed seed, or a path to a seed YAML file. */
+  seed: SimSeed | string;
+  /** Default 0 (ephemeral); the host is always 127.0.0.1. */
+  port?: number;
+  /** Fixed delay added to every API request. */
+  latencyMs?: number;
+  /** Time from an accepted expansion PATCH to status.capacity growing (default 2000). */
+  resizeDelayMs?: number;
+  /** Extra time after status.capacity grows before the kubelet's capacityBytes follows (default 0). */
+  kubeletLagMs?: number;
+}
+
+export interface SimCluster {
+  url: string;
+  /** Every API request, in arrival order (the /_sim/ control endpoints are not logged). */
+  requests: RequestLogEntry[];
+  writeKubeconfig(path: string): Promise<void>;
+  faults: FaultInjector;
+  getObject(kind: SimKind, namespace: string | undefined, name: string): unknown;
+  listObjects(kind: SimKind, namespace?: string): unknown[];
+  /** Create or replace (bumps resourceVersion), e.g. to simulate a concurrent writer. */
+  putObject(obj: unknown): void;
+  deleteObject(kind: SimKind, namespace: string | undefined, name: string): void;
+  setUsage(namespace: string, pvcName: string, usage: Partial<SimVolumeUsage>): void;
+  /** Completes every pending resize step now. */
+  settle(): Promise<void>;
+  /** Makes every continue token issued so far expire (410 Gone), like an etcd compaction. */
+  compact(): void;
+  close(): Promise<void>;
+}
+
+function toBytes(value: SizeInput | undefined): bigint | undefined {
+  if (value === undefined) return undefined;
+  const parsed = parseQuantity(
+    typeof value === 'bigint' ? value : typeof value === 'number' ? Math.round(value) : value,
+  );
+  if (!parsed) throw new Error(`invalid size ${String(value)}`);
+  return parsed.bytes;
+}
+
+const NO_USAGE: VolumeUsage = { usedBytes: 0n, fsOverheadBytes: 0n, kubeletFails: false };
+
+/** Merges a partial update into the previous usage; a new inode total is pinned to today's size. */
+function usageFrom(
+  input: Partial<SimVolumeUsage>,
+  previous: VolumeUsage = NO_USAGE,
+  pvc?: JsonObject,
+): VolumeUsage {
+  const usage: VolumeUsage = {
+    ...previous,
+    usedBytes: toBytes(input.usedBytes) ?? previous.usedBytes,
+    fsOverheadBytes: toBytes(input.fsOverheadBytes) ?? previous.fsOverheadBytes,
+    kubeletFails: input.kubeletFails ?? previous.kubeletFails,
+  };
+  if (input.inodes !== undefined) {
+    usage.inodes = input.inodes;
+    usage.inodesAtBytes = pvc ? capacityBytes(pvc) : 0n;
+  }
+  if (input.inodesUsed !== undefined) usage.inodesUsed = input.inodesUsed;
+  return usage;
+}
+
+function kindOfObject(o: unknown): SimKind {
+  const kind = (o as { kind?: unknown } | null)?.kind;
+  if (!isSimKind(kind)) throw new Error(`putObject: unsupported kind ${String(kind)}`);
+  return kind;
+}
+
+export async function startSimCluster(options: SimClusterOptions): Promise<SimCluster> {
+  const seed = typeof options.seed === 'string' ? await loadSeed(options.seed) : options.seed;
+  const now = (): Date => new Date();
+  const store = createStore(now);
+  const resize = createResizeController(store, {
+    resizeDelayMs: options.resizeDelayMs ?? 2000,
+    kubeletLagMs: options.kubeletLagMs ?? 0,
+    now,
+  });
+  const faults = createFaultInjector();
+  const usage = new Map<string, VolumeUsage>();
+  const requests: RequestLogEntry[] = [];
+  let url = '';
+
+  // Namespaces referenced by seeded objects exist even when the seed omits them.
+  for (const o of seed.objects) {
+    const ns = namespaceOf(o);
+    if (
+      ns !== undefined &&
+      resourceForKind(kindOfObject(o)).namespaced &&
+      !store.get('Namespace', undefined, ns)
+    ) {
+      store.put(
+        'Namespace',
+        applySeedDefaults({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } }),
+      );
+    }
+  }
+  for (const o of seed.objects) {
+    const kind = kindOfObject(o);
+    const stored = store.put(kind, applySeedDefaults(deepCopy(o)));
+    if (kind === 'PersistentVolumeClaim') resize.onPvcWritten(undefined, stored);
+  }
+
+  function setUsage(namespace: string, pvcName: string, input: Partial<SimVolumeUsage>): void {
+    const key = objectKey(namespace, pvcName);
+    usage.set(
+      key,
+      usageFrom(input, usage.get(key), store.get('PersistentVolumeClaim', namespace, pvcName)),
+    );
+  }
+  for (const u of seed.usage) setUsage(u.namespace, u.pvc, u);
+
+  const sim = createSimServer({
+    api: { store, resize },
+    kubelet: {
+      store,
+      faults,
+      usageOf: (ns, pvc) => usage.get(objectKey(ns, pvc)),
+      kubeletCapacityBytes: (pvc) => resize.kubeletCapacityBytes(pvc),
+      now,
+    },
+    faults,
+    requests,
+    latencyMs: options.latencyMs ?? 0,
+    control: {
+      settle() {
+        resize.settle();
+      },
+      setUsage(body) {
+        setUsage(String(body['namespace']), String(body['pvc']), body);
+      },
+    },
+    serverAddress: () => url.replace(/^http:\/\//, ''),
+    now,
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    sim.server.once('error', reject);
+    sim.server.listen(options.port ?? 0, '127.0.0.1', () => {
+      resolve();
+    });
+  });
+  const address = sim.server.address() as AddressInfo;
+  url = `http://127.0.0.1:${address.port}`;
+
+  return {
+    url,
+    requests,
+    faults,
+    writeKubeconfig: (path) => writeKubeconfigFile(path, url),
+    getObject(kind, namespace, name) {
+      const found = store.get(kind, resourceForKind(kind).namespaced ? namespace : undefined, name);
+      return found ? deepCopy(found) : undefined;
+    },
+    listObjects(kind, namespace) {
+      return store.list(kind, namespace).map((o) => deepCopy(o));
+    },
+    putObject(obj) {
+      const kind = kindOfObject(obj);
+      const o = deepCopy(obj as JsonObject);
+      const before = store.get(kind, namespaceOf(o), nameOf(o));
+      const stored = store.put(kind, o);
+      if (kind === 'PersistentVolumeClaim')
+        resize.onPvcWritten(before ? deepCopy(before) : undefined, stored);
+    },
+    deleteObject(kind, namespace, name) {
+      store.delete(kind, resourceForKind(kind).namespaced ? namespace : undefined, name);
+    },
+    setUsage,
+    settle() {
+      resize.settle();
+      return Promise.resolve();
+    },
+    compact() {
+      store.compact();
+    },
+    async close() {
+      resize.close();
+      sim.destroyConnections();
+      sim.server.closeAllConnections();
+      await new Promise<void>((resolve) => {
+        sim.server.close(() => {
+          resolve();
+        });
+      });
+    },
+  };
+}

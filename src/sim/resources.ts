@@ -1,0 +1,155 @@
+// The resources the simulated API server knows, in the shape discovery advertises them.
+
+export type SimKind =
+  | 'PersistentVolumeClaim'
+  | 'PersistentVolume'
+  | 'StorageClass'
+  | 'Pod'
+  | 'Node'
+  | 'Event'
+  | 'Namespace';
+
+export interface ResourceInfo {
+  kind: SimKind;
+  /** Plural resource name used in URLs. */
+  resource: string;
+  singular: string;
+  group: string;
+  version: string;
+  namespaced: boolean;
+  shortNames: string[];
+  verbs: string[];
+  /** Subresources served besides the main resource (discovery lists them as `resource/sub`). */
+  subresources: string[];
+  categories?: string[];
+}
+
+const RW = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
+
+export const RESOURCES: readonly ResourceInfo[] = [
+  {
+    kind: 'Namespace',
+    resource: 'namespaces',
+    singular: 'namespace',
+    group: '',
+    version: 'v1',
+    namespaced: false,
+    shortNames: ['ns'],
+    verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'],
+    subresources: ['status'],
+  },
+  {
+    kind: 'Node',
+    resource: 'nodes',
+    singular: 'node',
+    group: '',
+    version: 'v1',
+    namespaced: false,
+    shortNames: ['no'],
+    verbs: RW,
+    subresources: ['proxy', 'status'],
+  },
+  {
+    kind: 'PersistentVolume',
+    resource: 'persistentvolumes',
+    singular: 'persistentvolume',
+    group: '',
+    version: 'v1',
+    namespaced: false,
+    shortNames: ['pv'],
+    verbs: RW,
+    subresources: ['status'],
+  },
+  {
+    kind: 'PersistentVolumeClaim',
+    resource: 'persistentvolumeclaims',
+    singular: 'persistentvolumeclaim',
+    group: '',
+    version: 'v1',
+    namespaced: true,
+    shortNames: ['pvc'],
+    verbs: RW,
+    subresources: ['status'],
+  },
+  {
+    kind: 'Pod',
+    resource: 'pods',
+    singular: 'pod',
+    group: '',
+    version: 'v1',
+    namespaced: true,
+    shortNames: ['po'],
+    verbs: RW,
+    subresources: ['status'],
+    categories: ['all'],
+  },
+  {
+    kind: 'Event',
+    resource: 'events',
+    singular: 'event',
+    group: '',
+    version: 'v1',
+    namespaced: true,
+    shortNames: ['ev'],
+    verbs: RW,
+    subresources: [],
+  },
+  {
+    kind: 'StorageClass',
+    resource: 'storageclasses',
+    singular: 'storageclass',
+    group: 'storage.k8s.io',
+    version: 'v1',
+    namespaced: false,
+    shortNames: ['sc'],
+    verbs: RW,
+    subresources: [],
+  },
+  // events.k8s.io/v1 is a second view of the same stored Events (the real server does the same).
+  {
+    kind: 'Event',
+    resource: 'events',
+    singular: 'event',
+    group: 'events.k8s.io',
+    version: 'v1',
+    namespaced: true,
+    shortNames: ['ev'],
+    verbs: RW,
+    subresources: [],
+  },
+];
+
+export const KINDS: readonly SimKind[] = [
+  'Namespace',
+  'Node',
+  'PersistentVolume',
+  'PersistentVolumeClaim',
+  'Pod',
+  'Event',
+  'StorageClass',
+];
+
+export function findResource(
+  group: string,
+  version: string,
+  resource: string,
+): ResourceInfo | undefined {
+  return RESOURCES.find(
+    (r) => r.group === group && r.version === version && r.resource === resource,
+  );
+}
+
+/** The canonical (storage) resource of a kind: the core/v1 or storage.k8s.io/v1 one. */
+export function resourceForKind(kind: SimKind): ResourceInfo {
+  const found = RESOURCES.find((r) => r.kind === kind && r.group !== 'events.k8s.io');
+  if (!found) throw new Error(`unknown kind ${kind}`);
+  return found;
+}
+
+export function isSimKind(value: unknown): value is SimKind {
+  return typeof value === 'string' && (KINDS as readonly string[]).includes(value);
+}
+
+export function apiVersionOf(info: ResourceInfo): string {
+  return info.group === '' ? info.version : `${info.group}/${info.version}`;
+}

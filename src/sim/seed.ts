@@ -1,0 +1,139 @@
+// Seed files: multi-document YAML of ordinary Kubernetes objects plus sim-only SimVolumeUsage
+// documents. Static files cannot hold "five minutes ago", so string values may contain
+// ${now}, ${now-5m} or ${now+2h} (units s, m, h, d), expanded to RFC 3339 at load time.
+import { readFile } from 'node:fs/promises';
+import { parseAllDocuments } from 'yaml';
+import { isObject, obj, str, type JsonObject } from './json.js';
+import { isSimKind, type SimKind } from './resources.js';
+import { kubeTime } from './store.js';
+
+export const SIM_API_VERSION = 'sim.pvc-chonker.io/v1';
+
+/** Sizes accept bytes as number/bigint or a quantity string such as "8Gi". */
+export type SizeInput = bigint | number | string;
+
+export interface SimVolumeUsage {
+  namespace: string;
+  pvc: string;
+  /** Bytes in use; constant across a resize, so the used ratio drops once capacity grows. */
+  usedBytes: SizeInput;
+  /** Inode total at the claim's seeded capacity; scales with the filesystem on growth. */
+  inodes?: number;
+  inodesUsed?: number;
+  /** Filesystem overhead: the kubelet reports capacityBytes = status.capacity - this (default 0). */
+  fsOverheadBytes?: SizeInput;
+  /** The kubelet on the node running this claim's pod fails its /stats/summary. */
+  kubeletFails?: boolean;
+}
+
+export interface SimSeed {
+  objects: JsonObject[];
+  usage: SimVolumeUsage[];
+}
+
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+export function expandTimeTokens(text: string, now: Date): string {
+  return text.replace(
+    /\$\{now(?:([+-])(\d+)([smhd]))?\}/g,
+    (_all, sign?: string, amount?: string, unit?: string) => {
+      const offset =
+        sign === undefined
+          ? 0
+          : Number(amount) * (UNIT_MS[unit ?? 's'] ?? 1000) * (sign === '-' ? -1 : 1);
+      return kubeTime(new Date(now.getTime() + offset));
+    },
+  );
+}
+
+function expandDeep(value: unknown, now: Date): unknown {
+  if (typeof value === 'string') return expandTimeTokens(value, now);
+  if (Array.isArray(value)) return value.map((v) => expandDeep(v, now));
+  if (isObject(value))
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expandDeep(v, now)]));
+  return value;
+}
+
+function toUsage(doc: JsonObject): SimVolumeUsage {
+  const usage: SimVolumeUsage = {
+    namespace: str(doc['namespace']) ?? 'default',
+    pvc: str(doc['pvc']) ?? '',
+    usedBytes:
+      typeof doc['usedBytes'] === 'number' || typeof doc['usedBytes'] === 'string'
+        ? doc['usedBytes']
+        : 0,
+  };
+  if (typeof doc['inodes'] === 'number') usage.inodes = doc['inodes'];
+  if (typeof doc['inodesUsed'] === 'number') usage.inodesUsed = doc['inodesUsed'];
+  const overhead = doc['fsOverheadBytes'];
+  if (typeof overhead === 'number' || typeof overhead === 'string')
+    usage.fsOverheadBytes = overhead;
+  if (doc['kubeletFails'] === true) usage.kubeletFails = true;
+  return usage;
+}
+
+/** Parses seed YAML text (exported for tests that inline their seed). */
+export function parseSeed(text: string, now: Date = new Date()): SimSeed {
+  const seed: SimSeed = { objects: [], usage: [] };
+  for (const doc of parseAllDocuments(text)) {
+    if (doc.errors.length > 0)
+      throw new Error(`seed YAML: ${doc.errors.map((e) => e.message).join('; ')}`);
+    const value = expandDeep(doc.toJS(), now);
+    if (!isObject(value)) continue;
+    if (value['kind'] === 'SimVolumeUsage') seed.usage.push(toUsage(value));
+    else if (isSimKind(value['kind'])) seed.objects.push(value);
+    else throw new Error(`seed: unsupported kind ${JSON.stringify(value['kind'])}`);
+  }
+  return seed;
+}
+
+export async function loadSeed(path: string): Promise<SimSeed> {
+  return parseSeed(await readFile(path, 'utf8'));
+}
+
+export function kindOf(o: JsonObject): SimKind | undefined {
+  return isSimKind(o['kind']) ? o['kind'] : undefined;
+}
+
+/** Fills what the apiserver and controllers would have set on a live object. */
+export function applySeedDefaults(o: JsonObject): JsonObject {
+  if (o['kind'] === 'StorageClass' || o['kind'] === 'Event') return o;
+  const spec = obj(o['spec']);
+  const status = obj(o['status']);
+  o['spec'] = spec;
+  o['status'] = status;
+  switch (o['kind']) {
+    case 'PersistentVolumeClaim':
+      pvcDefaults(spec, status);
+      break;
+    case 'PersistentVolume':
+      pvDefaults(spec, status);
+      break;
+    case 'Pod':
+      if (str(spec['nodeName']) !== undefined) status['phase'] ??= 'Running';
+      break;
+    case 'Namespace':
+      status['phase'] ??= 'Active';
+      break;
+    default:
+      break;
+  }
+  return o;
+}
+
+function pvDefaults(spec: JsonObject, status: JsonObject): void {
+  spec['volumeMode'] ??= 'Filesystem';
+  spec['persistentVolumeReclaimPolicy'] ??= 'Delete';
+  status['phase'] ??= spec['claimRef'] === undefined ? 'Available' : 'Bound';
+}
+
+function pvcDefaults(spec: JsonObject, status: JsonObject): void {
+  spec['volumeMode'] ??= 'Filesystem';
+  if (str(spec['volumeName']) === undefined) {
+    status['phase'] ??= 'Pending';
+    return;
+  }
+  status['phase'] ??= 'Bound';
+  status['accessModes'] ??= spec['accessModes'];
+  status['capacity'] ??= { storage: obj(obj(spec['resources'])['requests'])['storage'] };
+}

@@ -1,0 +1,152 @@
+/** publishMetrics' retry rules with an injected fetch and sleep: no network, no waiting. */
+import { describe, expect, it } from 'vitest';
+import { parseMetricsConfig, type MetricsConfig } from '../../src/metrics/config.js';
+import { publishMetrics } from '../../src/metrics/publish.js';
+import { expanded, memoryLogger, summary } from './builders.js';
+
+const EMPTY_API = JSON.stringify({ status: 'success', data: [] });
+
+function config(env: Record<string, string> = {}): MetricsConfig {
+  const parsed = parseMetricsConfig({ pushgatewayUrl: 'http://pg.example:9091/prefix' }, env);
+  if (!parsed.ok) throw new Error(parsed.error);
+  return parsed.value;
+}
+
+/** A fetch that answers from a script of statuses (or thrown errors) and records the calls. */
+function scriptedFetch(script: (number | Error)[]) {
+  const calls: {
+    method: string;
+    url: string;
+    headers: Record<string, string>;
+    body: string | undefined;
+  }[] = [];
+  const fetch = (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const url = input instanceof URL ? input.href : typeof input === 'string' ? input : input.url;
+    const headers = (init?.headers ?? {}) as Record<string, string>;
+    calls.push({
+      method: init?.method ?? 'GET',
+      url,
+      headers,
+      body: typeof init?.body === 'string' ? init.body : undefined,
+    });
+    const step = script.shift() ?? 200;
+    if (step instanceof Error) return Promise.reject(step);
+    const body = init?.method === 'GET' ? EMPTY_API : '';
+    return Promise.resolve(
+      new Response(step === 200 && body !== '' ? body : null, { status: step }),
+    );
+  };
+  return { fetch, calls };
+}
+
+describe('publishMetrics retry and auth', () => {
+  it('retries a 503 with backoff, then pushes to the group URL under the route prefix', async () => {
+    const { fetch, calls } = scriptedFetch([503, 200, 200]);
+    const sleeps: number[] = [];
+
+    const result = await publishMetrics(summary([expanded('web')]), config(), {
+      log: memoryLogger().log,
+      fetch,
+      sleep: (ms) => {
+        sleeps.push(ms);
+        return Promise.resolve();
+      },
+    });
+
+    expect(result).toEqual({ pushed: true, error: undefined });
+    expect(calls.map((c) => `${c.method} ${c.url}`)).toEqual([
+      'GET http://pg.example:9091/prefix/api/v1/metrics',
+      'GET http://pg.example:9091/prefix/api/v1/metrics',
+      'PUT http://pg.example:9091/prefix/metrics/job/pvc-chonker/cluster/default',
+    ]);
+    expect(sleeps).toEqual([250]);
+    expect(calls[2]?.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
+    expect(calls[2]?.body).toContain(
+      'pvc_chonker_expansions_total{pvc="web",namespace="default",provider="generic"} 1',
+    );
+  });
+
+  it('does not retry a 400 (the Pushgateway rejected the data)', async () => {
+    const { fetch, calls } = scriptedFetch([200, 400]);
+
+    const result = await publishMetrics(summary([]), config(), {
+      log: memoryLogger().log,
+      fetch,
+      sleep: () => Promise.resolve(),
+    });
+
+    expect(result).toEqual({
+      pushed: false,
+      error:
+        'PUT http://pg.example:9091/prefix/metrics/job/pvc-chonker/cluster/default failed after 1 attempt(s): HTTP 400',
+    });
+    expect(calls).toHaveLength(2);
+  });
+
+  it('gives up after the configured retries with the backoff doubling', async () => {
+    const refused = Object.assign(new TypeError('fetch failed'), {
+      cause: { code: 'ECONNREFUSED' },
+    });
+    const { fetch, calls } = scriptedFetch([refused, refused, refused, refused]);
+    const sleeps: number[] = [];
+
+    const result = await publishMetrics(
+      summary([]),
+      { ...config(), retries: 3 },
+      {
+        log: memoryLogger().log,
+        fetch,
+        sleep: (ms) => {
+          sleeps.push(ms);
+          return Promise.resolve();
+        },
+      },
+    );
+
+    expect(result.error).toBe(
+      'GET http://pg.example:9091/prefix/api/v1/metrics failed after 4 attempt(s): ECONNREFUSED',
+    );
+    expect(calls).toHaveLength(4);
+    expect(sleeps).toEqual([250, 500, 1000]);
+  });
+
+  it('reads the bearer token file at push time and strips its trailing newline', async () => {
+    const { fetch, calls } = scriptedFetch([200, 200]);
+
+    const result = await publishMetrics(
+      summary([]),
+      config({ PVC_CHONKER_PUSHGATEWAY_BEARER_TOKEN_FILE: '/secrets/token' }),
+      {
+        log: memoryLogger().log,
+        fetch,
+        readFile: (path) => Promise.resolve(path === '/secrets/token' ? 'tok-123\n' : ''),
+      },
+    );
+
+    expect(result.pushed).toBe(true);
+    expect(calls.map((c) => c.headers['authorization'])).toEqual([
+      'Bearer tok-123',
+      'Bearer tok-123',
+    ]);
+  });
+
+  it('an unreadable credential file: no request, an error naming the URL and the file', async () => {
+    const { fetch, calls } = scriptedFetch([]);
+
+    const result = await publishMetrics(
+      summary([]),
+      config({ PVC_CHONKER_PUSHGATEWAY_BEARER_TOKEN_FILE: '/secrets/missing' }),
+      {
+        log: memoryLogger().log,
+        fetch,
+        readFile: () => Promise.reject(Object.assign(new Error('nope'), { code: 'ENOENT' })),
+      },
+    );
+
+    expect(result).toEqual({
+      pushed: false,
+      error: 'http://pg.example:9091/prefix: cannot read credential file /secrets/missing: ENOENT',
+    });
+    expect(calls).toHaveLength(0);
+  });
+});

@@ -1,0 +1,368 @@
+import { describe, expect, it } from 'vitest';
+import type { PvcOutcome } from '../../src/core/outcome.js';
+import {
+  buildFamilies,
+  isExpansionFailure,
+  NO_PREVIOUS_VALUES,
+  type Family,
+  type Labels,
+  type PreviousValues,
+} from '../../src/metrics/series.js';
+import { expanded, outcome, summary } from './builders.js';
+
+function samples(families: Family[], name: string): { labels: Labels; value: number }[] {
+  const family = families.find((f) => f.definition.name === name);
+  if (family === undefined) throw new Error(`no family ${name}`);
+  return [...family.samples];
+}
+
+function value(families: Family[], name: string, labels: Labels = {}): number | undefined {
+  const want = JSON.stringify(Object.entries(labels).sort());
+  return samples(families, name).find(
+    (s) => JSON.stringify(Object.entries(s.labels).sort()) === want,
+  )?.value;
+}
+
+const web = { pvc: 'web', namespace: 'default' };
+
+describe('buildFamilies: one run from nothing', () => {
+  it.each<[string, PvcOutcome, string, Labels, number | undefined]>([
+    [
+      'expand counts an expansion',
+      expanded('web', { provider: 'aws' }),
+      'pvc_chonker_expansions_total',
+      { ...web, provider: 'aws' },
+      1,
+    ],
+    [
+      'skip seeds the expansion counter at 0',
+      outcome({ name: 'web' }),
+      'pvc_chonker_expansions_total',
+      { ...web, provider: 'generic' },
+      0,
+    ],
+    [
+      'unknown provider gets provider="unknown"',
+      expanded('web', { provider: undefined }),
+      'pvc_chonker_expansions_total',
+      { ...web, provider: 'unknown' },
+      1,
+    ],
+    [
+      'storage threshold counted',
+      expanded('web'),
+      'pvc_chonker_threshold_reached_total',
+      { ...web, type: 'storage' },
+      1,
+    ],
+    [
+      'inodes threshold seeded at 0',
+      expanded('web'),
+      'pvc_chonker_threshold_reached_total',
+      { ...web, type: 'inodes' },
+      0,
+    ],
+    [
+      'inodes threshold counted',
+      outcome({ name: 'web', action: 'skip', reason: 'cooldown', thresholdsReached: ['inodes'] }),
+      'pvc_chonker_threshold_reached_total',
+      { ...web, type: 'inodes' },
+      1,
+    ],
+    [
+      'max size counted',
+      outcome({ name: 'web', reason: 'max-size-reached', thresholdsReached: ['storage'] }),
+      'pvc_chonker_max_size_reached_total',
+      web,
+      1,
+    ],
+    [
+      'max size is not a failure',
+      outcome({ name: 'web', reason: 'max-size-reached' }),
+      'pvc_chonker_expansion_failures_total',
+      { ...web, reason: 'max-size-reached' },
+      undefined,
+    ],
+    [
+      'resize-failed is a failure',
+      outcome({ name: 'web', action: 'error', reason: 'resize-failed', unhealthy: true }),
+      'pvc_chonker_expansion_failures_total',
+      { ...web, reason: 'resize-failed' },
+      1,
+    ],
+    [
+      'unhealthy counted',
+      outcome({ name: 'web', action: 'error', reason: 'resize-failed', unhealthy: true }),
+      'pvc_chonker_pvc_unhealthy_total',
+      web,
+      1,
+    ],
+    [
+      'api-error is a failure',
+      outcome({ name: 'web', action: 'error', reason: 'api-error' }),
+      'pvc_chonker_expansion_failures_total',
+      { ...web, reason: 'api-error' },
+      1,
+    ],
+    [
+      'provider refusal (skip) is a failure',
+      outcome({ name: 'web', reason: 'provider-refused' }),
+      'pvc_chonker_expansion_failures_total',
+      { ...web, reason: 'provider-refused' },
+      1,
+    ],
+    [
+      'cooldown is not a failure',
+      outcome({ name: 'web', reason: 'cooldown' }),
+      'pvc_chonker_expansion_failures_total',
+      { ...web, reason: 'cooldown' },
+      undefined,
+    ],
+    [
+      'used ratio gauge',
+      outcome({ name: 'web', usedRatio: 0.42 }),
+      'pvc_chonker_pvc_used_ratio',
+      web,
+      0.42,
+    ],
+    [
+      'no stats: no used ratio series',
+      outcome({ name: 'web', usedRatio: undefined }),
+      'pvc_chonker_pvc_used_ratio',
+      web,
+      undefined,
+    ],
+    [
+      'capacity bytes',
+      outcome({ name: 'web' }),
+      'pvc_chonker_pvc_capacity_bytes',
+      web,
+      10 * 1024 ** 3,
+    ],
+    [
+      'requested bytes after expansion',
+      expanded('web'),
+      'pvc_chonker_pvc_requested_bytes',
+      web,
+      12 * 1024 ** 3,
+    ],
+    [
+      'max size bytes when set',
+      outcome({ name: 'web', maxSizeBytes: 100n * 1024n ** 3n }),
+      'pvc_chonker_pvc_max_size_bytes',
+      web,
+      100 * 1024 ** 3,
+    ],
+    [
+      'no max size: no series',
+      outcome({ name: 'web' }),
+      'pvc_chonker_pvc_max_size_bytes',
+      web,
+      undefined,
+    ],
+    [
+      'status carries action and reason',
+      outcome({ name: 'web', reason: 'cooldown' }),
+      'pvc_chonker_pvc_status',
+      { ...web, action: 'skip', reason: 'cooldown' },
+      1,
+    ],
+    [
+      'threshold gauge',
+      expanded('web'),
+      'pvc_chonker_pvc_threshold_reached',
+      { ...web, type: 'storage' },
+      1,
+    ],
+  ])('%s', (_name, pvc, metric, labels, expected) => {
+    const families = buildFamilies(summary([pvc]), NO_PREVIOUS_VALUES);
+
+    expect(value(families, metric, labels)).toBe(expected);
+  });
+
+  it('exposes the batch-job metrics of a completed run', () => {
+    const run = summary([expanded('a'), outcome({ name: 'b' }), outcome({ name: 'c' })], {
+      pvcsSeen: 7,
+    });
+
+    const families = buildFamilies(run, NO_PREVIOUS_VALUES);
+
+    const finished = run.finishedAt.getTime() / 1000;
+    expect(value(families, 'pvc_chonker_loop_duration_seconds')).toBe(2.5);
+    expect(value(families, 'pvc_chonker_last_run_timestamp_seconds')).toBe(finished);
+    expect(value(families, 'pvc_chonker_last_success_timestamp_seconds')).toBe(finished);
+    expect(value(families, 'pvc_chonker_last_run_status', { status: 'success' })).toBe(1);
+    expect(value(families, 'pvc_chonker_last_run_status', { status: 'failed' })).toBe(0);
+    expect(value(families, 'pvc_chonker_runs_total', { status: 'success' })).toBe(1);
+    expect(value(families, 'pvc_chonker_runs_total', { status: 'interrupted' })).toBe(0);
+    expect(value(families, 'pvc_chonker_pvcs_seen')).toBe(7);
+    expect(value(families, 'pvc_chonker_pvcs_managed')).toBe(3);
+    expect(value(families, 'pvc_chonker_pvcs_unmanaged', { reason: 'not-enabled' })).toBe(1);
+    expect(value(families, 'pvc_chonker_pvcs_unmanaged', { reason: 'other-shard' })).toBe(0);
+    expect(
+      value(families, 'pvc_chonker_pvcs_by_outcome', { action: 'skip', reason: 'below-threshold' }),
+    ).toBe(2);
+    expect(
+      value(families, 'pvc_chonker_pvcs_by_outcome', {
+        action: 'expand',
+        reason: 'threshold-reached',
+      }),
+    ).toBe(1);
+    expect(value(families, 'pvc_chonker_dry_run')).toBe(0);
+  });
+
+  it('dry run: would-expand counts in would_expand_total, never in expansions_total', () => {
+    const run = summary([expanded('web', { action: 'would-expand' })], { dryRun: true });
+
+    const families = buildFamilies(run, NO_PREVIOUS_VALUES);
+
+    expect(value(families, 'pvc_chonker_would_expand_total', { ...web, provider: 'generic' })).toBe(
+      1,
+    );
+    expect(value(families, 'pvc_chonker_expansions_total', { ...web, provider: 'generic' })).toBe(
+      0,
+    );
+    expect(value(families, 'pvc_chonker_dry_run')).toBe(1);
+  });
+
+  it('a real run does not create would_expand series', () => {
+    const families = buildFamilies(summary([expanded('web')]), NO_PREVIOUS_VALUES);
+
+    expect(samples(families, 'pvc_chonker_would_expand_total')).toEqual([]);
+  });
+
+  it('a first run that failed reports last success 0 (never)', () => {
+    const families = buildFamilies(
+      summary([], { status: 'failed', error: 'list failed' }),
+      NO_PREVIOUS_VALUES,
+    );
+
+    expect(value(families, 'pvc_chonker_last_success_timestamp_seconds')).toBe(0);
+    expect(value(families, 'pvc_chonker_last_run_status', { status: 'failed' })).toBe(1);
+  });
+});
+
+describe('buildFamilies: counters carried forward', () => {
+  const previous: PreviousValues = {
+    lastSuccessSeconds: 1_700_000_000,
+    counters: new Map([
+      [
+        'pvc_chonker_expansions_total',
+        [
+          { labels: { ...web, provider: 'generic' }, value: 4 },
+          { labels: { pvc: 'gone', namespace: 'default', provider: 'generic' }, value: 2 },
+        ],
+      ],
+      [
+        'pvc_chonker_expansion_failures_total',
+        [{ labels: { ...web, reason: 'api-error' }, value: 3 }],
+      ],
+      [
+        'pvc_chonker_runs_total',
+        [
+          { labels: { status: 'success' }, value: 10 },
+          { labels: { status: 'failed' }, value: 1 },
+        ],
+      ],
+      // An older schema's extra label: not carried (prom-client would reject it anyway).
+      ['pvc_chonker_max_size_reached_total', [{ labels: { ...web, extra: 'x' }, value: 9 }]],
+    ]),
+  };
+
+  it.each<[string, Labels, number | undefined]>([
+    ['pvc_chonker_expansions_total', { ...web, provider: 'generic' }, 5],
+    [
+      'pvc_chonker_expansions_total',
+      { pvc: 'gone', namespace: 'default', provider: 'generic' },
+      undefined,
+    ],
+    ['pvc_chonker_expansion_failures_total', { ...web, reason: 'api-error' }, 3],
+    ['pvc_chonker_runs_total', { status: 'success' }, 11],
+    ['pvc_chonker_runs_total', { status: 'failed' }, 1],
+    ['pvc_chonker_max_size_reached_total', web, 0],
+  ])('after a completed run %s%j = %s', (metric, labels, expected) => {
+    const families = buildFamilies(summary([expanded('web')]), previous);
+
+    expect(value(families, metric, labels)).toBe(expected);
+  });
+
+  it('a failed run keeps every previous series and re-sends the previous last success', () => {
+    const run = summary([], { status: 'failed', error: 'API unreachable' });
+
+    const families = buildFamilies(run, previous);
+
+    expect(
+      value(families, 'pvc_chonker_expansions_total', {
+        pvc: 'gone',
+        namespace: 'default',
+        provider: 'generic',
+      }),
+    ).toBe(2);
+    expect(value(families, 'pvc_chonker_expansions_total', { ...web, provider: 'generic' })).toBe(
+      4,
+    );
+    expect(value(families, 'pvc_chonker_runs_total', { status: 'failed' })).toBe(2);
+    expect(value(families, 'pvc_chonker_last_success_timestamp_seconds')).toBe(1_700_000_000);
+    expect(value(families, 'pvc_chonker_last_run_timestamp_seconds')).toBe(
+      run.finishedAt.getTime() / 1000,
+    );
+  });
+
+  it('an interrupted run keeps previous series too', () => {
+    const run = summary([outcome({ name: 'web', reason: 'interrupted' })], {
+      status: 'interrupted',
+    });
+
+    const families = buildFamilies(run, previous);
+
+    expect(
+      value(families, 'pvc_chonker_expansions_total', {
+        pvc: 'gone',
+        namespace: 'default',
+        provider: 'generic',
+      }),
+    ).toBe(2);
+    expect(
+      value(families, 'pvc_chonker_expansion_failures_total', { ...web, reason: 'interrupted' }),
+    ).toBeUndefined();
+  });
+
+  it('ignores negative and non-finite previous values', () => {
+    const bad: PreviousValues = {
+      lastSuccessSeconds: undefined,
+      counters: new Map([
+        ['pvc_chonker_expansions_total', [{ labels: { ...web, provider: 'generic' }, value: -3 }]],
+      ]),
+    };
+
+    const families = buildFamilies(summary([expanded('web')]), bad);
+
+    expect(value(families, 'pvc_chonker_expansions_total', { ...web, provider: 'generic' })).toBe(
+      1,
+    );
+  });
+});
+
+describe('isExpansionFailure', () => {
+  it.each<[PvcOutcome['action'], PvcOutcome['reason'], boolean]>([
+    ['error', 'api-error', true],
+    ['error', 'conflict', true],
+    ['error', 'resize-failed', true],
+    ['error', 'invalid-annotation', true],
+    ['skip', 'expansion-not-allowed', true],
+    ['skip', 'provider-refused', true],
+    ['skip', 'provider-circuit-open', true],
+    ['skip', 'provider-error', true],
+    ['skip', 'max-size-reached', false],
+    ['skip', 'max-expansions-per-run', false],
+    ['skip', 'cooldown', false],
+    ['skip', 'resize-in-progress', false],
+    ['skip', 'metrics-unavailable', false],
+    ['skip', 'stats-stale', false],
+    ['skip', 'interrupted', false],
+    ['expand', 'threshold-reached', false],
+    ['would-expand', 'threshold-reached', false],
+  ])('%s %s → %s', (action, reason, expected) => {
+    expect(isExpansionFailure({ action, reason })).toBe(expected);
+  });
+});

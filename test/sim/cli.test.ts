@@ -1,0 +1,77 @@
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { parseSimArgs, startFromConfig } from '../../src/sim/cli.js';
+
+const DEMO = fileURLToPath(new URL('../fixtures/sim/demo-fleet.yaml', import.meta.url));
+
+describe('pvc-chonker-sim arguments', () => {
+  it('parses every option relative to the working directory', () => {
+    const parsed = parseSimArgs(
+      [
+        '--seed',
+        'fleet.yaml',
+        '--port',
+        '8080',
+        '--kubeconfig-out',
+        'out/kc',
+        '--resize-delay-ms',
+        '50',
+        '--latency-ms',
+        '5',
+      ],
+      '/tmp/x',
+    );
+
+    expect(parsed).toEqual({
+      ok: true,
+      config: {
+        options: { seed: '/tmp/x/fleet.yaml', port: 8080, resizeDelayMs: 50, latencyMs: 5 },
+        kubeconfigPath: '/tmp/x/out/kc',
+        ec2: false,
+      },
+    });
+  });
+
+  it.each([
+    [[], '--seed FILE is required'],
+    [['--seed', 'f', '--port', 'abc'], '--port must be a non-negative integer'],
+    [['--seed', 'f', '--bogus'], "Unknown option '--bogus'"],
+  ])('rejects %j', (argv, error) => {
+    const parsed = parseSimArgs(argv);
+
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) expect(parsed.error).toContain(error);
+  });
+
+  it('starts, writes a plain-http kubeconfig and prints one ready line', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sim-cli-'));
+    const lines: string[] = [];
+    const parsed = parseSimArgs(['--seed', DEMO, '--kubeconfig-out', join(dir, 'kc')]);
+    if (!parsed.ok) throw new Error(parsed.error);
+
+    const sim = await startFromConfig(parsed.config, (line) => lines.push(line));
+    try {
+      const ready = JSON.parse(lines[0] ?? '{}') as { url: string; kubeconfig: string };
+      const kc = parse(await readFile(ready.kubeconfig, 'utf8')) as {
+        clusters: { cluster: Record<string, unknown> }[];
+        'current-context': string;
+        users: { user: { token: string } }[];
+      };
+
+      expect(lines).toHaveLength(1);
+      expect(ready.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(kc.clusters[0]?.cluster).toEqual({
+        server: ready.url,
+        'insecure-skip-tls-verify': true,
+      });
+      expect(kc['current-context']).toBe('sim');
+      expect(kc.users[0]?.user.token).toBeTruthy();
+    } finally {
+      await sim.close();
+    }
+  });
+});
