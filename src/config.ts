@@ -120,6 +120,18 @@ function shard(
   return index.ok ? ok({ index: index.value, count: count.value }) : index;
 }
 
+/** The flag wins; else PVC_CHONKER_DRY_RUN, which must say yes or no unambiguously. */
+function dryRun(
+  raw: RawRunOptions,
+  env: Readonly<Record<string, string | undefined>>,
+): Result<boolean> {
+  if (raw.dryRun === true) return ok(true);
+  const text = env['PVC_CHONKER_DRY_RUN'] ?? '';
+  if (text === '' || /^(false|0|no)$/i.test(text)) return ok(false);
+  if (/^(true|1|yes)$/i.test(text)) return ok(true);
+  return err(`PVC_CHONKER_DRY_RUN: ${JSON.stringify(text)} is not true or false`);
+}
+
 const SETTING_FLAGS: readonly [SettingKey, keyof RawRunOptions][] = [
   ['threshold', 'threshold'],
   ['inodes-threshold', 'inodesThreshold'],
@@ -174,13 +186,14 @@ export function parseRunOptions(
       max: 100_000,
     }),
     shard: shard(raw, env),
+    dryRun: dryRun(raw, env),
   };
   for (const check of Object.values(checks)) if (!check.ok) return check;
   const value = <T>(result: Result<T>): T => (result as { ok: true; value: T }).value;
   return ok({
     kubeconfig: raw.kubeconfig,
     context: raw.context,
-    dryRun: raw.dryRun === true,
+    dryRun: value(checks.dryRun),
     output,
     logLevel,
     namespaces: value(checks.namespaces),

@@ -186,7 +186,13 @@ function buildProgram(): Command {
     )
     .addOption(option('--context <name>', 'kubeconfig context to use'))
     .addOption(option('--namespace <ns...>', 'only these namespaces (repeatable; default: all)'))
-    .addOption(option('--dry-run', 'decide and report, but send no write of any kind'))
+    // No .env() here: commander would read PVC_CHONKER_DRY_RUN=false as true; config.ts parses it.
+    .addOption(
+      new Option(
+        '--dry-run',
+        'decide and report, but send no write of any kind (env: PVC_CHONKER_DRY_RUN=true|false)',
+      ),
+    )
     .addOption(option('--output <format>', 'table or json').default('table'))
     .addOption(
       option('--log-level <level>', 'fatal, error, warn, info, debug, trace, silent').default(

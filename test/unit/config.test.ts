@@ -53,3 +53,30 @@ describe('parseRunOptions', () => {
     expect(parsed.ok && parsed.value.flagSettings.values.cooldownMs).toBe(3_600_000);
   });
 });
+
+describe('PVC_CHONKER_DRY_RUN', () => {
+  it.each([
+    ['true', true],
+    ['1', true],
+    ['false', false],
+    ['0', false],
+    ['', false],
+  ])('%j means dry run %s', (text, expected) => {
+    const parsed = parseRunOptions({}, { PVC_CHONKER_DRY_RUN: text });
+
+    expect(parsed.ok && parsed.value.dryRun).toBe(expected);
+  });
+
+  it('rejects anything else, naming the value', () => {
+    const parsed = parseRunOptions({}, { PVC_CHONKER_DRY_RUN: 'maybe' });
+
+    expect(parsed.ok).toBe(false);
+    if (!parsed.ok) expect(parsed.error).toBe('PVC_CHONKER_DRY_RUN: "maybe" is not true or false');
+  });
+
+  it('the flag wins over the environment', () => {
+    const parsed = parseRunOptions({ dryRun: true }, { PVC_CHONKER_DRY_RUN: 'false' });
+
+    expect(parsed.ok && parsed.value.dryRun).toBe(true);
+  });
+});
