@@ -1,6 +1,8 @@
 // Kubernetes resource.Quantity parsing and canonical formatting, enough for storage sizes.
 // The real API server stores quantities in canonical form ("1.5Gi" is served back as "1536Mi"),
 // and kubectl prints that canonical string in the CAPACITY column.
+// Written apart from src/core/quantity.ts on purpose: the simulated API server checks the CLI's
+// requests, and an oracle that shares the code under test would share its bugs.
 
 const BINARY: Record<string, number> = { Ki: 1, Mi: 2, Gi: 3, Ti: 4, Pi: 5, Ei: 6 };
 const DECIMAL: Record<string, number> = {
