@@ -16,7 +16,7 @@ node_modules: package.json package-lock.json
 	@touch node_modules
 
 build: node_modules
-	npx tsc -p tsconfig.build.json
+	npm run build
 
 typecheck: node_modules
 	npx tsc -p tsconfig.json --noEmit

@@ -13,6 +13,9 @@ await build({
   target: 'node20',
   sourcemap: true,
   external: ['@aws-sdk/*', '@google-cloud/*', 'google-gax'],
+  // Node's own punycode module is deprecated (DEP0040, a warning on stderr from Node 22 on, which
+  // would break the JSON-lines log); the userland package of the same API is bundled instead.
+  alias: { punycode: 'punycode/' },
   // Some bundled CommonJS dependencies call require(); give the ES module one.
   banner: {
     js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",

@@ -12,8 +12,10 @@ import { join } from 'node:path';
 import { parseRunOptions, type RawRunOptions, type RunOptions } from './config.js';
 import { shardOf } from './core/shard.js';
 import { KubeCluster } from './kube/cluster.js';
+import { createConnectionPool } from './kube/keep-alive.js';
 import { createNodeProxyGet } from './kube/node-proxy.js';
 import { DEFAULT_RETRY_POLICY, realSleep } from './kube/retry.js';
+import type { Logger } from 'pino';
 import { createLogger } from './log.js';
 import {
   createProviderGate,
@@ -90,6 +92,7 @@ async function runCommand(raw: RawOptions): Promise<number> {
   if (!metricsConfig.ok) throw new UsageError(metricsConfig.error);
   const runId = randomUUID();
   const log = createLogger(options.logLevel, runId);
+  logWarnings(log);
   const kubeConfig = loadKubeConfig(options, process.env);
 
   // SIGTERM: stop starting new work at once; abandon in-flight requests after a grace period.
@@ -105,7 +108,9 @@ async function runCommand(raw: RawOptions): Promise<number> {
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
 
+  const pool = createConnectionPool();
   const cluster = new KubeCluster(kubeConfig, {
+    pool,
     timeoutMs: options.apiTimeoutMs,
     retry: DEFAULT_RETRY_POLICY,
     sleep: realSleep,
@@ -114,7 +119,7 @@ async function runCommand(raw: RawOptions): Promise<number> {
     reportingInstance: process.env['HOSTNAME'] ?? hostname(),
     signal: abandon.signal,
   });
-  const stats = createKubeletStatsSource(createNodeProxyGet(kubeConfig), {
+  const stats = createKubeletStatsSource(createNodeProxyGet(kubeConfig, pool), {
     concurrency: options.statsConcurrency,
     timeoutMs: options.statsTimeoutMs,
     signal: abandon.signal,
@@ -278,6 +283,28 @@ async function main(argv: readonly string[]): Promise<void> {
     );
     process.exitCode = EXIT.failed;
   }
+}
+
+/*
+ * Node prints warnings (deprecations in bundled dependencies, such as DEP0169 on Node 24) as
+ * plain text on stderr, which would break the JSON-lines log. Warnings are emitted on the next
+ * tick, so replacing the printer here, before the first await, catches even those raised while
+ * the bundle loaded; they are logged as JSON once the logger exists.
+ */
+const pendingWarnings: Error[] = [];
+let warningLog: ((warning: Error) => void) | undefined;
+process.removeAllListeners('warning');
+process.on('warning', (warning) => {
+  if (warningLog === undefined) pendingWarnings.push(warning);
+  else warningLog(warning);
+});
+
+/** Sends Node's warnings, earlier ones included, to the run's log. */
+function logWarnings(log: Logger): void {
+  warningLog = (warning) => {
+    log.warn({ warning: warning.name, err: warning.message }, 'node warning');
+  };
+  for (const warning of pendingWarnings.splice(0)) warningLog(warning);
 }
 
 await main(process.argv);

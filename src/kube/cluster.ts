@@ -23,6 +23,7 @@ import {
 import type { Cluster, PatchOutcome, PvcEvent, PvcPatch } from '../ports.js';
 import { toPersistentVolumeInfo, toPvcSnapshot, toStorageClassInfo } from './convert.js';
 import { KubeApiError, classifyKubeError, messageOf, statusOf } from './errors.js';
+import type { ConnectionPool } from './keep-alive.js';
 import { withRetry, type RetryPolicy, type Sleep, type TransientError } from './retry.js';
 
 export interface KubeClusterOptions {
@@ -35,6 +36,8 @@ export interface KubeClusterOptions {
   reportingInstance: string;
   /** Aborts every in-flight call when the run is told to stop. */
   signal: AbortSignal;
+  /** Keep-alive connections shared by every call of the run. */
+  pool: ConnectionPool;
 }
 
 /**
@@ -76,6 +79,8 @@ export class KubeCluster implements Cluster {
         {
           pre: (context: RequestContext) => {
             context.setSignal(AbortSignal.any([AbortSignal.timeout(timeoutMs), signal]));
+            const agent = this.options.pool.adopt(context.getAgent());
+            if (agent !== undefined) context.setAgent(agent);
             return new Observable(Promise.resolve(context));
           },
           post: (context: ResponseContext) => new Observable(Promise.resolve(context)),

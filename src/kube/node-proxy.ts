@@ -1,6 +1,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import http from 'node:http';
 import https from 'node:https';
+import type { ConnectionPool } from './keep-alive.js';
 
 /**
  * GET /api/v1/nodes/{node}/proxy/{path} through the API server. client-node's
@@ -18,7 +19,7 @@ export class NodeProxyError extends Error {
   }
 }
 
-export function createNodeProxyGet(config: KubeConfig): NodeProxyGet {
+export function createNodeProxyGet(config: KubeConfig, pool: ConnectionPool): NodeProxyGet {
   const cluster = config.getCurrentCluster();
   if (cluster === null) throw new Error('the kubeconfig has no current cluster');
   const server = new URL(cluster.server);
@@ -36,6 +37,7 @@ export function createNodeProxyGet(config: KubeConfig): NodeProxyGet {
       signal,
     };
     await config.applyToHTTPSOptions(options);
+    options.agent = pool.forRequest(options);
     return new Promise((resolve, reject) => {
       const request = transport.request(options, (response) => {
         const chunks: Buffer[] = [];

@@ -16,6 +16,7 @@ import {
   isObject,
   meta,
   nameOf,
+  namespaceOf,
   obj,
   readPath,
   str,
@@ -37,7 +38,14 @@ import {
   notFound,
   required,
 } from './status.js';
-import { kubeTime, objectKey, type ObjectStore } from './store.js';
+import {
+  firstKeyAfter,
+  kubeTime,
+  namespaceRange,
+  objectKey,
+  type ObjectStore,
+  type SortedObjects,
+} from './store.js';
 
 export interface ApiContext {
   store: ObjectStore;
@@ -125,51 +133,109 @@ export interface ListResult {
   listMeta: JsonObject;
 }
 
-/** Items are stored objects (live); callers convert with toView. */
+interface Matches {
+  /** The matches from the start on, or only the first limit + 1 (see collectMatches). */
+  items: JsonObject[];
+  /** How many matches there are from the start on (capped likewise). */
+  total: number;
+}
+
+interface MatchQuery {
+  namespace: string | undefined;
+  /** True when the request has neither a label nor a field selector. */
+  noSelectors: boolean;
+  matches: (o: JsonObject) => boolean;
+  /** The page size, when the request is paged. */
+  limit: number | undefined;
+}
+
+/**
+ * The objects of `sorted` in [start, end) that are in the namespace and match the selectors.
+ * With selectors a page needs only limit + 1 matches (to know whether more remain); without,
+ * remainingItemCount needs the count of them all.
+ */
+function collectMatches(
+  sorted: SortedObjects,
+  [start, end]: [number, number],
+  q: MatchQuery,
+): Matches {
+  if (q.noSelectors && q.namespace === undefined) {
+    const stop = q.limit === undefined ? end : Math.min(end, start + q.limit);
+    return { items: sorted.objects.slice(start, stop), total: Math.max(0, end - start) };
+  }
+  const wanted = q.limit !== undefined && !q.noSelectors ? q.limit + 1 : Number.POSITIVE_INFINITY;
+  const items: JsonObject[] = [];
+  for (let i = start; i < end && items.length < wanted; i++) {
+    const o = sorted.objects[i];
+    if (o === undefined || (q.namespace !== undefined && namespaceOf(o) !== q.namespace)) continue;
+    if (q.matches(o)) items.push(o);
+  }
+  return { items, total: items.length };
+}
+
+/** The decoded continue parameter, if any; 410 Gone once compaction passed its revision. */
+function continueFrom(ctx: ApiContext, token: string | undefined): ContinueToken | undefined {
+  if (token === undefined || token === '') return undefined;
+  const c = decodeContinue(token);
+  if (c.rv < ctx.store.compactedRevision()) throw apiError(410, 'Expired', EXPIRED_MESSAGE);
+  return c;
+}
+
+/** Items are stored objects (live); callers convert with toView or listItemView. */
 export function listObjects(
   ctx: ApiContext,
   target: ResourceTarget,
   query: Record<string, string>,
 ): ListResult {
-  const { info } = target;
+  const { info, namespace } = target;
   const labelPred = parseLabelSelector(query['labelSelector']);
   const fieldPred = parseFieldSelector(info.kind, query['fieldSelector']);
-  let rv = ctx.store.revision();
-  let all = ctx.store.list(info.kind, target.namespace).filter((o) => labelPred(o) && fieldPred(o));
-  const token = query['continue'];
-  if (token !== undefined && token !== '') {
-    const c = decodeContinue(token);
-    if (c.rv < ctx.store.compactedRevision()) throw apiError(410, 'Expired', EXPIRED_MESSAGE);
-    rv = c.rv;
-    all = all.filter((o) => keyOf(info, o) > c.start);
-  }
-  const limit = Number(query['limit'] ?? '0');
+  const c = continueFrom(ctx, query['continue']);
+  const rv = c?.rv ?? ctx.store.revision();
+  const sorted = ctx.store.sorted(info.kind);
+  const [first, end] =
+    namespace === undefined ? [0, sorted.keys.length] : namespaceRange(sorted, namespace);
+  // Store keys are keyOf(info, o), so the items after the token start at a binary search.
+  const start = c === undefined ? first : Math.max(first, firstKeyAfter(sorted.keys, c.start));
+  const requested = Number(query['limit'] ?? '0');
+  const limit = Number.isInteger(requested) && requested > 0 ? requested : undefined;
+  const noSelectors = query['labelSelector'] === undefined && query['fieldSelector'] === undefined;
+  const { items, total } = collectMatches(sorted, [start, end], {
+    namespace,
+    noSelectors,
+    matches: (o) => labelPred(o) && fieldPred(o),
+    limit,
+  });
   const listMeta: JsonObject = { resourceVersion: String(rv) };
-  if (Number.isInteger(limit) && limit > 0 && all.length > limit) {
-    const page = all.slice(0, limit);
-    const last = page[page.length - 1];
-    listMeta['continue'] = encodeContinue(rv, last ? keyOf(info, last) : '');
-    if (query['labelSelector'] === undefined && query['fieldSelector'] === undefined) {
-      listMeta['remainingItemCount'] = all.length - limit;
-    }
-    return { items: page, listMeta };
-  }
-  return { items: all, listMeta };
+  if (limit === undefined || total <= limit) return { items, listMeta };
+  const page = items.slice(0, limit);
+  const last = page[page.length - 1];
+  listMeta['continue'] = encodeContinue(rv, last ? keyOf(info, last) : '');
+  if (noSelectors) listMeta['remainingItemCount'] = total - limit;
+  return { items: page, listMeta };
+}
+
+/** A list item as served: kind/apiVersion dropped, as the real server does on a typed list. */
+function listItemView(info: ResourceInfo, stored: JsonObject): JsonObject {
+  // Shallow: the item shares nested objects with the stored one and goes straight to JSON.
+  // Stored objects are never mutated in place (put stores a fresh copy), so this is safe.
+  const view = isEventsV1(info) ? coreToEventsV1(stored) : { ...stored };
+  delete view['kind'];
+  delete view['apiVersion'];
+  return view;
+}
+
+/** A list item for read-only use (e.g. a Table row) that is serialised straight away. */
+export function listItemReadView(info: ResourceInfo, stored: JsonObject): JsonObject {
+  return isEventsV1(info) ? coreToEventsV1(stored) : stored;
 }
 
 export function listBody(info: ResourceInfo, result: ListResult): JsonObject {
-  const items = result.items.map((o) => {
-    // The real server leaves kind/apiVersion off the items of a typed list.
-    const view = toView(info, o);
-    delete view['kind'];
-    delete view['apiVersion'];
-    return view;
-  });
   return {
     kind: `${info.kind}List`,
     apiVersion: apiVersionOf(info),
     metadata: result.listMeta,
-    items,
+    items: result.items.map((o) => listItemView(info, o)),
   };
 }
 

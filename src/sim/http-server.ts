@@ -8,6 +8,7 @@ import {
   deleteObject,
   getStored,
   listBody,
+  listItemReadView,
   listObjects,
   patchObject,
   replaceObject,
@@ -176,7 +177,7 @@ function handleCollection(deps: ServerDeps, req: Incoming, target: ResourceTarge
         status: 200,
         json: toTable(
           target.info.kind,
-          result.items.map((o) => toView(target.info, o)),
+          result.items.map((o) => listItemReadView(target.info, o)),
           result.listMeta,
           deps.now(),
         ),

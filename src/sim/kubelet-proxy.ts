@@ -5,7 +5,7 @@ import { arr, nameOf, obj, readPath, str, type JsonObject } from './json.js';
 import { buildSummary, nodeKubeletFails, type SummaryInputs, type VolumeUsage } from './kubelet.js';
 import type { FaultInjector } from './faults.js';
 import { notFound } from './status.js';
-import type { ObjectStore } from './store.js';
+import { firstKeyAtOrAfter, objectKey, type ObjectStore } from './store.js';
 
 export interface ProxyResult {
   status: number;
@@ -29,8 +29,42 @@ function nodeAddress(node: JsonObject, index: number): string {
   return str(internal?.['address']) ?? `10.0.0.${index + 10}`;
 }
 
+/** Running pods by spec.nodeName, in list order; rebuilt when a Pod is written or deleted. */
+interface PodIndex {
+  podRevision: number;
+  byNode: Map<string, JsonObject[]>;
+}
+
+const podIndexes = new WeakMap<ObjectStore, PodIndex>();
+
+export function runningPodsOn(store: ObjectStore, nodeName: string): readonly JsonObject[] {
+  const podRevision = store.kindRevision('Pod');
+  let index = podIndexes.get(store);
+  if (index?.podRevision !== podRevision) {
+    const byNode = new Map<string, JsonObject[]>();
+    for (const p of store.sorted('Pod').objects) {
+      const node = readPath(p, 'spec.nodeName');
+      if (typeof node !== 'string' || readPath(p, 'status.phase') !== 'Running') continue;
+      const pods = byNode.get(node);
+      if (pods) pods.push(p);
+      else byNode.set(node, [p]);
+    }
+    index = { podRevision, byNode };
+    podIndexes.set(store, index);
+  }
+  return index.byNode.get(nodeName) ?? [];
+}
+
+/** The node's position in the node list, which its made-up address falls back on. */
+function nodeIndex(store: ObjectStore, node: JsonObject): number {
+  const { keys } = store.sorted('Node');
+  const key = objectKey(undefined, nameOf(node));
+  const i = firstKeyAtOrAfter(keys, key);
+  return keys[i] === key ? i : -1;
+}
+
 function unreachable(node: JsonObject, deps: KubeletDeps, path: string): ProxyResult {
-  const index = deps.store.list('Node').findIndex((n) => nameOf(n) === nameOf(node));
+  const index = nodeIndex(deps.store, node);
   return {
     status: 503,
     text: `Error: 'EOF'\nTrying to reach: 'https://${nodeAddress(node, index)}:10250/${path}'`,
@@ -59,11 +93,7 @@ export function proxyToKubelet(deps: KubeletDeps, nodeName: string, path: string
   }
   if (path === 'healthz') return { status: 200, text: 'ok' };
   if (path !== 'stats/summary') return { status: 404, text: '404 page not found\n' };
-  const pods = deps.store
-    .list('Pod')
-    .filter(
-      (p) => readPath(p, 'spec.nodeName') === nodeName && readPath(p, 'status.phase') === 'Running',
-    );
+  const pods = runningPodsOn(deps.store, nodeName);
   const inputs: SummaryInputs = {
     node,
     pods,

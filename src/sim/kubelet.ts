@@ -18,7 +18,7 @@ export interface VolumeUsage {
 
 export interface SummaryInputs {
   node: JsonObject;
-  pods: JsonObject[];
+  pods: readonly JsonObject[];
   findPvc(namespace: string, name: string): JsonObject | undefined;
   usageOf(namespace: string, pvc: string): VolumeUsage | undefined;
   /** Filesystem size the kubelet currently sees for the claim (lags status.capacity). */

@@ -13,9 +13,58 @@ export interface ObjectStore {
   get(kind: SimKind, namespace: string | undefined, name: string): JsonObject | undefined;
   /** Live references sorted by namespace/name, the order etcd keys come back in. */
   list(kind: SimKind, namespace?: string): JsonObject[];
+  /**
+   * Every object of a kind sorted by key (objectKey), with the keys alongside: keys[i] is the
+   * key of objects[i]. A cached, shared view: callers must not mutate it or hold on to it.
+   */
+  sorted(kind: SimKind): SortedObjects;
+  /** The revision of the last put/delete of this kind (0 if none): cache key for indexes. */
+  kindRevision(kind: SimKind): number;
   /** Create or replace; fills uid/creationTimestamp on create and always bumps resourceVersion. */
   put(kind: SimKind, object: JsonObject): JsonObject;
   delete(kind: SimKind, namespace: string | undefined, name: string): JsonObject | undefined;
+}
+
+export interface SortedObjects {
+  readonly keys: readonly string[];
+  readonly objects: readonly JsonObject[];
+}
+
+/** Index of the first key in `keys` (sorted ascending) that is greater than `key`. */
+export function firstKeyAfter(keys: readonly string[], key: string): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((keys[mid] ?? '') > key) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/** Index of the first key in `keys` (sorted ascending) that is not less than `key`. */
+export function firstKeyAtOrAfter(keys: readonly string[], key: string): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((keys[mid] ?? '') >= key) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/**
+ * The index range [start, end) of `sorted` whose keys start with `${namespace}/`: a superset of
+ * the namespace's objects (a name containing '/' could fall in it), so callers still compare
+ * namespaceOf. Keys with that prefix are contiguous: they sort at or after the prefix and
+ * before the prefix with its '/' bumped to '0'.
+ */
+export function namespaceRange(sorted: SortedObjects, namespace: string): [number, number] {
+  return [
+    firstKeyAtOrAfter(sorted.keys, `${namespace}/`),
+    firstKeyAtOrAfter(sorted.keys, `${namespace}0`),
+  ];
 }
 
 export function objectKey(namespace: string | undefined, name: string): string {
@@ -29,6 +78,10 @@ export function kubeTime(date: Date): string {
 
 export function createStore(now: () => Date = () => new Date()): ObjectStore {
   const maps = new Map<SimKind, Map<string, JsonObject>>();
+  // Per kind: the sorted view list() serves from, dropped when a key is added or removed (an
+  // update of an existing key replaces its entry in place), and the revision of the last write.
+  const sortedCache = new Map<SimKind, { keys: string[]; objects: JsonObject[] }>();
+  const kindRevisions = new Map<SimKind, number>();
   let rv = 1000;
   let compacted = 0;
 
@@ -39,6 +92,29 @@ export function createStore(now: () => Date = () => new Date()): ObjectStore {
       maps.set(kind, m);
     }
     return m;
+  }
+
+  function sorted(kind: SimKind): SortedObjects {
+    const cached = sortedCache.get(kind);
+    if (cached) return cached;
+    const entries = [...mapFor(kind).entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const built = { keys: entries.map(([k]) => k), objects: entries.map(([, o]) => o) };
+    sortedCache.set(kind, built);
+    return built;
+  }
+
+  /** Keeps the sorted cache in step with a write of `key` (stored undefined: a delete). */
+  function written(kind: SimKind, key: string, existed: boolean, stored?: JsonObject): void {
+    kindRevisions.set(kind, rv);
+    const cached = sortedCache.get(kind);
+    if (!cached) return;
+    if (!existed || !stored) {
+      sortedCache.delete(kind);
+      return;
+    }
+    const i = firstKeyAtOrAfter(cached.keys, key);
+    if (cached.keys[i] === key) cached.objects[i] = stored;
+    else sortedCache.delete(kind);
   }
 
   function put(kind: SimKind, object: JsonObject): JsonObject {
@@ -59,6 +135,7 @@ export function createStore(now: () => Date = () => new Date()): ObjectStore {
     stored['kind'] = kind;
     stored['apiVersion'] = apiVersionOf(info);
     mapFor(kind).set(key, stored);
+    written(kind, key, existing !== undefined, stored);
     return stored;
   }
 
@@ -74,11 +151,13 @@ export function createStore(now: () => Date = () => new Date()): ObjectStore {
       return mapFor(kind).get(objectKey(namespace, name));
     },
     list(kind, namespace) {
-      const all = [...mapFor(kind).entries()]
-        .filter(([, o]) => namespace === undefined || namespaceOf(o) === namespace)
-        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-      return all.map(([, o]) => o);
+      const all = sorted(kind);
+      if (namespace === undefined) return all.objects.slice();
+      const [start, end] = namespaceRange(all, namespace);
+      return all.objects.slice(start, end).filter((o) => namespaceOf(o) === namespace);
     },
+    sorted,
+    kindRevision: (kind) => kindRevisions.get(kind) ?? 0,
     put,
     delete(kind, namespace, name) {
       const m = mapFor(kind);
@@ -87,6 +166,7 @@ export function createStore(now: () => Date = () => new Date()): ObjectStore {
       if (existing) {
         m.delete(key);
         rv += 1;
+        written(kind, key, true);
       }
       return existing;
     },

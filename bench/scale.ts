@@ -1,0 +1,333 @@
+/**
+ * `make bench`: one pass of the built CLI (a separate process) over the simulated cluster
+ * (in this process) with 10,000 managed PVCs on 1,000 nodes plus 10,000 unmanaged ones and a
+ * fixed latency per request. Prints wall time, requests by kind, the lower bound those requests
+ * set under the concurrency limits, peak RSS of the CLI, and the time to its first request.
+ *
+ *   node --expose-gc dist/bench/scale.js [--managed N] [--unmanaged N] [--nodes N]
+ *     [--latency-ms N] [--over 0.1] [--page-size N] [--stats-concurrency N]
+ *     [--write-concurrency N] [--cpu-prof DIR]
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startSimCluster, type RequestLogEntry } from '../src/sim/index.js';
+import { benchFleet, overThresholdCount, type BenchFleetOptions } from './fleet.js';
+
+const CLI = new URL('../pvc-chonker.mjs', import.meta.url).pathname;
+/** The CLI's own default for --max-expansions-per-run, which would cap this pass at 50. */
+const DEFAULT_MAX_EXPANSIONS = 50;
+const RSS_POLL_MS = 20;
+
+interface BenchOptions {
+  fleet: BenchFleetOptions;
+  latencyMs: number;
+  pageSize: number;
+  statsConcurrency: number;
+  writeConcurrency: number;
+  cpuProfDir: string | undefined;
+}
+
+function readOptions(argv: string[]): BenchOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      managed: { type: 'string', default: '10000' },
+      unmanaged: { type: 'string', default: '10000' },
+      nodes: { type: 'string', default: '1000' },
+      'latency-ms': { type: 'string', default: '5' },
+      over: { type: 'string', default: '0.1' },
+      'page-size': { type: 'string', default: '500' },
+      'stats-concurrency': { type: 'string', default: '64' },
+      'write-concurrency': { type: 'string', default: '32' },
+      'cpu-prof': { type: 'string' },
+    },
+  });
+  return {
+    fleet: {
+      managed: Number(values.managed),
+      unmanaged: Number(values.unmanaged),
+      nodes: Number(values.nodes),
+      overThreshold: Number(values.over),
+    },
+    latencyMs: Number(values['latency-ms']),
+    pageSize: Number(values['page-size']),
+    statsConcurrency: Number(values['stats-concurrency']),
+    writeConcurrency: Number(values['write-concurrency']),
+    cpuProfDir: values['cpu-prof'],
+  };
+}
+
+interface ChildRun {
+  code: number | null;
+  spawnedAt: number;
+  exitedAt: number;
+  peakRssKiB: number;
+  cpuMs: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** User + system CPU of a live process in ms (clock ticks of 10 ms); undefined once it is gone. */
+function cpuMs(pid: number): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    // After "pid (comm) ": state is field 3, utime field 14, stime field 15.
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
+/** VmHWM (peak resident set) of a live process, in KiB; undefined once it is gone. */
+function peakRss(pid: number): number | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const match = /^VmHWM:\s+(\d+) kB/m.exec(status);
+    return match?.[1] === undefined ? undefined : Number(match[1]);
+  } catch {
+    return undefined;
+  }
+}
+
+function runChild(nodeArgs: readonly string[], args: readonly string[]): Promise<ChildRun> {
+  return new Promise((resolve, reject) => {
+    const spawnedAt = Date.now();
+    const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], {
+      env: { PATH: process.env['PATH'] ?? '', HOME: tmpdir() },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let peakRssKiB = 0;
+    let cpu = 0;
+    // VmHWM and CPU time only grow: the last reading before exit is within one poll of the end.
+    const poll = setInterval(() => {
+      if (child.pid === undefined) return;
+      peakRssKiB = Math.max(peakRssKiB, peakRss(child.pid) ?? 0);
+      cpu = Math.max(cpu, cpuMs(child.pid) ?? 0);
+    }, RSS_POLL_MS);
+    const stdout: Buffer[] = [];
+    const stderr: Buffer[] = [];
+    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
+    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
+    child.on('error', reject);
+    child.on('exit', () => {
+      clearInterval(poll);
+    });
+    child.on('close', (code) => {
+      resolve({
+        code,
+        spawnedAt,
+        exitedAt: Date.now(),
+        peakRssKiB,
+        cpuMs: cpu,
+        stdout: Buffer.concat(stdout).toString('utf8'),
+        stderr: Buffer.concat(stderr).toString('utf8'),
+      });
+    });
+  });
+}
+
+function kindOf(request: RequestLogEntry): string {
+  const { method, path } = request;
+  if (method === 'GET' && path === '/api/v1/persistentvolumeclaims') return 'list pvcs';
+  if (method === 'GET' && path === '/api/v1/persistentvolumes') return 'list pvs';
+  if (method === 'GET' && path === '/api/v1/pods') return 'list pods';
+  if (method === 'GET' && path.endsWith('/storageclasses')) return 'list storageclasses';
+  if (method === 'GET' && /^\/api\/v1\/nodes\/[^/]+\/proxy\/stats\/summary$/.test(path))
+    return 'node stats';
+  if (method === 'PATCH' && path.includes('/persistentvolumeclaims/')) return 'patch pvc';
+  if (method === 'POST' && path.endsWith('/events')) return 'create event';
+  return `other: ${method} ${path}`;
+}
+
+function countBy(requests: readonly RequestLogEntry[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const request of requests) {
+    const kind = kindOf(request);
+    counts.set(kind, (counts.get(kind) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/** Per kind: when its first request started and its last one ended, and the slowest one. */
+function timeline(requests: readonly RequestLogEntry[]): [string, string][] {
+  const origin = requests[0]?.startedAt ?? 0;
+  const spans = new Map<string, { start: number; end: number; slowest: number }>();
+  for (const request of requests) {
+    const kind = kindOf(request);
+    const end = request.startedAt + request.durationMs;
+    const span = spans.get(kind) ?? { start: request.startedAt, end, slowest: 0 };
+    span.start = Math.min(span.start, request.startedAt);
+    span.end = Math.max(span.end, end);
+    span.slowest = Math.max(span.slowest, request.durationMs);
+    spans.set(kind, span);
+  }
+  return [...spans]
+    .sort(([, a], [, b]) => a.start - b.start)
+    .map(([kind, span]) => [
+      kind,
+      `${span.start - origin} .. ${span.end - origin} (slowest ${span.slowest})`,
+    ]);
+}
+
+interface Bound {
+  /** Round trips on the critical path, phase by phase. */
+  phases: [string, number][];
+  roundTrips: number;
+  ms: number;
+}
+
+/**
+ * The pass is list → (classes | PVs | pods in parallel) → stats → writes, each phase waiting for
+ * the one before; pages of one list are sequential; stats run `statsConcurrency` at a time;
+ * each expansion is a PATCH then an Event, `writeConcurrency` at a time.
+ */
+function lowerBound(counts: ReadonlyMap<string, number>, options: BenchOptions): Bound {
+  const n = (kind: string): number => counts.get(kind) ?? 0;
+  const patches = n('patch pvc');
+  const events = n('create event');
+  const phases: [string, number][] = [
+    ['list pvcs (sequential pages)', n('list pvcs')],
+    [
+      'list classes | pvs | pods (parallel)',
+      Math.max(n('list storageclasses'), n('list pvs'), n('list pods')),
+    ],
+    [
+      `node stats (${options.statsConcurrency} at once)`,
+      Math.ceil(n('node stats') / options.statsConcurrency),
+    ],
+    [
+      `patch + event (${options.writeConcurrency} at once)`,
+      Math.ceil(Math.max(patches, events) / options.writeConcurrency) * 2,
+    ],
+  ];
+  const roundTrips = phases.reduce((sum, [, trips]) => sum + trips, 0);
+  return { phases, roundTrips, ms: roundTrips * options.latencyMs };
+}
+
+function passDurationMs(stderr: string): number | undefined {
+  for (const line of stderr.split('\n').reverse()) {
+    if (!line.includes('"run finished"')) continue;
+    const parsed = JSON.parse(line) as { durationMs?: number };
+    return parsed.durationMs;
+  }
+  return undefined;
+}
+
+function actions(stdout: string): Map<string, number> {
+  const rows = JSON.parse(stdout) as { action: string; reason: string }[];
+  const counts = new Map<string, number>();
+  for (const row of rows) {
+    const key = `${row.action}:${row.reason}`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  return counts;
+}
+
+function line(label: string, value: string): string {
+  return `${label.padEnd(34)}${value}\n`;
+}
+
+function gc(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+async function main(): Promise<void> {
+  const options = readOptions(process.argv.slice(2));
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
+  const { fleet } = options;
+  const seed = benchFleet(fleet);
+  const sim = await startSimCluster({ seed, latencyMs: options.latencyMs, resizeDelayMs: 60_000 });
+  const dir = await mkdtemp(join(tmpdir(), 'pvc-chonker-bench-'));
+  const kubeconfig = join(dir, 'kubeconfig');
+  await sim.writeKubeconfig(kubeconfig);
+  const args = [
+    'run',
+    '--kubeconfig',
+    kubeconfig,
+    '--output',
+    'json',
+    '--provider',
+    'generic',
+    '--max-expansions-per-run',
+    '100000',
+    '--page-size',
+    String(options.pageSize),
+    '--stats-concurrency',
+    String(options.statsConcurrency),
+    '--write-concurrency',
+    String(options.writeConcurrency),
+  ];
+  const nodeArgs =
+    options.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir];
+  gc();
+  const simCpuBefore = process.cpuUsage();
+
+  const child = await runChild(nodeArgs, args);
+  const simCpu = process.cpuUsage(simCpuBefore);
+
+  const requests = sim.requests;
+  const first = requests[0];
+  const last = Math.max(...requests.map((r) => r.startedAt + r.durationMs));
+  const counts = countBy(requests);
+  const bound = lowerBound(counts, options);
+  const pass = passDurationMs(child.stderr);
+  const expected = overThresholdCount(fleet);
+  const out: string[] = [];
+  out.push(
+    `pvc-chonker scale benchmark: ${fleet.managed} managed + ${fleet.unmanaged} unmanaged PVCs on ${fleet.nodes} nodes, ${options.latencyMs} ms per request, ${expected} over threshold\n`,
+  );
+  out.push(`command: node ${[...nodeArgs, 'dist/pvc-chonker.mjs', ...args].join(' ')}\n`);
+  out.push(
+    `  (--provider generic: the fleet's PVs name the EBS CSI driver; --max-expansions-per-run 100000: the default ${DEFAULT_MAX_EXPANSIONS} would stop the pass after ${DEFAULT_MAX_EXPANSIONS} expansions)\n\n`,
+  );
+  out.push(line('exit status', String(child.code)));
+  out.push(line('wall time, process', `${child.exitedAt - child.spawnedAt} ms`));
+  out.push(line('wall time, pass (run() itself)', pass === undefined ? '?' : `${pass} ms`));
+  out.push(
+    line(
+      'first request after spawn',
+      first === undefined ? '?' : `${first.startedAt - child.spawnedAt} ms (target <= 300 ms)`,
+    ),
+  );
+  out.push(
+    line('requests, first to last', first === undefined ? '?' : `${last - first.startedAt} ms`),
+  );
+  out.push(line('CPU, CLI process', `${child.cpuMs} ms (user + system)`));
+  out.push(
+    line('CPU, sim (this process)', `${Math.round((simCpu.user + simCpu.system) / 1000)} ms`),
+  );
+  out.push(
+    line('peak RSS (VmHWM)', `${(child.peakRssKiB / 1024).toFixed(1)} MiB (target < 200 MB)`),
+  );
+  out.push('\nrequests by kind:\n');
+  for (const [kind, count] of [...counts].sort()) out.push(line(`  ${kind}`, String(count)));
+  out.push(line('  total', String(requests.length)));
+  const pages = (items: number): number => Math.max(1, Math.ceil(items / options.pageSize));
+  const total = fleet.managed + fleet.unmanaged;
+  const ideal = 3 * pages(total) + 1 + Math.min(fleet.nodes, fleet.managed) + 2 * expected;
+  out.push(
+    line(
+      '  expected (lists + nodes + 2/exp.)',
+      `${ideal} = 3 x ${pages(total)} pages + 1 + ${Math.min(fleet.nodes, fleet.managed)} nodes + 2 x ${expected}`,
+    ),
+  );
+  out.push('\ntimeline (ms after the first request: first start .. last end, slowest response):\n');
+  for (const [kind, span] of timeline(requests)) out.push(line(`  ${kind}`, span));
+  out.push('\nlower bound from requests, concurrency and latency:\n');
+  for (const [phase, trips] of bound.phases) out.push(line(`  ${phase}`, `${trips} round trips`));
+  out.push(line('  bound', `${bound.roundTrips} x ${options.latencyMs} ms = ${bound.ms} ms`));
+  if (pass !== undefined)
+    out.push(line('  pass / bound', `${(pass / bound.ms).toFixed(2)} (target <= 1.5)`));
+  out.push('\noutcomes:\n');
+  for (const [key, count] of actions(child.stdout)) out.push(line(`  ${key}`, String(count)));
+  process.stdout.write(out.join(''));
+  if (child.code !== 0) process.stdout.write(child.stderr.slice(-4000));
+  await sim.close();
+  await rm(dir, { recursive: true, force: true });
+}
+
+await main();
