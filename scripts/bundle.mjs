@@ -12,6 +12,7 @@ await build({
   format: 'esm',
   target: 'node20',
   sourcemap: true,
+  minify: true,
   external: ['@aws-sdk/*', '@google-cloud/*', 'google-gax'],
   // Node's own punycode module is deprecated (DEP0040, a warning on stderr from Node 22 on, which
   // would break the JSON-lines log); the userland package of the same API is bundled instead.
