@@ -181,6 +181,19 @@ function continueFrom(ctx: ApiContext, token: string | undefined): ContinueToken
   return c;
 }
 
+/** The index range of `sorted` a list reads: the namespace's keys, after the continue key. */
+function scanRange(
+  sorted: SortedObjects,
+  namespace: string | undefined,
+  c: ContinueToken | undefined,
+): [number, number] {
+  const [first, end] =
+    namespace === undefined ? [0, sorted.keys.length] : namespaceRange(sorted, namespace);
+  // Store keys are keyOf(info, o), so the items after the token start at a binary search.
+  const start = c === undefined ? first : Math.max(first, firstKeyAfter(sorted.keys, c.start));
+  return [start, end];
+}
+
 /** Items are stored objects (live); callers convert with toView or listItemView. */
 export function listObjects(
   ctx: ApiContext,
@@ -193,14 +206,10 @@ export function listObjects(
   const c = continueFrom(ctx, query['continue']);
   const rv = c?.rv ?? ctx.store.revision();
   const sorted = ctx.store.sorted(info.kind);
-  const [first, end] =
-    namespace === undefined ? [0, sorted.keys.length] : namespaceRange(sorted, namespace);
-  // Store keys are keyOf(info, o), so the items after the token start at a binary search.
-  const start = c === undefined ? first : Math.max(first, firstKeyAfter(sorted.keys, c.start));
   const requested = Number(query['limit'] ?? '0');
   const limit = Number.isInteger(requested) && requested > 0 ? requested : undefined;
   const noSelectors = query['labelSelector'] === undefined && query['fieldSelector'] === undefined;
-  const { items, total } = collectMatches(sorted, [start, end], {
+  const { items, total } = collectMatches(sorted, scanRange(sorted, namespace, c), {
     namespace,
     noSelectors,
     matches: (o) => labelPred(o) && fieldPred(o),
