@@ -13,7 +13,7 @@ import { parseRunOptions, type RawRunOptions, type RunOptions } from './config.j
 import { shardOf } from './core/shard.js';
 import { KubeCluster } from './kube/cluster.js';
 import { createConnectionPool } from './kube/keep-alive.js';
-import { createNodeProxyGet } from './kube/node-proxy.js';
+import { createRawGet } from './kube/raw-get.js';
 import { DEFAULT_RETRY_POLICY, realSleep } from './kube/retry.js';
 import type { Logger } from 'pino';
 import { createLogger } from './log.js';
@@ -109,8 +109,10 @@ async function runCommand(raw: RawOptions): Promise<number> {
   process.once('SIGINT', onSignal);
 
   const pool = createConnectionPool();
+  const rawGet = createRawGet(kubeConfig, pool);
   const cluster = new KubeCluster(kubeConfig, {
     pool,
+    rawGet,
     timeoutMs: options.apiTimeoutMs,
     retry: DEFAULT_RETRY_POLICY,
     sleep: realSleep,
@@ -119,7 +121,7 @@ async function runCommand(raw: RawOptions): Promise<number> {
     reportingInstance: process.env['HOSTNAME'] ?? hostname(),
     signal: abandon.signal,
   });
-  const stats = createKubeletStatsSource(createNodeProxyGet(kubeConfig, pool), {
+  const stats = createKubeletStatsSource(rawGet, {
     concurrency: options.statsConcurrency,
     timeoutMs: options.statsTimeoutMs,
     signal: abandon.signal,

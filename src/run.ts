@@ -65,23 +65,25 @@ interface Listing {
 }
 
 async function listManaged(deps: RunDeps, config: RunConfig): Promise<Listing> {
-  const byKey = new Map<string, PvcSnapshot>();
+  const managed = new Map<string, PvcSnapshot>();
+  // Keyed by namespace/name: a list restarted after an expired continue token counts each once.
+  const passedOver = new Map<string, UnmanagedReason>();
+  for await (const page of deps.cluster.listPvcs(config.namespaces, config.pageSize)) {
+    for (const pvc of page) {
+      const key = pvcKey(pvc);
+      const state: Management = management(pvc.annotations);
+      if (state !== 'managed') passedOver.set(key, state);
+      else if (config.shard !== undefined && !config.shard(pvc)) passedOver.set(key, 'other-shard');
+      else managed.set(key, pvc);
+    }
+  }
   const unmanaged: Record<UnmanagedReason, number> = {
     'not-enabled': 0,
     disabled: 0,
     'other-shard': 0,
   };
-  let seen = 0;
-  for await (const page of deps.cluster.listPvcs(config.namespaces, config.pageSize)) {
-    for (const pvc of page) {
-      seen++;
-      const managed: Management = management(pvc.annotations);
-      if (managed !== 'managed') unmanaged[managed]++;
-      else if (config.shard !== undefined && !config.shard(pvc)) unmanaged['other-shard']++;
-      else byKey.set(pvcKey(pvc), pvc);
-    }
-  }
-  return { managed: [...byKey.values()], seen, unmanaged };
+  for (const reason of passedOver.values()) unmanaged[reason]++;
+  return { managed: [...managed.values()], seen: managed.size + passedOver.size, unmanaged };
 }
 
 /** PVs, classes and kubelet stats for the managed PVCs: a fixed number of lists and one call per node. */

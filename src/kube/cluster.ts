@@ -2,14 +2,16 @@ import {
   CoreV1Api,
   Observable,
   PatchStrategy,
-  StorageV1Api,
   setHeaderOptions,
   type ConfigurationOptions,
   type CoreV1Event,
   type KubeConfig,
   type RequestContext,
   type ResponseContext,
+  type V1PersistentVolume,
+  type V1PersistentVolumeClaim,
   type V1Pod,
+  type V1StorageClass,
 } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -24,6 +26,7 @@ import type { Cluster, PatchOutcome, PvcEvent, PvcPatch } from '../ports.js';
 import { toPersistentVolumeInfo, toPvcSnapshot, toStorageClassInfo } from './convert.js';
 import { KubeApiError, classifyKubeError, messageOf, statusOf } from './errors.js';
 import type { ConnectionPool } from './keep-alive.js';
+import type { RawGet } from './raw-get.js';
 import { withRetry, type RetryPolicy, type Sleep, type TransientError } from './retry.js';
 
 export interface KubeClusterOptions {
@@ -38,6 +41,8 @@ export interface KubeClusterOptions {
   signal: AbortSignal;
   /** Keep-alive connections shared by every call of the run. */
   pool: ConnectionPool;
+  /** Lists are read raw (see raw-get.ts). */
+  rawGet: RawGet;
 }
 
 /**
@@ -48,37 +53,34 @@ export function microTime(time: Date): string {
   return time.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
-/** limit/continue for one page; `_continue` absent on the first. */
-interface Paging {
-  limit: number;
-  _continue?: string;
-}
-
+/** One page of a list as the API server sends it; items are read by the convert functions. */
 interface Page<T> {
-  items: T[];
-  metadata?: { _continue?: string };
+  items?: T[];
+  metadata?: { continue?: string };
 }
 
 /** The real Kubernetes API through @kubernetes/client-node, with a timeout and retries on every call. */
 export class KubeCluster implements Cluster {
   private readonly core: CoreV1Api;
-  private readonly storage: StorageV1Api;
   private readonly options: KubeClusterOptions;
 
   constructor(config: KubeConfig, options: KubeClusterOptions) {
     this.core = config.makeApiClient(CoreV1Api);
-    this.storage = config.makeApiClient(StorageV1Api);
     this.options = options;
   }
 
   /** A per-call timeout, joined with the run's stop signal. */
+  private callSignal(): AbortSignal {
+    return AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs), this.options.signal]);
+  }
+
+  /** client-node options: the call's signal and the shared keep-alive connections. */
   private requestOptions(extra?: ConfigurationOptions): ConfigurationOptions {
-    const { timeoutMs, signal } = this.options;
     const timeout: ConfigurationOptions = {
       middleware: [
         {
           pre: (context: RequestContext) => {
-            context.setSignal(AbortSignal.any([AbortSignal.timeout(timeoutMs), signal]));
+            context.setSignal(this.callSignal());
             const agent = this.options.pool.adopt(context.getAgent());
             if (agent !== undefined) context.setAgent(agent);
             return new Observable(Promise.resolve(context));
@@ -114,35 +116,70 @@ export class KubeCluster implements Cluster {
     }
   }
 
+  /** Pages through a list with limit/continue, each page one retried, time-limited GET. */
   private async *pages<T>(
     operation: string,
-    pageSize: number,
-    fetchPage: (paging: Paging) => Promise<Page<T>>,
+    path: string,
+    query: Readonly<Record<string, string>>,
   ): AsyncIterable<T[]> {
     let cont: string | undefined;
-    do {
-      const paging: Paging =
-        cont === undefined ? { limit: pageSize } : { limit: pageSize, _continue: cont };
-      const page = await this.call(operation, () => fetchPage(paging));
-      yield page.items;
-      cont = page.metadata?._continue ?? undefined;
-      if (cont === '') cont = undefined;
-    } while (cont !== undefined);
+    let restarts = 0;
+    for (;;) {
+      const pageQuery = cont === undefined ? query : { ...query, continue: cont };
+      let page: Page<T>;
+      try {
+        page = (await this.call(operation, () =>
+          this.options.rawGet(path, pageQuery, this.callSignal()),
+        )) as Page<T>;
+      } catch (error) {
+        // 410 Gone: the continue token outlived etcd's compaction. Start the list again; the
+        // caller keys items by name, so items seen twice count once.
+        if (!(
+          error instanceof KubeApiError &&
+          error.status === 410 &&
+          cont !== undefined &&
+          restarts < 2
+        ))
+          throw error;
+        this.options.log.warn(
+          { operation, err: error.message },
+          'list continue token expired, listing again',
+        );
+        restarts++;
+        cont = undefined;
+        continue;
+      }
+      yield page.items ?? [];
+      cont = page.metadata?.continue;
+      if (cont === undefined || cont === '') return;
+    }
+  }
+
+  /** Cluster-wide, or one page stream per namespace. */
+  private async *scoped<T>(
+    operation: string,
+    resource: string,
+    namespaces: readonly string[],
+    query: Readonly<Record<string, string>>,
+  ): AsyncIterable<T[]> {
+    if (namespaces.length === 0) {
+      yield* this.pages<T>(operation, `/api/v1/${resource}`, query);
+      return;
+    }
+    for (const namespace of namespaces) {
+      yield* this.pages<T>(operation, `/api/v1/namespaces/${namespace}/${resource}`, query);
+    }
   }
 
   async *listPvcs(namespaces: readonly string[], pageSize: number): AsyncIterable<PvcSnapshot[]> {
-    const scopes = namespaces.length === 0 ? [undefined] : namespaces;
-    for (const namespace of scopes) {
-      const pages = this.pages('list persistentvolumeclaims', pageSize, (paging) =>
-        namespace === undefined
-          ? this.core.listPersistentVolumeClaimForAllNamespaces(paging, this.requestOptions())
-          : this.core.listNamespacedPersistentVolumeClaim(
-              { namespace, ...paging },
-              this.requestOptions(),
-            ),
-      );
-      for await (const items of pages) yield items.map(toPvcSnapshot);
-    }
+    const query = { limit: String(pageSize) };
+    const pages = this.scoped<V1PersistentVolumeClaim>(
+      'list persistentvolumeclaims',
+      'persistentvolumeclaims',
+      namespaces,
+      query,
+    );
+    for await (const items of pages) yield items.map(toPvcSnapshot);
   }
 
   async listPersistentVolumes(
@@ -151,13 +188,15 @@ export class KubeCluster implements Cluster {
   ): Promise<Map<string, PersistentVolumeInfo>> {
     const volumes = new Map<string, PersistentVolumeInfo>();
     if (names.size === 0) return volumes;
-    const pages = this.pages('list persistentvolumes', pageSize, (paging) =>
-      this.core.listPersistentVolume(paging, this.requestOptions()),
-    );
-    for await (const items of pages) {
+    const query = { limit: String(pageSize) };
+    for await (const items of this.pages<V1PersistentVolume>(
+      'list persistentvolumes',
+      '/api/v1/persistentvolumes',
+      query,
+    )) {
       for (const pv of items) {
-        if (names.has(pv.metadata?.name ?? ''))
-          volumes.set(pv.metadata?.name ?? '', toPersistentVolumeInfo(pv));
+        const name = pv.metadata?.name ?? '';
+        if (names.has(name)) volumes.set(name, toPersistentVolumeInfo(pv));
       }
     }
     return volumes;
@@ -165,10 +204,10 @@ export class KubeCluster implements Cluster {
 
   async listStorageClasses(): Promise<Map<string, StorageClassInfo>> {
     const classes = new Map<string, StorageClassInfo>();
-    const pages = this.pages('list storageclasses', 500, (paging) =>
-      this.storage.listStorageClass(paging, this.requestOptions()),
-    );
-    for await (const items of pages) {
+    const path = '/apis/storage.k8s.io/v1/storageclasses';
+    for await (const items of this.pages<V1StorageClass>('list storageclasses', path, {
+      limit: '500',
+    })) {
       for (const storageClass of items)
         classes.set(storageClass.metadata?.name ?? '', toStorageClassInfo(storageClass));
     }
@@ -181,19 +220,9 @@ export class KubeCluster implements Cluster {
   ): Promise<Map<string, string>> {
     const nodes = new Map<string, string>();
     // Only Running pods have their volumes mounted, so only they can have kubelet stats.
-    const fieldSelector = 'status.phase=Running';
-    const scopes = namespaces.length === 0 ? [undefined] : namespaces;
-    for (const namespace of scopes) {
-      const pages = this.pages('list pods', pageSize, (paging) =>
-        namespace === undefined
-          ? this.core.listPodForAllNamespaces({ fieldSelector, ...paging }, this.requestOptions())
-          : this.core.listNamespacedPod(
-              { namespace, fieldSelector, ...paging },
-              this.requestOptions(),
-            ),
-      );
-      for await (const pods of pages) recordMounts(pods, nodes);
-    }
+    const query = { fieldSelector: 'status.phase=Running', limit: String(pageSize) };
+    for await (const pods of this.scoped<V1Pod>('list pods', 'pods', namespaces, query))
+      recordMounts(pods, nodes);
     return nodes;
   }
 

@@ -1,4 +1,5 @@
 import { ApiException } from '@kubernetes/client-node';
+import { RawHttpError } from './raw-get.js';
 import { parseRetryAfter, type TransientError } from './retry.js';
 
 const TRANSIENT_STATUS = new Set([429, 500, 502, 503, 504]);
@@ -30,16 +31,22 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null;
 }
 
-/** The HTTP status of a client-node failure, or undefined for a network-level failure. */
+/** The HTTP status of a failed call, or undefined for a network-level failure. */
 export function statusOf(error: unknown): number | undefined {
-  return error instanceof ApiException ? error.code : undefined;
+  if (error instanceof ApiException) return error.code;
+  return error instanceof RawHttpError ? error.status : undefined;
+}
+
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }
 
 function networkCode(error: unknown): string | undefined {
   for (let current: unknown = error; isRecord(current); current = current['cause']) {
+    // A per-call timeout aborts the request (the run's own stop is handled by the caller).
+    if (current['name'] === 'AbortError' || current['name'] === 'TimeoutError') return 'ETIMEDOUT';
     const code = current['code'];
     if (typeof code === 'string') return code;
-    if (current['name'] === 'AbortError' || current['name'] === 'TimeoutError') return 'ETIMEDOUT';
     if (current['type'] === 'aborted' || current['type'] === 'request-timeout') return 'ETIMEDOUT';
   }
   return undefined;
@@ -51,6 +58,12 @@ export function classifyKubeError(error: unknown, nowMs: number = Date.now()): T
     return {
       transient: TRANSIENT_STATUS.has(error.code),
       retryAfterMs: parseRetryAfter(headers['retry-after'], nowMs),
+    };
+  }
+  if (error instanceof RawHttpError) {
+    return {
+      transient: TRANSIENT_STATUS.has(error.status),
+      retryAfterMs: parseRetryAfter(header(error.headers['retry-after']), nowMs),
     };
   }
   const code = networkCode(error);
@@ -73,6 +86,7 @@ function statusMessage(body: unknown): string | undefined {
 
 export function messageOf(error: unknown): string {
   if (error instanceof ApiException) return statusMessage(error.body) ?? `HTTP ${error.code}`;
+  if (error instanceof RawHttpError) return statusMessage(error.body) ?? `HTTP ${error.status}`;
   const code = networkCode(error);
   const message = error instanceof Error ? error.message : String(error);
   return code === undefined || message.includes(code) ? message : `${code}: ${message}`;

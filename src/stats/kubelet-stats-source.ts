@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { pvcKey, type StatsLookup } from '../core/pvc.js';
-import type { NodeProxyGet } from '../kube/node-proxy.js';
+import type { RawGet } from '../kube/raw-get.js';
 import type { VolumeStatsSource } from '../ports.js';
 import { mapWithConcurrency } from '../concurrency.js';
 import { parseSummary } from './kubelet-summary.js';
@@ -16,7 +16,7 @@ export interface KubeletStatsOptions {
 
 /** Asks each node's kubelet once, through the API server proxy. */
 export function createKubeletStatsSource(
-  get: NodeProxyGet,
+  get: RawGet,
   options: KubeletStatsOptions,
 ): VolumeStatsSource {
   return {
@@ -25,7 +25,9 @@ export function createKubeletStatsSource(
       await mapWithConcurrency([...pvcsByNode], options.concurrency, async ([node, pvcs]) => {
         const signal = AbortSignal.any([AbortSignal.timeout(options.timeoutMs), options.signal]);
         try {
-          const stats = parseSummary(await get(node, 'stats/summary', signal));
+          const stats = parseSummary(
+            await get(`/api/v1/nodes/${encodeURIComponent(node)}/proxy/stats/summary`, {}, signal),
+          );
           for (const pvc of pvcs) {
             const found = stats.get(pvcKey(pvc));
             result.set(

@@ -208,6 +208,38 @@ describe('pvc-chonker run against the simulated cluster', () => {
     expect(result.logs.some((l) => l['msg'] === 'retrying kubernetes api call')).toBe(true);
   });
 
+  it('lists again from the start when a continue token expires (410), counting each PVC once', async () => {
+    harness = await startHarness(
+      seed(['a', 'b', 'c', 'd'].map((name) => ({ name, usedPercent: 40 }))),
+      { latencyMs: 150 },
+    );
+    // Log entries appear on arrival; wait for a page that has been answered (its token issued).
+    const lists = (): number =>
+      harness!.sim.requests.filter(
+        (r) => r.path === '/api/v1/persistentvolumeclaims' && r.status === 200,
+      ).length;
+
+    const running = harness.cli(['--page-size', '1', '--output', 'json']);
+    while (lists() < 1) await new Promise((resolve) => setTimeout(resolve, 20));
+    harness.sim.compact();
+    const result = await running;
+
+    expect(result.code).toBe(0);
+    expect(report(result).map((r) => r['name'])).toEqual(['a', 'b', 'c', 'd']);
+    const statuses = harness.sim.requests
+      .filter((r) => r.path === '/api/v1/persistentvolumeclaims')
+      .map((r) => r.status);
+    expect(statuses).toContain(410);
+    expect(statuses.filter((s) => s === 200).length).toBeGreaterThan(4);
+    expect(result.logs.some((l) => l['msg'] === 'list continue token expired, listing again')).toBe(
+      true,
+    );
+    expect(result.logs.find((l) => l['msg'] === 'run finished')).toMatchObject({
+      pvcsSeen: 4,
+      managed: 4,
+    });
+  });
+
   it('only reads the namespaces it is given', async () => {
     harness = await startHarness(
       seed([
