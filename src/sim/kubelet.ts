@@ -97,10 +97,9 @@ function volumeEntry(
   return { ...stats, name: volName, pvcRef: { name: claim, namespace: ns } };
 }
 
-function containerStats(name: string, started: string, time: string): JsonObject {
+/** CPU and memory of a container or pod: fixed figures from the real GKE sample. */
+function workloadUsage(time: string): JsonObject {
   return {
-    name,
-    startTime: started,
     cpu: { time, usageNanoCores: 1_263_994, usageCoreNanoSeconds: 43_959_424 },
     memory: {
       time,
@@ -110,6 +109,14 @@ function containerStats(name: string, started: string, time: string): JsonObject
       pageFaults: 841,
       majorPageFaults: 0,
     },
+  };
+}
+
+function containerStats(name: string, started: string, time: string): JsonObject {
+  return {
+    name,
+    startTime: started,
+    ...workloadUsage(time),
     rootfs: { time, ...fsStats(NODE_FS_CAPACITY, 61_440n, [6_258_720n, 21n]) },
     logs: { time, ...fsStats(NODE_FS_CAPACITY, 28_672n, [6_258_720n, 138_624n]) },
   };
@@ -132,15 +139,7 @@ function podStats(pod: JsonObject, inputs: SummaryInputs, time: string): JsonObj
     },
     startTime: started,
     containers,
-    cpu: { time, usageNanoCores: 1_263_994, usageCoreNanoSeconds: 43_959_424 },
-    memory: {
-      time,
-      usageBytes: 1_462_272,
-      workingSetBytes: 1_454_080,
-      rssBytes: 1_409_024,
-      pageFaults: 841,
-      majorPageFaults: 0,
-    },
+    ...workloadUsage(time),
     network: { time, name: 'eth0', rxBytes: 107_056, rxErrors: 0, txBytes: 72_447, txErrors: 0 },
   };
   // The kubelet omits `volume` entirely for pods without volume stats.

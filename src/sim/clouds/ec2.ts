@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './loopback.js';
 
 export interface Ec2FakeVolume {
   volumeId: string;
@@ -217,10 +217,9 @@ export async function startEc2Fake(
       res.end(String(error));
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const { url, close } = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     requests,
     setVolumes: (v) => {
       volumes = [...v];
@@ -232,13 +231,6 @@ export async function startEc2Fake(
       failures.push({ action, error, times });
     },
     count: (action) => requests.filter((r) => r.action === action).length,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((e) => {
-          if (e === undefined) resolve();
-          else reject(e);
-        });
-      }),
+    close,
   };
 }

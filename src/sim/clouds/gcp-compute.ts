@@ -5,7 +5,7 @@
  * `url` with --gcp-endpoint.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOnLoopback } from './loopback.js';
 
 export interface GcpFakeDisk {
   project: string;
@@ -148,10 +148,9 @@ export async function startGcpFake(
   }
 
   const server = createServer(handle);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const { url, close } = await listenOnLoopback(server);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url,
     requests,
     setDisks: (d) => {
       disks = [...d];
@@ -159,13 +158,6 @@ export async function startGcpFake(
     failNext: (match, error, times = 1) => {
       failures.push({ match, error, times });
     },
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.closeAllConnections();
-        server.close((e) => {
-          if (e === undefined) resolve();
-          else reject(e);
-        });
-      }),
+    close,
   };
 }
