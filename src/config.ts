@@ -3,7 +3,7 @@
  * a bad value becomes a one-line message that names the flag and the value.
  */
 import { parseDuration } from './core/duration.js';
-import { err, ok, type Result } from './core/result.js';
+import { combine, err, ok, type Result } from './core/result.js';
 import { parseSettingsLayer, type SettingKey, type SettingsLayer } from './core/settings.js';
 import type { OutputFormat } from './report.js';
 
@@ -164,7 +164,7 @@ export function parseRunOptions(
   const logLevel = (raw.logLevel ?? 'info') as LogLevel;
   if (!LOG_LEVELS.includes(logLevel))
     return err(`--log-level: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
-  const checks = {
+  const checked = combine({
     namespaces: namespaces(raw.namespace),
     flagSettings: flagSettings(raw),
     pageSize: integer('page-size', raw.pageSize, { fallback: 500, min: 1, max: 10_000 }),
@@ -187,23 +187,13 @@ export function parseRunOptions(
     }),
     shard: shard(raw, env),
     dryRun: dryRun(raw, env),
-  };
-  for (const check of Object.values(checks)) if (!check.ok) return check;
-  const value = <T>(result: Result<T>): T => (result as { ok: true; value: T }).value;
+  });
+  if (!checked.ok) return checked;
   return ok({
     kubeconfig: raw.kubeconfig,
     context: raw.context,
-    dryRun: value(checks.dryRun),
     output,
     logLevel,
-    namespaces: value(checks.namespaces),
-    flagSettings: value(checks.flagSettings),
-    pageSize: value(checks.pageSize),
-    apiTimeoutMs: value(checks.apiTimeoutMs),
-    statsTimeoutMs: value(checks.statsTimeoutMs),
-    statsConcurrency: value(checks.statsConcurrency),
-    writeConcurrency: value(checks.writeConcurrency),
-    maxExpansionsPerRun: value(checks.maxExpansionsPerRun),
-    shard: value(checks.shard),
+    ...checked.value,
   });
 }
