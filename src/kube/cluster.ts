@@ -112,7 +112,11 @@ export class KubeCluster implements Cluster {
         },
       });
     } catch (error) {
-      throw new KubeApiError(operation, statusOf(error), messageOf(error), { cause: error });
+      // After the shutdown grace an abort is ours, not a timeout: say so.
+      const detail = this.options.signal.aborted
+        ? 'abandoned: the run was stopped and its grace period ran out'
+        : messageOf(error);
+      throw new KubeApiError(operation, statusOf(error), detail, { cause: error });
     }
   }
 

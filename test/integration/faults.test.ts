@@ -281,6 +281,9 @@ describe('SIGTERM in the middle of a pass', () => {
       b: 'skip:interrupted',
       c: 'skip:interrupted',
     });
+    expect(String(run.rows.find((r) => r['name'] === 'a-stuck')?.['detail'])).toContain(
+      'abandoned: the run was stopped',
+    );
     const stoppedAfter = run.finishedAt - signalledAt;
     expect(stoppedAfter).toBeGreaterThanOrEqual(5_000);
     expect(stoppedAfter).toBeLessThan(6_500);
