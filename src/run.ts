@@ -151,7 +151,12 @@ function held(
 }
 
 function applyVerdict(item: Pending, verdict: ProviderVerdict | undefined): Pending {
-  if (verdict === undefined) return item;
+  // Every candidate gets a verdict; without one, the cloud's limits are unknown: do not expand.
+  if (verdict === undefined) {
+    return held(item, 'provider-error', 'the provider gave no verdict for the volume', {
+      action: 'error',
+    });
+  }
   if (verdict.ok) {
     const decision = { ...item.decision, toBytes: verdict.toBytes };
     if (verdict.toBytes <= (item.decision.fromBytes ?? 0n)) {

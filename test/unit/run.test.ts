@@ -237,3 +237,41 @@ describe('run', () => {
     expect(summary.pvcs[0]).toMatchObject({ action: 'skip', reason: 'interrupted' });
   });
 });
+
+describe('run without a provider verdict', () => {
+  it('does not expand a PVC the provider gave no verdict for', async () => {
+    const silentGate: ProviderGate = {
+      providerFor: () => 'aws',
+      check: () => Promise.resolve(new Map()),
+    };
+    const cluster = new MemoryCluster();
+    cluster.classes.set('gp3', storageClass());
+    const claim = pvc({ name: 'data-0' });
+    cluster.add(claim);
+    const stats = new Map<string, StatsLookup>([[pvcKey(claim), usage({ usedPercent: 95 })]]);
+
+    const summary = await run(
+      {
+        cluster,
+        stats: fixedStats(stats),
+        providers: silentGate,
+        now: () => NOW,
+        log: silentLog,
+        runId: 'r',
+        signal: new AbortController().signal,
+      },
+      {
+        namespaces: [],
+        dryRun: false,
+        layers: [],
+        pageSize: 500,
+        writeConcurrency: 1,
+        maxExpansionsPerRun: 50,
+        shard: undefined,
+      },
+    );
+
+    expect(summary.pvcs[0]).toMatchObject({ action: 'error', reason: 'provider-error' });
+    expect(cluster.patches).toEqual([]);
+  });
+});
