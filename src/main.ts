@@ -80,6 +80,19 @@ function loadKubeConfig(options: RunOptions, env: NodeJS.ProcessEnv): KubeConfig
   return config;
 }
 
+/** A kubeconfig that cannot be read or parsed is a configuration error (exit 2), named as such. */
+function loadKubeConfigOrExplain(options: RunOptions, env: NodeJS.ProcessEnv): KubeConfig {
+  try {
+    return loadKubeConfig(options, env);
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    const source =
+      options.kubeconfig ?? env['KUBECONFIG'] ?? 'the in-cluster or default kubeconfig';
+    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    throw new UsageError(`cannot load kubeconfig ${JSON.stringify(source)}: ${reason ?? ''}`);
+  }
+}
+
 async function runCommand(raw: RawOptions): Promise<number> {
   const parsed = parseRunOptions(raw, process.env);
   if (!parsed.ok) throw new UsageError(parsed.error);
@@ -93,7 +106,7 @@ async function runCommand(raw: RawOptions): Promise<number> {
   const runId = randomUUID();
   const log = createLogger(options.logLevel, runId);
   logWarnings(log);
-  const kubeConfig = loadKubeConfig(options, process.env);
+  const kubeConfig = loadKubeConfigOrExplain(options, process.env);
 
   // SIGTERM: stop starting new work at once; abandon in-flight requests after a grace period.
   const stop = new AbortController();

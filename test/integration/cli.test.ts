@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { byName, report, runCli, seed, startHarness, writes, type Harness } from './harness.js';
 
@@ -315,6 +318,18 @@ describe('exit status', () => {
     expect(result.code).toBe(2);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).toContain(message);
+  });
+
+  it('is 2 for a kubeconfig that does not parse, naming the file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pvc-chonker-kc-'));
+    const file = join(dir, 'kubeconfig');
+    await writeFile(file, 'apiVersion: v1\nclusters: [:\n');
+
+    const result = await runCli(['run', '--kubeconfig', file]);
+
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`cannot load kubeconfig "${file}"`);
+    await rm(dir, { recursive: true, force: true });
   });
 
   it('reads options from PVC_CHONKER_* environment variables', async () => {
