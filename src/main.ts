@@ -14,7 +14,7 @@ import { shardOf } from './core/shard.js';
 import { KubeCluster } from './kube/cluster.js';
 import { createConnectionPool } from './kube/keep-alive.js';
 import { createRawGet } from './kube/raw-get.js';
-import { DEFAULT_RETRY_POLICY, realSleep } from './kube/retry.js';
+import { DEFAULT_RETRY_POLICY, realSleep } from './retry.js';
 import type { Logger } from 'pino';
 import { createLogger } from './log.js';
 import {

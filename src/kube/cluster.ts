@@ -27,7 +27,7 @@ import { toPersistentVolumeInfo, toPvcSnapshot, toStorageClassInfo } from './con
 import { KubeApiError, classifyKubeError, messageOf, statusOf } from './errors.js';
 import type { ConnectionPool } from './keep-alive.js';
 import type { RawGet } from './raw-get.js';
-import { withRetry, type RetryPolicy, type Sleep, type TransientError } from './retry.js';
+import { withRetry, type RetryPolicy, type Sleep, type TransientError } from '../retry.js';
 
 export interface KubeClusterOptions {
   timeoutMs: number;

@@ -1,6 +1,6 @@
 import { ApiException } from '@kubernetes/client-node';
 import { RawHttpError } from './raw-get.js';
-import { parseRetryAfter, type TransientError } from './retry.js';
+import { parseRetryAfter, type TransientError } from '../retry.js';
 
 const TRANSIENT_STATUS = new Set([429, 500, 502, 503, 504]);
 const NETWORK_CODES = new Set([

@@ -14,7 +14,8 @@ import { checkAws, loadEc2Sdk, type AwsDeps } from './aws.js';
 import { azureVerdict } from './azure.js';
 import { checkGcp, createPassThroughAuth, loadComputeSdk, type GcpDeps } from './gcp.js';
 import { genericVerdict } from './generic.js';
-import { createCircuitBreaker, type RetryPolicy } from './resilience.js';
+import { realSleep } from '../retry.js';
+import { createCircuitBreaker, type ProviderRetry } from './resilience.js';
 import { errorMessage, type Env, type ProviderRuntime } from './runtime.js';
 import { chooseProvider, PROVIDER_ANNOTATION } from './select.js';
 import {
@@ -56,10 +57,6 @@ export interface ProviderGateDeps {
   random?: () => number;
 }
 
-function defaultSleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /** Memoises a lazy import and logs when it happens, so a test can see which SDKs a run loaded. */
 function lazy<T>(provider: ProviderName, log: Logger, load: () => Promise<T>): () => Promise<T> {
   let loading: Promise<T> | undefined;
@@ -85,11 +82,14 @@ function failAll(
 
 export function createProviderGate(options: ProviderOptions, deps: ProviderGateDeps): ProviderGate {
   const { log, env } = deps;
-  const retry: RetryPolicy = {
-    maxRetries: options.maxRetries,
-    baseDelayMs: options.retryBaseDelayMs,
-    maxDelayMs: RETRY_MAX_DELAY_MS,
-    sleep: deps.sleep ?? defaultSleep,
+  const retry: ProviderRetry = {
+    // maxRetries counts retries; the policy counts attempts, the first included.
+    policy: {
+      attempts: options.maxRetries + 1,
+      baseDelayMs: options.retryBaseDelayMs,
+      maxDelayMs: RETRY_MAX_DELAY_MS,
+    },
+    sleep: deps.sleep ?? realSleep,
     random: deps.random ?? Math.random,
   };
   // One breaker per provider for the life of the gate, i.e. one run.

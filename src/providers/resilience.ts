@@ -1,43 +1,15 @@
 /**
- * Retry with backoff for throttled cloud calls, and a per-provider circuit breaker for the run.
+ * Retry settings for throttled cloud calls, and a per-provider circuit breaker for the run.
  * Timers and randomness are injected so tests run without waiting.
  */
+import type { RetryPolicy, Sleep } from '../retry.js';
 
-export interface RetryPolicy {
-  maxRetries: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
-  sleep: (ms: number) => Promise<void>;
+/** How a provider retries a throttled call: the shared retry loop (src/retry.ts) and its inputs. */
+export interface ProviderRetry {
+  policy: RetryPolicy;
+  sleep: Sleep;
   /** [0, 1), for jitter. */
   random: () => number;
-}
-
-/** Exponential backoff with full jitter: uniform in [0, min(max, base * 2^attempt)). */
-export function backoffDelayMs(attempt: number, policy: RetryPolicy): number {
-  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
-  return Math.floor(policy.random() * ceiling);
-}
-
-/**
- * Calls `fn`, retrying while `isRetryable(error)` holds, at most `maxRetries` times. The last
- * error is rethrown; `onRetry` sees each retried error (for logs).
- */
-export async function withRetry<T>(
-  fn: () => Promise<T>,
-  isRetryable: (error: unknown) => boolean,
-  policy: RetryPolicy,
-  onRetry: (error: unknown, attempt: number, delayMs: number) => void,
-): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await fn();
-    } catch (error: unknown) {
-      if (attempt >= policy.maxRetries || !isRetryable(error)) throw error;
-      const delayMs = backoffDelayMs(attempt, policy);
-      onRetry(error, attempt + 1, delayMs);
-      await policy.sleep(delayMs);
-    }
-  }
 }
 
 /**

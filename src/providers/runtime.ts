@@ -3,7 +3,8 @@
  * own circuit breaker, plus `guardedCall`, the one way a module talks to its cloud.
  */
 import type { Logger } from 'pino';
-import { withRetry, type CircuitBreaker, type RetryPolicy } from './resilience.js';
+import { withRetry, type TransientError } from '../retry.js';
+import type { CircuitBreaker, ProviderRetry } from './resilience.js';
 import {
   verdictRefused,
   type ProviderName,
@@ -18,7 +19,7 @@ export interface ProviderRuntime {
   options: ProviderOptions;
   log: Logger;
   env: Env;
-  retry: RetryPolicy;
+  retry: ProviderRetry;
   breaker: CircuitBreaker;
 }
 
@@ -53,11 +54,18 @@ export async function guardedCall<T>(
 ): Promise<CallResult<T>> {
   if (rt.breaker.isOpen()) return { kind: 'circuit-open' };
   try {
-    const value = await withRetry(fn, classify.isRetryable, rt.retry, (error, attempt, delayMs) => {
-      rt.log.warn(
-        { provider: rt.provider, operation, attempt, delayMs, err: errorMessage(error) },
-        'provider call throttled, retrying',
-      );
+    const retryable = (error: unknown): TransientError => ({
+      transient: classify.isRetryable(error),
+      retryAfterMs: undefined,
+    });
+    const value = await withRetry(fn, retryable, {
+      ...rt.retry,
+      onRetry: (error, attempt, delayMs) => {
+        rt.log.warn(
+          { provider: rt.provider, operation, attempt, delayMs, err: errorMessage(error) },
+          'provider call throttled, retrying',
+        );
+      },
     });
     rt.breaker.recordSuccess();
     return { kind: 'ok', value };

@@ -1,6 +1,7 @@
 /**
- * Bounded retries with exponential backoff and full jitter for calls that may fail transiently
- * (HTTP 429/5xx, a reset connection, a timeout). Retry-After from the server wins when present.
+ * Bounded retries with exponential backoff and full jitter for calls that may fail transiently:
+ * Kubernetes API calls (HTTP 429/5xx, a reset connection, a timeout) and throttled cloud calls.
+ * Retry-After from the server wins when present.
  */
 
 export interface RetryPolicy {
@@ -28,14 +29,14 @@ export function realSleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Delay before attempt `attempt + 1`: full jitter over an exponential window, capped. */
+/** Delay before attempt `attempt + 1`: uniform in [0, min(max, base * 2^attempt)) (full jitter). */
 export function backoffDelay(
   policy: RetryPolicy,
   attempt: number,
   random: () => number = Math.random,
 ): number {
   const window = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
-  return Math.round(window * random());
+  return Math.floor(window * random());
 }
 
 /** Retry-After is either delta-seconds or an HTTP date. */
@@ -53,6 +54,8 @@ export async function withRetry<T>(
   options: {
     policy: RetryPolicy;
     sleep: Sleep;
+    /** [0, 1), for the jitter; Math.random by default. */
+    random?: () => number;
     onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
   },
 ): Promise<T> {
@@ -64,7 +67,7 @@ export async function withRetry<T>(
       if (!transient || attempt + 1 >= options.policy.attempts) throw error;
       const delayMs = Math.min(
         options.policy.maxDelayMs * 2,
-        retryAfterMs ?? backoffDelay(options.policy, attempt),
+        retryAfterMs ?? backoffDelay(options.policy, attempt, options.random),
       );
       options.onRetry?.(error, attempt + 1, delayMs);
       await options.sleep(delayMs);
