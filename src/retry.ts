@@ -29,6 +29,9 @@ export function realSleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** A `random` that always takes the whole backoff window: deterministic delays. */
+export const NO_JITTER = (): number => 1;
+
 /** Delay before attempt `attempt + 1`: uniform in [0, min(max, base * 2^attempt)) (full jitter). */
 export function backoffDelay(
   policy: RetryPolicy,
@@ -54,7 +57,7 @@ export async function withRetry<T>(
   options: {
     policy: RetryPolicy;
     sleep: Sleep;
-    /** [0, 1), for the jitter; Math.random by default. */
+    /** [0, 1], for the jitter; Math.random by default, NO_JITTER for the full window. */
     random?: () => number;
     onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
   },

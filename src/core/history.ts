@@ -1,5 +1,6 @@
 import { formatQuantity, parseQuantity } from './quantity.js';
 import { err, ok, type Result } from './result.js';
+import { isRecord } from './json.js';
 
 /** One past expansion, as kept in the pvc-chonker.io/expansion-history annotation. */
 export interface ExpansionRecord {
@@ -26,10 +27,6 @@ export function parseTime(text: string): Result<Date> {
 /** RFC 3339 at second precision, as written to annotations. */
 export function formatTime(time: Date): string {
   return time.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function parseRecord(entry: unknown, index: number): Result<ExpansionRecord> {

@@ -1,6 +1,7 @@
 import { ApiException } from '@kubernetes/client-node';
 import { RawHttpError } from './raw-get.js';
 import { parseRetryAfter, type TransientError } from '../retry.js';
+import { isRecord } from '../core/json.js';
 
 const TRANSIENT_STATUS = new Set([429, 500, 502, 503, 504]);
 const NETWORK_CODES = new Set([
@@ -25,10 +26,6 @@ export class KubeApiError extends Error {
     this.name = 'KubeApiError';
     this.status = status;
   }
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null;
 }
 
 /** The HTTP status of a failed call, or undefined for a network-level failure. */

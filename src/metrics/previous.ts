@@ -6,10 +6,7 @@
 import { err, ok, type Result } from '../core/result.js';
 import { COUNTER_NAMES, GROUPING_LABELS, METRICS } from './definitions.js';
 import type { Labels, PreviousValues, Sample } from './series.js';
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+import { isRecord } from '../core/json.js';
 
 function stringRecord(value: unknown): Record<string, string> | undefined {
   if (!isRecord(value)) return undefined;

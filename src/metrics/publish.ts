@@ -19,6 +19,7 @@ import {
   type RequestOptions,
 } from './pushgateway-client.js';
 import { buildFamilies, NO_PREVIOUS_VALUES, type PreviousValues } from './series.js';
+import { realSleep } from '../retry.js';
 
 export interface PublishDeps {
   log: Logger;
@@ -33,10 +34,6 @@ export interface PublishResult {
   pushed: boolean;
   /** Why the push or the file write failed (names the URL or path); undefined when all went well. */
   error: string | undefined;
-}
-
-function defaultSleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function message(error: unknown): string {
@@ -166,7 +163,7 @@ interface Exposition {
 function httpDeps(deps: PublishDeps): HttpDeps {
   return {
     fetch: deps.fetch ?? globalThis.fetch,
-    sleep: deps.sleep ?? defaultSleep,
+    sleep: deps.sleep ?? realSleep,
     readFile: deps.readFile ?? ((path) => readFile(path, 'utf8')),
     log: deps.log,
   };

@@ -4,6 +4,7 @@
  * timeouts, 429 and 5xx are retried a bounded number of times with a short backoff.
  */
 import type { Logger } from 'pino';
+import { NO_JITTER, withRetry } from '../retry.js';
 import type { PushAuth, SecretSource } from './config.js';
 
 export interface HttpDeps {
@@ -106,9 +107,19 @@ async function attempt(
   }
 }
 
+/** A failed attempt, carried through the shared retry loop. */
+class AttemptFailed extends Error {
+  readonly retry: boolean;
+  constructor(failure: { retry: boolean; message: string }) {
+    super(failure.message);
+    this.retry = failure.retry;
+  }
+}
+
 /**
- * One HTTP call with timeout and bounded retry. Resolves with the successful response, or
- * throws PushgatewayError naming the method, the URL and the last failure.
+ * One HTTP call with timeout and bounded retry (the shared loop of src/retry.ts, without jitter:
+ * one pusher per group, 250 ms, 500 ms, 1 s). Resolves with the successful response, or throws
+ * PushgatewayError naming the method, the URL and the last failure.
  */
 export async function requestWithRetry(
   request: { method: 'GET' | 'PUT'; url: URL; body?: string },
@@ -121,20 +132,46 @@ export async function requestWithRetry(
     headers: options.headers,
     ...(body === undefined ? {} : { body }),
   };
-  for (let attemptNo = 1; ; attemptNo += 1) {
+  let attempts = 0;
+  const once = async (): Promise<Response> => {
+    attempts += 1;
     const result = await attempt(url, init, options.timeoutMs, deps);
     if (result.ok) return result.response;
-    const attemptsLeft = options.retries + 1 - attemptNo;
-    if (!result.retry || attemptsLeft <= 0) {
-      throw new PushgatewayError(
-        `${method} ${url.href} failed after ${attemptNo} attempt(s): ${result.message}`,
-      );
-    }
-    const delayMs = Math.min(BACKOFF_BASE_MS * 2 ** (attemptNo - 1), BACKOFF_MAX_MS);
-    deps.log.warn(
-      { method, url: url.href, attempt: attemptNo, delayMs, err: result.message },
-      'pushgateway request failed, retrying',
+    throw new AttemptFailed(result);
+  };
+  try {
+    return await withRetry(
+      once,
+      (error) => ({
+        transient: error instanceof AttemptFailed && error.retry,
+        retryAfterMs: undefined,
+      }),
+      {
+        policy: {
+          attempts: options.retries + 1,
+          baseDelayMs: BACKOFF_BASE_MS,
+          maxDelayMs: BACKOFF_MAX_MS,
+        },
+        sleep: deps.sleep,
+        random: NO_JITTER,
+        onRetry: (error, attemptNo, delayMs) => {
+          deps.log.warn(
+            {
+              method,
+              url: url.href,
+              attempt: attemptNo,
+              delayMs,
+              err: error instanceof Error ? error.message : String(error),
+            },
+            'pushgateway request failed, retrying',
+          );
+        },
+      },
     );
-    await deps.sleep(delayMs);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new PushgatewayError(
+      `${method} ${url.href} failed after ${attempts} attempt(s): ${reason}`,
+    );
   }
 }

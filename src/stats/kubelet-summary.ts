@@ -4,10 +4,7 @@
  * is dropped, not trusted.
  */
 import { pvcKey, type VolumeStats } from '../core/pvc.js';
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+import { isRecord } from '../core/json.js';
 
 /** Counts arrive as JSON numbers (uint64 on the kubelet side); take only non-negative integers. */
 function count(value: unknown): bigint | undefined {
