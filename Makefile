@@ -55,7 +55,7 @@ demo: build
 
 ## 10,000 managed PVCs on 1,000 nodes with 5 ms per request; prints the figures.
 bench: build
-	node --expose-gc dist/bench/scale.js
+	node --expose-gc dist/bench/scale.js $(ARGS)
 
 ## Not run here (no Docker engine on the development machines).
 image:

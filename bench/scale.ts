@@ -6,7 +6,7 @@
  *
  *   node --expose-gc dist/bench/scale.js [--managed N] [--unmanaged N] [--nodes N]
  *     [--latency-ms N] [--over 0.1] [--page-size N] [--stats-concurrency N]
- *     [--write-concurrency N] [--cpu-prof DIR]
+ *     [--write-concurrency N] [--cpu-prof DIR] [--pushgateway]
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startSimCluster, type RequestLogEntry } from '../src/sim/index.js';
+import { pushgatewayBench } from './pushgateway.js';
 import { benchFleet, overThresholdCount, type BenchFleetOptions } from './fleet.js';
 
 const CLI = new URL('../pvc-chonker.mjs', import.meta.url).pathname;
@@ -29,6 +30,8 @@ interface BenchOptions {
   statsConcurrency: number;
   writeConcurrency: number;
   cpuProfDir: string | undefined;
+  /** Push to a real Pushgateway, two runs (bench/pushgateway.ts). */
+  pushgateway: boolean;
 }
 
 function readOptions(argv: string[]): BenchOptions {
@@ -44,6 +47,7 @@ function readOptions(argv: string[]): BenchOptions {
       'stats-concurrency': { type: 'string', default: '64' },
       'write-concurrency': { type: 'string', default: '32' },
       'cpu-prof': { type: 'string' },
+      pushgateway: { type: 'boolean', default: false },
     },
   });
   return {
@@ -58,6 +62,7 @@ function readOptions(argv: string[]): BenchOptions {
     statsConcurrency: Number(values['stats-concurrency']),
     writeConcurrency: Number(values['write-concurrency']),
     cpuProfDir: values['cpu-prof'],
+    pushgateway: values.pushgateway,
   };
 }
 
@@ -264,6 +269,12 @@ async function main(): Promise<void> {
   const nodeArgs =
     options.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir];
   gc();
+  if (options.pushgateway) {
+    process.stdout.write(await pushgatewayBench(args, (a) => runChild(nodeArgs, a)));
+    await sim.close();
+    await rm(dir, { recursive: true, force: true });
+    return;
+  }
   const simCpuBefore = process.cpuUsage();
 
   const child = await runChild(nodeArgs, args);

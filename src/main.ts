@@ -266,6 +266,12 @@ function buildProgram(): Command {
         '--metrics-file <path>',
         "also write the metrics here, for node-exporter's textfile collector",
       ),
+    )
+    .addOption(
+      option(
+        '--pvc-metrics <which>',
+        'per-PVC series for all, problems or none (default: all up to 2,000 PVCs, else problems)',
+      ),
     );
   for (const flag of PROVIDER_FLAGS) {
     const providerOption = new Option(flag.flag, flag.description).env(flag.env);

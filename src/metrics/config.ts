@@ -1,4 +1,5 @@
 import { err, ok, type Result } from '../core/result.js';
+import { PVC_METRICS, type PvcMetrics } from './series.js';
 
 /**
  * A secret value that never shows up in logs or JSON: pino serialises objects with JSON.stringify
@@ -45,6 +46,8 @@ export interface MetricsConfig {
   timeoutMs: number;
   /** Extra attempts after the first, for network errors, timeouts, 429 and 5xx. */
   retries: number;
+  /** --pvc-metrics; undefined: `all` up to 2,000 managed PVCs, `problems` above. */
+  pvcMetrics: PvcMetrics | undefined;
 }
 
 export const DEFAULT_JOB_NAME = 'pvc-chonker';
@@ -65,6 +68,7 @@ export const ENV = {
   bearerTokenFile: 'PVC_CHONKER_PUSHGATEWAY_BEARER_TOKEN_FILE',
   timeoutMs: 'PVC_CHONKER_PUSHGATEWAY_TIMEOUT_MS',
   retries: 'PVC_CHONKER_PUSHGATEWAY_RETRIES',
+  pvcMetrics: 'PVC_CHONKER_PVC_METRICS',
 } as const;
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -214,6 +218,16 @@ export interface RawMetricsOptions {
   jobName?: string;
   clusterName?: string;
   metricsFile?: string;
+  pvcMetrics?: string;
+}
+
+function parsePvcMetrics(raw: RawMetricsOptions, env: Env): Result<PvcMetrics | undefined> {
+  const value = raw.pvcMetrics ?? envValue(env, ENV.pvcMetrics);
+  if (value === undefined) return ok(undefined);
+  const known = PVC_METRICS.find((mode) => mode === value);
+  return known === undefined
+    ? err(`--pvc-metrics "${value}": expected one of ${PVC_METRICS.join(', ')}`)
+    : ok(known);
 }
 
 export function parseMetricsConfig(raw: RawMetricsOptions, env: Env): Result<MetricsConfig> {
@@ -227,11 +241,14 @@ export function parseMetricsConfig(raw: RawMetricsOptions, env: Env): Result<Met
   if (!auth.ok) return auth;
   const transport = parseTransport(env);
   if (!transport.ok) return transport;
+  const pvcMetrics = parsePvcMetrics(raw, env);
+  if (!pvcMetrics.ok) return pvcMetrics;
   return ok({
     pushgatewayUrl: url.value,
     ...grouping.value,
     metricsFile,
     auth: auth.value,
     ...transport.value,
+    pvcMetrics: pvcMetrics.value,
   });
 }

@@ -4,6 +4,8 @@
  * type differs from what another group already holds, so change them only with a version note.
  */
 
+import { canonicalOrder } from './text-format.js';
+
 export type MetricType = 'counter' | 'gauge';
 
 export interface MetricDefinition {
@@ -135,6 +137,16 @@ export const METRICS = {
 } as const satisfies Record<string, MetricDefinition>;
 
 export type MetricKey = keyof typeof METRICS;
+
+/**
+ * The label names a counter's series may carry, in canonical order: with `pvc` (--pvc-metrics
+ * all) and without it, per namespace (problems, none). A series read back with other names
+ * comes from an older schema and is not carried forward.
+ */
+export function counterShapes(definition: MetricDefinition): readonly string[][] {
+  const all = canonicalOrder(definition.labelNames);
+  return all.includes('pvc') ? [all, all.filter((name) => name !== 'pvc')] : [all];
+}
 
 /** Counters are the only series carried forward from the previous push. */
 export const COUNTER_NAMES: ReadonlySet<string> = new Set(

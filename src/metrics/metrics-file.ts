@@ -6,8 +6,9 @@ import { basename, dirname, join } from 'node:path';
  * Writes the file so a reader sees the old or the new content, never half: write a temp file
  * in the same directory (rename is atomic only within one filesystem), fsync, rename over.
  * The temp name does not end in .prom, so node-exporter's textfile collector never reads it.
+ * `text` may come in chunks (the exposition is written as it is made).
  */
-export async function writeFileAtomic(path: string, text: string): Promise<void> {
+export async function writeFileAtomic(path: string, text: string | Iterable<string>): Promise<void> {
   const temp = join(
     dirname(path),
     `.${basename(path)}.${process.pid.toString()}.${randomBytes(4).toString('hex')}.tmp`,
@@ -15,7 +16,8 @@ export async function writeFileAtomic(path: string, text: string): Promise<void>
   try {
     const handle = await open(temp, 'w', 0o644);
     try {
-      await handle.writeFile(text, 'utf8');
+      if (typeof text === 'string') await handle.writeFile(text, 'utf8');
+      else for (const chunk of text) await handle.write(chunk, null, 'utf8');
       await handle.sync();
     } finally {
       await handle.close();

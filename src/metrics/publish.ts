@@ -7,18 +7,19 @@ import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import type { RunSummary } from '../core/outcome.js';
 import type { MetricsConfig } from './config.js';
-import { renderExposition } from './exposition.js';
+import { expositionChunks, type Tally } from './exposition.js';
 import { readPreviousFile, writeFileAtomic } from './metrics-file.js';
-import { previousFromApi, previousFromText } from './previous.js';
+import { previousFromStream, previousFromText } from './previous.js';
 import {
-  apiMetricsUrl,
   authHeaders,
+  metricsPageUrl,
   groupUrl,
   requestWithRetry,
   type HttpDeps,
   type RequestOptions,
 } from './pushgateway-client.js';
-import { buildFamilies, NO_PREVIOUS_VALUES, type PreviousValues } from './series.js';
+import { NO_PREVIOUS_VALUES, planMetrics, type MetricsPlan, type PreviousValues } from './series.js';
+import { CONTENT_TYPE } from './text-format.js';
 import { realSleep } from '../retry.js';
 
 export interface PublishDeps {
@@ -47,20 +48,30 @@ interface Gateway {
   http: HttpDeps;
 }
 
-/** ok(undefined) means the Pushgateway holds no such group (empty, restarted, first run). */
+/** Only the text format: its lines can be read one by one as they arrive. */
+const ACCEPT_TEXT = 'text/plain;version=0.0.4;q=1,*/*;q=0.1';
+
+/** undefined means the Pushgateway holds no such group (empty, restarted, first run). */
 async function readGroup(gateway: Gateway): Promise<PreviousValues | undefined> {
-  const request = { method: 'GET', url: apiMetricsUrl(gateway.url) } as const;
-  const response = await requestWithRetry(request, gateway.options, gateway.http);
-  const body: unknown = await response.json();
-  const parsed = previousFromApi(body, gateway.group);
-  if (!parsed.ok) throw new Error(`${apiMetricsUrl(gateway.url).href}: ${parsed.error}`);
-  return parsed.value;
+  const url = metricsPageUrl(gateway.url);
+  const headers = { ...gateway.options.headers, accept: ACCEPT_TEXT };
+  const response = await requestWithRetry(
+    { method: 'GET', url },
+    { ...gateway.options, headers },
+    gateway.http,
+  );
+  if (response.body === null) throw new Error(`GET ${url.href}: empty reply`);
+  try {
+    return await previousFromStream(response.body, gateway.group);
+  } catch (error) {
+    throw new Error(`GET ${url.href}: reading the reply failed: ${message(error)}`);
+  }
 }
 
 async function readFileBaseline(path: string, log: Logger): Promise<PreviousValues> {
   try {
     const text = await readPreviousFile(path);
-    return text === undefined ? NO_PREVIOUS_VALUES : previousFromText(text);
+    return (text === undefined ? undefined : previousFromText(text)) ?? NO_PREVIOUS_VALUES;
   } catch (error) {
     log.warn(
       { path, err: message(error) },
@@ -112,6 +123,22 @@ async function readBaseline(
   return { previous, gatewayError };
 }
 
+/** The text as a byte stream, written while it is sent. */
+function bodyStream(plan: MetricsPlan, tally: Tally): ReadableStream<Uint8Array> {
+  const chunks = expositionChunks(plan, tally);
+  const encoder = new TextEncoder();
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      const next = chunks.next();
+      if (next.done === true) controller.close();
+      else controller.enqueue(encoder.encode(next.value));
+    },
+    cancel() {
+      chunks.return(undefined);
+    },
+  });
+}
+
 /** Replaces the group; returns the error message, or undefined when pushed. */
 async function pushStep(
   gateway: Gateway,
@@ -119,19 +146,26 @@ async function pushStep(
   log: Logger,
 ): Promise<string | undefined> {
   const url = groupUrl(gateway.url, gateway.group.job, gateway.group.cluster);
-  const headers = { ...gateway.options.headers, 'content-type': exposition.contentType };
+  const headers = { ...gateway.options.headers, 'content-type': CONTENT_TYPE };
+  const tally: Tally = { series: 0, bytes: 0 };
   try {
     await requestWithRetry(
-      { method: 'PUT', url, body: exposition.text },
+      { method: 'PUT', url, body: () => bodyStream(exposition.plan, tally) },
       { ...gateway.options, headers },
       gateway.http,
     );
   } catch (error) {
     return message(error);
   }
-  const { series, started } = exposition;
   log.info(
-    { url: url.href, ...gateway.group, series, durationMs: Date.now() - started },
+    {
+      url: url.href,
+      ...gateway.group,
+      pvcMetrics: exposition.plan.pvcMetrics,
+      series: tally.series,
+      bytes: tally.bytes,
+      durationMs: Date.now() - exposition.started,
+    },
     'metrics pushed',
   );
   return undefined;
@@ -143,20 +177,20 @@ async function fileStep(
   exposition: Exposition,
   log: Logger,
 ): Promise<string | undefined> {
+  const tally: Tally = { series: 0, bytes: 0 };
   try {
-    await writeFileAtomic(path, exposition.text);
+    await writeFileAtomic(path, expositionChunks(exposition.plan, tally));
   } catch (error) {
     log.error({ path, err: message(error) }, 'metrics file write failed');
     return `cannot write metrics file ${path}: ${message(error)}`;
   }
-  log.info({ path, series: exposition.series }, 'metrics file written');
+  log.info({ path, series: tally.series, bytes: tally.bytes }, 'metrics file written');
   return undefined;
 }
 
+/** What is written for this run; the text itself is made anew by each writer, in chunks. */
 interface Exposition {
-  text: string;
-  contentType: string;
-  series: number;
+  plan: MetricsPlan;
   started: number;
 }
 
@@ -201,10 +235,10 @@ async function publish(
   const errors: string[] = [];
   // No PUT without the previous values: it would reset every counter and drop last_success.
   const { gateway, previous } = await prepare(config, deps, errors);
-  const families = buildFamilies(summary, previous);
-  const rendered = await renderExposition(families);
-  const series = families.reduce((n, family) => n + family.samples.length, 0);
-  const exposition: Exposition = { ...rendered, series, started };
+  const exposition: Exposition = {
+    plan: planMetrics(summary, previous, config.pvcMetrics),
+    started,
+  };
 
   const pushError = gateway === undefined ? undefined : await pushStep(gateway, exposition, log);
   if (pushError !== undefined) errors.push(pushError);

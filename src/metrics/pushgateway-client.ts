@@ -1,5 +1,5 @@
 /**
- * The two Pushgateway calls a run makes: read the group back (GET /api/v1/metrics) and replace
+ * The two Pushgateway calls a run makes: read the group back (GET /metrics) and replace
  * it (PUT /metrics/job/<job>/cluster/<cluster>). Each attempt has a timeout; network errors,
  * timeouts, 429 and 5xx are retried a bounded number of times with a short backoff.
  */
@@ -44,8 +44,13 @@ export function groupUrl(base: URL, job: string, cluster: string): URL {
   );
 }
 
-export function apiMetricsUrl(base: URL): URL {
-  return new URL('api/v1/metrics', withSlash(base));
+/**
+ * The page Prometheus scrapes: every group's series in text format. The Pushgateway has no
+ * read of one group (GET on a group URL is 405), and this page streams and parses line by
+ * line, where /api/v1/metrics is one JSON document of every group that must be parsed whole.
+ */
+export function metricsPageUrl(base: URL): URL {
+  return new URL('metrics', withSlash(base));
 }
 
 async function revealSecret(source: SecretSource, readFile: HttpDeps['readFile']): Promise<string> {
@@ -122,19 +127,19 @@ class AttemptFailed extends Error {
  * PushgatewayError naming the method, the URL and the last failure.
  */
 export async function requestWithRetry(
-  request: { method: 'GET' | 'PUT'; url: URL; body?: string },
+  request: { method: 'GET' | 'PUT'; url: URL; body?: () => ReadableStream<Uint8Array> },
   options: RequestOptions,
   deps: HttpDeps,
 ): Promise<Response> {
   const { method, url, body } = request;
-  const init: RequestInit = {
-    method,
-    headers: options.headers,
-    ...(body === undefined ? {} : { body }),
-  };
   let attempts = 0;
   const once = async (): Promise<Response> => {
     attempts += 1;
+    // A streamed body is sent chunked (no content-length) and made anew for each attempt.
+    const init: RequestInit =
+      body === undefined
+        ? { method, headers: options.headers }
+        : ({ method, headers: options.headers, body: body(), duplex: 'half' } as RequestInit);
     const result = await attempt(url, init, options.timeoutMs, deps);
     if (result.ok) return result.response;
     throw new AttemptFailed(result);

@@ -1,24 +1,29 @@
 /**
- * Summary + previous counter values → the samples to expose. Pure: no I/O, no clock, so the
- * whole metric semantics is table-tested without a Pushgateway.
+ * Summary + previous counter values → what to expose for this run. Pure: no I/O, no clock, so
+ * the whole metric semantics is table-tested without a Pushgateway. Counters are computed here
+ * (a map from label text to value per family); the per-PVC gauges are written straight from the
+ * outcomes by exposition.ts, so nothing here holds an object per series.
  */
 import type { PvcOutcome, Reason, RunStatus, RunSummary, ThresholdType } from '../core/outcome.js';
-import { METRICS, type MetricDefinition, type MetricKey } from './definitions.js';
+import { METRICS, type MetricDefinition } from './definitions.js';
+import { identityOf, namespaceLabelText, pvcLabelText, withLabel } from './text-format.js';
 
-export type Labels = Readonly<Record<string, string>>;
+/**
+ * Which managed PVCs get series of their own. `all`: every one. `problems`: only PVCs that
+ * need a look (isProblem); `none`: no PVC. In `problems` and `none` the counters are kept per
+ * namespace, without the pvc label.
+ */
+export type PvcMetrics = 'all' | 'problems' | 'none';
 
-export interface Sample {
-  labels: Labels;
-  value: number;
+export const PVC_METRICS: readonly PvcMetrics[] = ['all', 'problems', 'none'];
+
+/** Above this many managed PVCs the default is `problems`, at or below it `all`. */
+export const ALL_PVC_METRICS_UP_TO = 2_000;
+
+/** What --pvc-metrics means for this run: the flag, else a default by fleet size. */
+export function resolvePvcMetrics(requested: PvcMetrics | undefined, managed: number): PvcMetrics {
+  return requested ?? (managed > ALL_PVC_METRICS_UP_TO ? 'problems' : 'all');
 }
-
-export interface Family {
-  definition: MetricDefinition;
-  samples: readonly Sample[];
-}
-
-/** Counter samples read back from the last push, by metric name, grouping labels removed. */
-export type PreviousCounters = ReadonlyMap<string, readonly Sample[]>;
 
 const RUN_STATUSES: readonly RunStatus[] = ['success', 'failed', 'interrupted'];
 const THRESHOLD_TYPES: readonly ThresholdType[] = ['storage', 'inodes'];
@@ -44,223 +49,48 @@ export function isExpansionFailure(outcome: Pick<PvcOutcome, 'action' | 'reason'
   return outcome.action === 'error' || EXPANSION_FAILURE_REASONS.has(outcome.reason);
 }
 
+/** Reasons that need no look: the PVC is fine, or has no data pvc-chonker could act on. */
+const QUIET_REASONS: ReadonlySet<Reason> = new Set<Reason>([
+  'below-threshold',
+  'metrics-unavailable',
+  'stats-stale',
+  'not-bound',
+  'block-mode',
+]);
+
+/**
+ * A PVC this full (bytes or inodes) keeps its series under `problems` even below its own
+ * threshold, so PvcChonkerVolumeNearlyFullNotExpanding (nearly_full_ratio 0.95) still sees it.
+ */
+export const NEARLY_FULL_RATIO = 0.9;
+
+/**
+ * Whether a PVC keeps its per-PVC series under --pvc-metrics problems: over a threshold or
+ * nearly full, held back (cooldown, max size, a resize in flight, the per-run cap, a refusal),
+ * expanded, unhealthy or in error. Every reason not known to be quiet counts, so a new reason
+ * shows up rather than hides.
+ */
+export function isProblem(outcome: PvcOutcome): boolean {
+  return (
+    !QUIET_REASONS.has(outcome.reason) ||
+    outcome.action === 'error' ||
+    outcome.unhealthy ||
+    outcome.thresholdsReached.length > 0 ||
+    (outcome.usedRatio ?? 0) >= NEARLY_FULL_RATIO ||
+    (outcome.inodesUsedRatio ?? 0) >= NEARLY_FULL_RATIO
+  );
+}
+
 /** Provider label when the volume's provider is not known. */
 export const UNKNOWN_PROVIDER = 'unknown';
 
-function labelKey(definition: MetricDefinition, labels: Labels): string {
-  return JSON.stringify(definition.labelNames.map((name) => labels[name] ?? ''));
-}
-
-/** Whether a sample read back has exactly this metric's label names (else an older schema). */
-function hasLabelNames(definition: MetricDefinition, labels: Labels): boolean {
-  const names = Object.keys(labels);
-  return (
-    names.length === definition.labelNames.length && definition.labelNames.every((n) => n in labels)
-  );
-}
-
-function pvcKey(namespace: string | undefined, pvc: string | undefined): string {
-  return `${namespace ?? ''}/${pvc ?? ''}`;
-}
-
-/** Accumulates one counter: previous values, zero seeds, then this run's increments. */
-class CounterValues {
-  readonly #values = new Map<string, Sample>();
-  readonly definition: MetricDefinition;
-
-  constructor(definition: MetricDefinition) {
-    this.definition = definition;
-  }
-
-  add(labels: Labels, increment: number): void {
-    const key = labelKey(this.definition, labels);
-    const current = this.#values.get(key);
-    this.#values.set(key, { labels, value: (current?.value ?? 0) + increment });
-  }
-
-  family(): Family {
-    return { definition: this.definition, samples: [...this.#values.values()] };
-  }
-}
-
-/**
- * Seeds a counter from the previous push. After a completed pass only the series of PVCs still
- * managed survive, so a deleted PVC's series disappear; after a failed or interrupted pass the
- * PVC list may be partial, so every series is kept.
- */
-function carryForward(
-  counter: CounterValues,
-  previous: PreviousCounters,
-  keep: (labels: Labels) => boolean,
-): void {
-  for (const sample of previous.get(counter.definition.name) ?? []) {
-    const valid = Number.isFinite(sample.value) && sample.value >= 0;
-    if (valid && hasLabelNames(counter.definition, sample.labels) && keep(sample.labels)) {
-      counter.add(sample.labels, sample.value);
-    }
-  }
-}
-
-function pvcLabels(outcome: PvcOutcome): { pvc: string; namespace: string } {
-  return { pvc: outcome.name, namespace: outcome.namespace };
-}
-
-interface PvcCounters {
-  expansions: CounterValues;
-  wouldExpand: CounterValues;
-  failures: CounterValues;
-  thresholds: CounterValues;
-  maxSize: CounterValues;
-  unhealthy: CounterValues;
-}
-
-/**
- * One PVC's increments. Zero seeds too: increase() only sees a step within an existing series,
- * so a PVC's first expansion must not be the moment its series appears.
- */
-function countOutcome(counters: PvcCounters, outcome: PvcOutcome, dryRun: boolean): void {
-  const pvc = pvcLabels(outcome);
-  const provider = { ...pvc, provider: outcome.provider ?? UNKNOWN_PROVIDER };
-  counters.expansions.add(provider, outcome.action === 'expand' ? 1 : 0);
-  if (dryRun) counters.wouldExpand.add(provider, outcome.action === 'would-expand' ? 1 : 0);
-  for (const type of THRESHOLD_TYPES) {
-    counters.thresholds.add({ ...pvc, type }, outcome.thresholdsReached.includes(type) ? 1 : 0);
-  }
-  counters.maxSize.add(pvc, outcome.reason === 'max-size-reached' ? 1 : 0);
-  counters.unhealthy.add(pvc, outcome.unhealthy ? 1 : 0);
-  if (isExpansionFailure(outcome)) counters.failures.add({ ...pvc, reason: outcome.reason }, 1);
-}
-
-function counterFamilies(summary: RunSummary, previous: PreviousCounters): Family[] {
-  const managed = new Set(summary.pvcs.map((outcome) => pvcKey(outcome.namespace, outcome.name)));
-  const completed = summary.status === 'success';
-  const keep = (labels: Labels): boolean =>
-    !completed || !('pvc' in labels) || managed.has(pvcKey(labels['namespace'], labels['pvc']));
-  const make = (definition: MetricDefinition): CounterValues => {
-    const counter = new CounterValues(definition);
-    carryForward(counter, previous, keep);
-    return counter;
-  };
-  const expansions = make(METRICS.expansionsTotal);
-  const wouldExpand = make(METRICS.wouldExpandTotal);
-  const failures = make(METRICS.expansionFailuresTotal);
-  const thresholds = make(METRICS.thresholdReachedTotal);
-  const maxSize = make(METRICS.maxSizeReachedTotal);
-  const unhealthy = make(METRICS.pvcUnhealthyTotal);
-  const runs = make(METRICS.runsTotal);
-
-  const counters = { expansions, wouldExpand, failures, thresholds, maxSize, unhealthy };
-
-  for (const status of RUN_STATUSES) runs.add({ status }, status === summary.status ? 1 : 0);
-  for (const outcome of summary.pvcs) countOutcome(counters, outcome, summary.dryRun);
-  return [expansions, failures, thresholds, maxSize, unhealthy, wouldExpand, runs].map((c) =>
-    c.family(),
-  );
-}
-
-function single(key: MetricKey, value: number): Family {
-  return { definition: METRICS[key], samples: [{ labels: {}, value }] };
-}
-
-function countBy<T>(items: readonly T[], key: (item: T) => string): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const item of items) counts.set(key(item), (counts.get(key(item)) ?? 0) + 1);
-  return counts;
-}
-
-function lastSuccessSeconds(summary: RunSummary, previous: PreviousValues): number {
-  if (summary.status === 'success') return summary.finishedAt.getTime() / 1000;
-  return previous.lastSuccessSeconds ?? 0;
-}
-
-function runFamilies(summary: RunSummary, previous: PreviousValues): Family[] {
-  const outcomes = countBy(summary.pvcs, (o) => JSON.stringify([o.action, o.reason]));
-  return [
-    single(
-      'loopDurationSeconds',
-      (summary.finishedAt.getTime() - summary.startedAt.getTime()) / 1000,
-    ),
-    single('lastRunTimestampSeconds', summary.finishedAt.getTime() / 1000),
-    single('lastSuccessTimestampSeconds', lastSuccessSeconds(summary, previous)),
-    {
-      definition: METRICS.lastRunStatus,
-      samples: RUN_STATUSES.map((status) => ({
-        labels: { status },
-        value: status === summary.status ? 1 : 0,
-      })),
-    },
-    single('dryRun', summary.dryRun ? 1 : 0),
-    single('pvcsSeen', summary.pvcsSeen),
-    single('pvcsManaged', summary.pvcs.length),
-    {
-      definition: METRICS.pvcsUnmanaged,
-      samples: Object.entries(summary.unmanaged).map(([reason, value]) => ({
-        labels: { reason },
-        value,
-      })),
-    },
-    {
-      definition: METRICS.pvcsByOutcome,
-      samples: [...outcomes].map(([key, value]) => {
-        const [action = '', reason = ''] = JSON.parse(key) as string[];
-        return { labels: { action, reason }, value };
-      }),
-    },
-  ];
-}
-
-type PvcGaugeKey =
-  | 'pvcUsedRatio'
-  | 'pvcInodesUsedRatio'
-  | 'pvcCapacityBytes'
-  | 'pvcRequestedBytes'
-  | 'pvcMaxSizeBytes'
-  | 'pvcUnhealthy';
-
-function pvcGauge(
-  key: PvcGaugeKey,
-  pvcs: readonly PvcOutcome[],
-  value: (o: PvcOutcome) => number | bigint | undefined,
-): Family {
-  const samples: Sample[] = [];
-  for (const outcome of pvcs) {
-    const v = value(outcome);
-    // bigint → float loses precision only above 2^53 bytes (8 PiB), like every Prometheus value.
-    if (v !== undefined) samples.push({ labels: pvcLabels(outcome), value: Number(v) });
-  }
-  return { definition: METRICS[key], samples };
-}
-
-function pvcFamilies(pvcs: readonly PvcOutcome[]): Family[] {
-  return [
-    {
-      definition: METRICS.pvcStatus,
-      samples: pvcs.map((o) => ({
-        labels: { ...pvcLabels(o), action: o.action, reason: o.reason },
-        value: 1,
-      })),
-    },
-    pvcGauge('pvcUsedRatio', pvcs, (o) => o.usedRatio),
-    pvcGauge('pvcInodesUsedRatio', pvcs, (o) => o.inodesUsedRatio),
-    pvcGauge('pvcCapacityBytes', pvcs, (o) => o.currentBytes),
-    pvcGauge('pvcRequestedBytes', pvcs, (o) => o.requestBytes),
-    pvcGauge('pvcMaxSizeBytes', pvcs, (o) => o.maxSizeBytes),
-    {
-      definition: METRICS.pvcThresholdReached,
-      samples: pvcs.flatMap((o) =>
-        THRESHOLD_TYPES.map((type) => ({
-          labels: { ...pvcLabels(o), type },
-          value: o.thresholdsReached.includes(type) ? 1 : 0,
-        })),
-      ),
-    },
-    pvcGauge('pvcUnhealthy', pvcs, (o) => (o.unhealthy ? 1 : 0)),
-  ];
-}
+/** Counter series by metric name, then by label text (text-format.ts order, escaped). */
+export type CounterValues = ReadonlyMap<string, ReadonlyMap<string, number>>;
 
 /** What the last push left behind that this run builds on. */
 export interface PreviousValues {
-  counters: PreviousCounters;
+  /** Counter series read back, grouping labels removed; only valid label names and values. */
+  counters: CounterValues;
   /** pvc_chonker_last_success_timestamp_seconds, re-sent by a failed run (PUT replaces the group). */
   lastSuccessSeconds: number | undefined;
 }
@@ -270,11 +100,156 @@ export const NO_PREVIOUS_VALUES: PreviousValues = {
   lastSuccessSeconds: undefined,
 };
 
-/** Every family to expose for this run, in a stable order. */
-export function buildFamilies(summary: RunSummary, previous: PreviousValues): Family[] {
-  return [
-    ...counterFamilies(summary, previous.counters),
-    ...runFamilies(summary, previous),
-    ...pvcFamilies(summary.pvcs),
-  ];
+/** Everything exposition.ts writes for one run. */
+export interface MetricsPlan {
+  summary: RunSummary;
+  pvcMetrics: PvcMetrics;
+  /** Every counter family's series: carried forward, seeded at 0 and incremented. */
+  counters: CounterValues;
+  lastSuccessSeconds: number;
+  /** The outcomes that get per-PVC gauges, in report order. */
+  pvcs: readonly PvcOutcome[];
+}
+
+/** Counter families in the order they are written. */
+export const COUNTER_FAMILIES: readonly MetricDefinition[] = [
+  METRICS.expansionsTotal,
+  METRICS.expansionFailuresTotal,
+  METRICS.thresholdReachedTotal,
+  METRICS.maxSizeReachedTotal,
+  METRICS.pvcUnhealthyTotal,
+  METRICS.wouldExpandTotal,
+  METRICS.runsTotal,
+];
+
+type Series = Map<string, number>;
+
+function add(series: Series, labelText: string, increment: number): void {
+  series.set(labelText, (series.get(labelText) ?? 0) + increment);
+}
+
+/**
+ * Which previous series survive. After a completed pass only those of PVCs still managed, in
+ * this run's shape (per PVC, or per namespace): a deleted PVC's series disappear, and so do
+ * those of the other shape after --pvc-metrics changed. After a failed or interrupted pass the
+ * PVC list may be partial, so every series is kept as it was.
+ */
+function keeper(summary: RunSummary, perPvc: boolean): (labelText: string) => boolean {
+  if (summary.status !== 'success') return () => true;
+  const identities = new Set<string>();
+  for (const o of summary.pvcs) {
+    identities.add(perPvc ? pvcLabelText(o.namespace, o.name) : namespaceLabelText(o.namespace));
+  }
+  return (labelText) => {
+    const identity = identityOf(labelText);
+    // Series of the job itself (runs_total) have no identity and always carry forward.
+    return identity === '' || identities.has(identity);
+  };
+}
+
+interface Counters {
+  expansions: Series;
+  failures: Series;
+  thresholds: Series;
+  maxSize: Series;
+  unhealthy: Series;
+  wouldExpand: Series;
+  runs: Series;
+}
+
+/**
+ * One PVC's increments, keyed per PVC or per namespace. Zero seeds too: increase() only sees
+ * a step within an existing series, so a PVC's (or namespace's) first expansion must not be
+ * the moment its series appears.
+ */
+function countOutcome(counters: Counters, outcome: PvcOutcome, identity: string, dryRun: boolean) {
+  const provider = withLabel(identity, 'provider', outcome.provider ?? UNKNOWN_PROVIDER);
+  add(counters.expansions, provider, outcome.action === 'expand' ? 1 : 0);
+  if (dryRun) add(counters.wouldExpand, provider, outcome.action === 'would-expand' ? 1 : 0);
+  for (const type of THRESHOLD_TYPES) {
+    const reached = outcome.thresholdsReached.includes(type) ? 1 : 0;
+    add(counters.thresholds, withLabel(identity, 'type', type), reached);
+  }
+  add(counters.maxSize, identity, outcome.reason === 'max-size-reached' ? 1 : 0);
+  add(counters.unhealthy, identity, outcome.unhealthy ? 1 : 0);
+  if (isExpansionFailure(outcome))
+    add(counters.failures, withLabel(identity, 'reason', outcome.reason), 1);
+}
+
+function countAll(
+  summary: RunSummary,
+  previous: CounterValues,
+  pvcMetrics: PvcMetrics,
+): CounterValues {
+  const perPvc = pvcMetrics === 'all';
+  const keep = keeper(summary, perPvc);
+  const carried = (definition: MetricDefinition): Series => {
+    const series: Series = new Map();
+    for (const [labelText, value] of previous.get(definition.name) ?? []) {
+      if (keep(labelText)) series.set(labelText, value);
+    }
+    return series;
+  };
+  const counters: Counters = {
+    expansions: carried(METRICS.expansionsTotal),
+    failures: carried(METRICS.expansionFailuresTotal),
+    thresholds: carried(METRICS.thresholdReachedTotal),
+    maxSize: carried(METRICS.maxSizeReachedTotal),
+    unhealthy: carried(METRICS.pvcUnhealthyTotal),
+    wouldExpand: carried(METRICS.wouldExpandTotal),
+    runs: carried(METRICS.runsTotal),
+  };
+  for (const status of RUN_STATUSES) {
+    add(counters.runs, withLabel('', 'status', status), status === summary.status ? 1 : 0);
+  }
+  for (const outcome of summary.pvcs) {
+    const identity = perPvc
+      ? pvcLabelText(outcome.namespace, outcome.name)
+      : namespaceLabelText(outcome.namespace);
+    countOutcome(counters, outcome, identity, summary.dryRun);
+  }
+  return new Map([
+    [METRICS.expansionsTotal.name, counters.expansions],
+    [METRICS.expansionFailuresTotal.name, counters.failures],
+    [METRICS.thresholdReachedTotal.name, counters.thresholds],
+    [METRICS.maxSizeReachedTotal.name, counters.maxSize],
+    [METRICS.pvcUnhealthyTotal.name, counters.unhealthy],
+    [METRICS.wouldExpandTotal.name, counters.wouldExpand],
+    [METRICS.runsTotal.name, counters.runs],
+  ]);
+}
+
+function lastSuccessSeconds(summary: RunSummary, previous: PreviousValues): number {
+  if (summary.status === 'success') return summary.finishedAt.getTime() / 1000;
+  return previous.lastSuccessSeconds ?? 0;
+}
+
+function selectPvcs(pvcs: readonly PvcOutcome[], pvcMetrics: PvcMetrics): readonly PvcOutcome[] {
+  switch (pvcMetrics) {
+    case 'all':
+      return pvcs;
+    case 'problems':
+      return pvcs.filter(isProblem);
+    case 'none':
+      return [];
+  }
+}
+
+/**
+ * Everything to expose for this run. `requested` is --pvc-metrics (undefined: the default by
+ * the number of managed PVCs).
+ */
+export function planMetrics(
+  summary: RunSummary,
+  previous: PreviousValues,
+  requested: PvcMetrics | undefined,
+): MetricsPlan {
+  const pvcMetrics = resolvePvcMetrics(requested, summary.pvcs.length);
+  return {
+    summary,
+    pvcMetrics,
+    counters: countAll(summary, previous.counters, pvcMetrics),
+    lastSuccessSeconds: lastSuccessSeconds(summary, previous),
+    pvcs: selectPvcs(summary.pvcs, pvcMetrics),
+  };
 }

@@ -1,0 +1,193 @@
+/**
+ * `make bench ARGS=--pushgateway`: the scale pass with metrics pushed to a real Pushgateway
+ * (Debian's prometheus-pushgateway on a loopback port, in memory only). The CLI runs twice, so
+ * the second run reads back the first run's series for every PVC before it pushes. A small
+ * proxy between the CLI and the Pushgateway counts the bytes and times each request.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer as createHttpServer, request, type IncomingMessage } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
+
+export const PUSHGATEWAY_BIN = process.env['PUSHGATEWAY_BIN'] ?? 'prometheus-pushgateway';
+
+/** What the bench needs of one CLI process (bench/scale.ts runs and measures it). */
+export interface MeasuredRun {
+  code: number | null;
+  spawnedAt: number;
+  exitedAt: number;
+  peakRssKiB: number;
+  cpuMs: number;
+  stderr: string;
+}
+
+interface ProxiedRequest {
+  method: string;
+  path: string;
+  status: number;
+  requestBytes: number;
+  responseBytes: number;
+  ms: number;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createNetServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => {
+        resolve(port);
+      });
+    });
+  });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function startGateway(): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(
+    PUSHGATEWAY_BIN,
+    ['--persistence.file=', `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  const url = `http://127.0.0.1:${port}/`;
+  for (let tries = 0; tries < 100; tries++) {
+    if (child.exitCode !== null) break;
+    const ready = await fetch(new URL('-/ready', url)).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (ready) return { url, child };
+    await sleep(100);
+  }
+  child.kill('SIGKILL');
+  throw new Error(`${PUSHGATEWAY_BIN} did not start; run scripts/install-system-deps.sh`);
+}
+
+/** Forwards everything to `target` and records method, path, bytes both ways and duration. */
+async function startCountingProxy(
+  target: string,
+): Promise<{ url: string; log: ProxiedRequest[]; close: () => Promise<void> }> {
+  const upstream = new URL(target);
+  const log: ProxiedRequest[] = [];
+  const server = createHttpServer((req, res) => {
+    const started = performance.now();
+    let requestBytes = 0;
+    let responseBytes = 0;
+    const forward = request(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+      },
+      (reply: IncomingMessage) => {
+        res.writeHead(reply.statusCode ?? 502, reply.headers);
+        reply.on('data', (chunk: Buffer) => (responseBytes += chunk.length));
+        reply.pipe(res);
+        res.on('finish', () => {
+          log.push({
+            method: req.method ?? '?',
+            path: req.url ?? '?',
+            status: reply.statusCode ?? 0,
+            requestBytes,
+            responseBytes,
+            ms: Math.round(performance.now() - started),
+          });
+        });
+      },
+    );
+    forward.on('error', () => res.destroy());
+    req.on('data', (chunk: Buffer) => (requestBytes += chunk.length));
+    req.pipe(forward);
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    log,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => {
+          resolve();
+        });
+      }),
+  };
+}
+
+/** The fields of the CLI's last log line with message `msg`, if any. */
+function logLine(stderr: string, msg: string): Record<string, unknown> | undefined {
+  for (const text of stderr.split('\n').reverse()) {
+    if (!text.includes(`"msg":"${msg}"`)) continue;
+    return JSON.parse(text) as Record<string, unknown>;
+  }
+  return undefined;
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(2)} MiB`;
+}
+
+function line(label: string, value: string): string {
+  return `${label.padEnd(34)}${value}\n`;
+}
+
+function describeRun(title: string, run: MeasuredRun, requests: ProxiedRequest[]): string[] {
+  const pushed = logLine(run.stderr, 'metrics pushed');
+  const finished = logLine(run.stderr, 'run finished');
+  const out = [`\n${title}\n`];
+  out.push(line('  exit status', String(run.code)));
+  out.push(line('  wall time, process', `${run.exitedAt - run.spawnedAt} ms`));
+  out.push(line('  wall time, pass', `${String(finished?.['durationMs'] ?? '?')} ms`));
+  out.push(line('  CPU, CLI process', `${run.cpuMs} ms`));
+  out.push(
+    line('  peak RSS (VmHWM)', `${(run.peakRssKiB / 1024).toFixed(1)} MiB (target <= 150 MiB)`),
+  );
+  out.push(
+    line(
+      '  push time (read back + PUT)',
+      pushed === undefined
+        ? 'not pushed'
+        : `${String(pushed['durationMs'])} ms (target <= 1000 ms), from the CLI's "metrics pushed" line`,
+    ),
+  );
+  out.push(line('  series pushed', String(pushed?.['series'] ?? '?')));
+  for (const r of requests) {
+    const bytes = r.method === 'GET' ? `${mib(r.responseBytes)} read` : `${mib(r.requestBytes)} sent`;
+    out.push(line(`  ${r.method} ${r.path}`, `HTTP ${r.status}, ${bytes}, ${r.ms} ms`));
+  }
+  if (run.code !== 0) out.push(run.stderr.slice(-4000));
+  return out;
+}
+
+/**
+ * Runs the CLI (`args` without a Pushgateway URL) twice against a fresh Pushgateway and returns
+ * the report text.
+ */
+export async function pushgatewayBench(
+  args: readonly string[],
+  runCli: (args: readonly string[]) => Promise<MeasuredRun>,
+): Promise<string> {
+  const gateway = await startGateway();
+  const proxy = await startCountingProxy(gateway.url);
+  const out: string[] = [
+    `\nmetrics pushed to a real Pushgateway (${PUSHGATEWAY_BIN}, --persistence.file= empty) through a counting proxy\n`,
+  ];
+  try {
+    for (const title of ['run 1 (empty Pushgateway)', 'run 2 (reads back run 1)']) {
+      const before = proxy.log.length;
+      const run = await runCli([...args, '--pushgateway-url', proxy.url]);
+      out.push(...describeRun(title, run, proxy.log.slice(before)));
+    }
+  } finally {
+    await proxy.close();
+    gateway.child.kill('SIGTERM');
+  }
+  return out.join('');
+}
