@@ -130,6 +130,11 @@ function logLine(stderr: string, msg: string): Record<string, unknown> | undefin
   return undefined;
 }
 
+function field(fields: Record<string, unknown> | undefined, name: string): string {
+  const value = fields?.[name];
+  return typeof value === 'number' || typeof value === 'string' ? String(value) : '?';
+}
+
 function mib(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(2)} MiB`;
 }
@@ -144,7 +149,7 @@ function describeRun(title: string, run: MeasuredRun, requests: ProxiedRequest[]
   const out = [`\n${title}\n`];
   out.push(line('  exit status', String(run.code)));
   out.push(line('  wall time, process', `${run.exitedAt - run.spawnedAt} ms`));
-  out.push(line('  wall time, pass', `${String(finished?.['durationMs'] ?? '?')} ms`));
+  out.push(line('  wall time, pass', `${field(finished, 'durationMs')} ms`));
   out.push(line('  CPU, CLI process', `${run.cpuMs} ms`));
   out.push(
     line('  peak RSS (VmHWM)', `${(run.peakRssKiB / 1024).toFixed(1)} MiB (target <= 150 MiB)`),
@@ -154,13 +159,15 @@ function describeRun(title: string, run: MeasuredRun, requests: ProxiedRequest[]
       '  push time (read back + PUT)',
       pushed === undefined
         ? 'not pushed'
-        : `${String(pushed['durationMs'])} ms (target <= 1000 ms), from the CLI's "metrics pushed" line`,
+        : `${field(pushed, 'durationMs')} ms (target <= 1000 ms), from the CLI's "metrics pushed" line`,
     ),
   );
-  out.push(line('  series pushed', String(pushed?.['series'] ?? '?')));
+  out.push(line('  series pushed', field(pushed, 'series')));
   for (const r of requests) {
-    const bytes = r.method === 'GET' ? `${mib(r.responseBytes)} read` : `${mib(r.requestBytes)} sent`;
-    out.push(line(`  ${r.method} ${r.path}`, `HTTP ${r.status}, ${bytes}, ${r.ms} ms`));
+    const bytes =
+      r.method === 'GET' ? `${mib(r.responseBytes)} read` : `${mib(r.requestBytes)} sent`;
+    const what = r.method === 'PUT' ? 'PUT <group>' : `${r.method} ${r.path}`;
+    out.push(line(`  ${what}`, `HTTP ${r.status}, ${bytes}, ${r.ms} ms`));
   }
   if (run.code !== 0) out.push(run.stderr.slice(-4000));
   return out;

@@ -366,6 +366,28 @@ function toOutcome(item: Pending, dryRun: boolean): PvcOutcome {
   };
 }
 
+/**
+ * Applies what needs a write (an expansion, a Warning event) and turns every decision into its
+ * report line as soon as it is final, so the snapshots, volumes and stats behind a decision
+ * (kilobytes per PVC) are not held until the last write of the run is done.
+ */
+async function settle(deps: RunDeps, config: RunConfig, decided: Pending[]): Promise<PvcOutcome[]> {
+  const outcomes: PvcOutcome[] = [];
+  const writes: { index: number; item: Pending }[] = [];
+  for (const item of decided) {
+    const write = !config.dryRun && (item.decision.action === 'expand' || item.decision.warn);
+    if (write) writes.push({ index: outcomes.length, item });
+    outcomes.push(toOutcome(item, config.dryRun));
+  }
+  decided.length = 0; // the caller's array: nothing else holds the settled decisions now
+  const applied = await mapWithConcurrency(writes, config.writeConcurrency, async (write) => {
+    const result = await applyOne(deps, config, write.item);
+    return { index: write.index, outcome: toOutcome(result, config.dryRun) };
+  });
+  for (const { index, outcome } of applied) outcomes[index] = outcome;
+  return outcomes;
+}
+
 function logOutcome(log: Logger, outcome: PvcOutcome): void {
   const { namespace, name, action, reason, detail } = outcome;
   const fields = {
@@ -391,14 +413,10 @@ export async function run(deps: RunDeps, config: RunConfig): Promise<RunSummary>
   };
   try {
     listing = await listManaged(deps, config);
-    const subjects = await gather(deps, config, listing.managed);
-    const decided = await checkWithProviders(deps, config, decideAll(deps, config, subjects));
-    const applied = config.dryRun
-      ? decided
-      : await mapWithConcurrency(decided, config.writeConcurrency, (item) =>
-          applyOne(deps, config, item),
-        );
-    const pvcs = applied.map((item) => toOutcome(item, config.dryRun));
+    const decided = decideAll(deps, config, await gather(deps, config, listing.managed));
+    // From here the decisions hold the PVCs; settle() lets each go once its outcome is known.
+    listing.managed = [];
+    const pvcs = await settle(deps, config, await checkWithProviders(deps, config, decided));
     for (const outcome of pvcs) logOutcome(deps.log, outcome);
     const status = deps.signal.aborted ? 'interrupted' : 'success';
     return {

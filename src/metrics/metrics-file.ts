@@ -8,7 +8,10 @@ import { basename, dirname, join } from 'node:path';
  * The temp name does not end in .prom, so node-exporter's textfile collector never reads it.
  * `text` may come in chunks (the exposition is written as it is made).
  */
-export async function writeFileAtomic(path: string, text: string | Iterable<string>): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  text: string | Iterable<string>,
+): Promise<void> {
   const temp = join(
     dirname(path),
     `.${basename(path)}.${process.pid.toString()}.${randomBytes(4).toString('hex')}.tmp`,
@@ -16,8 +19,9 @@ export async function writeFileAtomic(path: string, text: string | Iterable<stri
   try {
     const handle = await open(temp, 'w', 0o644);
     try {
-      if (typeof text === 'string') await handle.writeFile(text, 'utf8');
-      else for (const chunk of text) await handle.write(chunk, null, 'utf8');
+      for (const chunk of typeof text === 'string' ? [text] : text) {
+        await handle.write(chunk, null, 'utf8');
+      }
       await handle.sync();
     } finally {
       await handle.close();

@@ -67,8 +67,9 @@ class PreviousReader {
     const wanted = WANTED.get(name);
     if (wanted === undefined && name !== LAST_SUCCESS) return;
     const pairs = parsePairs(labelText);
+    // SAMPLE only matches a non-empty value, so Number() cannot turn '' into 0 here.
     const value = Number(valueText);
-    if (pairs === undefined || valueText === '' || Number.isNaN(value)) return;
+    if (pairs === undefined || Number.isNaN(value)) return;
     const own = this.#ownLabels(pairs);
     if (own === undefined) return;
     this.#found = true;

@@ -18,7 +18,12 @@ import {
   type HttpDeps,
   type RequestOptions,
 } from './pushgateway-client.js';
-import { NO_PREVIOUS_VALUES, planMetrics, type MetricsPlan, type PreviousValues } from './series.js';
+import {
+  NO_PREVIOUS_VALUES,
+  planMetrics,
+  type MetricsPlan,
+  type PreviousValues,
+} from './series.js';
 import { CONTENT_TYPE } from './text-format.js';
 import { realSleep } from '../retry.js';
 

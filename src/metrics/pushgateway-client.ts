@@ -139,7 +139,7 @@ export async function requestWithRetry(
     const init: RequestInit =
       body === undefined
         ? { method, headers: options.headers }
-        : ({ method, headers: options.headers, body: body(), duplex: 'half' } as RequestInit);
+        : { method, headers: options.headers, body: body(), duplex: 'half' };
     const result = await attempt(url, init, options.timeoutMs, deps);
     if (result.ok) return result.response;
     throw new AttemptFailed(result);

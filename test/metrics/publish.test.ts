@@ -4,7 +4,9 @@ import { parseMetricsConfig, type MetricsConfig } from '../../src/metrics/config
 import { publishMetrics } from '../../src/metrics/publish.js';
 import { expanded, memoryLogger, summary } from './builders.js';
 
-const EMPTY_API = JSON.stringify({ status: 'success', data: [] });
+/** A /metrics page with only the Pushgateway's own metrics: no group of ours yet. */
+const EMPTY_PAGE =
+  '# TYPE pushgateway_build_info gauge\npushgateway_build_info{version="1.5.1"} 1\n';
 
 function config(env: Record<string, string> = {}): MetricsConfig {
   const parsed = parseMetricsConfig({ pushgatewayUrl: 'http://pg.example:9091/prefix' }, env);
@@ -18,7 +20,7 @@ function scriptedFetch(script: (number | Error)[]) {
     method: string;
     url: string;
     headers: Record<string, string>;
-    body: string | undefined;
+    body: Promise<string> | undefined;
   }[] = [];
   const fetch = (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     const url = input instanceof URL ? input.href : typeof input === 'string' ? input : input.url;
@@ -27,11 +29,12 @@ function scriptedFetch(script: (number | Error)[]) {
       method: init?.method ?? 'GET',
       url,
       headers,
-      body: typeof init?.body === 'string' ? init.body : undefined,
+      // The PUT body is a stream; read it as the server would.
+      body: init?.body == null ? undefined : new Response(init.body).text(),
     });
     const step = script.shift() ?? 200;
     if (step instanceof Error) return Promise.reject(step);
-    const body = init?.method === 'GET' ? EMPTY_API : '';
+    const body = init?.method === 'GET' ? EMPTY_PAGE : '';
     return Promise.resolve(
       new Response(step === 200 && body !== '' ? body : null, { status: step }),
     );
@@ -55,14 +58,14 @@ describe('publishMetrics retry and auth', () => {
 
     expect(result).toEqual({ pushed: true, error: undefined });
     expect(calls.map((c) => `${c.method} ${c.url}`)).toEqual([
-      'GET http://pg.example:9091/prefix/api/v1/metrics',
-      'GET http://pg.example:9091/prefix/api/v1/metrics',
+      'GET http://pg.example:9091/prefix/metrics',
+      'GET http://pg.example:9091/prefix/metrics',
       'PUT http://pg.example:9091/prefix/metrics/job/pvc-chonker/cluster/default',
     ]);
     expect(sleeps).toEqual([250]);
     expect(calls[2]?.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
-    expect(calls[2]?.body).toContain(
-      'pvc_chonker_expansions_total{pvc="web",namespace="default",provider="generic"} 1',
+    expect(await calls[2]?.body).toContain(
+      'pvc_chonker_expansions_total{namespace="default",pvc="web",provider="generic"} 1',
     );
   });
 
@@ -104,7 +107,7 @@ describe('publishMetrics retry and auth', () => {
     );
 
     expect(result.error).toBe(
-      'GET http://pg.example:9091/prefix/api/v1/metrics failed after 4 attempt(s): ECONNREFUSED',
+      'GET http://pg.example:9091/prefix/metrics failed after 4 attempt(s): ECONNREFUSED',
     );
     expect(calls).toHaveLength(4);
     expect(sleeps).toEqual([250, 500, 1000]);

@@ -251,7 +251,7 @@ describe('publishMetrics against a real Pushgateway', () => {
 
     expect(result).toEqual({ pushed: true, error: undefined });
     expect(written).toContain(
-      'pvc_chonker_expansions_total{pvc="web",namespace="default",provider="aws"} 1',
+      'pvc_chonker_expansions_total{namespace="default",pvc="web",provider="aws"} 1',
     );
     expect(left).toEqual(['pvc-chonker.prom']);
   });
@@ -286,9 +286,7 @@ describe('publishMetrics when the Pushgateway is new, down, slow or locked', () 
 
     const elapsedMs = Date.now() - started;
     expect(result.pushed).toBe(false);
-    expect(result.error).toContain(
-      `GET ${url}api/v1/metrics failed after 3 attempt(s): ECONNREFUSED`,
-    );
+    expect(result.error).toContain(`GET ${url}metrics failed after 3 attempt(s): ECONNREFUSED`);
     expect(elapsedMs).toBeLessThan(3_000);
     expect(lines().filter((l) => l['msg'] === 'pushgateway request failed, retrying')).toHaveLength(
       2,
@@ -319,7 +317,7 @@ describe('publishMetrics when the Pushgateway is new, down, slow or locked', () 
     await new Promise((resolve) => server.close(resolve));
     expect(result).toEqual({
       pushed: false,
-      error: `GET ${url}api/v1/metrics failed after 2 attempt(s): timed out`,
+      error: `GET ${url}metrics failed after 2 attempt(s): timed out`,
     });
     expect(elapsedMs).toBeGreaterThanOrEqual(600);
     expect(elapsedMs).toBeLessThan(2_000);
@@ -397,7 +395,7 @@ describe('publishMetrics without a Pushgateway', () => {
 
     expect(result).toEqual({ pushed: false, error: undefined });
     expect(written).toContain(
-      'pvc_chonker_expansions_total{pvc="web",namespace="default",provider="generic"} 2',
+      'pvc_chonker_expansions_total{namespace="default",pvc="web",provider="generic"} 2',
     );
     expect(written).toContain(
       `pvc_chonker_last_success_timestamp_seconds ${(t2.getTime() / 1000).toString()}`,

@@ -1,26 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import type { PvcOutcome } from '../../src/core/outcome.js';
+import { previousFromText } from '../../src/metrics/previous.js';
 import {
-  buildFamilies,
   isExpansionFailure,
+  isProblem,
   NO_PREVIOUS_VALUES,
-  type Family,
-  type Labels,
+  resolvePvcMetrics,
   type PreviousValues,
+  type PvcMetrics,
 } from '../../src/metrics/series.js';
 import { expanded, outcome, summary } from './builders.js';
+import { buildFamilies, samples, value, type Labels } from './exposition-text.js';
 
-function samples(families: Family[], name: string): { labels: Labels; value: number }[] {
-  const family = families.find((f) => f.definition.name === name);
-  if (family === undefined) throw new Error(`no family ${name}`);
-  return [...family.samples];
-}
-
-function value(families: Family[], name: string, labels: Labels = {}): number | undefined {
-  const want = JSON.stringify(Object.entries(labels).sort());
-  return samples(families, name).find(
-    (s) => JSON.stringify(Object.entries(s.labels).sort()) === want,
-  )?.value;
+/** Previous values as the Pushgateway or a metrics file would give them back. */
+function previousOf(...lines: string[]): PreviousValues {
+  const previous = previousFromText(`${lines.join('\n')}\n`);
+  if (previous === undefined) throw new Error('no previous values in the lines');
+  return previous;
 }
 
 const web = { pvc: 'web', namespace: 'default' };
@@ -243,31 +239,16 @@ describe('buildFamilies: one run from nothing', () => {
 });
 
 describe('buildFamilies: counters carried forward', () => {
-  const previous: PreviousValues = {
-    lastSuccessSeconds: 1_700_000_000,
-    counters: new Map([
-      [
-        'pvc_chonker_expansions_total',
-        [
-          { labels: { ...web, provider: 'generic' }, value: 4 },
-          { labels: { pvc: 'gone', namespace: 'default', provider: 'generic' }, value: 2 },
-        ],
-      ],
-      [
-        'pvc_chonker_expansion_failures_total',
-        [{ labels: { ...web, reason: 'api-error' }, value: 3 }],
-      ],
-      [
-        'pvc_chonker_runs_total',
-        [
-          { labels: { status: 'success' }, value: 10 },
-          { labels: { status: 'failed' }, value: 1 },
-        ],
-      ],
-      // An older schema's extra label: not carried (prom-client would reject it anyway).
-      ['pvc_chonker_max_size_reached_total', [{ labels: { ...web, extra: 'x' }, value: 9 }]],
-    ]),
-  };
+  const previous = previousOf(
+    'pvc_chonker_last_success_timestamp_seconds 1700000000',
+    'pvc_chonker_expansions_total{pvc="web",namespace="default",provider="generic"} 4',
+    'pvc_chonker_expansions_total{pvc="gone",namespace="default",provider="generic"} 2',
+    'pvc_chonker_expansion_failures_total{pvc="web",namespace="default",reason="api-error"} 3',
+    'pvc_chonker_runs_total{status="success"} 10',
+    'pvc_chonker_runs_total{status="failed"} 1',
+    // An older schema's extra label: not carried (the Pushgateway would see two label sets).
+    'pvc_chonker_max_size_reached_total{pvc="web",namespace="default",extra="x"} 9',
+  );
 
   it.each<[string, Labels, number | undefined]>([
     ['pvc_chonker_expansions_total', { ...web, provider: 'generic' }, 5],
@@ -328,18 +309,19 @@ describe('buildFamilies: counters carried forward', () => {
   });
 
   it('ignores negative and non-finite previous values', () => {
-    const bad: PreviousValues = {
-      lastSuccessSeconds: undefined,
-      counters: new Map([
-        ['pvc_chonker_expansions_total', [{ labels: { ...web, provider: 'generic' }, value: -3 }]],
-      ]),
-    };
+    const bad = previousOf(
+      'pvc_chonker_expansions_total{pvc="web",namespace="default",provider="generic"} -3',
+      'pvc_chonker_threshold_reached_total{pvc="web",namespace="default",type="storage"} +Inf',
+    );
 
     const families = buildFamilies(summary([expanded('web')]), bad);
 
     expect(value(families, 'pvc_chonker_expansions_total', { ...web, provider: 'generic' })).toBe(
       1,
     );
+    expect(
+      value(families, 'pvc_chonker_threshold_reached_total', { ...web, type: 'storage' }),
+    ).toBe(1);
   });
 });
 
@@ -364,5 +346,184 @@ describe('isExpansionFailure', () => {
     ['would-expand', 'threshold-reached', false],
   ])('%s %s → %s', (action, reason, expected) => {
     expect(isExpansionFailure({ action, reason })).toBe(expected);
+  });
+});
+
+describe('--pvc-metrics', () => {
+  it.each<[PvcMetrics | undefined, number, PvcMetrics]>([
+    [undefined, 0, 'all'],
+    [undefined, 2_000, 'all'],
+    [undefined, 2_001, 'problems'],
+    ['all', 10_000, 'all'],
+    ['problems', 1, 'problems'],
+    ['none', 1, 'none'],
+  ])('flag %s with %i managed PVCs → %s', (requested, managed, expected) => {
+    expect(resolvePvcMetrics(requested, managed)).toBe(expected);
+  });
+
+  it.each<[string, PvcOutcome, boolean]>([
+    ['below threshold', outcome({ name: 'a' }), false],
+    [
+      'no stats',
+      outcome({ name: 'a', reason: 'metrics-unavailable', usedRatio: undefined }),
+      false,
+    ],
+    ['stale stats', outcome({ name: 'a', reason: 'stats-stale' }), false],
+    ['not bound', outcome({ name: 'a', reason: 'not-bound' }), false],
+    ['block mode', outcome({ name: 'a', reason: 'block-mode' }), false],
+    ['expanded', expanded('a'), true],
+    ['would expand', expanded('a', { action: 'would-expand' }), true],
+    [
+      'over threshold in cooldown',
+      outcome({ name: 'a', reason: 'cooldown', thresholdsReached: ['inodes'] }),
+      true,
+    ],
+    [
+      'at max size',
+      outcome({ name: 'a', reason: 'max-size-reached', thresholdsReached: ['storage'] }),
+      true,
+    ],
+    [
+      'resize in flight',
+      outcome({ name: 'a', reason: 'resize-in-progress', usedRatio: undefined }),
+      true,
+    ],
+    ['held by the per-run cap', outcome({ name: 'a', reason: 'max-expansions-per-run' }), true],
+    [
+      'class does not allow expansion',
+      outcome({ name: 'a', reason: 'expansion-not-allowed' }),
+      true,
+    ],
+    ['error', outcome({ name: 'a', action: 'error', reason: 'api-error' }), true],
+    ['bad annotation', outcome({ name: 'a', action: 'error', reason: 'invalid-annotation' }), true],
+    ['unhealthy', outcome({ name: 'a', reason: 'resize-failed', unhealthy: true }), true],
+    ['nearly full below its own threshold', outcome({ name: 'a', usedRatio: 0.9 }), true],
+    ['inodes nearly full', outcome({ name: 'a', inodesUsedRatio: 0.95 }), true],
+    ['just under nearly full', outcome({ name: 'a', usedRatio: 0.89 }), false],
+  ])('%s: a problem? %s', (_name, pvc, expected) => {
+    expect(isProblem(pvc)).toBe(expected);
+  });
+
+  const fleet = [
+    outcome({ name: 'quiet-1' }),
+    outcome({ name: 'quiet-2', namespace: 'data' }),
+    expanded('grown', { provider: 'aws' }),
+    outcome({ name: 'failing', namespace: 'data', action: 'error', reason: 'api-error' }),
+  ];
+  const pvcNames = (families: ReturnType<typeof buildFamilies>, name: string): string[] =>
+    samples(families, name).map((s) => `${s.labels['namespace'] ?? ''}/${s.labels['pvc'] ?? ''}`);
+
+  it('problems: per-PVC gauges only for the PVCs that need a look', () => {
+    const families = buildFamilies(summary(fleet), NO_PREVIOUS_VALUES, 'problems');
+
+    expect(pvcNames(families, 'pvc_chonker_pvc_status')).toEqual(['default/grown', 'data/failing']);
+    expect(pvcNames(families, 'pvc_chonker_pvc_used_ratio')).toEqual([
+      'default/grown',
+      'data/failing',
+    ]);
+    expect(value(families, 'pvc_chonker_pvcs_managed')).toBe(4);
+    expect(
+      value(families, 'pvc_chonker_pvcs_by_outcome', { action: 'skip', reason: 'below-threshold' }),
+    ).toBe(2);
+  });
+
+  it('problems: counters per namespace, without pvc, seeded at 0 for every namespace', () => {
+    const families = buildFamilies(summary(fleet), NO_PREVIOUS_VALUES, 'problems');
+
+    expect(samples(families, 'pvc_chonker_expansions_total')).toEqual([
+      { labels: { namespace: 'default', provider: 'generic' }, value: 0 },
+      { labels: { namespace: 'data', provider: 'generic' }, value: 0 },
+      { labels: { namespace: 'default', provider: 'aws' }, value: 1 },
+    ]);
+    expect(
+      value(families, 'pvc_chonker_threshold_reached_total', {
+        namespace: 'data',
+        type: 'storage',
+      }),
+    ).toBe(0);
+    expect(
+      value(families, 'pvc_chonker_expansion_failures_total', {
+        namespace: 'data',
+        reason: 'api-error',
+      }),
+    ).toBe(1);
+    const counters = families.filter((f) => f.type === 'counter');
+    expect(counters.flatMap((f) => f.samples).filter((s) => 'pvc' in s.labels)).toEqual([]);
+  });
+
+  it('none: no series names a PVC; the job and namespace series stay', () => {
+    const families = buildFamilies(summary(fleet), NO_PREVIOUS_VALUES, 'none');
+
+    expect(families.flatMap((f) => f.samples).filter((s) => 'pvc' in s.labels)).toEqual([]);
+    expect(families.map((f) => f.name).filter((n) => n.startsWith('pvc_chonker_pvc_'))).toEqual([
+      'pvc_chonker_pvc_unhealthy_total',
+    ]);
+    expect(
+      value(families, 'pvc_chonker_expansions_total', { namespace: 'default', provider: 'aws' }),
+    ).toBe(1);
+    expect(value(families, 'pvc_chonker_pvcs_managed')).toBe(4);
+  });
+
+  it('defaults to problems above 2,000 managed PVCs', () => {
+    const many = Array.from({ length: 2_001 }, (_, i) => outcome({ name: `quiet-${i}` }));
+
+    const families = buildFamilies(summary([...many, expanded('grown')]), NO_PREVIOUS_VALUES);
+
+    expect(pvcNames(families, 'pvc_chonker_pvc_status')).toEqual(['default/grown']);
+    expect(samples(families, 'pvc_chonker_expansions_total')).toEqual([
+      { labels: { namespace: 'default', provider: 'generic' }, value: 1 },
+    ]);
+  });
+
+  it('problems: namespace counters carry forward; a namespace with no managed PVC left goes', () => {
+    const previous = previousOf(
+      'pvc_chonker_expansions_total{namespace="default",provider="aws"} 7',
+      'pvc_chonker_expansions_total{namespace="gone",provider="aws"} 2',
+      'pvc_chonker_expansion_failures_total{namespace="data",reason="conflict"} 4',
+    );
+
+    const families = buildFamilies(summary(fleet), previous, 'problems');
+
+    expect(
+      value(families, 'pvc_chonker_expansions_total', { namespace: 'default', provider: 'aws' }),
+    ).toBe(8);
+    expect(
+      value(families, 'pvc_chonker_expansions_total', { namespace: 'gone', provider: 'aws' }),
+    ).toBeUndefined();
+    expect(
+      value(families, 'pvc_chonker_expansion_failures_total', {
+        namespace: 'data',
+        reason: 'conflict',
+      }),
+    ).toBe(4);
+  });
+
+  it('switching shape after a completed run: the other shape goes, the new starts from this run', () => {
+    const previous = previousOf(
+      'pvc_chonker_expansions_total{namespace="default",pvc="grown",provider="aws"} 7',
+    );
+
+    const families = buildFamilies(summary(fleet), previous, 'problems');
+
+    expect(
+      samples(families, 'pvc_chonker_expansions_total').filter((s) => 'pvc' in s.labels),
+    ).toEqual([]);
+    expect(
+      value(families, 'pvc_chonker_expansions_total', { namespace: 'default', provider: 'aws' }),
+    ).toBe(1);
+  });
+
+  it('a failed run keeps the series of both shapes as they were', () => {
+    const previous = previousOf(
+      'pvc_chonker_expansions_total{namespace="default",pvc="grown",provider="aws"} 7',
+      'pvc_chonker_expansions_total{namespace="default",provider="aws"} 3',
+    );
+
+    const families = buildFamilies(summary([], { status: 'failed' }), previous, 'problems');
+
+    expect(samples(families, 'pvc_chonker_expansions_total')).toEqual([
+      { labels: { namespace: 'default', pvc: 'grown', provider: 'aws' }, value: 7 },
+      { labels: { namespace: 'default', provider: 'aws' }, value: 3 },
+    ]);
   });
 });
