@@ -50,8 +50,8 @@ async function until<T>(
   }
 }
 
-async function scraped(prom: RunningPrometheus, finishedAt: Date): Promise<void> {
-  const expr = `pvc_chonker_last_run_timestamp_seconds{cluster="c1"} == ${(finishedAt.getTime() / 1000).toString()}`;
+async function scraped(prom: RunningPrometheus, finishedAt: Date, cluster: string): Promise<void> {
+  const expr = `pvc_chonker_last_run_timestamp_seconds{cluster="${cluster}"} == ${(finishedAt.getTime() / 1000).toString()}`;
   await until(`scrape of the run finished at ${finishedAt.toISOString()}`, async () =>
     (await query(prom, expr)).length > 0 ? true : undefined,
   );
@@ -64,9 +64,15 @@ describe('Pushgateway → Prometheus → dashboard and alerts', () => {
   beforeAll(async () => {
     pg = await startPushgateway();
     prom = await startPrometheus(pg.port, [join(MONITORING, 'pvc-chonker-rules.yaml')]);
+    // c1 with every PVC's series; c2 with --pvc-metrics problems and PVCs that need no look.
     const parsed = parseMetricsConfig({ pushgatewayUrl: pg.url.href, clusterName: 'c1' }, {});
-    if (!parsed.ok) throw new Error(parsed.error);
+    const problems = parseMetricsConfig(
+      { pushgatewayUrl: pg.url.href, clusterName: 'c2', pvcMetrics: 'problems' },
+      {},
+    );
+    if (!parsed.ok || !problems.ok) throw new Error('bad metrics config');
     const { log } = memoryLogger();
+    const quiet = [outcome({ name: 'quiet' }), outcome({ name: 'idle', namespace: 'apps' })];
     const atMax = outcome({
       name: 'full',
       namespace: 'apps',
@@ -93,18 +99,13 @@ describe('Pushgateway → Prometheus → dashboard and alerts', () => {
     const t1 = new Date(Date.now() - 120_000);
     const t2 = new Date(Date.now() - 60_000);
 
-    await publishMetrics(
-      summary([expanded('web', { provider: 'aws' }), atMax, failing, broken], { finishedAt: t1 }),
-      parsed.value,
-      { log },
-    );
-    await scraped(prom, t1);
-    await publishMetrics(
-      summary([expanded('web', { provider: 'aws' }), atMax, failing, broken], { finishedAt: t2 }),
-      parsed.value,
-      { log },
-    );
-    await scraped(prom, t2);
+    for (const finishedAt of [t1, t2]) {
+      const pvcs = [expanded('web', { provider: 'aws' }), atMax, failing, broken];
+      await publishMetrics(summary(pvcs, { finishedAt }), parsed.value, { log });
+      await publishMetrics(summary([...pvcs, ...quiet], { finishedAt }), problems.value, { log });
+      await scraped(prom, finishedAt, 'c1');
+      await scraped(prom, finishedAt, 'c2');
+    }
   }, 60_000);
 
   afterAll(async () => {
@@ -113,8 +114,11 @@ describe('Pushgateway → Prometheus → dashboard and alerts', () => {
   });
 
   it('keeps the pushed labels (honor_labels) and sees the counter grow', async () => {
-    const series = await query(prom, 'pvc_chonker_expansions_total{pvc="web"}');
-    const growth = await query(prom, 'increase(pvc_chonker_expansions_total{pvc="web"}[5m])');
+    const series = await query(prom, 'pvc_chonker_expansions_total{cluster="c1",pvc="web"}');
+    const growth = await query(
+      prom,
+      'increase(pvc_chonker_expansions_total{cluster="c1",pvc="web"}[5m])',
+    );
 
     expect(series.map((s) => s.metric)).toEqual([
       {
@@ -130,7 +134,20 @@ describe('Pushgateway → Prometheus → dashboard and alerts', () => {
     expect(Number(growth[0]?.value[1])).toBeGreaterThan(0);
   });
 
-  it('every dashboard query returns data', async () => {
+  it('problems: no series for quiet PVCs, counters per namespace that still grow', async () => {
+    const statuses = await query(prom, 'pvc_chonker_pvc_status{cluster="c2"}');
+    const growth = await query(
+      prom,
+      'sum by (provider) (increase(pvc_chonker_expansions_total{cluster="c2"}[5m]))',
+    );
+    const perPvc = await query(prom, 'pvc_chonker_expansions_total{cluster="c2",pvc!=""}');
+
+    expect(statuses.map((s) => s.metric['pvc']).sort()).toEqual(['broken', 'db', 'full', 'web']);
+    expect(perPvc).toEqual([]);
+    expect(Number(growth.find((s) => s.metric['provider'] === 'aws')?.value[1])).toBeGreaterThan(0);
+  });
+
+  it.each(['c1', 'c2'])('every dashboard query returns data for cluster %s', async (cluster) => {
     const dash = JSON.parse(
       await readFile(join(MONITORING, 'pvc-chonker-dashboard.json'), 'utf8'),
     ) as {
@@ -140,7 +157,7 @@ describe('Pushgateway → Prometheus → dashboard and alerts', () => {
     const empty: string[] = [];
     for (const panel of dash.panels) {
       for (const target of panel.targets) {
-        const result = await query(prom, target.expr.replaceAll('$cluster', '.*'));
+        const result = await query(prom, target.expr.replaceAll('$cluster', cluster));
         if (result.length === 0) empty.push(`${panel.title}: ${target.expr}`);
       }
     }
@@ -154,17 +171,19 @@ describe('Pushgateway → Prometheus → dashboard and alerts', () => {
         data: { alerts: { labels: Record<string, string>; state: string }[] };
       };
       const alerts = body.data.alerts.filter((a) => a.state === 'firing');
-      return alerts.length >= 4 ? alerts : undefined;
+      return alerts.length >= 8 ? alerts : undefined;
     });
 
     const names = firing.map((a) =>
-      `${a.labels['alertname'] ?? ''} ${a.labels['namespace'] ?? ''}/${a.labels['pvc'] ?? ''} ${a.labels['reason'] ?? ''}`.trim(),
+      `${a.labels['cluster'] ?? ''} ${a.labels['alertname'] ?? ''} ${a.labels['namespace'] ?? ''}/${a.labels['pvc'] ?? ''} ${a.labels['reason'] ?? ''}`.trim(),
     );
-    expect(names.sort()).toEqual([
-      'PvcChonkerExpansionFailed data/db api-error',
-      'PvcChonkerExpansionFailed default/broken resize-failed',
-      'PvcChonkerPvcAtMaxSizeOverThreshold apps/full',
-      'PvcChonkerPvcUnhealthy default/broken',
-    ]);
+    expect(names.sort()).toEqual(
+      ['c1', 'c2'].flatMap((cluster) => [
+        `${cluster} PvcChonkerExpansionFailed data/db api-error`,
+        `${cluster} PvcChonkerExpansionFailed default/broken resize-failed`,
+        `${cluster} PvcChonkerPvcAtMaxSizeOverThreshold apps/full`,
+        `${cluster} PvcChonkerPvcUnhealthy default/broken`,
+      ]),
+    );
   });
 });
