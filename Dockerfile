@@ -18,5 +18,9 @@ COPY --from=build /app/dist/pvc-chonker.mjs /app/dist/pvc-chonker.mjs.map ./dist
 COPY package.json ./
 RUN rm -rf /usr/local/lib/node_modules/npm /usr/local/bin/npm /usr/local/bin/npx
 USER 65532:65532
-ENTRYPOINT ["node", "--enable-source-maps", "/app/dist/pvc-chonker.mjs"]
+# A batch job in a 256 Mi container: keep the young generation small and let the old one grow
+# by 20 % over what a full GC kept, instead of V8's default of up to 4x for a large host. A
+# 10,000-PVC pass then peaks near 135 MiB instead of 190 MiB, for about a quarter more CPU.
+# bench/pushgateway.ts runs the CLI with the node flags of this line.
+ENTRYPOINT ["node", "--enable-source-maps", "--max-semi-space-size=4", "--heap-growing-percent=20", "/app/dist/pvc-chonker.mjs"]
 CMD ["run"]

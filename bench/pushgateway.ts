@@ -1,10 +1,12 @@
 /**
  * `make bench ARGS=--pushgateway`: the scale pass with metrics pushed to a real Pushgateway
- * (Debian's prometheus-pushgateway on a loopback port, in memory only). The CLI runs twice, so
- * the second run reads back the first run's series for every PVC before it pushes. A small
- * proxy between the CLI and the Pushgateway counts the bytes and times each request.
+ * (Debian's prometheus-pushgateway on a loopback port, in memory only), with the node flags of
+ * the image. The CLI runs once without a push, then twice with, so the second push reads back
+ * the first run's series before it pushes. A small proxy between the CLI and the Pushgateway
+ * counts the bytes and times each request.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, request, type IncomingMessage } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 
@@ -121,6 +123,20 @@ async function startCountingProxy(
   };
 }
 
+const DOCKERFILE = new URL('../../Dockerfile', import.meta.url);
+
+/**
+ * The node flags the image runs the CLI with (its ENTRYPOINT, minus --enable-source-maps), so
+ * the bench measures the memory the CronJob gets.
+ */
+export function imageNodeFlags(): string[] {
+  const text = readFileSync(DOCKERFILE, 'utf8');
+  const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(text)?.[1];
+  if (entrypoint === undefined) throw new Error(`no ENTRYPOINT [...] in ${DOCKERFILE.pathname}`);
+  const words = JSON.parse(entrypoint) as string[];
+  return words.filter((w) => w.startsWith('--') && w !== '--enable-source-maps');
+}
+
 /** The fields of the CLI's last log line with message `msg`, if any. */
 function logLine(stderr: string, msg: string): Record<string, unknown> | undefined {
   for (const text of stderr.split('\n').reverse()) {
@@ -174,22 +190,25 @@ function describeRun(title: string, run: MeasuredRun, requests: ProxiedRequest[]
 }
 
 /**
- * Runs the CLI (`args` without a Pushgateway URL) twice against a fresh Pushgateway and returns
- * the report text.
+ * Runs the CLI (`args` without a Pushgateway URL) once without a push, then twice against a
+ * fresh Pushgateway, and returns the report text. `runCli` gets the node flags to use.
  */
 export async function pushgatewayBench(
   args: readonly string[],
-  runCli: (args: readonly string[]) => Promise<MeasuredRun>,
+  runCli: (nodeFlags: readonly string[], args: readonly string[]) => Promise<MeasuredRun>,
 ): Promise<string> {
+  const flags = imageNodeFlags();
   const gateway = await startGateway();
   const proxy = await startCountingProxy(gateway.url);
   const out: string[] = [
-    `\nmetrics pushed to a real Pushgateway (${PUSHGATEWAY_BIN}, --persistence.file= empty) through a counting proxy\n`,
+    `\nnode flags of the image (Dockerfile ENTRYPOINT): ${flags.join(' ')}\n`,
+    `metrics pushed to a real Pushgateway (${PUSHGATEWAY_BIN}, --persistence.file= empty) through a counting proxy\n`,
   ];
   try {
+    out.push(...describeRun('run 0 (no push)', await runCli(flags, args), []));
     for (const title of ['run 1 (empty Pushgateway)', 'run 2 (reads back run 1)']) {
       const before = proxy.log.length;
-      const run = await runCli([...args, '--pushgateway-url', proxy.url]);
+      const run = await runCli(flags, [...args, '--pushgateway-url', proxy.url]);
       out.push(...describeRun(title, run, proxy.log.slice(before)));
     }
   } finally {

@@ -270,7 +270,9 @@ async function main(): Promise<void> {
     options.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir];
   gc();
   if (options.pushgateway) {
-    process.stdout.write(await pushgatewayBench(args, (a) => runChild(nodeArgs, a)));
+    process.stdout.write(
+      await pushgatewayBench(args, (flags, a) => runChild([...flags, ...nodeArgs], a)),
+    );
     await sim.close();
     await rm(dir, { recursive: true, force: true });
     return;
