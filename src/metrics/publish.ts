@@ -14,7 +14,9 @@ import {
   authHeaders,
   metricsPageUrl,
   groupUrl,
+  nodeHttpSend,
   requestWithRetry,
+  type HttpSend,
   type HttpDeps,
   type RequestOptions,
 } from './pushgateway-client.js';
@@ -29,8 +31,8 @@ import { realSleep } from '../retry.js';
 
 export interface PublishDeps {
   log: Logger;
-  /** Injected in tests; the real defaults are global fetch, setTimeout and fs.readFile. */
-  fetch?: typeof fetch;
+  /** Injected in tests; the real defaults are node:http, setTimeout and fs.readFile. */
+  send?: HttpSend;
   sleep?: (ms: number) => Promise<void>;
   readFile?: (path: string) => Promise<string>;
 }
@@ -128,22 +130,6 @@ async function readBaseline(
   return { previous, gatewayError };
 }
 
-/** The text as a byte stream, written while it is sent. */
-function bodyStream(plan: MetricsPlan, tally: Tally): ReadableStream<Uint8Array> {
-  const chunks = expositionChunks(plan, tally);
-  const encoder = new TextEncoder();
-  return new ReadableStream<Uint8Array>({
-    pull(controller) {
-      const next = chunks.next();
-      if (next.done === true) controller.close();
-      else controller.enqueue(encoder.encode(next.value));
-    },
-    cancel() {
-      chunks.return(undefined);
-    },
-  });
-}
-
 /** Replaces the group; returns the error message, or undefined when pushed. */
 async function pushStep(
   gateway: Gateway,
@@ -154,11 +140,13 @@ async function pushStep(
   const headers = { ...gateway.options.headers, 'content-type': CONTENT_TYPE };
   const tally: Tally = { series: 0, bytes: 0 };
   try {
-    await requestWithRetry(
-      { method: 'PUT', url, body: () => bodyStream(exposition.plan, tally) },
+    const response = await requestWithRetry(
+      { method: 'PUT', url, body: () => expositionChunks(exposition.plan, tally) },
       { ...gateway.options, headers },
       gateway.http,
     );
+    // Drained, so the keep-alive socket is free (the reply is empty).
+    await response.text();
   } catch (error) {
     return message(error);
   }
@@ -201,7 +189,7 @@ interface Exposition {
 
 function httpDeps(deps: PublishDeps): HttpDeps {
   return {
-    fetch: deps.fetch ?? globalThis.fetch,
+    send: deps.send ?? nodeHttpSend,
     sleep: deps.sleep ?? realSleep,
     readFile: deps.readFile ?? ((path) => readFile(path, 'utf8')),
     log: deps.log,

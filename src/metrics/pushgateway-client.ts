@@ -3,12 +3,69 @@
  * it (PUT /metrics/job/<job>/cluster/<cluster>). Each attempt has a timeout; network errors,
  * timeouts, 429 and 5xx are retried a bounded number of times with a short backoff.
  */
+import { once } from 'node:events';
+import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { Logger } from 'pino';
 import { NO_JITTER, withRetry } from '../retry.js';
 import type { PushAuth, SecretSource } from './config.js';
 
+/** What the client needs of a reply (global fetch's Response has it too, for tests). */
+export interface HttpReply {
+  ok: boolean;
+  status: number;
+  text: () => Promise<string>;
+  body: AsyncIterable<Uint8Array> | null;
+}
+
+export interface HttpCall {
+  method: 'GET' | 'PUT';
+  headers: Readonly<Record<string, string>>;
+  /** The body in chunks, written as the socket takes them (chunked encoding). */
+  body?: Iterable<string>;
+  signal: AbortSignal;
+}
+
+export type HttpSend = (url: URL, call: HttpCall) => Promise<HttpReply>;
+
+async function readText(message: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of message) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function writeBody(request: ClientRequest, body: Iterable<string> | undefined) {
+  for (const chunk of body ?? []) {
+    if (!request.write(chunk)) await once(request, 'drain');
+  }
+  request.end();
+}
+
+/**
+ * node:http rather than global fetch: the first fetch of a process loads undici and its
+ * WebAssembly HTTP parser, about 20 MB of resident memory for two requests.
+ */
+export const nodeHttpSend: HttpSend = (url, call) =>
+  new Promise((resolve, reject) => {
+    const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+    const options = { method: call.method, headers: call.headers, signal: call.signal };
+    const request = send(url, options, (reply) => {
+      const status = reply.statusCode ?? 0;
+      resolve({
+        ok: status >= 200 && status < 300,
+        status,
+        body: reply,
+        text: () => readText(reply),
+      });
+    });
+    request.on('error', reject);
+    writeBody(request, call.body).catch((error: unknown) => {
+      request.destroy(error instanceof Error ? error : new Error(String(error)));
+    });
+  });
+
 export interface HttpDeps {
-  fetch: typeof fetch;
+  send: HttpSend;
   sleep: (ms: number) => Promise<void>;
   /** Reads a mounted secret file (utf-8). */
   readFile: (path: string) => Promise<string>;
@@ -87,22 +144,23 @@ function retryable(status: number): boolean {
 function describeFailure(error: unknown): string {
   if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError'))
     return 'timed out';
-  const cause =
-    error instanceof Error ? (error.cause as { code?: unknown } | undefined) : undefined;
-  if (typeof cause?.code === 'string') return cause.code;
+  // node:http puts the code on the error; fetch (injected in tests) on its cause.
+  const withCode = error as { code?: unknown; cause?: { code?: unknown } } | undefined;
+  if (typeof withCode?.code === 'string') return withCode.code;
+  if (typeof withCode?.cause?.code === 'string') return withCode.cause.code;
   return error instanceof Error ? error.message : String(error);
 }
 
-type Attempt = { ok: true; response: Response } | { ok: false; retry: boolean; message: string };
+type Attempt = { ok: true; response: HttpReply } | { ok: false; retry: boolean; message: string };
 
 async function attempt(
   url: URL,
-  init: RequestInit,
+  call: Omit<HttpCall, 'signal'>,
   timeoutMs: number,
   deps: HttpDeps,
 ): Promise<Attempt> {
   try {
-    const response = await deps.fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+    const response = await deps.send(url, { ...call, signal: AbortSignal.timeout(timeoutMs) });
     if (response.ok) return { ok: true, response };
     const body = (await response.text().catch(() => '')).slice(0, 300).trim();
     const message = `HTTP ${response.status}${body === '' ? '' : `: ${body}`}`;
@@ -127,26 +185,27 @@ class AttemptFailed extends Error {
  * PushgatewayError naming the method, the URL and the last failure.
  */
 export async function requestWithRetry(
-  request: { method: 'GET' | 'PUT'; url: URL; body?: () => ReadableStream<Uint8Array> },
+  request: { method: 'GET' | 'PUT'; url: URL; body?: () => Iterable<string> },
   options: RequestOptions,
   deps: HttpDeps,
-): Promise<Response> {
+): Promise<HttpReply> {
   const { method, url, body } = request;
   let attempts = 0;
-  const once = async (): Promise<Response> => {
+  const oneAttempt = async (): Promise<HttpReply> => {
     attempts += 1;
     // A streamed body is sent chunked (no content-length) and made anew for each attempt.
-    const init: RequestInit =
-      body === undefined
-        ? { method, headers: options.headers }
-        : { method, headers: options.headers, body: body(), duplex: 'half' };
-    const result = await attempt(url, init, options.timeoutMs, deps);
+    const call = {
+      method,
+      headers: options.headers,
+      ...(body === undefined ? {} : { body: body() }),
+    };
+    const result = await attempt(url, call, options.timeoutMs, deps);
     if (result.ok) return result.response;
     throw new AttemptFailed(result);
   };
   try {
     return await withRetry(
-      once,
+      oneAttempt,
       (error) => ({
         transient: error instanceof AttemptFailed && error.retry,
         retryAfterMs: undefined,

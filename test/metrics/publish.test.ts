@@ -1,7 +1,8 @@
-/** publishMetrics' retry rules with an injected fetch and sleep: no network, no waiting. */
+/** publishMetrics' retry rules with an injected transport and sleep: no network, no waiting. */
 import { describe, expect, it } from 'vitest';
 import { parseMetricsConfig, type MetricsConfig } from '../../src/metrics/config.js';
 import { publishMetrics } from '../../src/metrics/publish.js';
+import type { HttpSend } from '../../src/metrics/pushgateway-client.js';
 import { expanded, memoryLogger, summary } from './builders.js';
 
 /** A /metrics page with only the Pushgateway's own metrics: no group of ours yet. */
@@ -14,42 +15,40 @@ function config(env: Record<string, string> = {}): MetricsConfig {
   return parsed.value;
 }
 
-/** A fetch that answers from a script of statuses (or thrown errors) and records the calls. */
-function scriptedFetch(script: (number | Error)[]) {
+/** A transport that answers from a script of statuses (or thrown errors) and records the calls. */
+function scriptedSend(script: (number | Error)[]) {
   const calls: {
     method: string;
     url: string;
     headers: Record<string, string>;
-    body: Promise<string> | undefined;
+    body: string | undefined;
   }[] = [];
-  const fetch = (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
-    const url = input instanceof URL ? input.href : typeof input === 'string' ? input : input.url;
-    const headers = (init?.headers ?? {}) as Record<string, string>;
+  const send: HttpSend = (url, call) => {
     calls.push({
-      method: init?.method ?? 'GET',
-      url,
-      headers,
-      // The PUT body is a stream; read it as the server would.
-      body: init?.body == null ? undefined : new Response(init.body).text(),
+      method: call.method,
+      url: url.href,
+      headers: { ...call.headers },
+      // The PUT body comes in chunks; join them as the server would read them.
+      body: call.body === undefined ? undefined : [...call.body].join(''),
     });
     const step = script.shift() ?? 200;
     if (step instanceof Error) return Promise.reject(step);
-    const body = init?.method === 'GET' ? EMPTY_PAGE : '';
+    const body = call.method === 'GET' ? EMPTY_PAGE : '';
     return Promise.resolve(
       new Response(step === 200 && body !== '' ? body : null, { status: step }),
     );
   };
-  return { fetch, calls };
+  return { send, calls };
 }
 
 describe('publishMetrics retry and auth', () => {
   it('retries a 503 with backoff, then pushes to the group URL under the route prefix', async () => {
-    const { fetch, calls } = scriptedFetch([503, 200, 200]);
+    const { send, calls } = scriptedSend([503, 200, 200]);
     const sleeps: number[] = [];
 
     const result = await publishMetrics(summary([expanded('web')]), config(), {
       log: memoryLogger().log,
-      fetch,
+      send,
       sleep: (ms) => {
         sleeps.push(ms);
         return Promise.resolve();
@@ -64,17 +63,17 @@ describe('publishMetrics retry and auth', () => {
     ]);
     expect(sleeps).toEqual([250]);
     expect(calls[2]?.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
-    expect(await calls[2]?.body).toContain(
+    expect(calls[2]?.body).toContain(
       'pvc_chonker_expansions_total{namespace="default",pvc="web",provider="generic"} 1',
     );
   });
 
   it('does not retry a 400 (the Pushgateway rejected the data)', async () => {
-    const { fetch, calls } = scriptedFetch([200, 400]);
+    const { send, calls } = scriptedSend([200, 400]);
 
     const result = await publishMetrics(summary([]), config(), {
       log: memoryLogger().log,
-      fetch,
+      send,
       sleep: () => Promise.resolve(),
     });
 
@@ -90,7 +89,7 @@ describe('publishMetrics retry and auth', () => {
     const refused = Object.assign(new TypeError('fetch failed'), {
       cause: { code: 'ECONNREFUSED' },
     });
-    const { fetch, calls } = scriptedFetch([refused, refused, refused, refused]);
+    const { send, calls } = scriptedSend([refused, refused, refused, refused]);
     const sleeps: number[] = [];
 
     const result = await publishMetrics(
@@ -98,7 +97,7 @@ describe('publishMetrics retry and auth', () => {
       { ...config(), retries: 3 },
       {
         log: memoryLogger().log,
-        fetch,
+        send,
         sleep: (ms) => {
           sleeps.push(ms);
           return Promise.resolve();
@@ -114,14 +113,14 @@ describe('publishMetrics retry and auth', () => {
   });
 
   it('reads the bearer token file at push time and strips its trailing newline', async () => {
-    const { fetch, calls } = scriptedFetch([200, 200]);
+    const { send, calls } = scriptedSend([200, 200]);
 
     const result = await publishMetrics(
       summary([]),
       config({ PVC_CHONKER_PUSHGATEWAY_BEARER_TOKEN_FILE: '/secrets/token' }),
       {
         log: memoryLogger().log,
-        fetch,
+        send,
         readFile: (path) => Promise.resolve(path === '/secrets/token' ? 'tok-123\n' : ''),
       },
     );
@@ -134,14 +133,14 @@ describe('publishMetrics retry and auth', () => {
   });
 
   it('an unreadable credential file: no request, an error naming the URL and the file', async () => {
-    const { fetch, calls } = scriptedFetch([]);
+    const { send, calls } = scriptedSend([]);
 
     const result = await publishMetrics(
       summary([]),
       config({ PVC_CHONKER_PUSHGATEWAY_BEARER_TOKEN_FILE: '/secrets/missing' }),
       {
         log: memoryLogger().log,
-        fetch,
+        send,
         readFile: () => Promise.reject(Object.assign(new Error('nope'), { code: 'ENOENT' })),
       },
     );
