@@ -1,17 +1,8 @@
-import {
-  CoreV1Api,
-  Observable,
-  PatchStrategy,
-  setHeaderOptions,
-  type ConfigurationOptions,
-  type CoreV1Event,
-  type KubeConfig,
-  type RequestContext,
-  type ResponseContext,
-  type V1PersistentVolume,
-  type V1PersistentVolumeClaim,
-  type V1Pod,
-  type V1StorageClass,
+import type {
+  V1PersistentVolume,
+  V1PersistentVolumeClaim,
+  V1Pod,
+  V1StorageClass,
 } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -25,8 +16,8 @@ import {
 import type { Cluster, PatchOutcome, PvcEvent, PvcPatch } from '../ports.js';
 import { toPersistentVolumeInfo, toPvcSnapshot, toStorageClassInfo } from './convert.js';
 import { KubeApiError, classifyKubeError, messageOf, statusOf } from './errors.js';
-import type { ConnectionPool } from './keep-alive.js';
-import type { RawGet } from './raw-get.js';
+import type { RawClient, RawRequest } from './raw-request.js';
+import { withDeadline } from '../deadline.js';
 import { withRetry, type RetryPolicy, type Sleep, type TransientError } from '../retry.js';
 
 export interface KubeClusterOptions {
@@ -39,10 +30,8 @@ export interface KubeClusterOptions {
   reportingInstance: string;
   /** Aborts every in-flight call when the run is told to stop. */
   signal: AbortSignal;
-  /** Keep-alive connections shared by every call of the run. */
-  pool: ConnectionPool;
-  /** Lists are read raw (see raw-get.ts). */
-  rawGet: RawGet;
+  /** Every request goes out through it (see raw-request.ts). */
+  send: RawClient;
 }
 
 /**
@@ -53,45 +42,31 @@ export function microTime(time: Date): string {
   return time.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
+/** metav1.Time: RFC 3339 in whole seconds, as the API server stores it. */
+function secondsTime(time: Date): string {
+  return time.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
 /** One page of a list as the API server sends it; items are read by the convert functions. */
 interface Page<T> {
   items?: T[];
   metadata?: { continue?: string };
 }
 
-/** The real Kubernetes API through @kubernetes/client-node, with a timeout and retries on every call. */
+/** The real Kubernetes API, with a deadline and retries on every call. */
 export class KubeCluster implements Cluster {
-  private readonly core: CoreV1Api;
   private readonly options: KubeClusterOptions;
 
-  constructor(config: KubeConfig, options: KubeClusterOptions) {
-    this.core = config.makeApiClient(CoreV1Api);
+  constructor(options: KubeClusterOptions) {
     this.options = options;
   }
 
-  /** A per-call timeout, joined with the run's stop signal. */
-  private callSignal(): AbortSignal {
-    return AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs), this.options.signal]);
-  }
-
-  /** client-node options: the call's signal and the shared keep-alive connections. */
-  private requestOptions(extra?: ConfigurationOptions): ConfigurationOptions {
-    const timeout: ConfigurationOptions = {
-      middleware: [
-        {
-          pre: (context: RequestContext) => {
-            context.setSignal(this.callSignal());
-            const agent = this.options.pool.adopt(context.getAgent());
-            if (agent !== undefined) context.setAgent(agent);
-            return new Observable(Promise.resolve(context));
-          },
-          post: (context: ResponseContext) => new Observable(Promise.resolve(context)),
-        },
-      ],
-      middlewareMergeStrategy: 'append',
-    };
-    if (extra === undefined) return timeout;
-    return { ...extra, middleware: [...(extra.middleware ?? []), ...(timeout.middleware ?? [])] };
+  /** One attempt of a request, under its own deadline joined with the run's stop. */
+  private attempt(request: Omit<RawRequest, 'signal' | 'deadlineMs'>): Promise<unknown> {
+    const { timeoutMs, signal, send } = this.options;
+    return withDeadline(timeoutMs, signal, (callSignal) =>
+      send({ ...request, signal: callSignal, deadlineMs: timeoutMs }),
+    );
   }
 
   private async call<T>(operation: string, request: () => Promise<T>): Promise<T> {
@@ -133,7 +108,7 @@ export class KubeCluster implements Cluster {
       let page: Page<T>;
       try {
         page = (await this.call(operation, () =>
-          this.options.rawGet(path, pageQuery, this.callSignal()),
+          this.attempt({ method: 'GET', path, query: pageQuery }),
         )) as Page<T>;
       } catch (error) {
         // 410 Gone: the continue token outlived etcd's compaction. Start the list again; the
@@ -233,9 +208,9 @@ export class KubeCluster implements Cluster {
   async getPvc(ref: PvcRef): Promise<PvcSnapshot | undefined> {
     try {
       const pvc = await this.call(`get persistentvolumeclaim ${pvcKey(ref)}`, () =>
-        this.core.readNamespacedPersistentVolumeClaim(ref, this.requestOptions()),
+        this.attempt({ method: 'GET', path: pvcPath(ref) }),
       );
-      return toPvcSnapshot(pvc);
+      return toPvcSnapshot(pvc as V1PersistentVolumeClaim);
     } catch (error) {
       if (error instanceof KubeApiError && error.status === 404) return undefined;
       throw error;
@@ -249,12 +224,14 @@ export class KubeCluster implements Cluster {
     };
     try {
       const pvc = await this.call(`patch persistentvolumeclaim ${pvcKey(ref)}`, () =>
-        this.core.patchNamespacedPersistentVolumeClaim(
-          { ...ref, body },
-          this.requestOptions(setHeaderOptions('Content-Type', PatchStrategy.MergePatch)),
-        ),
+        this.attempt({
+          method: 'PATCH',
+          path: pvcPath(ref),
+          body,
+          contentType: 'application/merge-patch+json',
+        }),
       );
-      return { kind: 'patched', pvc: toPvcSnapshot(pvc) };
+      return { kind: 'patched', pvc: toPvcSnapshot(pvc as V1PersistentVolumeClaim) };
     } catch (error) {
       if (!(error instanceof KubeApiError)) throw error;
       if (error.status === 409) return { kind: 'conflict' };
@@ -269,7 +246,7 @@ export class KubeCluster implements Cluster {
   async recordEvent(event: PvcEvent): Promise<void> {
     const now = new Date();
     const { pvc } = event;
-    const body: CoreV1Event = {
+    const body = {
       metadata: {
         name: `${pvc.name}.${now.getTime().toString(16)}${randomBytes(4).toString('hex')}`,
         namespace: pvc.namespace,
@@ -286,19 +263,22 @@ export class KubeCluster implements Cluster {
       reason: event.reason,
       action: event.action,
       message: event.message.slice(0, 1024),
-      // A string, not a Date: client-node passes it through untouched (see microTime).
-      eventTime: microTime(now) as unknown as Date,
+      eventTime: microTime(now),
       reportingComponent: this.options.reportingController,
       reportingInstance: this.options.reportingInstance,
       source: { component: this.options.reportingController },
-      firstTimestamp: now,
-      lastTimestamp: now,
+      firstTimestamp: secondsTime(now),
+      lastTimestamp: secondsTime(now),
       count: 1,
     };
     await this.call(`create event for ${pvcKey(pvc)}`, () =>
-      this.core.createNamespacedEvent({ namespace: pvc.namespace, body }, this.requestOptions()),
+      this.attempt({ method: 'POST', path: `/api/v1/namespaces/${pvc.namespace}/events`, body }),
     );
   }
+}
+
+function pvcPath(ref: PvcRef): string {
+  return `/api/v1/namespaces/${ref.namespace}/persistentvolumeclaims/${ref.name}`;
 }
 
 function recordMounts(pods: readonly V1Pod[], nodes: Map<string, string>): void {
