@@ -4,7 +4,6 @@ import type {
   V1Pod,
   V1StorageClass,
 } from '@kubernetes/client-node';
-import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import {
   pvcKey,
@@ -18,6 +17,7 @@ import { toPersistentVolumeInfo, toPvcSnapshot, toStorageClassInfo } from './con
 import { KubeApiError, classifyKubeError, messageOf, statusOf } from './errors.js';
 import type { RawClient, RawRequest } from './raw-request.js';
 import { withDeadline } from '../deadline.js';
+import { newEventBody, repeatPatch, seriesEventName, uniqueEventName } from './event-bodies.js';
 import { withRetry, type RetryPolicy, type Sleep, type TransientError } from '../retry.js';
 
 export interface KubeClusterOptions {
@@ -32,19 +32,6 @@ export interface KubeClusterOptions {
   signal: AbortSignal;
   /** Every request goes out through it (see raw-request.ts). */
   send: RawClient;
-}
-
-/**
- * An Event's eventTime must carry microseconds (RFC 3339, six fractional digits); the API server
- * rejects client-node's default three-digit Date serialisation (kubernetes#89156).
- */
-export function microTime(time: Date): string {
-  return time.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
-}
-
-/** metav1.Time: RFC 3339 in whole seconds, as the API server stores it. */
-function secondsTime(time: Date): string {
-  return time.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 /** One page of a list as the API server sends it; items are read by the convert functions. */
@@ -243,38 +230,93 @@ export class KubeCluster implements Cluster {
     }
   }
 
+  /**
+   * Normal Events (expansions) are each new: every one is a different change, made a cooldown
+   * apart, as client-go's recorders record them too. A Warning that repeats is aggregated into one
+   * Event per PVC, reason and action (see event-bodies.ts).
+   */
   async recordEvent(event: PvcEvent): Promise<void> {
     const now = new Date();
-    const { pvc } = event;
-    const body = {
-      metadata: {
-        name: `${pvc.name}.${now.getTime().toString(16)}${randomBytes(4).toString('hex')}`,
-        namespace: pvc.namespace,
-      },
-      involvedObject: {
-        apiVersion: 'v1',
-        kind: 'PersistentVolumeClaim',
-        namespace: pvc.namespace,
-        name: pvc.name,
-        uid: pvc.uid,
-        resourceVersion: pvc.resourceVersion,
-      },
-      type: event.type,
-      reason: event.reason,
-      action: event.action,
-      message: event.message.slice(0, 1024),
-      eventTime: microTime(now),
-      reportingComponent: this.options.reportingController,
-      reportingInstance: this.options.reportingInstance,
-      source: { component: this.options.reportingController },
-      firstTimestamp: secondsTime(now),
-      lastTimestamp: secondsTime(now),
-      count: 1,
-    };
-    await this.call(`create event for ${pvcKey(pvc)}`, () =>
-      this.attempt({ method: 'POST', path: `/api/v1/namespaces/${pvc.namespace}/events`, body }),
+    const operation = `record event for ${pvcKey(event.pvc)}`;
+    if (event.type === 'Normal') {
+      await this.createEvent(
+        operation,
+        event.pvc.namespace,
+        newEventBody(event, uniqueEventName(event, now), this.options, now),
+      );
+      return;
+    }
+    const name = seriesEventName(event);
+    const path = `${eventsPath(event.pvc.namespace)}/${name}`;
+    // Twice at most: a 409 means another run recorded the same occurrence meanwhile.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const stored = await this.readEvent(operation, path);
+      const outcome =
+        stored === undefined
+          ? await this.createEvent(
+              operation,
+              event.pvc.namespace,
+              newEventBody(event, name, this.options, now),
+            )
+          : await this.patchEvent(operation, path, repeatPatch(stored, event, now));
+      if (outcome !== 'raced') return;
+    }
+    this.options.log.info(
+      { namespace: event.pvc.namespace, name: event.pvc.name, event: name },
+      'event updated concurrently by another run; its count stands',
     );
   }
+
+  private async readEvent(operation: string, path: string): Promise<unknown> {
+    try {
+      return await this.call(operation, () => this.attempt({ method: 'GET', path }));
+    } catch (error) {
+      if (error instanceof KubeApiError && error.status === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /** 'raced': a concurrent run got there first (409 AlreadyExists or Conflict, or 404 on patch). */
+  private async createEvent(
+    operation: string,
+    namespace: string,
+    body: Record<string, unknown>,
+  ): Promise<'done' | 'raced'> {
+    return this.raceTolerant(() =>
+      this.call(operation, () =>
+        this.attempt({ method: 'POST', path: eventsPath(namespace), body }),
+      ),
+    );
+  }
+
+  private async patchEvent(
+    operation: string,
+    path: string,
+    body: Record<string, unknown> | undefined,
+  ): Promise<'done' | 'raced'> {
+    if (body === undefined)
+      throw new KubeApiError(operation, undefined, 'the stored event has no resourceVersion');
+    return this.raceTolerant(() =>
+      this.call(operation, () =>
+        this.attempt({ method: 'PATCH', path, body, contentType: 'application/merge-patch+json' }),
+      ),
+    );
+  }
+
+  private async raceTolerant(write: () => Promise<unknown>): Promise<'done' | 'raced'> {
+    try {
+      await write();
+      return 'done';
+    } catch (error) {
+      if (error instanceof KubeApiError && (error.status === 409 || error.status === 404))
+        return 'raced';
+      throw error;
+    }
+  }
+}
+
+function eventsPath(namespace: string): string {
+  return `/api/v1/namespaces/${namespace}/events`;
 }
 
 function pvcPath(ref: PvcRef): string {
