@@ -3,7 +3,8 @@
  * Composition root: the only place that reads argv and the environment, builds the real
  * adapters, and turns the run's summary into an exit status.
  */
-import { KubeConfig } from '@kubernetes/client-node';
+// The config module alone: the package index would bundle the whole generated API (start-up).
+import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
 import { Command, CommanderError, Option } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';

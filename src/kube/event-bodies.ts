@@ -43,11 +43,16 @@ export function seriesEventName(event: PvcEvent): string {
   return withSuffix(event.pvc.name, createHash('sha256').update(key).digest('hex').slice(0, 16));
 }
 
+/** Random once per process (two runs at once must not collide), then a counter: no crypto per Event. */
+const PROCESS_TAG = randomBytes(4).toString('hex');
+let eventsNamed = 0;
+
 /** A name of its own, as client-go gives every new Event (object name, then time in hex). */
 export function uniqueEventName(event: PvcEvent, now: Date): string {
+  eventsNamed++;
   return withSuffix(
     event.pvc.name,
-    `${now.getTime().toString(16)}${randomBytes(4).toString('hex')}`,
+    `${now.getTime().toString(16)}${PROCESS_TAG}${eventsNamed.toString(16)}`,
   );
 }
 

@@ -1,4 +1,4 @@
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node/dist/config.js';
 import http from 'node:http';
 import https from 'node:https';
 import type { ConnectionPool } from './keep-alive.js';
@@ -60,21 +60,61 @@ function pathWithQuery(basePath: string, request: RawRequest): string {
   return `${basePath}${request.path}${search === '' ? '' : `?${search}`}`;
 }
 
+/**
+ * The kubeconfig's credentials are applied at most every few seconds, not per request:
+ * client-node's applyToHTTPSOptions reads the CA and key files and builds an agent on every call,
+ * which a 10,000-PVC pass would do thousands of times. Rotating credentials (in-cluster token
+ * file, exec plugins) are refreshed by client-node itself; a 401 sent with a cached header is
+ * tried once more with freshly applied ones, in case it had just expired.
+ */
+const CREDENTIALS_TTL_MS = 5_000;
+
+type Credentials = Pick<
+  https.RequestOptions,
+  | 'ca'
+  | 'cert'
+  | 'key'
+  | 'pfx'
+  | 'passphrase'
+  | 'rejectUnauthorized'
+  | 'servername'
+  | 'auth'
+  | 'headers'
+>;
+
 export function createRawClient(config: KubeConfig, pool: ConnectionPool): RawClient {
   const cluster = config.getCurrentCluster();
   if (cluster === null) throw new Error('the kubeconfig has no current cluster');
   const server = new URL(cluster.server);
   const transport = server.protocol === 'https:' ? https : http;
   const basePath = server.pathname.replace(/\/$/, '');
+  let cached: { at: number; credentials: Promise<Credentials> } | undefined;
 
-  return async (request) => {
+  const credentials = (fresh: boolean): Promise<Credentials> => {
+    const now = Date.now();
+    if (fresh || cached === undefined || now - cached.at > CREDENTIALS_TTL_MS) {
+      const applying = applyCredentials(config, server);
+      cached = { at: now, credentials: applying };
+      applying.catch(() => {
+        cached = undefined;
+      });
+    }
+    return cached.credentials;
+  };
+
+  const send = async (request: RawRequest, fresh: boolean): Promise<unknown> => {
     const payload = request.body === undefined ? undefined : JSON.stringify(request.body);
-    const headers: Record<string, string | number> = { Accept: 'application/json' };
+    const applied = await credentials(fresh);
+    const headers: Record<string, string | number> = {
+      ...(applied.headers as Record<string, string> | undefined),
+      Accept: 'application/json',
+    };
     if (payload !== undefined) {
       headers['Content-Type'] = request.contentType ?? 'application/json';
       headers['Content-Length'] = Buffer.byteLength(payload);
     }
     const options: https.RequestOptions = {
+      ...applied,
       protocol: server.protocol,
       hostname: server.hostname,
       port: server.port,
@@ -84,32 +124,60 @@ export function createRawClient(config: KubeConfig, pool: ConnectionPool): RawCl
       signal: request.signal,
       timeout: request.deadlineMs + IDLE_MARGIN_MS,
     };
-    await config.applyToHTTPSOptions(options);
     options.agent = pool.forRequest(options);
-    return new Promise((resolve, reject) => {
-      const outgoing = transport.request(options, (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('error', reject);
-        response.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          const status = response.statusCode ?? 0;
-          if (status < 200 || status >= 300) {
-            reject(new RawHttpError(status, response.headers, text));
-            return;
-          }
-          try {
-            resolve(JSON.parse(text));
-          } catch {
-            reject(new Error(`${request.method} ${request.path}: the response is not JSON`));
-          }
-        });
-      });
-      outgoing.on('timeout', () => {
-        outgoing.destroy(new SocketIdleError(request.deadlineMs + IDLE_MARGIN_MS));
-      });
-      outgoing.on('error', reject);
-      outgoing.end(payload);
-    });
+    try {
+      return await exchange(transport, options, request, payload);
+    } catch (error) {
+      if (!fresh && error instanceof RawHttpError && error.status === 401)
+        return send(request, true);
+      throw error;
+    }
   };
+  return (request) => send(request, false);
+}
+
+async function applyCredentials(config: KubeConfig, server: URL): Promise<Credentials> {
+  const options: https.RequestOptions = {
+    protocol: server.protocol,
+    hostname: server.hostname,
+    port: server.port,
+    headers: {},
+  };
+  await config.applyToHTTPSOptions(options);
+  const { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername, auth, headers } = options;
+  return { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername, auth, headers };
+}
+
+/** One request and its JSON answer; a non-2xx answer is a RawHttpError. */
+function exchange(
+  transport: typeof http | typeof https,
+  options: https.RequestOptions,
+  request: RawRequest,
+  payload: string | undefined,
+): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const outgoing = transport.request(options, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('error', reject);
+      response.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        const status = response.statusCode ?? 0;
+        if (status < 200 || status >= 300) {
+          reject(new RawHttpError(status, response.headers, text));
+          return;
+        }
+        try {
+          resolve(JSON.parse(text));
+        } catch {
+          reject(new Error(`${request.method} ${request.path}: the response is not JSON`));
+        }
+      });
+    });
+    outgoing.on('timeout', () => {
+      outgoing.destroy(new SocketIdleError(request.deadlineMs + IDLE_MARGIN_MS));
+    });
+    outgoing.on('error', reject);
+    outgoing.end(payload);
+  });
 }

@@ -29,7 +29,7 @@ export function createKubeletStatsSource(
           const summary = await withDeadline(options.timeoutMs, options.signal, (signal) =>
             send({ method: 'GET', path, signal, deadlineMs: options.timeoutMs }),
           );
-          const stats = parseSummary(summary);
+          const stats = parseSummary(summary, new Set(pvcs.map(pvcKey)));
           for (const pvc of pvcs) {
             const found = stats.get(pvcKey(pvc));
             result.set(

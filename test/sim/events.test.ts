@@ -242,7 +242,7 @@ describe('Event updates: how a recorder aggregates a repeating event', () => {
 
   async function created(name: string): Promise<{ resourceVersion: string }> {
     const res = await post(sim, 'apps', {
-      ...(event({ metadata: { name } }) as Record<string, unknown>),
+      ...(event({ metadata: { name } }) as unknown as Record<string, unknown>),
       eventTime: '2026-11-26T05:00:00.123456Z',
       firstTimestamp: '2026-11-26T05:00:00Z',
       lastTimestamp: '2026-11-26T05:00:00Z',
