@@ -246,6 +246,25 @@ export class KubeCluster implements Cluster {
       );
       return;
     }
+    try {
+      await this.recordRepeating(event, operation, now);
+    } catch (error) {
+      // A ClusterRole from before Events aggregated grants only create: still record the Warning.
+      if (!(error instanceof KubeApiError && error.status === 403)) throw error;
+      this.options.log.warn(
+        { namespace: event.pvc.namespace, name: event.pvc.name, err: error.message },
+        'no get/patch on events: recording a new event (update the ClusterRole, cronjob/rbac.yaml)',
+      );
+      await this.createEvent(
+        operation,
+        event.pvc.namespace,
+        newEventBody(event, uniqueEventName(event, now), this.options, now),
+      );
+    }
+  }
+
+  /** One Event per PVC, type, reason and action: created once, then counted. */
+  private async recordRepeating(event: PvcEvent, operation: string, now: Date): Promise<void> {
     const name = seriesEventName(event);
     const path = `${eventsPath(event.pvc.namespace)}/${name}`;
     // Twice at most: a 409 means another run recorded the same occurrence meanwhile.

@@ -133,6 +133,28 @@ describe('Warning Events aggregate across runs', () => {
   });
 });
 
+describe('a ClusterRole that only allows creating events', () => {
+  it('still records the Warning, as a new Event, and says the ClusterRole needs get/patch', async () => {
+    harness = await startHarness(
+      seed([{ name: 'p', usedPercent: 95, annotations: { 'pvc-chonker.io/max-size': '10Gi' } }]),
+    );
+    const h = harness;
+    h.sim.faults.add({ method: 'GET', path: '/namespaces/db/events/', status: 403 });
+    const before = snapshotPvcs(h.sim);
+
+    const run = await runJson(h, []);
+
+    expect(run.result.code).toBe(0);
+    expect(eventsOf(h, 'p').map((e) => `${e.type}:${e.reason}`)).toEqual([
+      'Warning:max-size-reached',
+    ]);
+    expect(
+      run.result.logs.find((l) => String(l['msg']).startsWith('no get/patch on events')),
+    ).toMatchObject({ name: 'p' });
+    assertInvariants(h.sim, before, [run]);
+  });
+});
+
 describe('expansions are Events of their own', () => {
   it('three expansions over three runs leave three Normal Events, each with its own sizes', async () => {
     const growing: Claim = {
