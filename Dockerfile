@@ -17,6 +17,12 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist/pvc-chonker.mjs /app/dist/pvc-chonker.mjs.map ./dist/
 COPY package.json ./
 RUN rm -rf /usr/local/lib/node_modules/npm /usr/local/bin/npm /usr/local/bin/npx
+# V8's compiled code of the bundle, made here once with this very Node.js, so every CronJob pod
+# (a fresh, read-only filesystem) starts from it: Node.js 22.1+ reads NODE_COMPILE_CACHE at start.
+# The pod cannot write to it, and does not need to; a stale entry is ignored, not trusted.
+ENV NODE_COMPILE_CACHE=/app/.compile-cache
+RUN node --enable-source-maps /app/dist/pvc-chonker.mjs run --help >/dev/null \
+  && test -n "$(ls -A /app/.compile-cache)"
 USER 65532:65532
 # A batch job in a 256 Mi container: keep the young generation small and let the old one grow
 # by 20 % over what a full GC kept, instead of V8's default of up to 4x for a large host. A

@@ -53,9 +53,12 @@ test-node24: build $(NODE24)
 demo: build
 	bash scripts/demo.sh
 
-## 10,000 managed PVCs on 1,000 nodes with 5 ms per request; prints the figures.
+## 10,000 managed PVCs on 1,000 nodes with 5 ms per request; prints the figures, the floor client's
+## CPU beside the CLI's, and start-up. Options: make bench BENCH_ARGS='--cpu-prof /tmp/prof', then
+## node dist/bench/profile-top.js /tmp/prof/*.cpuprofile for the top frames in source terms.
+BENCH_ARGS ?=
 bench: build
-	node --expose-gc dist/bench/scale.js $(ARGS)
+	node --expose-gc dist/bench/scale.js $(BENCH_ARGS)
 
 ## Not run here (no Docker engine on the development machines).
 image:

@@ -1,5 +1,5 @@
 /**
- * `make bench ARGS=--pushgateway`: the scale pass with metrics pushed to a real Pushgateway
+ * `make bench BENCH_ARGS=--pushgateway`: the scale pass with metrics pushed to a real Pushgateway
  * (Debian's prometheus-pushgateway on a loopback port, in memory only), with the node flags of
  * the image. The CLI runs once without a push, then twice with, so the second push reads back
  * the first run's series before it pushes. A small proxy between the CLI and the Pushgateway

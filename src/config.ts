@@ -24,6 +24,7 @@ export interface RawRunOptions {
   pageSize?: string;
   apiTimeout?: string;
   statsTimeout?: string;
+  runDeadline?: string;
   statsConcurrency?: string;
   writeConcurrency?: string;
   maxExpansionsPerRun?: string;
@@ -54,6 +55,8 @@ export interface RunOptions {
   pageSize: number;
   apiTimeoutMs: number;
   statsTimeoutMs: number;
+  /** When the whole pass stops as on SIGTERM: the last resort against anything that hangs. */
+  runDeadlineMs: number;
   statsConcurrency: number;
   writeConcurrency: number;
   maxExpansionsPerRun: number;
@@ -170,6 +173,9 @@ export function parseRunOptions(
     pageSize: integer('page-size', raw.pageSize, { fallback: 500, min: 1, max: 10_000 }),
     apiTimeoutMs: duration('api-timeout', raw.apiTimeout, 15_000),
     statsTimeoutMs: duration('stats-timeout', raw.statsTimeout, 10_000),
+    // 80% of the shipped CronJob's activeDeadlineSeconds (240 s): the pass ends on its own terms,
+    // with a report and metrics, before Kubernetes kills the pod.
+    runDeadlineMs: duration('run-deadline', raw.runDeadline, 190_000),
     statsConcurrency: integer('stats-concurrency', raw.statsConcurrency, {
       fallback: 16,
       min: 1,

@@ -3,7 +3,8 @@
  * Composition root: the only place that reads argv and the environment, builds the real
  * adapters, and turns the run's summary into an exit status.
  */
-import { KubeConfig } from '@kubernetes/client-node';
+// The config module alone: the package index would bundle the whole generated API (start-up).
+import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
 import { Command, CommanderError, Option } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -13,7 +14,7 @@ import { parseRunOptions, type RawRunOptions, type RunOptions } from './config.j
 import { shardOf } from './core/shard.js';
 import { KubeCluster } from './kube/cluster.js';
 import { createConnectionPool } from './kube/keep-alive.js';
-import { createRawGet } from './kube/raw-get.js';
+import { createRawClient } from './kube/raw-request.js';
 import { DEFAULT_RETRY_POLICY, realSleep } from './retry.js';
 import type { Logger } from 'pino';
 import { createLogger } from './log.js';
@@ -108,24 +109,32 @@ async function runCommand(raw: RawOptions): Promise<number> {
   logWarnings(log);
   const kubeConfig = loadKubeConfigOrExplain(options, process.env);
 
-  // SIGTERM: stop starting new work at once; abandon in-flight requests after a grace period.
+  // SIGTERM, or the run deadline: stop starting new work at once; abandon in-flight requests
+  // after a grace period.
   const stop = new AbortController();
   const abandon = new AbortController();
-  const onSignal = (signal: NodeJS.Signals): void => {
-    log.warn({ signal, graceMs: SHUTDOWN_GRACE_MS }, 'stopping: no new work is started');
+  const stopRun = (cause: { signal: NodeJS.Signals } | { runDeadlineMs: number }): void => {
+    if (stop.signal.aborted) return;
+    log.warn({ ...cause, graceMs: SHUTDOWN_GRACE_MS }, 'stopping: no new work is started');
     stop.abort();
     setTimeout(() => {
       abandon.abort();
     }, SHUTDOWN_GRACE_MS).unref();
   };
+  const onSignal = (signal: NodeJS.Signals): void => {
+    stopRun({ signal });
+  };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
+  // A held, unref'd timer: it fires even if everything else hangs, and never keeps the process up.
+  const runDeadline = setTimeout(() => {
+    stopRun({ runDeadlineMs: options.runDeadlineMs });
+  }, options.runDeadlineMs).unref();
 
   const pool = createConnectionPool();
-  const rawGet = createRawGet(kubeConfig, pool);
-  const cluster = new KubeCluster(kubeConfig, {
-    pool,
-    rawGet,
+  const send = createRawClient(kubeConfig, pool);
+  const cluster = new KubeCluster({
+    send,
     timeoutMs: options.apiTimeoutMs,
     retry: DEFAULT_RETRY_POLICY,
     sleep: realSleep,
@@ -134,7 +143,7 @@ async function runCommand(raw: RawOptions): Promise<number> {
     reportingInstance: process.env['HOSTNAME'] ?? hostname(),
     signal: abandon.signal,
   });
-  const stats = createKubeletStatsSource(rawGet, {
+  const stats = createKubeletStatsSource(send, {
     concurrency: options.statsConcurrency,
     timeoutMs: options.statsTimeoutMs,
     signal: abandon.signal,
@@ -164,6 +173,7 @@ async function runCommand(raw: RawOptions): Promise<number> {
       shard: shard === undefined ? undefined : (pvc) => shardOf(pvc, shard.count) === shard.index,
     },
   );
+  clearTimeout(runDeadline);
   process.stdout.write(formatReport(summary, options.output));
   const counts: Record<string, number> = {};
   for (const outcome of summary.pvcs) counts[outcome.action] = (counts[outcome.action] ?? 0) + 1;
@@ -238,6 +248,12 @@ function buildProgram(): Command {
     .addOption(option('--page-size <n>', 'objects per list page (500)'))
     .addOption(option('--api-timeout <duration>', 'timeout of each Kubernetes API call (15s)'))
     .addOption(option('--stats-timeout <duration>', 'timeout of each node stats call (10s)'))
+    .addOption(
+      option(
+        '--run-deadline <duration>',
+        'stop the pass as on SIGTERM after this long: the rest is reported interrupted (190s)',
+      ),
+    )
     .addOption(option('--stats-concurrency <n>', 'nodes asked for stats at once (16)'))
     .addOption(option('--write-concurrency <n>', 'PATCH and Event writes at once (4)'))
     .addOption(

@@ -1,19 +1,9 @@
-import {
-  CoreV1Api,
-  Observable,
-  PatchStrategy,
-  setHeaderOptions,
-  type ConfigurationOptions,
-  type CoreV1Event,
-  type KubeConfig,
-  type RequestContext,
-  type ResponseContext,
-  type V1PersistentVolume,
-  type V1PersistentVolumeClaim,
-  type V1Pod,
-  type V1StorageClass,
+import type {
+  V1PersistentVolume,
+  V1PersistentVolumeClaim,
+  V1Pod,
+  V1StorageClass,
 } from '@kubernetes/client-node';
-import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import {
   pvcKey,
@@ -25,8 +15,9 @@ import {
 import type { Cluster, PatchOutcome, PvcEvent, PvcPatch } from '../ports.js';
 import { toPersistentVolumeInfo, toPvcSnapshot, toStorageClassInfo } from './convert.js';
 import { KubeApiError, classifyKubeError, messageOf, statusOf } from './errors.js';
-import type { ConnectionPool } from './keep-alive.js';
-import type { RawGet } from './raw-get.js';
+import type { RawClient, RawRequest } from './raw-request.js';
+import { withDeadline } from '../deadline.js';
+import { newEventBody, repeatPatch, seriesEventName, uniqueEventName } from './event-bodies.js';
 import { withRetry, type RetryPolicy, type Sleep, type TransientError } from '../retry.js';
 
 export interface KubeClusterOptions {
@@ -39,18 +30,8 @@ export interface KubeClusterOptions {
   reportingInstance: string;
   /** Aborts every in-flight call when the run is told to stop. */
   signal: AbortSignal;
-  /** Keep-alive connections shared by every call of the run. */
-  pool: ConnectionPool;
-  /** Lists are read raw (see raw-get.ts). */
-  rawGet: RawGet;
-}
-
-/**
- * An Event's eventTime must carry microseconds (RFC 3339, six fractional digits); the API server
- * rejects client-node's default three-digit Date serialisation (kubernetes#89156).
- */
-export function microTime(time: Date): string {
-  return time.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+  /** Every request goes out through it (see raw-request.ts). */
+  send: RawClient;
 }
 
 /** One page of a list as the API server sends it; items are read by the convert functions. */
@@ -59,39 +40,20 @@ interface Page<T> {
   metadata?: { continue?: string };
 }
 
-/** The real Kubernetes API through @kubernetes/client-node, with a timeout and retries on every call. */
+/** The real Kubernetes API, with a deadline and retries on every call. */
 export class KubeCluster implements Cluster {
-  private readonly core: CoreV1Api;
   private readonly options: KubeClusterOptions;
 
-  constructor(config: KubeConfig, options: KubeClusterOptions) {
-    this.core = config.makeApiClient(CoreV1Api);
+  constructor(options: KubeClusterOptions) {
     this.options = options;
   }
 
-  /** A per-call timeout, joined with the run's stop signal. */
-  private callSignal(): AbortSignal {
-    return AbortSignal.any([AbortSignal.timeout(this.options.timeoutMs), this.options.signal]);
-  }
-
-  /** client-node options: the call's signal and the shared keep-alive connections. */
-  private requestOptions(extra?: ConfigurationOptions): ConfigurationOptions {
-    const timeout: ConfigurationOptions = {
-      middleware: [
-        {
-          pre: (context: RequestContext) => {
-            context.setSignal(this.callSignal());
-            const agent = this.options.pool.adopt(context.getAgent());
-            if (agent !== undefined) context.setAgent(agent);
-            return new Observable(Promise.resolve(context));
-          },
-          post: (context: ResponseContext) => new Observable(Promise.resolve(context)),
-        },
-      ],
-      middlewareMergeStrategy: 'append',
-    };
-    if (extra === undefined) return timeout;
-    return { ...extra, middleware: [...(extra.middleware ?? []), ...(timeout.middleware ?? [])] };
+  /** One attempt of a request, under its own deadline joined with the run's stop. */
+  private attempt(request: Omit<RawRequest, 'signal' | 'deadlineMs'>): Promise<unknown> {
+    const { timeoutMs, signal, send } = this.options;
+    return withDeadline(timeoutMs, signal, (callSignal) =>
+      send({ ...request, signal: callSignal, deadlineMs: timeoutMs }),
+    );
   }
 
   private async call<T>(operation: string, request: () => Promise<T>): Promise<T> {
@@ -133,7 +95,7 @@ export class KubeCluster implements Cluster {
       let page: Page<T>;
       try {
         page = (await this.call(operation, () =>
-          this.options.rawGet(path, pageQuery, this.callSignal()),
+          this.attempt({ method: 'GET', path, query: pageQuery }),
         )) as Page<T>;
       } catch (error) {
         // 410 Gone: the continue token outlived etcd's compaction. Start the list again; the
@@ -233,9 +195,9 @@ export class KubeCluster implements Cluster {
   async getPvc(ref: PvcRef): Promise<PvcSnapshot | undefined> {
     try {
       const pvc = await this.call(`get persistentvolumeclaim ${pvcKey(ref)}`, () =>
-        this.core.readNamespacedPersistentVolumeClaim(ref, this.requestOptions()),
+        this.attempt({ method: 'GET', path: pvcPath(ref) }),
       );
-      return toPvcSnapshot(pvc);
+      return toPvcSnapshot(pvc as V1PersistentVolumeClaim);
     } catch (error) {
       if (error instanceof KubeApiError && error.status === 404) return undefined;
       throw error;
@@ -249,12 +211,14 @@ export class KubeCluster implements Cluster {
     };
     try {
       const pvc = await this.call(`patch persistentvolumeclaim ${pvcKey(ref)}`, () =>
-        this.core.patchNamespacedPersistentVolumeClaim(
-          { ...ref, body },
-          this.requestOptions(setHeaderOptions('Content-Type', PatchStrategy.MergePatch)),
-        ),
+        this.attempt({
+          method: 'PATCH',
+          path: pvcPath(ref),
+          body,
+          contentType: 'application/merge-patch+json',
+        }),
       );
-      return { kind: 'patched', pvc: toPvcSnapshot(pvc) };
+      return { kind: 'patched', pvc: toPvcSnapshot(pvc as V1PersistentVolumeClaim) };
     } catch (error) {
       if (!(error instanceof KubeApiError)) throw error;
       if (error.status === 409) return { kind: 'conflict' };
@@ -266,39 +230,116 @@ export class KubeCluster implements Cluster {
     }
   }
 
+  /**
+   * Normal Events (expansions) are each new: every one is a different change, made a cooldown
+   * apart, as client-go's recorders record them too. A Warning that repeats is aggregated into one
+   * Event per PVC, reason and action (see event-bodies.ts).
+   */
   async recordEvent(event: PvcEvent): Promise<void> {
     const now = new Date();
-    const { pvc } = event;
-    const body: CoreV1Event = {
-      metadata: {
-        name: `${pvc.name}.${now.getTime().toString(16)}${randomBytes(4).toString('hex')}`,
-        namespace: pvc.namespace,
-      },
-      involvedObject: {
-        apiVersion: 'v1',
-        kind: 'PersistentVolumeClaim',
-        namespace: pvc.namespace,
-        name: pvc.name,
-        uid: pvc.uid,
-        resourceVersion: pvc.resourceVersion,
-      },
-      type: event.type,
-      reason: event.reason,
-      action: event.action,
-      message: event.message.slice(0, 1024),
-      // A string, not a Date: client-node passes it through untouched (see microTime).
-      eventTime: microTime(now) as unknown as Date,
-      reportingComponent: this.options.reportingController,
-      reportingInstance: this.options.reportingInstance,
-      source: { component: this.options.reportingController },
-      firstTimestamp: now,
-      lastTimestamp: now,
-      count: 1,
-    };
-    await this.call(`create event for ${pvcKey(pvc)}`, () =>
-      this.core.createNamespacedEvent({ namespace: pvc.namespace, body }, this.requestOptions()),
+    const operation = `record event for ${pvcKey(event.pvc)}`;
+    if (event.type === 'Normal') {
+      await this.createEvent(
+        operation,
+        event.pvc.namespace,
+        newEventBody(event, uniqueEventName(event, now), this.options, now),
+      );
+      return;
+    }
+    try {
+      await this.recordRepeating(event, operation, now);
+    } catch (error) {
+      // A ClusterRole from before Events aggregated grants only create: still record the Warning.
+      if (!(error instanceof KubeApiError && error.status === 403)) throw error;
+      this.options.log.warn(
+        { namespace: event.pvc.namespace, name: event.pvc.name, err: error.message },
+        'no get/patch on events: recording a new event (update the ClusterRole, cronjob/rbac.yaml)',
+      );
+      await this.createEvent(
+        operation,
+        event.pvc.namespace,
+        newEventBody(event, uniqueEventName(event, now), this.options, now),
+      );
+    }
+  }
+
+  /** One Event per PVC, type, reason and action: created once, then counted. */
+  private async recordRepeating(event: PvcEvent, operation: string, now: Date): Promise<void> {
+    const name = seriesEventName(event);
+    const path = `${eventsPath(event.pvc.namespace)}/${name}`;
+    // Twice at most: a 409 means another run recorded the same occurrence meanwhile.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const stored = await this.readEvent(operation, path);
+      const outcome =
+        stored === undefined
+          ? await this.createEvent(
+              operation,
+              event.pvc.namespace,
+              newEventBody(event, name, this.options, now),
+            )
+          : await this.patchEvent(operation, path, repeatPatch(stored, event, now));
+      if (outcome !== 'raced') return;
+    }
+    this.options.log.info(
+      { namespace: event.pvc.namespace, name: event.pvc.name, event: name },
+      'event updated concurrently by another run; its count stands',
     );
   }
+
+  private async readEvent(operation: string, path: string): Promise<unknown> {
+    try {
+      return await this.call(operation, () => this.attempt({ method: 'GET', path }));
+    } catch (error) {
+      if (error instanceof KubeApiError && error.status === 404) return undefined;
+      throw error;
+    }
+  }
+
+  /** 'raced': a concurrent run got there first (409 AlreadyExists or Conflict, or 404 on patch). */
+  private async createEvent(
+    operation: string,
+    namespace: string,
+    body: Record<string, unknown>,
+  ): Promise<'done' | 'raced'> {
+    return this.raceTolerant(() =>
+      this.call(operation, () =>
+        this.attempt({ method: 'POST', path: eventsPath(namespace), body }),
+      ),
+    );
+  }
+
+  private async patchEvent(
+    operation: string,
+    path: string,
+    body: Record<string, unknown> | undefined,
+  ): Promise<'done' | 'raced'> {
+    if (body === undefined)
+      throw new KubeApiError(operation, undefined, 'the stored event has no resourceVersion');
+    return this.raceTolerant(() =>
+      this.call(operation, () =>
+        this.attempt({ method: 'PATCH', path, body, contentType: 'application/merge-patch+json' }),
+      ),
+    );
+  }
+
+  private async raceTolerant(write: () => Promise<unknown>): Promise<'done' | 'raced'> {
+    try {
+      await write();
+      return 'done';
+    } catch (error) {
+      if (error instanceof KubeApiError && (error.status === 409 || error.status === 404))
+        return 'raced';
+      throw error;
+    }
+  }
+}
+
+function eventsPath(namespace: string): string {
+  return `/api/v1/namespaces/${namespace}/events`;
+}
+
+function pvcPath(ref: PvcRef): string {
+  return `/api/v1/namespaces/${ref.namespace}/persistentvolumeclaims/${ref.name}`;
 }
 
 function recordMounts(pods: readonly V1Pod[], nodes: Map<string, string>): void {

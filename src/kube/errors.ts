@@ -1,7 +1,7 @@
-import { ApiException } from '@kubernetes/client-node';
-import { RawHttpError } from './raw-get.js';
+import { RawHttpError } from './raw-request.js';
 import { parseRetryAfter, type TransientError } from '../retry.js';
 import { isRecord } from '../core/json.js';
+import { deadlineOf } from '../deadline.js';
 
 const TRANSIENT_STATUS = new Set([429, 500, 502, 503, 504]);
 const NETWORK_CODES = new Set([
@@ -30,7 +30,6 @@ export class KubeApiError extends Error {
 
 /** The HTTP status of a failed call, or undefined for a network-level failure. */
 export function statusOf(error: unknown): number | undefined {
-  if (error instanceof ApiException) return error.code;
   return error instanceof RawHttpError ? error.status : undefined;
 }
 
@@ -50,13 +49,6 @@ function networkCode(error: unknown): string | undefined {
 }
 
 export function classifyKubeError(error: unknown, nowMs: number = Date.now()): TransientError {
-  if (error instanceof ApiException) {
-    const headers = error.headers as Record<string, string | undefined>;
-    return {
-      transient: TRANSIENT_STATUS.has(error.code),
-      retryAfterMs: parseRetryAfter(headers['retry-after'], nowMs),
-    };
-  }
   if (error instanceof RawHttpError) {
     return {
       transient: TRANSIENT_STATUS.has(error.status),
@@ -82,7 +74,8 @@ function statusMessage(body: unknown): string | undefined {
 }
 
 export function messageOf(error: unknown): string {
-  if (error instanceof ApiException) return statusMessage(error.body) ?? `HTTP ${error.code}`;
+  const deadline = deadlineOf(error);
+  if (deadline !== undefined) return deadline.message;
   if (error instanceof RawHttpError) return statusMessage(error.body) ?? `HTTP ${error.status}`;
   const code = networkCode(error);
   const message = error instanceof Error ? error.message : String(error);

@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import type { Logger } from 'pino';
+import { withDeadline } from '../deadline.js';
 import { NO_JITTER, withRetry } from '../retry.js';
 import type { PushAuth, SecretSource } from './config.js';
 
@@ -23,7 +24,10 @@ export interface HttpCall {
   headers: Readonly<Record<string, string>>;
   /** The body in chunks, written as the socket takes them (chunked encoding). */
   body?: Iterable<string>;
+  /** Ends the call up to the response headers. */
   signal: AbortSignal;
+  /** Ends a connection silent for this long, so a reply body that stalls cannot hang the run. */
+  idleTimeoutMs: number;
 }
 
 export type HttpSend = (url: URL, call: HttpCall) => Promise<HttpReply>;
@@ -57,6 +61,9 @@ export const nodeHttpSend: HttpSend = (url, call) =>
         body: reply,
         text: () => readText(reply),
       });
+    });
+    request.setTimeout(call.idleTimeoutMs, () => {
+      request.destroy(new Error(`no data for ${call.idleTimeoutMs} ms`));
     });
     request.on('error', reject);
     writeBody(request, call.body).catch((error: unknown) => {
@@ -137,6 +144,8 @@ export async function authHeaders(
   };
 }
 
+const NEVER_STOPPED = new AbortController().signal;
+
 function retryable(status: number): boolean {
   return status === 429 || status >= 500;
 }
@@ -155,12 +164,15 @@ type Attempt = { ok: true; response: HttpReply } | { ok: false; retry: boolean; 
 
 async function attempt(
   url: URL,
-  call: Omit<HttpCall, 'signal'>,
+  call: Omit<HttpCall, 'signal' | 'idleTimeoutMs'>,
   timeoutMs: number,
   deps: HttpDeps,
 ): Promise<Attempt> {
   try {
-    const response = await deps.send(url, { ...call, signal: AbortSignal.timeout(timeoutMs) });
+    // The push runs after the pass, stopped or not: only its own deadline ends it.
+    const response = await withDeadline(timeoutMs, NEVER_STOPPED, (signal) =>
+      deps.send(url, { ...call, signal, idleTimeoutMs: timeoutMs }),
+    );
     if (response.ok) return { ok: true, response };
     const body = (await response.text().catch(() => '')).slice(0, 300).trim();
     const message = `HTTP ${response.status}${body === '' ? '' : `: ${body}`}`;

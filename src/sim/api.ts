@@ -9,6 +9,7 @@ import {
   legacyValidateEvent,
   normalizeMicroTime,
   strictEventErrors,
+  validateEventUpdate,
 } from './events.js';
 import {
   deepCopy,
@@ -312,14 +313,29 @@ function validateEventCreate(info: ResourceInfo, core: JsonObject): void {
   if (isEventsV1(info)) errs.push(...strictEventErrors(core));
   if (errs.length > 0)
     throw invalid('Event', nameOf(core), errs, isEventsV1(info) ? 'events.k8s.io' : '');
+  normalizeEventTimes(core);
+}
+
+/** As stored and served: MicroTime in UTC with six digits, metav1.Time in whole seconds. */
+function normalizeEventTimes(core: JsonObject): void {
   const eventTime = core['eventTime'];
   if (typeof eventTime === 'string') core['eventTime'] = normalizeMicroTime(eventTime);
+  const series = core['series'];
+  if (isObject(series) && typeof series['lastObservedTime'] === 'string')
+    series['lastObservedTime'] = normalizeMicroTime(series['lastObservedTime']);
   // metav1.Time accepts any RFC 3339 precision on input but is stored and served in seconds.
   for (const key of ['firstTimestamp', 'lastTimestamp']) {
     const value = core[key];
     if (typeof value === 'string' && !Number.isNaN(Date.parse(value)))
       core[key] = kubeTime(new Date(value));
   }
+}
+
+function validateEventUpdateOrThrow(info: ResourceInfo, next: JsonObject, previous: JsonObject) {
+  const errs = validateEventUpdate(next, previous, isEventsV1(info));
+  if (errs.length > 0)
+    throw invalid('Event', nameOf(next), errs, isEventsV1(info) ? 'events.k8s.io' : '');
+  normalizeEventTimes(next);
 }
 
 // --- create ---------------------------------------------------------------------------------
@@ -426,6 +442,7 @@ function writeUpdate(
 ): JsonObject {
   const { info } = target;
   checkIdentity(target, candidateView);
+  if (info.kind === 'Event') checkEventDecodes(candidateView, info.version);
   const candidate = fromView(info, candidateView);
   const md = meta(candidate);
   candidate['metadata'] = md;
@@ -443,6 +460,7 @@ function writeUpdate(
   candidate['kind'] = existing['kind'];
   candidate['apiVersion'] = existing['apiVersion'];
   applyStrategy(info.kind, target.subresource, existing, candidate);
+  if (info.kind === 'Event') validateEventUpdateOrThrow(info, candidate, existing);
   normalizeQuantities(info.kind, candidate);
   if (info.kind === 'PersistentVolumeClaim' && target.subresource !== 'status') {
     checkPvcUpdate(existing, candidate, {

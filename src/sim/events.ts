@@ -4,7 +4,7 @@
 // runs (kubernetes/kubernetes#89156). Validation is pkg/apis/core/validation/events.go:
 // core/v1 gets only legacyValidateEvent; events.k8s.io/v1 gets the strict checks on top.
 import { badRequest, invalidValue, required, type FieldError } from './status.js';
-import { meta, obj, readPath, str, type JsonObject } from './json.js';
+import { deepEqual, meta, obj, readPath, str, type JsonObject } from './json.js';
 
 export const RFC3339_MICRO = '2006-01-02T15:04:05.000000Z07:00';
 
@@ -56,6 +56,7 @@ function decodeError(kind: string, version: string, detail: string): Error {
 /** Rejects MicroTime fields that the apiserver's JSON decoder would refuse. */
 export function checkEventDecodes(body: JsonObject, version: string): void {
   for (const path of ['eventTime', 'series.lastObservedTime']) {
+    // Decoding also runs on the result of a PATCH, so a bad time in a patch is a 400 too.
     const value = readPath(body, path);
     if (value === undefined || value === null) continue;
     if (typeof value !== 'string')
@@ -161,9 +162,22 @@ export function legacyValidateEvent(e: EventFields, coreV1: boolean): FieldError
   return errs;
 }
 
+/** validateV1EventSeries: a series is a repetition, so it counts at least 2 and says when. */
+export function seriesErrors(core: JsonObject): FieldError[] {
+  const series = core['series'];
+  if (series === undefined || series === null) return [];
+  const errs: FieldError[] = [];
+  const count = readPath(core, 'series.count');
+  if (typeof count !== 'number' || count < 2)
+    errs.push(invalidValue('series.count', '', 'should be at least 2'));
+  const last = readPath(core, 'series.lastObservedTime');
+  if (last === undefined || last === null) errs.push(required('series.lastObservedTime'));
+  return errs;
+}
+
 /** Extra checks for events.k8s.io/v1 creates (ValidateEventCreate past the core/v1 early return). */
 export function strictEventErrors(core: JsonObject): FieldError[] {
-  const errs: FieldError[] = [];
+  const errs: FieldError[] = [...seriesErrors(core)];
   if (readPath(core, 'eventTime') === undefined || readPath(core, 'eventTime') === null)
     errs.push(required('eventTime'));
   const type = str(core['type']) ?? '';
@@ -178,6 +192,51 @@ export function strictEventErrors(core: JsonObject): FieldError[] {
   const source = obj(core['source']);
   if (str(source['component']) || str(source['host']))
     errs.push(invalidValue('source', '', 'needs to be unset'));
+  return errs;
+}
+
+/**
+ * Fields an events.k8s.io/v1 update may not change (ValidateEventUpdate; paths are the internal
+ * core names). Through core/v1 an update gets only legacyValidateEvent, so there, message, count,
+ * lastTimestamp and series may all change: that is how the core/v1 recorder aggregates.
+ */
+const IMMUTABLE_ON_EVENTS_V1 = [
+  'involvedObject',
+  'reason',
+  'message',
+  'source',
+  'firstTimestamp',
+  'lastTimestamp',
+  'count',
+  'type',
+  'eventTime',
+  'action',
+  'related',
+  'reportingComponent',
+  'reportingInstance',
+] as const;
+
+const JSON_NAMES: Partial<Record<string, string>> = { reportingComponent: 'reportingController' };
+
+function valueText(value: unknown): string {
+  if (value === undefined || value === null) return '';
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+/** ValidateEventUpdate: legacy checks always; series and immutability via events.k8s.io/v1. */
+export function validateEventUpdate(
+  next: JsonObject,
+  previous: JsonObject,
+  eventsV1: boolean,
+): FieldError[] {
+  const errs = legacyValidateEvent(eventFields(next), !eventsV1);
+  if (!eventsV1) return errs;
+  if (!deepEqual(next['series'] ?? null, previous['series'] ?? null))
+    errs.push(...seriesErrors(next));
+  for (const key of IMMUTABLE_ON_EVENTS_V1) {
+    if (!deepEqual(next[key] ?? null, previous[key] ?? null))
+      errs.push(invalidValue(JSON_NAMES[key] ?? key, valueText(next[key]), 'field is immutable'));
+  }
   return errs;
 }
 

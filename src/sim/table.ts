@@ -173,7 +173,13 @@ function nodeRow(o: JsonObject, now: Date): unknown[] {
 }
 
 function eventRow(o: JsonObject, now: Date): unknown[] {
-  const last = str(o['lastTimestamp']) ?? str(o['eventTime']) ?? str(meta(o)['creationTimestamp']);
+  // printEvent: a series' lastObservedTime wins over lastTimestamp.
+  const last =
+    str(readPath(o, 'series.lastObservedTime')) ??
+    str(o['lastTimestamp']) ??
+    str(o['firstTimestamp']) ??
+    str(o['eventTime']) ??
+    str(meta(o)['creationTimestamp']);
   const lastSeen =
     last === undefined ? '<unknown>' : humanDuration(now.getTime() - Date.parse(last));
   const io = obj(o['involvedObject']);

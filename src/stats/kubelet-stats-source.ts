@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { pvcKey, type StatsLookup } from '../core/pvc.js';
-import type { RawGet } from '../kube/raw-get.js';
+import type { RawClient } from '../kube/raw-request.js';
+import { timedOut, withDeadline } from '../deadline.js';
 import type { VolumeStatsSource } from '../ports.js';
 import { mapWithConcurrency } from '../concurrency.js';
 import { parseSummary } from './kubelet-summary.js';
@@ -16,18 +17,19 @@ export interface KubeletStatsOptions {
 
 /** Asks each node's kubelet once, through the API server proxy. */
 export function createKubeletStatsSource(
-  get: RawGet,
+  send: RawClient,
   options: KubeletStatsOptions,
 ): VolumeStatsSource {
   return {
     async collect(pvcsByNode) {
       const result = new Map<string, StatsLookup>();
       await mapWithConcurrency([...pvcsByNode], options.concurrency, async ([node, pvcs]) => {
-        const signal = AbortSignal.any([AbortSignal.timeout(options.timeoutMs), options.signal]);
+        const path = `/api/v1/nodes/${encodeURIComponent(node)}/proxy/stats/summary`;
         try {
-          const stats = parseSummary(
-            await get(`/api/v1/nodes/${encodeURIComponent(node)}/proxy/stats/summary`, {}, signal),
+          const summary = await withDeadline(options.timeoutMs, options.signal, (signal) =>
+            send({ method: 'GET', path, signal, deadlineMs: options.timeoutMs }),
           );
+          const stats = parseSummary(summary, new Set(pvcs.map(pvcKey)));
           for (const pvc of pvcs) {
             const found = stats.get(pvcKey(pvc));
             result.set(
@@ -38,7 +40,7 @@ export function createKubeletStatsSource(
             );
           }
         } catch (error) {
-          const detail = `kubelet stats from node ${node} failed: ${describe(error, signal)}`;
+          const detail = `kubelet stats from node ${node} failed: ${describe(error, options.signal)}`;
           options.log.warn({ node, pvcs: pvcs.length, err: detail }, 'kubelet stats unavailable');
           for (const pvc of pvcs) result.set(pvcKey(pvc), { kind: 'unavailable', detail });
         }
@@ -48,10 +50,8 @@ export function createKubeletStatsSource(
   };
 }
 
-function describe(error: unknown, signal: AbortSignal): string {
-  if (signal.aborted)
-    return signal.reason instanceof Error && signal.reason.name === 'TimeoutError'
-      ? 'timed out'
-      : 'aborted';
+function describe(error: unknown, stop: AbortSignal): string {
+  if (timedOut(error)) return 'timed out';
+  if (stop.aborted) return 'aborted';
   return error instanceof Error ? error.message : String(error);
 }

@@ -28,19 +28,31 @@ function volumeStats(entry: Record<string, unknown>): VolumeStats | undefined {
   };
 }
 
-/** Stats of every PVC-backed volume in a Summary response, keyed "ns/name". */
-export function parseSummary(summary: unknown): Map<string, VolumeStats> {
+/** The key of a PVC-backed volume entry, when it is one and is wanted. */
+function wantedKey(entry: unknown, wanted: ReadonlySet<string> | undefined): string | undefined {
+  if (!isRecord(entry) || !isRecord(entry['pvcRef'])) return undefined;
+  const { name, namespace } = entry['pvcRef'];
+  if (typeof name !== 'string' || typeof namespace !== 'string') return undefined;
+  const key = pvcKey({ namespace, name });
+  return wanted === undefined || wanted.has(key) ? key : undefined;
+}
+
+/**
+ * Stats of the PVC-backed volumes in a Summary response, keyed "ns/name": all of them, or only
+ * those in `wanted` (a node also mounts PVCs the pass does not manage; they are not read).
+ */
+export function parseSummary(
+  summary: unknown,
+  wanted?: ReadonlySet<string>,
+): Map<string, VolumeStats> {
   const result = new Map<string, VolumeStats>();
   if (!isRecord(summary) || !Array.isArray(summary['pods'])) return result;
   for (const pod of summary['pods'] as unknown[]) {
     if (!isRecord(pod) || !Array.isArray(pod['volume'])) continue;
     for (const entry of pod['volume'] as unknown[]) {
-      if (!isRecord(entry) || !isRecord(entry['pvcRef'])) continue;
-      const { name, namespace } = entry['pvcRef'];
-      const stats = volumeStats(entry);
-      if (typeof name !== 'string' || typeof namespace !== 'string' || stats === undefined)
-        continue;
-      result.set(pvcKey({ namespace, name }), stats);
+      const key = wantedKey(entry, wanted);
+      const stats = key === undefined ? undefined : volumeStats(entry as Record<string, unknown>);
+      if (key !== undefined && stats !== undefined) result.set(key, stats);
     }
   }
   return result;

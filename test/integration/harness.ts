@@ -147,10 +147,11 @@ export function runCli(
   args: readonly string[],
   env: Record<string, string> = {},
   onSpawn?: (pid: number) => void,
+  nodeArgs: readonly string[] = [],
 ): Promise<CliResult> {
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], {
       env: { PATH: process.env['PATH'] ?? '', HOME: tmpdir(), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -175,7 +176,7 @@ export function runCli(
 
 export async function startHarness(
   simSeed: SimSeed,
-  options: { resizeDelayMs?: number; latencyMs?: number } = {},
+  options: { resizeDelayMs?: number; latencyMs?: number; nodeArgs?: readonly string[] } = {},
 ): Promise<Harness> {
   const sim = await startSimCluster({
     seed: simSeed,
@@ -189,7 +190,8 @@ export async function startHarness(
     sim,
     kubeconfig,
     dir,
-    cli: (args, env, onSpawn) => runCli(['run', '--kubeconfig', kubeconfig, ...args], env, onSpawn),
+    cli: (args, env, onSpawn) =>
+      runCli(['run', '--kubeconfig', kubeconfig, ...args], env, onSpawn, options.nodeArgs),
     async close() {
       await sim.close();
       await rm(dir, { recursive: true, force: true });

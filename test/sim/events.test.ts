@@ -217,3 +217,125 @@ describe('core/v1 Events', () => {
     );
   });
 });
+
+describe('Event updates: how a recorder aggregates a repeating event', () => {
+  let sim: SimCluster;
+
+  beforeAll(async () => {
+    sim = await startSimCluster({ seed: baseSeed([{ name: 'data' }]) });
+  });
+  afterAll(async () => {
+    await sim.close();
+  });
+
+  function patch(
+    path: string,
+    body: unknown,
+    contentType = 'application/merge-patch+json',
+  ): ReturnType<typeof raw> {
+    return raw(sim, path, {
+      method: 'PATCH',
+      headers: { 'Content-Type': contentType },
+      body: JSON.stringify(body),
+    });
+  }
+
+  async function created(name: string): Promise<{ resourceVersion: string }> {
+    const res = await post(sim, 'apps', {
+      ...(event({ metadata: { name } }) as unknown as Record<string, unknown>),
+      eventTime: '2026-11-26T05:00:00.123456Z',
+      firstTimestamp: '2026-11-26T05:00:00Z',
+      lastTimestamp: '2026-11-26T05:00:00Z',
+      count: 1,
+    });
+    expect(res.status, res.text).toBe(201);
+    return (res.json as { metadata: { resourceVersion: string } }).metadata;
+  }
+
+  it('core/v1: a merge PATCH may change count, lastTimestamp, message and series, guarded by resourceVersion', async () => {
+    const { resourceVersion } = await created('repeat-core');
+    const path = '/api/v1/namespaces/apps/events/repeat-core';
+
+    const patched = await patch(path, {
+      metadata: { resourceVersion },
+      message: 'still stuck',
+      count: 2,
+      lastTimestamp: '2026-11-26T05:05:00.250Z',
+      series: { count: 2, lastObservedTime: '2026-11-26T05:05:00.250000+00:00' },
+    });
+    const stale = await patch(path, { metadata: { resourceVersion }, count: 3 });
+    const read = await raw(sim, path);
+
+    expect(patched.status, patched.text).toBe(200);
+    expect(read.json).toMatchObject({
+      message: 'still stuck',
+      count: 2,
+      lastTimestamp: '2026-11-26T05:05:00Z',
+      series: { count: 2, lastObservedTime: '2026-11-26T05:05:00.250000Z' },
+      eventTime: '2026-11-26T05:00:00.123456Z',
+    });
+    expect(stale.status).toBe(409);
+    expect((stale.json as { reason: string }).reason).toBe('Conflict');
+  });
+
+  it('rejects a series.lastObservedTime without microseconds with 400, as the decoder does', async () => {
+    await created('repeat-millis');
+
+    const res = await patch('/api/v1/namespaces/apps/events/repeat-millis', {
+      series: { count: 2, lastObservedTime: '2026-11-26T05:05:00.250Z' },
+    });
+
+    expect(res.status).toBe(400);
+    expect((res.json as { message: string }).message).toContain(
+      'parsing time "2026-11-26T05:05:00.250Z" as "2006-01-02T15:04:05.000000Z07:00"',
+    );
+  });
+
+  it('events.k8s.io/v1: series must count at least 2 with a lastObservedTime; the note is immutable', async () => {
+    await created('repeat-v1');
+    const path = '/apis/events.k8s.io/v1/namespaces/apps/events/repeat-v1';
+
+    const one = await patch(path, { series: { count: 1, lastObservedTime: null } });
+    const note = await patch(path, { note: 'changed' });
+    const good = await patch(path, {
+      series: { count: 2, lastObservedTime: '2026-11-26T05:05:00.000001Z' },
+    });
+
+    expect(one.status).toBe(422);
+    expect((one.json as { message: string }).message).toBe(
+      'Event.events.k8s.io "repeat-v1" is invalid: [series.count: Invalid value: "": should be at least 2, series.lastObservedTime: Required value]',
+    );
+    expect(note.status).toBe(422);
+    expect((note.json as { message: string }).message).toBe(
+      'Event.events.k8s.io "repeat-v1" is invalid: message: Invalid value: "changed": field is immutable',
+    );
+    expect(good.status, good.text).toBe(200);
+    expect(good.json).toMatchObject({
+      series: { count: 2, lastObservedTime: '2026-11-26T05:05:00.000001Z' },
+    });
+  });
+
+  it('events.k8s.io/v1 creates check the series too', async () => {
+    const res = await raw(sim, '/apis/events.k8s.io/v1/namespaces/apps/events', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        metadata: { name: 'v1-series' },
+        eventTime: '2026-11-26T05:00:01.000000Z',
+        regarding: { kind: 'PersistentVolumeClaim', name: 'data', namespace: 'apps' },
+        reason: 'R',
+        note: 'n',
+        type: 'Warning',
+        action: 'A',
+        reportingController: 'pvc-chonker.io/pvc-chonker',
+        reportingInstance: 'pod-1',
+        series: { count: 1, lastObservedTime: '2026-11-26T05:00:01.000000Z' },
+      }),
+    });
+
+    expect(res.status).toBe(422);
+    expect((res.json as { message: string }).message).toBe(
+      'Event.events.k8s.io "v1-series" is invalid: series.count: Invalid value: "": should be at least 2',
+    );
+  });
+});

@@ -1,7 +1,7 @@
 // Drives the sim with a real kubectl 1.33 (fetched by scripts/fetch-kubectl.sh into .cache/tools).
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -196,6 +196,73 @@ describe.skipIf(!HAVE_KUBECTL)('real kubectl 1.33 against the sim', () => {
     );
     expect(missing.stderr.trim()).toBe(
       'Error from server (NotFound): persistentvolumeclaims "nope" not found',
+    );
+  });
+
+  it('patches an Event into a series that describe shows as a repetition, and shows the series rules', async () => {
+    const uid = (
+      await kubectl('get', 'pvc', 'data-pg-0', '-n', 'db', '-o', 'jsonpath={.metadata.uid}')
+    ).stdout;
+    const event = {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name: 'data-pg-0.stuck', namespace: 'db' },
+      involvedObject: {
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        namespace: 'db',
+        name: 'data-pg-0',
+        uid,
+      },
+      type: 'Warning',
+      reason: 'max-size-reached',
+      action: 'skip',
+      message: 'already at max-size',
+      eventTime: new Date(Date.now() - 600_000).toISOString().replace('Z', '000Z'),
+      reportingComponent: 'pvc-chonker.io/pvc-chonker',
+      reportingInstance: 'pod-1',
+      source: { component: 'pvc-chonker.io/pvc-chonker' },
+      firstTimestamp: new Date(Date.now() - 600_000).toISOString(),
+      lastTimestamp: new Date(Date.now() - 600_000).toISOString(),
+      count: 1,
+    };
+    const dir = await mkdtemp(join(tmpdir(), 'sim-kubectl-event-'));
+    await writeFile(join(dir, 'event.json'), JSON.stringify(event));
+    const now = new Date().toISOString().replace('Z', '000Z');
+
+    const create = await kubectl('create', '--validate=false', '-f', join(dir, 'event.json'));
+    const repeat = await kubectl(
+      'patch',
+      'event',
+      'data-pg-0.stuck',
+      '-n',
+      'db',
+      '--type',
+      'merge',
+      '-p',
+      JSON.stringify({ count: 3, series: { count: 3, lastObservedTime: now } }),
+    );
+    const describe = await kubectl('describe', 'pvc', 'data-pg-0', '-n', 'db');
+    const tooFew = await kubectl(
+      'patch',
+      'events.v1.events.k8s.io',
+      'data-pg-0.stuck',
+      '-n',
+      'db',
+      '--type',
+      'merge',
+      '-p',
+      JSON.stringify({ series: { count: 1, lastObservedTime: now } }),
+    );
+
+    expect(create.code, create.stderr).toBe(0);
+    expect(repeat.code, repeat.stderr).toBe(0);
+    expect(describe.stdout).toMatch(
+      /Warning {2}max-size-reached {2}\d+s \(x3 over 10m\) {2}pvc-chonker\.io\/pvc-chonker {2}already at max-size/,
+    );
+    expect(tooFew.code).toBe(1);
+    expect(tooFew.stderr.trim()).toBe(
+      'The Event "data-pg-0.stuck" is invalid: series.count: Invalid value: "": should be at least 2',
     );
   });
 

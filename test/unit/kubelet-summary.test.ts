@@ -19,6 +19,12 @@ describe('parseSummary', () => {
     ]);
   });
 
+  it('reads only the volumes asked about when given a set of keys', () => {
+    const stats = parseSummary(summary, new Set(['default/pvc-test', 'other/absent']));
+
+    expect([...stats.keys()]).toEqual(['default/pvc-test']);
+  });
+
   it('keeps the EKS volume exactly', () => {
     expect(parseSummary(summary).get('namespace-pvc/name-pvc')).toEqual({
       capacityBytes: 1623168045056n,

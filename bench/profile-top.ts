@@ -1,0 +1,127 @@
+/**
+ * The top frames of a V8 CPU profile (`node --cpu-prof`, as `make bench -- --cpu-prof DIR`
+ * writes), by self time, with bundle positions mapped back to the sources through the bundle's
+ * source map. Frames are grouped by function and source file; a second table groups by package
+ * (node_modules/<name>, node: internals, src/, or V8's own entries such as (garbage collector)).
+ *
+ *   node dist/bench/profile-top.js PROFILE.cpuprofile [--top 25]
+ */
+import { readFileSync } from 'node:fs';
+import { SourceMap, type SourceMapPayload } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+  columnNumber: number;
+}
+
+interface ProfileNode {
+  id: number;
+  callFrame: CallFrame;
+}
+
+interface Profile {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** Source maps by bundle URL, loaded once; undefined when the file has none. */
+const maps = new Map<string, SourceMap | undefined>();
+
+function mapFor(url: string): SourceMap | undefined {
+  if (maps.has(url)) return maps.get(url);
+  let map: SourceMap | undefined;
+  try {
+    const file = url.startsWith('file:') ? fileURLToPath(url) : url;
+    map = new SourceMap(JSON.parse(readFileSync(`${file}.map`, 'utf8')) as SourceMapPayload);
+  } catch {
+    map = undefined;
+  }
+  maps.set(url, map);
+  return map;
+}
+
+interface Place {
+  name: string;
+  file: string;
+}
+
+function place(frame: CallFrame): Place {
+  const fallback = { name: frame.functionName || '(anonymous)', file: frame.url };
+  if (frame.url === '') return { name: fallback.name, file: '' };
+  const map = mapFor(frame.url);
+  if (map === undefined) return fallback;
+  const entry = map.findEntry(frame.lineNumber, frame.columnNumber) as {
+    originalSource?: string;
+    name?: string;
+  };
+  if (entry.originalSource === undefined) return fallback;
+  return {
+    name: entry.name ?? fallback.name,
+    file: entry.originalSource.replace(/^.*?\/(node_modules|src)\//, '$1/'),
+  };
+}
+
+function packageOf(file: string, name: string): string {
+  if (file === '') return name.startsWith('(') ? name : '(native)';
+  if (file.startsWith('node:')) return 'node: internals';
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file);
+  if (pkg?.[1] !== undefined) return pkg[1];
+  if (file.startsWith('src/')) return file;
+  return file;
+}
+
+function table(title: string, rows: Map<string, number>, totalUs: number, top: number): string {
+  const sorted = [...rows].sort((a, b) => b[1] - a[1]).slice(0, top);
+  const lines = sorted.map(
+    ([key, us]) =>
+      `${(us / 1000).toFixed(0).padStart(7)} ms ${((100 * us) / totalUs).toFixed(1).padStart(5)}%  ${key}`,
+  );
+  return `${title}\n${lines.join('\n')}\n`;
+}
+
+function main(): void {
+  const { values, positionals } = parseArgs({
+    allowPositionals: true,
+    options: { top: { type: 'string', default: '25' } },
+  });
+  const file = positionals[0];
+  if (file === undefined) throw new Error('usage: profile-top PROFILE.cpuprofile [--top N]');
+  const top = Number(values.top);
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const selfUs = new Map<number, number>();
+  profile.samples.forEach((id, i) => {
+    selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  });
+  const frames = new Map<string, number>();
+  const packages = new Map<string, number>();
+  let totalUs = 0;
+  for (const [id, us] of selfUs) {
+    const node = byId.get(id);
+    if (node === undefined) continue;
+    totalUs += us;
+    const where = place(node.callFrame);
+    if (where.name === '(idle)' || where.name === '(program)') continue;
+    const key = `${where.name}  ${where.file}`;
+    frames.set(key, (frames.get(key) ?? 0) + us);
+    const pkg = packageOf(where.file, where.name);
+    packages.set(pkg, (packages.get(pkg) ?? 0) + us);
+  }
+  const idle = [...selfUs].reduce((sum, [id, us]) => {
+    const name = byId.get(id)?.callFrame.functionName;
+    return name === '(idle)' ? sum + us : sum;
+  }, 0);
+  process.stdout.write(
+    `profile ${file}: ${(totalUs / 1000).toFixed(0)} ms sampled, ${((totalUs - idle) / 1000).toFixed(0)} ms not idle\n\n`,
+  );
+  process.stdout.write(table('top frames by self time:', frames, totalUs, top));
+  process.stdout.write('\n');
+  process.stdout.write(table('by package / source file:', packages, totalUs, top));
+}
+
+main();

@@ -1,0 +1,183 @@
+import type { KubeConfig } from '@kubernetes/client-node/dist/config.js';
+import http from 'node:http';
+import https from 'node:https';
+import type { ConnectionPool } from './keep-alive.js';
+
+/**
+ * Every Kubernetes request of a pass is sent here, with the kubeconfig's credentials and the run's
+ * keep-alive pool, and answered as parsed JSON. client-node's generated API is not used for them:
+ * its model (de)serialiser and node-fetch layers were the largest CPU cost of a 10,000-PVC pass,
+ * and the core reads only plain fields, which JSON.parse gives as they are. The node proxy needs
+ * it too: connectGetNodeProxyWithPath encodes the slash of "stats/summary" as %2F.
+ */
+export interface RawRequest {
+  method: 'GET' | 'POST' | 'PATCH';
+  path: string;
+  query?: Readonly<Record<string, string>>;
+  /** Sent as JSON. */
+  body?: unknown;
+  /** Of the body; application/json unless a patch type is named. */
+  contentType?: string;
+  /** The call's deadline joined with the run's stop (see deadline.ts). */
+  signal: AbortSignal;
+  /**
+   * The signal's deadline. The socket's inactivity limit is set a second beyond it: a half-open
+   * connection, which never errors by itself, then ends even without the signal. Normally the
+   * deadline fires first and names the failure.
+   */
+  deadlineMs: number;
+}
+
+const IDLE_MARGIN_MS = 1_000;
+
+export type RawClient = (request: RawRequest) => Promise<unknown>;
+
+/** A non-2xx answer: the status, the headers (Retry-After) and the body (a Status object). */
+export class RawHttpError extends Error {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: string;
+  constructor(status: number, headers: RawHttpError['headers'], body: string) {
+    super(`HTTP ${status}: ${body.slice(0, 200)}`);
+    this.name = 'RawHttpError';
+    this.status = status;
+    this.headers = headers;
+    this.body = body;
+  }
+}
+
+/** The socket went quiet for longer than the call may take: a network failure, retried as one. */
+class SocketIdleError extends Error {
+  readonly code = 'ETIMEDOUT';
+  constructor(ms: number) {
+    super(`no data on the connection for ${ms} ms`);
+    this.name = 'SocketIdleError';
+  }
+}
+
+function pathWithQuery(basePath: string, request: RawRequest): string {
+  const search = request.query === undefined ? '' : new URLSearchParams(request.query).toString();
+  return `${basePath}${request.path}${search === '' ? '' : `?${search}`}`;
+}
+
+/**
+ * The kubeconfig's credentials are applied at most every few seconds, not per request:
+ * client-node's applyToHTTPSOptions reads the CA and key files and builds an agent on every call,
+ * which a 10,000-PVC pass would do thousands of times. Rotating credentials (in-cluster token
+ * file, exec plugins) are refreshed by client-node itself; a 401 sent with a cached header is
+ * tried once more with freshly applied ones, in case it had just expired.
+ */
+const CREDENTIALS_TTL_MS = 5_000;
+
+type Credentials = Pick<
+  https.RequestOptions,
+  | 'ca'
+  | 'cert'
+  | 'key'
+  | 'pfx'
+  | 'passphrase'
+  | 'rejectUnauthorized'
+  | 'servername'
+  | 'auth'
+  | 'headers'
+>;
+
+export function createRawClient(config: KubeConfig, pool: ConnectionPool): RawClient {
+  const cluster = config.getCurrentCluster();
+  if (cluster === null) throw new Error('the kubeconfig has no current cluster');
+  const server = new URL(cluster.server);
+  const transport = server.protocol === 'https:' ? https : http;
+  const basePath = server.pathname.replace(/\/$/, '');
+  let cached: { at: number; credentials: Promise<Credentials> } | undefined;
+
+  const credentials = (fresh: boolean): Promise<Credentials> => {
+    const now = Date.now();
+    if (fresh || cached === undefined || now - cached.at > CREDENTIALS_TTL_MS) {
+      const applying = applyCredentials(config, server);
+      cached = { at: now, credentials: applying };
+      applying.catch(() => {
+        cached = undefined;
+      });
+    }
+    return cached.credentials;
+  };
+
+  const send = async (request: RawRequest, fresh: boolean): Promise<unknown> => {
+    const payload = request.body === undefined ? undefined : JSON.stringify(request.body);
+    const applied = await credentials(fresh);
+    const headers: Record<string, string | number> = {
+      ...(applied.headers as Record<string, string> | undefined),
+      Accept: 'application/json',
+    };
+    if (payload !== undefined) {
+      headers['Content-Type'] = request.contentType ?? 'application/json';
+      headers['Content-Length'] = Buffer.byteLength(payload);
+    }
+    const options: https.RequestOptions = {
+      ...applied,
+      protocol: server.protocol,
+      hostname: server.hostname,
+      port: server.port,
+      method: request.method,
+      path: pathWithQuery(basePath, request),
+      headers,
+      signal: request.signal,
+      timeout: request.deadlineMs + IDLE_MARGIN_MS,
+    };
+    options.agent = pool.forRequest(options);
+    try {
+      return await exchange(transport, options, request, payload);
+    } catch (error) {
+      if (!fresh && error instanceof RawHttpError && error.status === 401)
+        return send(request, true);
+      throw error;
+    }
+  };
+  return (request) => send(request, false);
+}
+
+async function applyCredentials(config: KubeConfig, server: URL): Promise<Credentials> {
+  const options: https.RequestOptions = {
+    protocol: server.protocol,
+    hostname: server.hostname,
+    port: server.port,
+    headers: {},
+  };
+  await config.applyToHTTPSOptions(options);
+  const { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername, auth, headers } = options;
+  return { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername, auth, headers };
+}
+
+/** One request and its JSON answer; a non-2xx answer is a RawHttpError. */
+function exchange(
+  transport: typeof http | typeof https,
+  options: https.RequestOptions,
+  request: RawRequest,
+  payload: string | undefined,
+): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const outgoing = transport.request(options, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('error', reject);
+      response.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        const status = response.statusCode ?? 0;
+        if (status < 200 || status >= 300) {
+          reject(new RawHttpError(status, response.headers, text));
+          return;
+        }
+        try {
+          resolve(JSON.parse(text));
+        } catch {
+          reject(new Error(`${request.method} ${request.path}: the response is not JSON`));
+        }
+      });
+    });
+    outgoing.on('timeout', () => {
+      outgoing.destroy(new SocketIdleError(request.deadlineMs + IDLE_MARGIN_MS));
+    });
+    outgoing.on('error', reject);
+    outgoing.end(payload);
+  });
+}
