@@ -18,6 +18,7 @@ import {
   keyOf,
   parseObjects,
   run,
+  validatorFor,
   type K8sObject,
 } from './tools.js';
 
@@ -139,26 +140,6 @@ function compareShared(chart: K8sObject[], manifests: Map<string, K8sObject>): s
     compared.push(keyOf(o));
   }
   return compared;
-}
-
-type Validate = (o: unknown) => void;
-
-/** The kubernetes-models class of an apiVersion/kind, as a validate function. */
-async function validatorFor(apiVersion: string, kind: string): Promise<Validate> {
-  const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
-  const pkg =
-    group === 'monitoring.coreos.com'
-      ? '@kubernetes-models/prometheus-operator'
-      : group === 'cert-manager.io'
-        ? '@kubernetes-models/cert-manager'
-        : 'kubernetes-models';
-  const path = group === '' ? `${pkg}/${version}/${kind}` : `${pkg}/${group}/${version}/${kind}`;
-  const mod = (await import(path)) as Record<string, new (data: unknown) => { validate(): void }>;
-  const Model = mod[kind];
-  if (Model === undefined) throw new Error(`no model for ${apiVersion} ${kind}`);
-  return (o) => {
-    new Model(o).validate();
-  };
 }
 
 async function validateAll(objects: K8sObject[]): Promise<void> {

@@ -69,3 +69,23 @@ export async function helmTemplate(...args: string[]): Promise<K8sObject[]> {
   if (r.code !== 0) throw new Error(`helm template ${args.join(' ')}: ${r.stderr}`);
   return parseObjects(r.stdout);
 }
+
+export type Validate = (o: unknown) => void;
+
+/** The kubernetes-models class of an apiVersion/kind, as a validate function. */
+export async function validatorFor(apiVersion: string, kind: string): Promise<Validate> {
+  const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
+  const pkg =
+    group === 'monitoring.coreos.com'
+      ? '@kubernetes-models/prometheus-operator'
+      : group === 'cert-manager.io'
+        ? '@kubernetes-models/cert-manager'
+        : 'kubernetes-models';
+  const path = group === '' ? `${pkg}/${version}/${kind}` : `${pkg}/${group}/${version}/${kind}`;
+  const mod = (await import(path)) as Record<string, new (data: unknown) => { validate(): void }>;
+  const Model = mod[kind];
+  if (Model === undefined) throw new Error(`no model for ${apiVersion} ${kind}`);
+  return (o) => {
+    new Model(o).validate();
+  };
+}
