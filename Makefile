@@ -8,7 +8,7 @@ HELM    := .cache/tools/helm
 VITEST  := node_modules/vitest/vitest.mjs
 IMAGE   ?= pvc-chonker:dev
 
-.PHONY: all build typecheck lint shellcheck licenses format test test-node20 test-node24 demo bench image sbom audit tools system-deps clean
+.PHONY: all build typecheck lint shellcheck licenses chart-readme format test test-node20 test-node24 demo bench image sbom audit tools system-deps clean
 
 all: build
 
@@ -67,6 +67,10 @@ demo: build
 ## 10,000 managed PVCs on 1,000 nodes with 5 ms per request; prints the figures.
 bench: build
 	node --expose-gc dist/bench/scale.js
+
+## The values table of charts/pvc-chonker/README.md, from values.yaml (a test checks it).
+chart-readme: node_modules
+	node scripts/chart-readme.mjs
 
 ## A CycloneDX SBOM of the production dependencies, from the lockfile (no network).
 sbom: node_modules

@@ -319,6 +319,12 @@ describe.skipIf(!HAVE_HELM)('Helm chart charts/pvc-chonker', () => {
     }
   });
 
+  it('has a README whose values table matches values.yaml', async () => {
+    const check = await run(process.execPath, ['scripts/chart-readme.mjs', '--check']);
+
+    expect(check.code, check.stderr).toBe(0);
+  });
+
   it('renders objects that match the Kubernetes schemas, in every mode', async () => {
     for (const args of [[], ALL_ON, CERT_MANAGER, SECRET_TLS])
       await validateAll(await helmTemplate(...args));
