@@ -59,13 +59,18 @@ const start = readme.indexOf(START);
 const end = readme.indexOf(END);
 if (start < 0 || end < 0) throw new Error(`${README}: markers ${START} / ${END} not found`);
 // Formatted as `make lint` (prettier --check) wants it.
-const next = await format(`${readme.slice(0, start + START.length)}\n\n${table}\n\n${readme.slice(end)}`, {
-  ...(await resolveConfig(README)),
-  filepath: README,
-});
+const next = await format(
+  `${readme.slice(0, start + START.length)}\n\n${table}\n\n${readme.slice(end)}`,
+  {
+    ...(await resolveConfig(README)),
+    filepath: README,
+  },
+);
 if (process.argv.includes('--check')) {
   if (next !== readme) {
-    process.stderr.write(`${README} is out of date with ${VALUES}: run node scripts/chart-readme.mjs\n`);
+    process.stderr.write(
+      `${README} is out of date with ${VALUES}: run node scripts/chart-readme.mjs\n`,
+    );
     process.exit(1);
   }
 } else {
