@@ -363,6 +363,17 @@ describe.skipIf(!HAVE_HELM || !HAVE_KUBECTL)('the rendered chart applied with re
     await sim.close();
   });
 
+  it('applies cronjob/ with kubectl apply -k, as the README says', async () => {
+    const r = await kubectl('apply', '--validate=false', '-k', join(ROOT, 'cronjob'));
+
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/namespace\/pvc-chonker (created|unchanged)/);
+    expect(r.stdout).toMatch(/cronjob.batch\/pvc-chonker created/);
+    expect(r.stdout).toMatch(
+      /clusterrole.rbac.authorization.k8s.io\/pvc-chonker (created|configured)/,
+    );
+  });
+
   it('creates every object, and a second apply changes nothing', async () => {
     // The sim has no prometheus-operator nor cert-manager CRDs, like a bare cluster: those
     // objects are checked against their schemas above, not applied.
