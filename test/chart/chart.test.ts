@@ -1,7 +1,7 @@
 // The Helm chart, with the real helm 4 binary: lint, render, schema, no drift from cronjob/,
 // Kubernetes schemas of the rendered objects, and real kubectl applying them to the sim.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -319,6 +319,24 @@ describe.skipIf(!HAVE_HELM)('Helm chart charts/pvc-chonker', () => {
     }
   });
 
+  it('renders a PrometheusRule whose rules pass promtool, with the schedule interval of the values', async () => {
+    const objects = await helmTemplate(
+      '--set',
+      'monitoring.prometheusRule.enabled=true',
+      '--set',
+      'monitoring.prometheusRule.scheduleIntervalSeconds=3600',
+    );
+    const rule = objects.find((o) => o.kind === 'PrometheusRule') as unknown as { spec: unknown };
+    const file = join(await mkdtemp(join(tmpdir(), 'rules-')), 'rules.yaml');
+    await writeFile(file, stringify(rule.spec));
+
+    const check = await run('promtool', ['check', 'rules', file]);
+
+    expect(check.code, check.stdout + check.stderr).toBe(0);
+    expect(stringify(rule.spec)).toContain('expr: vector(3600)');
+    expect(stringify(rule.spec)).not.toContain('vector(300)');
+  });
+
   it('has a README whose values table matches values.yaml', async () => {
     const check = await run(process.execPath, ['scripts/chart-readme.mjs', '--check']);
 
@@ -383,7 +401,6 @@ describe.skipIf(!HAVE_HELM || !HAVE_KUBECTL)('the rendered chart applied with re
     const namespace = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'pvc-chonker' } };
     const file = join(dir, 'chart.yaml');
     const text = [namespace, ...objects].map((o) => stringify(o)).join('---\n');
-    const { writeFile } = await import('node:fs/promises');
     await writeFile(file, text);
 
     // The sim serves no OpenAPI document, so kubectl's client-side validation is off; the
