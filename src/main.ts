@@ -56,6 +56,7 @@ function loadKubeConfig(options: RunOptions, env: NodeJS.ProcessEnv): KubeConfig
   const kubeconfig = options.kubeconfig ?? env['KUBECONFIG'];
   if (kubeconfig !== undefined && kubeconfig !== '') {
     const files = kubeconfig.split(':').filter((file) => file !== '');
+    // eslint-disable-next-line security/detect-non-literal-fs-filename -- the path is the operator's own --metrics-file / kubeconfig / secret file, not data from the cluster
     const missing = files.find((file) => !existsSync(file));
     if (missing !== undefined) throw new UsageError(`--kubeconfig: "${missing}" does not exist`);
     if (files.length === 1) config.loadFromFile(files[0] ?? '');
@@ -64,6 +65,7 @@ function loadKubeConfig(options: RunOptions, env: NodeJS.ProcessEnv): KubeConfig
     config.loadFromCluster();
   } else {
     const file = join(homedir(), '.kube', 'config');
+    // eslint-disable-next-line security/detect-non-literal-fs-filename -- ~/.kube/config, the default kubeconfig
     if (!existsSync(file))
       throw new UsageError(
         `no kubeconfig: pass --kubeconfig, set KUBECONFIG, or run in a cluster (${file} does not exist)`,

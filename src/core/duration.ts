@@ -8,7 +8,9 @@ const UNIT_MS: Readonly<Record<string, number>> = {
   d: 86_400_000,
 };
 
+// eslint-disable-next-line security/detect-unsafe-regex -- anchored, no ambiguous nested repetition: linear time
 const DURATION = /^(?:\d+(?:\.\d+)?(?:ms|s|m|h|d))+$/;
+// eslint-disable-next-line security/detect-unsafe-regex -- one unit per match, no nested repetition: linear time
 const PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/g;
 
 /** Parses Go-style durations with days: "30m", "6h", "1d", "1h30m", "0s". Milliseconds. */

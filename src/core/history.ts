@@ -14,6 +14,7 @@ export const HISTORY_LIMIT = 10;
 /** A history longer than this was not written by us; refuse it rather than parse megabytes. */
 const HISTORY_MAX_CHARS = 8192;
 
+// eslint-disable-next-line security/detect-unsafe-regex -- anchored, no ambiguous nested repetition: linear time
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:\d{2})$/i;
 
 export function parseTime(text: string): Result<Date> {

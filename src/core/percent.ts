@@ -12,6 +12,7 @@ export interface Percent {
   denominator: bigint;
 }
 
+// eslint-disable-next-line security/detect-unsafe-regex -- anchored, no ambiguous nested repetition: linear time
 const PERCENT = /^(\d+)(?:\.(\d+))?%$/;
 
 /** Parses "80%" or "12.5%"; `max` bounds the value in percent (100 for a ratio of usage). */

@@ -37,6 +37,7 @@ const DECIMAL_EXPONENTS: Readonly<Record<string, number>> = {
 };
 
 const QUANTITY =
+  // eslint-disable-next-line security/detect-unsafe-regex -- anchored, no ambiguous nested repetition: linear time
   /^([+-]?)(\d+(?:\.\d*)?|\.\d+)(?:([eE][+-]?\d+)|(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE])?)$/;
 
 function ceilDiv(numerator: bigint, denominator: bigint): bigint {

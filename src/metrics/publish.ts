@@ -191,6 +191,7 @@ function httpDeps(deps: PublishDeps): HttpDeps {
   return {
     send: deps.send ?? nodeHttpSend,
     sleep: deps.sleep ?? realSleep,
+    // eslint-disable-next-line security/detect-non-literal-fs-filename -- the path is the operator's own --metrics-file / kubeconfig / secret file, not data from the cluster
     readFile: deps.readFile ?? ((path) => readFile(path, 'utf8')),
     log: deps.log,
   };

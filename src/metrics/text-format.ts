@@ -52,6 +52,7 @@ export function withLabel(labelText: string, name: string, value: string): strin
 }
 
 /** The label text that starts a series' key: `namespace="…"` or `namespace="…",pvc="…"`. */
+// eslint-disable-next-line security/detect-unsafe-regex -- anchored; each quoted value is consumed by disjoint alternatives, so matching is linear
 const IDENTITY = /^namespace="(?:[^"\\]|\\.)*"(?:,pvc="(?:[^"\\]|\\.)*")?/;
 
 /** The namespace (and pvc) part of a counter series' label text; '' for series of the job. */

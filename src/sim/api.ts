@@ -66,6 +66,12 @@ const KINDS_WITH_STATUS: SimKind[] = [
   'Pod',
   'Node',
   'Namespace',
+  'Service',
+  'CronJob',
+  'Job',
+  'Deployment',
+  'StatefulSet',
+  'PodDisruptionBudget',
 ];
 const GENERATE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 

@@ -2,6 +2,7 @@
 // (Accept: application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,...,application/json)
 // and falls back to these when the response Content-Type is plain application/json.
 import type { JsonObject } from './json.js';
+import { INSTALL_GROUPS } from './install-resources.js';
 import { RESOURCES, type ResourceInfo } from './resources.js';
 
 export const SERVER_VERSION: JsonObject = {
@@ -20,7 +21,7 @@ export const SERVER_VERSION: JsonObject = {
   platform: 'linux/amd64',
 };
 
-const GROUPS = ['storage.k8s.io', 'events.k8s.io'];
+const GROUPS = ['storage.k8s.io', 'events.k8s.io', ...INSTALL_GROUPS];
 
 function groupDoc(name: string): JsonObject {
   const gv = { groupVersion: `${name}/v1`, version: 'v1' };

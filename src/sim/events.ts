@@ -70,6 +70,7 @@ export function checkEventDecodes(body: JsonObject, version: string): void {
   }
 }
 
+// eslint-disable-next-line security/detect-unsafe-regex -- anchored, no ambiguous nested repetition: linear time
 const QUALIFIED_NAME_RE = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 const QUALIFIED_NAME_MSG =
   "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
@@ -85,6 +86,7 @@ function qualifiedNameErrors(value: string, field: string): FieldError[] {
   return errs;
 }
 
+// eslint-disable-next-line security/detect-unsafe-regex -- Kubernetes' own DNS-1123 pattern; labels are split by literal dots: linear time
 const DNS1123_SUBDOMAIN_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /** The internal (core) Event fields validation reads. */

@@ -51,7 +51,8 @@ export function createFaultInjector(): FaultInjector {
         rule.path === undefined
           ? undefined
           : typeof rule.path === 'string'
-            ? new RegExp(rule.path)
+            ? // eslint-disable-next-line security/detect-non-literal-regexp -- a fault rule from the test itself, over the loopback control endpoint
+              new RegExp(rule.path)
             : rule.path;
       live.push({ rule, re, remaining: rule.times ?? Number.POSITIVE_INFINITY });
     },

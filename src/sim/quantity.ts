@@ -18,6 +18,7 @@ const DECIMAL: Record<string, number> = {
   E: 18,
 };
 const QUANTITY_RE =
+  // eslint-disable-next-line security/detect-unsafe-regex -- anchored, no ambiguous nested repetition: linear time
   /^([+-]?)(\d+\.?\d*|\.\d+)(?:(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)|[eE]([+-]?\d+))?$/;
 
 /** The message the API server returns when a quantity string does not parse. */

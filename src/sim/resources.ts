@@ -1,4 +1,5 @@
 // The resources the simulated API server knows, in the shape discovery advertises them.
+import { INSTALL_RESOURCES, type InstallKind } from './install-resources.js';
 
 export type SimKind =
   | 'PersistentVolumeClaim'
@@ -7,7 +8,8 @@ export type SimKind =
   | 'Pod'
   | 'Node'
   | 'Event'
-  | 'Namespace';
+  | 'Namespace'
+  | InstallKind;
 
 export interface ResourceInfo {
   kind: SimKind;
@@ -117,6 +119,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
     verbs: RW,
     subresources: [],
   },
+  ...INSTALL_RESOURCES,
 ];
 
 export const KINDS: readonly SimKind[] = [
@@ -127,6 +130,7 @@ export const KINDS: readonly SimKind[] = [
   'Pod',
   'Event',
   'StorageClass',
+  ...INSTALL_RESOURCES.map((r) => r.kind),
 ];
 
 export function findResource(

@@ -35,6 +35,7 @@ const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 8
 
 export function expandTimeTokens(text: string, now: Date): string {
   return text.replace(
+    // eslint-disable-next-line security/detect-unsafe-regex -- literal delimiters around one optional group: linear time
     /\$\{now(?:([+-])(\d+)([smhd]))?\}/g,
     (_all, sign?: string, amount?: string, unit?: string) => {
       const offset =
@@ -88,6 +89,7 @@ export function parseSeed(text: string, now: Date = new Date()): SimSeed {
 }
 
 export async function loadSeed(path: string): Promise<SimSeed> {
+  // eslint-disable-next-line security/detect-non-literal-fs-filename -- the seed file named by the caller
   return parseSeed(await readFile(path, 'utf8'));
 }
 

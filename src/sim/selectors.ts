@@ -62,7 +62,7 @@ export function parseLabelSelector(selector: string | undefined): Predicate {
 }
 
 /** Field labels each kind supports (pkg/registry/.../strategy.go ToSelectableFields). */
-const FIELD_LABELS: Record<SimKind, string[]> = {
+const FIELD_LABELS: Partial<Record<SimKind, string[]>> = {
   Pod: [
     'spec.nodeName',
     'spec.restartPolicy',
@@ -110,7 +110,7 @@ export function parseFieldSelector(kind: SimKind, selector: string | undefined):
     if (
       field !== 'metadata.name' &&
       field !== 'metadata.namespace' &&
-      !FIELD_LABELS[kind].includes(field)
+      !(FIELD_LABELS[kind] ?? []).includes(field)
     ) {
       throw badRequest(`field label not supported: ${field}`);
     }

@@ -17,6 +17,7 @@ export interface Family {
   samples: { labels: Labels; value: number }[];
 }
 
+// eslint-disable-next-line security/detect-unsafe-regex -- test parser over text the tests themselves produce
 const SAMPLE = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$/;
 const PAIR = /([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(,|$)/y;
 

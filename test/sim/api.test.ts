@@ -163,9 +163,15 @@ describe('simulated API server: reads', () => {
 
     expect((version.json as { gitVersion: string }).gitVersion).toMatch(/^v1\.33\./);
     expect(pvcResource).toMatchObject({ shortNames: ['pvc'], namespaced: true });
+    // The last five: the groups of the kinds an install creates (src/sim/install-resources.ts).
     expect((groups.json as { groups: { name: string }[] }).groups.map((g) => g.name)).toEqual([
       'storage.k8s.io',
       'events.k8s.io',
+      'rbac.authorization.k8s.io',
+      'batch',
+      'apps',
+      'policy',
+      'admissionregistration.k8s.io',
     ]);
   });
 
@@ -208,7 +214,7 @@ describe('simulated API server: reads', () => {
   });
 
   it('answers unknown paths with a 404 Status', async () => {
-    const res = await raw(sim, '/apis/apps/v1/deployments');
+    const res = await raw(sim, '/apis/apps/v1/daemonsets');
 
     expect(res.status).toBe(404);
     expect((res.json as { kind: string }).kind).toBe('Status');

@@ -40,8 +40,8 @@ describe('seed loading', () => {
     expect(seed.usage).toEqual([
       { namespace: 'a', pvc: 'b', usedBytes: '8Gi', inodes: 100, kubeletFails: true },
     ]);
-    expect(() => parseSeed('kind: Deployment\napiVersion: apps/v1\n')).toThrow(
-      /unsupported kind "Deployment"/,
+    expect(() => parseSeed('kind: DaemonSet\napiVersion: apps/v1\n')).toThrow(
+      /unsupported kind "DaemonSet"/,
     );
   });
 

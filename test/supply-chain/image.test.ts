@@ -1,0 +1,143 @@
+// What the Dockerfile does, without Docker: install with --ignore-scripts, build, prune the dev
+// dependencies, then run the bundle from that directory against the simulated cluster with EBS
+// volumes, so a cloud SDK the bundle loads lazily from node_modules but that the prune removed
+// (or that needs an install script) fails here and not in production.
+// Takes about 30-60 s on the 2-core development machine (npm ci from the local cache, tsc,
+// esbuild), so it runs once, under Node.js 24 (the image's Node.js), in `make test-node24`.
+import { execFile, spawn } from 'node:child_process';
+import { cp, mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEc2Fake, type Ec2Fake } from '../../src/sim/clouds/ec2.js';
+import { ebsVolumesFromSeed } from '../../src/sim/clouds/ebs-from-seed.js';
+import { loadSeed, startSimCluster, type SimCluster } from '../../src/sim/index.js';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const IMAGE_NODE = Number(process.versions.node.split('.')[0]) >= 24;
+if (!IMAGE_NODE) {
+  process.stderr.write('image.test.ts runs under Node.js 24 only (make test-node24)\n');
+}
+
+function sh(cmd: string, args: string[], cwd: string): Promise<{ code: number; out: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      cmd,
+      args,
+      { cwd, timeout: 240_000, maxBuffer: 32 * 1024 * 1024, env: { ...process.env, CI: 'true' } },
+      (err, stdout, stderr) => {
+        resolve({
+          code: err ? (typeof err.code === 'number' ? err.code : 1) : 0,
+          out: stdout + stderr,
+        });
+      },
+    );
+  });
+}
+
+interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function runBundle(app: string, args: string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
+  return new Promise((resolve) => {
+    // As the image's ENTRYPOINT: node --enable-source-maps /app/dist/pvc-chonker.mjs
+    const child = spawn(
+      process.execPath,
+      ['--enable-source-maps', join(app, 'dist/pvc-chonker.mjs'), ...args],
+      {
+        cwd: app,
+        env,
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => {
+      resolve({ code: code ?? 1, stdout, stderr });
+    });
+  });
+}
+
+describe.skipIf(!IMAGE_NODE)('the image, built as the Dockerfile does', () => {
+  let build: string;
+  let app: string;
+  let sim: SimCluster;
+  let ec2: Ec2Fake;
+  let kubeconfig: string;
+
+  beforeAll(async () => {
+    build = await mkdtemp(join(tmpdir(), 'image-build-'));
+    // COPY package.json package-lock.json; RUN npm ci --ignore-scripts
+    for (const f of ['package.json', 'package-lock.json', 'tsconfig.json', 'tsconfig.build.json'])
+      await cp(join(ROOT, f), join(build, f));
+    await mkdir(join(build, 'scripts'));
+    await cp(join(ROOT, 'scripts/bundle.mjs'), join(build, 'scripts/bundle.mjs'));
+    const ci = await sh(
+      'npm',
+      ['ci', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund'],
+      build,
+    );
+    expect(ci.code, ci.out).toBe(0);
+    // COPY src; RUN npm run build && npm prune --omit=dev
+    await cp(join(ROOT, 'src'), join(build, 'src'), { recursive: true });
+    const built = await sh('npm', ['run', 'build'], build);
+    expect(built.code, built.out).toBe(0);
+    const pruned = await sh('npm', ['prune', '--omit=dev', '--no-audit', '--no-fund'], build);
+    expect(pruned.code, pruned.out).toBe(0);
+    // The runtime stage copies node_modules, the bundle and package.json, nothing else.
+    app = await mkdtemp(join(tmpdir(), 'image-app-'));
+    await rename(join(build, 'node_modules'), join(app, 'node_modules'));
+    await mkdir(join(app, 'dist'));
+    for (const f of ['pvc-chonker.mjs', 'pvc-chonker.mjs.map'])
+      await cp(join(build, 'dist', f), join(app, 'dist', f));
+    await cp(join(build, 'package.json'), join(app, 'package.json'));
+
+    const seed = await loadSeed(join(ROOT, 'test/fixtures/sim/demo-fleet.yaml'));
+    sim = await startSimCluster({ seed, resizeDelayMs: 50 });
+    ec2 = await startEc2Fake({ volumes: ebsVolumesFromSeed(seed) });
+    kubeconfig = join(app, 'kubeconfig');
+    await sim.writeKubeconfig(kubeconfig);
+  }, 300_000);
+
+  afterAll(async () => {
+    await sim.close();
+    await ec2.close();
+    await rm(build, { recursive: true, force: true });
+    await rm(app, { recursive: true, force: true });
+  });
+
+  it('keeps only production dependencies', async () => {
+    const modules = await readdir(join(app, 'node_modules'));
+
+    expect(modules).toEqual(expect.arrayContaining(['@aws-sdk', '@google-cloud', 'pino']));
+    for (const dev of ['vitest', 'typescript', 'esbuild', 'eslint', 'kubernetes-models'])
+      expect(modules, dev).not.toContain(dev);
+    expect(existsSync(join(app, 'src'))).toBe(false);
+  });
+
+  it('runs a pass that asks EC2 about the EBS volumes and expands them', async () => {
+    const result = await runBundle(app, ['run', '--kubeconfig', kubeconfig, '--output', 'json'], {
+      PATH: process.env['PATH'] ?? '',
+      NODE_ENV: 'production',
+      AWS_ENDPOINT_URL_EC2: ec2.url,
+      AWS_ACCESS_KEY_ID: 'image-test',
+      AWS_SECRET_ACCESS_KEY: 'image-test',
+      AWS_REGION: 'eu-west-1',
+    });
+    const report = JSON.parse(result.stdout) as { provider?: string; action: string }[];
+    const aws = report.filter((p) => p.provider === 'aws');
+
+    expect(result.code, result.stderr).toBe(0);
+    expect(aws.length).toBeGreaterThan(0);
+    expect(aws.some((p) => p.action === 'expand')).toBe(true);
+    // The SDK was loaded from the pruned node_modules and really called the (fake) EC2 API.
+    expect(ec2.requests.map((r) => r.action)).toContain('DescribeVolumes');
+    expect(result.stderr).not.toMatch(/Cannot find (module|package)/);
+  });
+});
