@@ -56,6 +56,14 @@ export class KubeCluster implements Cluster {
     );
   }
 
+  /**
+   * One request with the deadline, retries and error naming of every call; for the adapters of
+   * other kinds (custom-resources.ts) that share this client.
+   */
+  request(operation: string, request: Omit<RawRequest, 'signal' | 'deadlineMs'>): Promise<unknown> {
+    return this.call(operation, () => this.attempt(request));
+  }
+
   private async call<T>(operation: string, request: () => Promise<T>): Promise<T> {
     try {
       // Once the run abandons its calls (SIGTERM + grace), a failure is final: no retry.
@@ -83,7 +91,7 @@ export class KubeCluster implements Cluster {
   }
 
   /** Pages through a list with limit/continue, each page one retried, time-limited GET. */
-  private async *pages<T>(
+  async *pages<T>(
     operation: string,
     path: string,
     query: Readonly<Record<string, string>>,

@@ -24,6 +24,13 @@ import {
   type JsonObject,
 } from './json.js';
 import { applyPatch, PATCH_CONTENT_TYPES, unsupportedPatchType } from './patch.js';
+import {
+  crdFor,
+  decodeCustom,
+  prepareCustomWrite,
+  strategicMergeUnsupported,
+  strictDecodingError,
+} from './crds.js';
 import { checkPvcUpdate } from './pvc-rules.js';
 import { canonicalQuantity, QUANTITY_FORMAT_ERROR } from './quantity.js';
 import type { ResizeController } from './resize.js';
@@ -58,6 +65,8 @@ export interface ResourceTarget {
   namespace: string | undefined;
   name: string | undefined;
   subresource: string | undefined;
+  /** The fieldValidation query parameter of a write: Strict, Warn (the default) or Ignore. */
+  fieldValidation?: string;
 }
 
 const KINDS_WITH_STATUS: SimKind[] = [
@@ -72,6 +81,9 @@ const KINDS_WITH_STATUS: SimKind[] = [
   'Deployment',
   'StatefulSet',
   'PodDisruptionBudget',
+  'CustomResourceDefinition',
+  'PVCPolicy',
+  'PVCGroup',
 ];
 const GENERATE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 
@@ -344,6 +356,24 @@ function validateEventUpdateOrThrow(info: ResourceInfo, next: JsonObject, previo
   normalizeEventTimes(next);
 }
 
+/**
+ * A custom resource's body is decoded before anything else: unknown fields are pruned, and
+ * with fieldValidation=Strict they fail the request (Warn's warning header is not simulated).
+ */
+function decodeWrite(
+  ctx: ApiContext,
+  target: ResourceTarget,
+  candidate: JsonObject,
+  patchedFrom: 'patch' | undefined,
+): void {
+  const crd = crdFor(ctx.store, target.info);
+  if (crd === undefined) return;
+  const before = patchedFrom === undefined ? undefined : deepCopy(candidate);
+  const pruned = decodeCustom(crd, target.info, candidate);
+  if (pruned.length > 0 && target.fieldValidation === 'Strict')
+    throw strictDecodingError(target.info, pruned, before);
+}
+
 // --- create ---------------------------------------------------------------------------------
 
 /** Decoding and metadata handling before validation: namespace, generateName, system fields. */
@@ -375,6 +405,7 @@ function prepareCreate(target: ResourceTarget, body: unknown): JsonObject {
 export function createObject(ctx: ApiContext, target: ResourceTarget, body: unknown): JsonObject {
   const { info } = target;
   const core = prepareCreate(target, body);
+  decodeWrite(ctx, target, core, undefined);
   if (info.kind === 'Event') validateEventCreate(info, core);
   if (nameOf(core) === '') {
     throw invalid(
@@ -390,6 +421,12 @@ export function createObject(ctx: ApiContext, target: ResourceTarget, body: unkn
   if (ctx.store.get(info.kind, target.namespace, nameOf(core)))
     throw alreadyExists(info.resource, nameOf(core), info.group);
   normalizeQuantities(info.kind, core);
+  const crd = crdFor(ctx.store, info);
+  if (crd !== undefined) {
+    // With the status subresource, create cannot set status (the CR strategy drops it).
+    if (KINDS_WITH_STATUS.includes(info.kind)) delete core['status'];
+    prepareCustomWrite(crd, info, undefined, core);
+  }
   const stored = ctx.store.put(info.kind, applySeedDefaults(core));
   if (info.kind === 'PersistentVolumeClaim') ctx.resize.onPvcWritten(undefined, stored);
   return toView(info, stored);
@@ -468,6 +505,8 @@ function writeUpdate(
   applyStrategy(info.kind, target.subresource, existing, candidate);
   if (info.kind === 'Event') validateEventUpdateOrThrow(info, candidate, existing);
   normalizeQuantities(info.kind, candidate);
+  const crd = crdFor(ctx.store, info);
+  if (crd !== undefined) prepareCustomWrite(crd, info, existing, candidate);
   if (info.kind === 'PersistentVolumeClaim' && target.subresource !== 'status') {
     checkPvcUpdate(existing, candidate, {
       allowsExpansion: (c) => storageClassAllowsExpansion(ctx, c),
@@ -492,7 +531,9 @@ export function replaceObject(ctx: ApiContext, target: ResourceTarget, body: unk
   checkSubresource(target);
   if (!isObject(body)) throw badRequest(`Object 'Kind' is missing in '${JSON.stringify(body)}'`);
   const existing = getStored(ctx, target);
-  return writeUpdate(ctx, target, existing, deepCopy(body));
+  const candidate = deepCopy(body);
+  decodeWrite(ctx, target, candidate, undefined);
+  return writeUpdate(ctx, target, existing, candidate);
 }
 
 export function patchObject(
@@ -504,8 +545,10 @@ export function patchObject(
   checkSubresource(target);
   const type = PATCH_CONTENT_TYPES[contentType];
   if (type === undefined) throw unsupportedPatchType();
+  if (type === 'strategic' && target.info.crd !== undefined) throw strategicMergeUnsupported();
   const existing = getStored(ctx, target);
   const patched = applyPatch(type, toView(target.info, existing), body);
+  decodeWrite(ctx, target, patched, 'patch');
   return writeUpdate(ctx, target, existing, patched);
 }
 

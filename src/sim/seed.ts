@@ -99,7 +99,8 @@ export function kindOf(o: JsonObject): SimKind | undefined {
 
 /** Fills what the apiserver and controllers would have set on a live object. */
 export function applySeedDefaults(o: JsonObject): JsonObject {
-  if (o['kind'] === 'StorageClass' || o['kind'] === 'Event') return o;
+  // Custom resources have no controller here: what was written is what is stored.
+  if (['StorageClass', 'Event', 'PVCPolicy', 'PVCGroup'].includes(String(o['kind']))) return o;
   const spec = obj(o['spec']);
   const status = obj(o['status']);
   o['spec'] = spec;

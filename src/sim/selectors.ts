@@ -91,6 +91,9 @@ const FIELD_LABELS: Partial<Record<SimKind, string[]>> = {
   PersistentVolumeClaim: [],
   PersistentVolume: [],
   StorageClass: [],
+  CustomResourceDefinition: [],
+  PVCPolicy: [],
+  PVCGroup: [],
 };
 
 function fieldValue(kind: SimKind, o: JsonObject, field: string): string {

@@ -38,10 +38,6 @@ function entries(): Map<string, string> {
   return out;
 }
 
-// Words of issue 8 (policies and groups) documented before their code lands; once src/core has
-// them, the first test covers them like the others.
-const DOCUMENTED_AHEAD = ['invalid-policy', 'group-sync'];
-
 describe('docs/troubleshooting.md', () => {
   const reasons = unionWords('src/core/outcome.ts', 'Reason');
 
@@ -73,7 +69,7 @@ describe('docs/troubleshooting.md', () => {
       .filter((h) => h.startsWith('`'))
       .map((h) => h.replaceAll('`', ''));
 
-    expect(words.filter((w) => !reasons.includes(w) && !DOCUMENTED_AHEAD.includes(w))).toEqual([]);
+    expect(words.filter((w) => !reasons.includes(w))).toEqual([]);
   });
 });
 

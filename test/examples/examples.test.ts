@@ -3,7 +3,7 @@
 // test plays it: one PVC per replica from the volumeClaimTemplate (name, labels, annotations),
 // bound, mounted by a running pod, with the usage the case needs.
 import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,9 +23,6 @@ import {
 
 const CLI = join(ROOT, 'dist/pvc-chonker.mjs');
 const GI = 1024 ** 3;
-// The PVCPolicy / PVCGroup examples and the class default need the CRDs and the code of the
-// policies issue. cronjob/crds/ arrives with them; the lead removes this gate at that merge.
-const HAVE_CRDS = existsSync(join(ROOT, 'cronjob/crds'));
 
 interface Outcome {
   namespace: string;
@@ -38,6 +35,12 @@ interface Outcome {
 
 const SEED: SimSeed = {
   objects: [
+    // The examples' namespaces exist, as in a cluster where the workloads run.
+    ...['databases', 'search', 'kafka', 'apps'].map((name) => ({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name },
+    })),
     {
       apiVersion: 'storage.k8s.io/v1',
       kind: 'StorageClass',
@@ -270,8 +273,7 @@ describe.skipIf(!HAVE_KUBECTL)('examples/', () => {
     expect(sc.metadata.annotations['pvc-chonker.io/enabled']).toBe('true');
   });
 
-  // Gated on the CRDs (see HAVE_CRDS): written to the shape of the policies issue.
-  it.skipIf(!HAVE_CRDS)('storage-class-default: a PVC of the class is managed by it', async () => {
+  it('storage-class-default: a PVC of the class is managed by it', async () => {
     await apply('storage-class-default');
     sim.deleteObject('PersistentVolumeClaim', 'apps', 'uploads');
     sim.putObject({
@@ -297,7 +299,7 @@ describe.skipIf(!HAVE_KUBECTL)('examples/', () => {
     ]);
   });
 
-  it.skipIf(!HAVE_CRDS)('postgres-policy: the policy manages the unannotated PVCs', async () => {
+  it('postgres-policy: the policy manages the unannotated PVCs', async () => {
     const crds = await run(KUBECTL, [
       '--kubeconfig',
       kubeconfig,
@@ -320,7 +322,7 @@ describe.skipIf(!HAVE_KUBECTL)('examples/', () => {
     ]);
   });
 
-  it.skipIf(!HAVE_CRDS)('elasticsearch-group: one full member grows the whole group', async () => {
+  it('elasticsearch-group: one full member grows the whole group', async () => {
     const crds = await run(KUBECTL, [
       '--kubeconfig',
       kubeconfig,

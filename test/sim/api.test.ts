@@ -167,6 +167,7 @@ describe('simulated API server: reads', () => {
     expect((groups.json as { groups: { name: string }[] }).groups.map((g) => g.name)).toEqual([
       'storage.k8s.io',
       'events.k8s.io',
+      'apiextensions.k8s.io',
       'rbac.authorization.k8s.io',
       'batch',
       'apps',
