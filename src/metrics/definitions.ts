@@ -88,6 +88,23 @@ export const METRICS = {
     'PVCs the last run passed over, by reason (not-enabled, disabled, other-shard).',
     ['reason'],
   ),
+  // One series per PVCPolicy and per PVCGroup that governed a managed PVC: bounded by the
+  // custom resources, not by the PVCs, so they are written whatever --pvc-metrics says.
+  policyPvcs: gauge(
+    'pvc_chonker_policy_pvcs',
+    'Managed PVCs whose settings came from this PVCPolicy (the winner) in the last run.',
+    ['namespace', 'policy'],
+  ),
+  groupMembers: gauge(
+    'pvc_chonker_group_members',
+    'Managed members of this PVCGroup in the last run.',
+    ['group'],
+  ),
+  groupRequestedBytes: gauge(
+    'pvc_chonker_group_requested_bytes',
+    'The largest spec.resources.requests.storage among the members after the last run, in bytes.',
+    ['group'],
+  ),
   pvcsByOutcome: gauge(
     'pvc_chonker_pvcs_by_outcome',
     'Managed PVCs in the last run by action and reason.',
@@ -96,8 +113,8 @@ export const METRICS = {
   // One series per managed PVC, as of the last run.
   pvcStatus: gauge(
     'pvc_chonker_pvc_status',
-    'Always 1: the action and reason of the PVC in the last run.',
-    [...PVC, 'action', 'reason'],
+    'Always 1: the action and reason of the PVC in the last run, and its PVCPolicy and PVCGroup if any.',
+    [...PVC, 'action', 'reason', 'policy', 'group'],
   ),
   pvcUsedRatio: gauge(
     'pvc_chonker_pvc_used_ratio',

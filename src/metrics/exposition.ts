@@ -6,7 +6,13 @@
 import type { PvcOutcome } from '../core/outcome.js';
 import { METRICS, type MetricDefinition, type MetricKey } from './definitions.js';
 import { COUNTER_FAMILIES, type MetricsPlan } from './series.js';
-import { escapeHelp, formatValue, pvcLabelText, withLabel } from './text-format.js';
+import {
+  escapeHelp,
+  formatValue,
+  namespaceLabelText,
+  pvcLabelText,
+  withLabel,
+} from './text-format.js';
 
 /** About 64 KiB of text per chunk: few writes, little held at a time. */
 const CHUNK_CHARS = 64 * 1024;
@@ -80,6 +86,51 @@ function outcomeCounts(pvcs: readonly PvcOutcome[]): Map<string, number> {
   return counts;
 }
 
+/** Managed PVCs per winning PVCPolicy, keyed by `namespace="…",policy="…"`. */
+function policyCounts(pvcs: readonly PvcOutcome[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const { namespace, policy } of pvcs) {
+    if (policy === undefined) continue;
+    const labelText = withLabel(namespaceLabelText(namespace), 'policy', policy);
+    counts.set(labelText, (counts.get(labelText) ?? 0) + 1);
+  }
+  return counts;
+}
+
+/** Per PVCGroup: its members in this run and the largest request among them. */
+function groupFigures(
+  pvcs: readonly PvcOutcome[],
+): Map<string, { members: number; bytes: bigint }> {
+  const groups = new Map<string, { members: number; bytes: bigint }>();
+  for (const { group, requestBytes } of pvcs) {
+    if (group === undefined) continue;
+    const figures = groups.get(group) ?? { members: 0, bytes: 0n };
+    figures.members += 1;
+    if (requestBytes !== undefined && requestBytes > figures.bytes) figures.bytes = requestBytes;
+    groups.set(group, figures);
+  }
+  return groups;
+}
+
+function governanceFamilies(pvcs: readonly PvcOutcome[], out: ChunkBuffer): void {
+  labelled(out, 'policyPvcs', policyCounts(pvcs));
+  const groups = [...groupFigures(pvcs)].map(
+    ([group, figures]) => [withLabel('', 'group', group), figures] as const,
+  );
+  labelled(
+    out,
+    'groupMembers',
+    groups.map(([labelText, { members }]) => [labelText, members]),
+  );
+  labelled(
+    out,
+    'groupRequestedBytes',
+    groups
+      .filter(([, { bytes }]) => bytes > 0n)
+      .map(([labelText, { bytes }]) => [labelText, Number(bytes)]),
+  );
+}
+
 function runFamilies(plan: MetricsPlan, out: ChunkBuffer): void {
   const { summary } = plan;
   const seconds = (date: Date): number => date.getTime() / 1000;
@@ -103,6 +154,20 @@ function runFamilies(plan: MetricsPlan, out: ChunkBuffer): void {
     Object.entries(summary.unmanaged).map(([reason, n]) => [withLabel('', 'reason', reason), n]),
   );
   labelled(out, 'pvcsByOutcome', outcomeCounts(summary.pvcs));
+  governanceFamilies(summary.pvcs, out);
+}
+
+/**
+ * pvc_status's labels: the PVC, its action, and its PVCPolicy and PVCGroup when it has them
+ * (an absent label is left out, which PromQL reads as ""). Only this always-1 series carries
+ * policy and group, as kube-state-metrics' *_info series do: the numeric gauges and the
+ * counters keep a series identity that a policy or group change does not break.
+ */
+function statusLabelText(o: PvcOutcome, pvc: string): string {
+  let labelText = withLabel(pvc, 'action', o.action);
+  if (o.group !== undefined) labelText = withLabel(labelText, 'group', o.group);
+  if (o.policy !== undefined) labelText = withLabel(labelText, 'policy', o.policy);
+  return withLabel(labelText, 'reason', o.reason);
 }
 
 type PvcGaugeKey =
@@ -141,7 +206,7 @@ function* pvcFamilies(plan: MetricsPlan, out: ChunkBuffer): Generator<string> {
   const { pvcs } = plan;
   const status = METRICS.pvcStatus;
   yield* pvcFamily(out, status, pvcs, (o, pvc) => {
-    out.sample(status.name, withLabel(withLabel(pvc, 'action', o.action), 'reason', o.reason), 1);
+    out.sample(status.name, statusLabelText(o, pvc), 1);
   });
   for (const [key, value] of PVC_GAUGES) {
     const { name } = METRICS[key];

@@ -29,9 +29,15 @@ function promtoolCheck(text: string): Promise<string> {
 }
 
 const varied: PvcOutcome[] = [
-  expanded('web', { provider: 'aws', maxSizeBytes: 100n * 1024n ** 3n }),
+  expanded('web', { provider: 'aws', maxSizeBytes: 100n * 1024n ** 3n, policy: 'web' }),
   // Label values that need escaping: a quote, a backslash and a newline.
-  expanded('odd', { namespace: 'data', provider: 'we"ird\\prov\nider' }),
+  expanded('odd', {
+    namespace: 'data',
+    provider: 'we"ird\\prov\nider',
+    policy: 'po"li\\cy\n',
+    group: 'gr"ou\\p\n',
+  }),
+  outcome({ name: 'member', namespace: 'data', policy: 'db', group: 'es-data' }),
   outcome({ name: 'db', namespace: 'data', action: 'error', reason: 'api-error' }),
   outcome({ name: 'stuck', reason: 'resize-failed', action: 'error', unhealthy: true }),
   outcome({ name: 'nostats', reason: 'metrics-unavailable', usedRatio: undefined }),
@@ -71,6 +77,21 @@ describe('exposition text', () => {
         provider: 'we"ird\\prov\nider',
       }),
     ).toBe(1);
+    expect(
+      value(families, 'pvc_chonker_pvc_status', {
+        namespace: 'data',
+        pvc: 'odd',
+        action: 'expand',
+        reason: 'threshold-reached',
+        policy: 'po"li\\cy\n',
+        group: 'gr"ou\\p\n',
+      }),
+    ).toBe(1);
+    expect(
+      value(families, 'pvc_chonker_policy_pvcs', { namespace: 'data', policy: 'po"li\\cy\n' }),
+    ).toBe(1);
+    expect(value(families, 'pvc_chonker_group_members', { group: 'gr"ou\\p\n' })).toBe(1);
+    expect(text).toContain('policy="po\\"li\\\\cy\\n"');
   });
 
   it('comes in chunks of about 64 KiB that join to the whole text; the tally counts it', () => {

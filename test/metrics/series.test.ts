@@ -527,3 +527,120 @@ describe('--pvc-metrics', () => {
     ]);
   });
 });
+
+describe('policy and group labels', () => {
+  const governed = (name: string, overrides: Partial<PvcOutcome> = {}): PvcOutcome =>
+    outcome({ name, policy: 'db', group: 'es-data', ...overrides });
+
+  it.each<[string, PvcOutcome, Labels]>([
+    [
+      'policy and group',
+      governed('web'),
+      { ...web, action: 'skip', reason: 'below-threshold', policy: 'db', group: 'es-data' },
+    ],
+    [
+      'policy only',
+      governed('web', { group: undefined }),
+      { ...web, action: 'skip', reason: 'below-threshold', policy: 'db' },
+    ],
+    [
+      'group only',
+      governed('web', { policy: undefined }),
+      { ...web, action: 'skip', reason: 'below-threshold', group: 'es-data' },
+    ],
+    [
+      'neither: no empty labels',
+      outcome({ name: 'web' }),
+      { ...web, action: 'skip', reason: 'below-threshold' },
+    ],
+  ])('pvc_status carries %s', (_name, pvc, labels) => {
+    const families = buildFamilies(summary([pvc]), NO_PREVIOUS_VALUES, 'all');
+
+    expect(samples(families, 'pvc_chonker_pvc_status')).toEqual([{ labels, value: 1 }]);
+  });
+
+  it('numeric gauges and counters keep only the PVC labels', () => {
+    const families = buildFamilies(
+      summary([expanded('web', { policy: 'db', group: 'es-data' })]),
+      NO_PREVIOUS_VALUES,
+    );
+
+    expect(value(families, 'pvc_chonker_pvc_used_ratio', web)).toBe(0.91);
+    expect(value(families, 'pvc_chonker_pvc_requested_bytes', web)).toBe(12 * 1024 ** 3);
+    expect(value(families, 'pvc_chonker_pvc_threshold_reached', { ...web, type: 'storage' })).toBe(
+      1,
+    );
+    expect(value(families, 'pvc_chonker_expansions_total', { ...web, provider: 'generic' })).toBe(
+      1,
+    );
+    // Outside pvc_status, only the per-policy and per-group families name them.
+    const named = families
+      .filter((f) => f.samples.some((s) => 'policy' in s.labels || 'group' in s.labels))
+      .map((f) => f.name);
+    expect(named).toEqual([
+      'pvc_chonker_policy_pvcs',
+      'pvc_chonker_group_members',
+      'pvc_chonker_group_requested_bytes',
+      'pvc_chonker_pvc_status',
+    ]);
+  });
+
+  it('a policy change keeps counting in the same counter series', () => {
+    // What a run under policy `old` pushed.
+    const previous = previousOf(
+      'pvc_chonker_expansions_total{namespace="default",pvc="web",provider="generic"} 1',
+    );
+
+    const second = buildFamilies(
+      summary([expanded('web', { policy: 'new', group: 'g' })]),
+      previous,
+      'all',
+    );
+
+    expect(samples(second, 'pvc_chonker_expansions_total')).toEqual([
+      { labels: { ...web, provider: 'generic' }, value: 2 },
+    ]);
+  });
+
+  it.each<PvcMetrics>(['all', 'problems', 'none'])(
+    '%s: one series per policy (by namespace) and per group, from every managed PVC',
+    (pvcMetrics) => {
+      const run = summary([
+        governed('a', { requestBytes: 10n * 1024n ** 3n }),
+        governed('b', { requestBytes: 12n * 1024n ** 3n, group: undefined }),
+        governed('c', { namespace: 'other', requestBytes: 15n * 1024n ** 3n }),
+        governed('d', {
+          namespace: 'other',
+          policy: 'logs',
+          group: 'kafka',
+          requestBytes: undefined,
+        }),
+        outcome({ name: 'plain' }),
+      ]);
+
+      const families = buildFamilies(run, NO_PREVIOUS_VALUES, pvcMetrics);
+
+      expect(samples(families, 'pvc_chonker_policy_pvcs')).toEqual([
+        { labels: { namespace: 'default', policy: 'db' }, value: 2 },
+        { labels: { namespace: 'other', policy: 'db' }, value: 1 },
+        { labels: { namespace: 'other', policy: 'logs' }, value: 1 },
+      ]);
+      expect(samples(families, 'pvc_chonker_group_members')).toEqual([
+        { labels: { group: 'es-data' }, value: 2 },
+        { labels: { group: 'kafka' }, value: 1 },
+      ]);
+      // The largest request among the members; a group with no known request has no series.
+      expect(samples(families, 'pvc_chonker_group_requested_bytes')).toEqual([
+        { labels: { group: 'es-data' }, value: 15 * 1024 ** 3 },
+      ]);
+    },
+  );
+
+  it('a run without policies or groups writes no such family', () => {
+    const families = buildFamilies(summary([outcome({ name: 'web' })]), NO_PREVIOUS_VALUES);
+
+    expect(samples(families, 'pvc_chonker_policy_pvcs')).toEqual([]);
+    expect(samples(families, 'pvc_chonker_group_members')).toEqual([]);
+    expect(samples(families, 'pvc_chonker_group_requested_bytes')).toEqual([]);
+  });
+});
