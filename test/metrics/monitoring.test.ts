@@ -112,6 +112,8 @@ describe('Grafana dashboard', () => {
         'PVCs at max size',
         'Expansion failures by reason',
         'Run duration',
+        'PVCs by policy',
+        'PVC groups',
       ]),
     );
   });

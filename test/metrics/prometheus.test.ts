@@ -82,6 +82,7 @@ describe('Pushgateway → Prometheus → dashboard and alerts', () => {
       requestBytes: 20n * GiB,
       maxSizeBytes: 20n * GiB,
       usedRatio: 0.97,
+      policy: 'logs',
     });
     const failing = outcome({
       name: 'db',
@@ -95,12 +96,14 @@ describe('Pushgateway → Prometheus → dashboard and alerts', () => {
       action: 'error',
       reason: 'resize-failed',
       unhealthy: true,
+      policy: 'db',
+      group: 'es-data',
     });
     const t1 = new Date(Date.now() - 120_000);
     const t2 = new Date(Date.now() - 60_000);
 
     for (const finishedAt of [t1, t2]) {
-      const pvcs = [expanded('web', { provider: 'aws' }), atMax, failing, broken];
+      const pvcs = [expanded('web', { provider: 'aws', group: 'es-data' }), atMax, failing, broken];
       await publishMetrics(summary(pvcs, { finishedAt }), parsed.value, { log });
       await publishMetrics(summary([...pvcs, ...quiet], { finishedAt }), problems.value, { log });
       await scraped(prom, finishedAt, 'c1');
@@ -175,14 +178,23 @@ describe('Pushgateway → Prometheus → dashboard and alerts', () => {
     });
 
     const names = firing.map((a) =>
-      `${a.labels['cluster'] ?? ''} ${a.labels['alertname'] ?? ''} ${a.labels['namespace'] ?? ''}/${a.labels['pvc'] ?? ''} ${a.labels['reason'] ?? ''}`.trim(),
+      [
+        a.labels['cluster'],
+        a.labels['alertname'],
+        `${a.labels['namespace'] ?? ''}/${a.labels['pvc'] ?? ''}`,
+        a.labels['reason'],
+        a.labels['policy'] === undefined ? undefined : `policy=${a.labels['policy']}`,
+        a.labels['group'] === undefined ? undefined : `group=${a.labels['group']}`,
+      ]
+        .filter((part) => part !== undefined)
+        .join(' '),
     );
     expect(names.sort()).toEqual(
       ['c1', 'c2'].flatMap((cluster) => [
         `${cluster} PvcChonkerExpansionFailed data/db api-error`,
-        `${cluster} PvcChonkerExpansionFailed default/broken resize-failed`,
-        `${cluster} PvcChonkerPvcAtMaxSizeOverThreshold apps/full`,
-        `${cluster} PvcChonkerPvcUnhealthy default/broken`,
+        `${cluster} PvcChonkerExpansionFailed default/broken resize-failed policy=db group=es-data`,
+        `${cluster} PvcChonkerPvcAtMaxSizeOverThreshold apps/full policy=logs`,
+        `${cluster} PvcChonkerPvcUnhealthy default/broken policy=db group=es-data`,
       ]),
     );
   });

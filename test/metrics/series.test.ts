@@ -636,6 +636,35 @@ describe('policy and group labels', () => {
     },
   );
 
+  it.each<PvcMetrics>(['all', 'problems', 'none'])(
+    '%s: every PVC with a per-PVC gauge has a pvc_status (the alert rules join on it)',
+    (pvcMetrics) => {
+      const run = summary([
+        expanded('a', { policy: 'db' }),
+        outcome({ name: 'b', group: 'g', unhealthy: true, reason: 'resize-failed' }),
+        outcome({ name: 'c', usedRatio: 0.97 }),
+        outcome({ name: 'd' }),
+      ]);
+
+      const families = buildFamilies(run, NO_PREVIOUS_VALUES, pvcMetrics);
+
+      const pvcsOf = (f: { samples: { labels: Labels }[] }) =>
+        new Set(f.samples.map((s) => `${s.labels['namespace'] ?? ''}/${s.labels['pvc'] ?? ''}`));
+      const status = pvcsOf({ samples: samples(families, 'pvc_chonker_pvc_status') });
+      const gauges = families.filter(
+        (f) => f.name.startsWith('pvc_chonker_pvc_') && !f.name.endsWith('_total'),
+      );
+      expect(gauges.length > 0).toBe(pvcMetrics !== 'none');
+      for (const family of gauges) {
+        expect(
+          [...pvcsOf(family)].filter((pvc) => !status.has(pvc)),
+          family.name,
+        ).toEqual([]);
+      }
+      expect(status.size).toBe({ all: 4, problems: 3, none: 0 }[pvcMetrics]);
+    },
+  );
+
   it('a run without policies or groups writes no such family', () => {
     const families = buildFamilies(summary([outcome({ name: 'web' })]), NO_PREVIOUS_VALUES);
 
