@@ -168,6 +168,39 @@ describe('Pushgateway → Prometheus → dashboard and alerts', () => {
     expect(empty).toEqual([]);
   });
 
+  it('joins policy and group from pvc_status (docs/metrics.md); per-policy gauges in problems', async () => {
+    const joined = await query(
+      prom,
+      `pvc_chonker_pvc_used_ratio{cluster="c1"}
+         * on (job, cluster, namespace, pvc) group_left (policy, group)
+       max by (job, cluster, namespace, pvc, policy, group) (pvc_chonker_pvc_status{policy="db"})`,
+    );
+    const expansionsByGroup = await query(
+      prom,
+      `sum by (cluster, group) (
+         increase(pvc_chonker_expansions_total{cluster="c1"}[5m])
+           * on (job, cluster, namespace, pvc) group_left (group)
+         max by (job, cluster, namespace, pvc, group) (pvc_chonker_pvc_status{group!=""})
+       )`,
+    );
+    const policies = await query(prom, 'pvc_chonker_policy_pvcs{cluster="c2"}');
+    const groupSize = await query(prom, 'pvc_chonker_group_requested_bytes{cluster="c2"}');
+
+    expect(joined.map((s) => [s.metric['pvc'], s.metric['group'], s.value[1]])).toEqual([
+      ['broken', 'es-data', '0.5'],
+    ]);
+    expect(expansionsByGroup.map((s) => s.metric['group'])).toEqual(['es-data']);
+    expect(Number(expansionsByGroup[0]?.value[1])).toBeGreaterThan(0);
+    expect(
+      policies
+        .map((s) => `${s.metric['namespace'] ?? ''}/${s.metric['policy'] ?? ''} ${s.value[1]}`)
+        .sort(),
+    ).toEqual(['apps/logs 1', 'default/db 1']);
+    expect(groupSize.map((s) => [s.metric['group'], s.value[1]])).toEqual([
+      ['es-data', String(12 * 1024 ** 3)],
+    ]);
+  });
+
   it('fires the per-PVC alerts with the PVC labels', async () => {
     const firing = await until('alerts', async () => {
       const body = (await (await fetch(new URL('api/v1/alerts', prom.url))).json()) as {
