@@ -92,7 +92,7 @@ export const METRICS = {
   // custom resources, not by the PVCs, so they are written whatever --pvc-metrics says.
   policyPvcs: gauge(
     'pvc_chonker_policy_pvcs',
-    'Managed PVCs whose settings came from this PVCPolicy (the winner) in the last run.',
+    'Managed PVCs governed by this PVCPolicy (the one that won) in the last run, invalid-policy ones included.',
     ['namespace', 'policy'],
   ),
   groupMembers: gauge(
