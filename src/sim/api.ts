@@ -24,6 +24,8 @@ import {
 } from './json.js';
 import { applyPatch, PATCH_CONTENT_TYPES, unsupportedPatchType } from './patch.js';
 import { checkPvcUpdate } from './pvc-rules.js';
+import { prepareSecret } from './secrets.js';
+import { prepareWebhookConfig } from './webhook-configs.js';
 import { canonicalQuantity, QUANTITY_FORMAT_ERROR } from './quantity.js';
 import type { ResizeController } from './resize.js';
 import { apiVersionOf, resourceForKind, type ResourceInfo, type SimKind } from './resources.js';
@@ -322,6 +324,13 @@ function validateEventCreate(info: ResourceInfo, core: JsonObject): void {
   }
 }
 
+/** Per-kind decoding, defaults and validation of an object about to be stored. */
+function prepareKind(kind: SimKind, candidate: JsonObject, existing: JsonObject | undefined): void {
+  if (kind === 'Secret') prepareSecret(candidate, existing);
+  else if (kind === 'MutatingWebhookConfiguration' || kind === 'ValidatingWebhookConfiguration')
+    prepareWebhookConfig(kind, candidate);
+}
+
 // --- create ---------------------------------------------------------------------------------
 
 /** Decoding and metadata handling before validation: namespace, generateName, system fields. */
@@ -368,6 +377,7 @@ export function createObject(ctx: ApiContext, target: ResourceTarget, body: unkn
   if (ctx.store.get(info.kind, target.namespace, nameOf(core)))
     throw alreadyExists(info.resource, nameOf(core), info.group);
   normalizeQuantities(info.kind, core);
+  prepareKind(info.kind, core, undefined);
   const stored = ctx.store.put(info.kind, applySeedDefaults(core));
   if (info.kind === 'PersistentVolumeClaim') ctx.resize.onPvcWritten(undefined, stored);
   return toView(info, stored);
@@ -444,6 +454,7 @@ function writeUpdate(
   candidate['apiVersion'] = existing['apiVersion'];
   applyStrategy(info.kind, target.subresource, existing, candidate);
   normalizeQuantities(info.kind, candidate);
+  prepareKind(info.kind, candidate, existing);
   if (info.kind === 'PersistentVolumeClaim' && target.subresource !== 'status') {
     checkPvcUpdate(existing, candidate, {
       allowsExpansion: (c) => storageClassAllowsExpansion(ctx, c),

@@ -20,7 +20,7 @@ export const SERVER_VERSION: JsonObject = {
   platform: 'linux/amd64',
 };
 
-const GROUPS = ['storage.k8s.io', 'events.k8s.io'];
+const GROUPS = ['storage.k8s.io', 'events.k8s.io', 'admissionregistration.k8s.io'];
 
 function groupDoc(name: string): JsonObject {
   const gv = { groupVersion: `${name}/v1`, version: 'v1' };

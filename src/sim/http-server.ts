@@ -21,6 +21,7 @@ import type { FaultInjector, FaultRule } from './faults.js';
 import { isObject, meta, type JsonObject } from './json.js';
 import { proxyToKubelet, type KubeletDeps } from './kubelet-proxy.js';
 import { findResource } from './resources.js';
+import { parseFieldSelector, parseLabelSelector } from './selectors.js';
 import {
   ApiError,
   apiError,
@@ -30,6 +31,7 @@ import {
   type StatusReason,
 } from './status.js';
 import { toTable, wantsTable } from './table.js';
+import type { WatchHub } from './watch.js';
 
 export interface RequestLogEntry {
   method: string;
@@ -57,6 +59,7 @@ export interface ServerDeps {
   requests: RequestLogEntry[];
   latencyMs: number;
   control: ControlHooks;
+  watch: WatchHub;
   serverAddress(): string;
   now(): Date;
 }
@@ -68,6 +71,8 @@ interface Outcome {
   headers?: Record<string, string>;
   hang?: boolean;
   reset?: boolean;
+  /** A streamed answer (watch): writes its own head and body. */
+  stream?: (res: ServerResponse) => void;
 }
 
 interface Incoming {
@@ -169,7 +174,20 @@ function handleCollection(deps: ServerDeps, req: Incoming, target: ResourceTarge
     throw apiError(404, 'NotFound', 'the server could not find the requested resource');
   if (req.method === 'GET') {
     if (req.query['watch'] === 'true' || req.query['watch'] === '1') {
-      throw apiError(405, 'MethodNotAllowed', 'the simulated cluster does not support watch');
+      parseLabelSelector(req.query['labelSelector']);
+      parseFieldSelector(target.info.kind, req.query['fieldSelector']);
+      const request = {
+        info: target.info,
+        namespace: target.namespace,
+        query: req.query,
+        view: (o: JsonObject) => toView(target.info, o),
+      };
+      return {
+        status: 200,
+        stream: (res) => {
+          deps.watch.serve(request, res);
+        },
+      };
     }
     const result = listObjects(deps.api, target, req.query);
     if (wantsTable(req.accept))
@@ -397,6 +415,10 @@ export function createSimServer(deps: ServerDeps): SimServer {
     entry.durationMs = Date.now() - startedAt;
     if (outcome.hang === true || outcome.reset === true) return; // hung sockets are destroyed on close
     entry.status = outcome.status;
+    if (outcome.stream) {
+      outcome.stream(res);
+      return;
+    }
     send(res, outcome);
   }
 

@@ -18,6 +18,7 @@ import {
   type SizeInput,
 } from './seed.js';
 import { createStore, objectKey } from './store.js';
+import { createWatchHub } from './watch.js';
 
 export type { FaultInjector, FaultRule, KubeletFault } from './faults.js';
 export type { RequestLogEntry } from './http-server.js';
@@ -107,6 +108,7 @@ export async function startSimCluster(options: SimClusterOptions): Promise<SimCl
     now,
   });
   const faults = createFaultInjector();
+  const watch = createWatchHub(store);
   const usage = new Map<string, VolumeUsage>();
   const requests: RequestLogEntry[] = [];
   let url = '';
@@ -160,6 +162,7 @@ export async function startSimCluster(options: SimClusterOptions): Promise<SimCl
         setUsage(String(body['namespace']), String(body['pvc']), body);
       },
     },
+    watch,
     serverAddress: () => url.replace(/^http:\/\//, ''),
     now,
   });
@@ -206,6 +209,7 @@ export async function startSimCluster(options: SimClusterOptions): Promise<SimCl
     },
     async close() {
       resize.close();
+      watch.close();
       sim.destroyConnections();
       sim.server.closeAllConnections();
       await new Promise<void>((resolve) => {

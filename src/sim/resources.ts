@@ -7,7 +7,10 @@ export type SimKind =
   | 'Pod'
   | 'Node'
   | 'Event'
-  | 'Namespace';
+  | 'Namespace'
+  | 'Secret'
+  | 'MutatingWebhookConfiguration'
+  | 'ValidatingWebhookConfiguration';
 
 export interface ResourceInfo {
   kind: SimKind;
@@ -105,6 +108,41 @@ export const RESOURCES: readonly ResourceInfo[] = [
     verbs: RW,
     subresources: [],
   },
+  {
+    kind: 'Secret',
+    resource: 'secrets',
+    singular: 'secret',
+    group: '',
+    version: 'v1',
+    namespaced: true,
+    shortNames: [],
+    verbs: RW,
+    subresources: [],
+  },
+  {
+    kind: 'MutatingWebhookConfiguration',
+    resource: 'mutatingwebhookconfigurations',
+    singular: 'mutatingwebhookconfiguration',
+    group: 'admissionregistration.k8s.io',
+    version: 'v1',
+    namespaced: false,
+    shortNames: [],
+    verbs: RW,
+    subresources: [],
+    categories: ['api-extensions'],
+  },
+  {
+    kind: 'ValidatingWebhookConfiguration',
+    resource: 'validatingwebhookconfigurations',
+    singular: 'validatingwebhookconfiguration',
+    group: 'admissionregistration.k8s.io',
+    version: 'v1',
+    namespaced: false,
+    shortNames: [],
+    verbs: RW,
+    subresources: [],
+    categories: ['api-extensions'],
+  },
   // events.k8s.io/v1 is a second view of the same stored Events (the real server does the same).
   {
     kind: 'Event',
@@ -127,6 +165,9 @@ export const KINDS: readonly SimKind[] = [
   'Pod',
   'Event',
   'StorageClass',
+  'Secret',
+  'MutatingWebhookConfiguration',
+  'ValidatingWebhookConfiguration',
 ];
 
 export function findResource(

@@ -95,9 +95,18 @@ export function kindOf(o: JsonObject): SimKind | undefined {
   return isSimKind(o['kind']) ? o['kind'] : undefined;
 }
 
+/** Kinds whose objects have no spec/status pair to default. */
+const KINDS_WITHOUT_SPEC = new Set([
+  'StorageClass',
+  'Event',
+  'Secret',
+  'MutatingWebhookConfiguration',
+  'ValidatingWebhookConfiguration',
+]);
+
 /** Fills what the apiserver and controllers would have set on a live object. */
 export function applySeedDefaults(o: JsonObject): JsonObject {
-  if (o['kind'] === 'StorageClass' || o['kind'] === 'Event') return o;
+  if (KINDS_WITHOUT_SPEC.has(String(o['kind']))) return o;
   const spec = obj(o['spec']);
   const status = obj(o['status']);
   o['spec'] = spec;

@@ -91,6 +91,9 @@ const FIELD_LABELS: Record<SimKind, string[]> = {
   PersistentVolumeClaim: [],
   PersistentVolume: [],
   StorageClass: [],
+  Secret: ['type'],
+  MutatingWebhookConfiguration: [],
+  ValidatingWebhookConfiguration: [],
 };
 
 function fieldValue(kind: SimKind, o: JsonObject, field: string): string {

@@ -166,6 +166,7 @@ describe('simulated API server: reads', () => {
     expect((groups.json as { groups: { name: string }[] }).groups.map((g) => g.name)).toEqual([
       'storage.k8s.io',
       'events.k8s.io',
+      'admissionregistration.k8s.io',
     ]);
   });
 
