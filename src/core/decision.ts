@@ -1,6 +1,7 @@
 import { describeProblem, parseAnnotations, type PvcAnnotations } from './annotations.js';
 import { formatDuration } from './duration.js';
 import type { ExpansionRecord } from './history.js';
+import type { LayerProblem } from './layers.js';
 import type { Reason, ThresholdType } from './outcome.js';
 import { formatRatio, percentOf, ratio, reachesPercent } from './percent.js';
 import type { PvcSnapshot, StatsLookup, StorageClassInfo, VolumeStats } from './pvc.js';
@@ -17,8 +18,10 @@ export interface DecisionInput {
   pvc: PvcSnapshot;
   storageClass: StorageClassInfo | undefined;
   stats: StatsLookup;
-  /** Layers below the PVC's annotations: built-in defaults, global flags, (later) PVCPolicy. */
+  /** Layers below the PVC's annotations: global flags, StorageClass, PVCPolicy (see layers.ts). */
   layers: readonly SettingsLayer[];
+  /** A layer that cannot be used (an invalid PVCPolicy or StorageClass annotation). */
+  layerProblem?: LayerProblem | undefined;
   now: Date;
 }
 
@@ -41,6 +44,12 @@ export interface Decision {
   maxSizeBytes: bigint | undefined;
   /** The PVC's expansion history, for the providers' rate rules and the next history entry. */
   history: readonly ExpansionRecord[];
+  /** The settings the decision was made with, each with its layer (what `explain` prints). */
+  settings: ResolvedSettings;
+  /** The PVCGroup whose coordination shaped this decision, if any. */
+  group: string | undefined;
+  /** The reason written to the expansion history; undefined: the decision's reason. */
+  historyReason: string | undefined;
 }
 
 /** Stats this far below status.capacity mean the kubelet has not seen the last resize yet. */
@@ -164,6 +173,11 @@ function failure(context: Context, reason: Reason, detail: string, unhealthy = f
   return { ...context.base, action: 'error', reason, detail, warn: true, unhealthy };
 }
 
+const checkLayers: Check = (context) => {
+  const problem = context.input.layerProblem;
+  return problem === undefined ? undefined : failure(context, problem.reason, problem.detail);
+};
+
 const checkAnnotations: Check = (context) => {
   const [problem] = context.annotations.problems;
   return problem === undefined
@@ -261,6 +275,7 @@ function judgeUsage(context: Context, stats: VolumeStats): Decision {
 
 /** In order; the first check that settles the decision gives its reason. */
 const CHECKS: readonly Check[] = [
+  checkLayers,
   checkAnnotations,
   checkBound,
   checkMaxSizeAnnotation,
@@ -289,6 +304,9 @@ export function decide(input: DecisionInput): Decision {
     inodesUsedRatio: undefined,
     maxSizeBytes: resolved.settings.maxSizeBytes,
     history: annotations.history,
+    settings: resolved,
+    group: undefined,
+    historyReason: undefined,
   };
   const context: Context = { input, annotations, resolved, base };
   for (const check of CHECKS) {

@@ -19,6 +19,10 @@ export type Reason =
   | 'stats-stale'
   | 'max-size-reached'
   | 'invalid-annotation'
+  // The PVCPolicy (or PVCGroup) that governs the PVC is invalid: nothing is expanded.
+  | 'invalid-policy'
+  // A PVCGroup member raised to the group's size without crossing its own threshold.
+  | 'group-sync'
   | 'conflict'
   | 'api-error'
   // Cloud providers: the cloud refuses or cannot be asked.

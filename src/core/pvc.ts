@@ -50,6 +50,8 @@ export interface StorageClassInfo {
   provisioner: string;
   allowVolumeExpansion: boolean;
   parameters: Readonly<Record<string, string>>;
+  /** pvc-chonker.io/* keys here are class-wide defaults (enabled, settings, provider). */
+  annotations: Readonly<Record<string, string>>;
 }
 
 /** Filesystem usage of one mounted volume, from the kubelet Summary API. Bytes and counts. */

@@ -23,8 +23,12 @@ export interface Settings {
 
 export type SettingName = keyof Settings;
 
-/** Where a setting came from; later layers win. 'policy' is reserved for the PVCPolicy CRD. */
-export type SettingsSource = 'default' | 'flag' | 'policy' | 'annotation';
+/**
+ * Where a setting came from; later layers win. The same words are printed by `explain` and the
+ * webhook: a StorageClass layer names its class, a PVCPolicy layer its namespace and name.
+ */
+export type SettingsSource =
+  'default' | 'flag' | `storageclass:${string}` | `policy:${string}/${string}` | 'annotation';
 
 export interface SettingsLayer {
   source: SettingsSource;
@@ -45,7 +49,10 @@ export const DEFAULT_SETTINGS: Settings = {
   cooldownMs: 15 * 60_000,
 };
 
-/** Applies layers in order (built-in defaults < global flags < PVCPolicy < PVC annotations). */
+/**
+ * Applies layers in order (built-in defaults < global flags < StorageClass < PVCPolicy < PVC
+ * annotations); each value keeps the layer it came from.
+ */
 export function resolveSettings(layers: readonly SettingsLayer[]): ResolvedSettings {
   const settings: Settings = { ...DEFAULT_SETTINGS };
   const sources: Record<SettingName, SettingsSource> = {

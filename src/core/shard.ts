@@ -1,6 +1,5 @@
 import type { PvcSnapshot } from './pvc.js';
-
-const GROUP_ANNOTATION = 'pvc-chonker.io/group';
+import { GROUP_ANNOTATION } from './pvc-group.js';
 
 /** FNV-1a, 32 bit: stable across runs, processes and Node versions. */
 function fnv1a(text: string): number {
@@ -12,14 +11,20 @@ function fnv1a(text: string): number {
   return hash;
 }
 
-/** What a PVC is sharded by: its group (so a group is never split), else namespace/name. */
-export function shardKey(pvc: PvcSnapshot): string {
+/**
+ * What a PVC is sharded by, so that a group is never split: the PVCGroup it belongs to (cluster-
+ * scoped, keyed by name); else, for compatibility with releases before PVCGroups, a
+ * `pvc-chonker.io/group` annotation that names no PVCGroup keeps its old per-namespace key;
+ * else namespace/name.
+ */
+export function shardKey(pvc: PvcSnapshot, pvcGroup?: string): string {
+  if (pvcGroup !== undefined) return `pvcgroup:${pvcGroup}`;
   const group = pvc.annotations[GROUP_ANNOTATION];
   return group === undefined || group === ''
     ? `${pvc.namespace}/${pvc.name}`
     : `group:${pvc.namespace}/${group}`;
 }
 
-export function shardOf(pvc: PvcSnapshot, count: number): number {
-  return fnv1a(shardKey(pvc)) % count;
+export function shardOf(pvc: PvcSnapshot, count: number, pvcGroup?: string): number {
+  return fnv1a(shardKey(pvc, pvcGroup)) % count;
 }

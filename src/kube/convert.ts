@@ -87,5 +87,6 @@ export function toStorageClassInfo(storageClass: V1StorageClass): StorageClassIn
     provisioner: storageClass.provisioner,
     allowVolumeExpansion: storageClass.allowVolumeExpansion === true,
     parameters: storageClass.parameters ?? {},
+    annotations: storageClass.metadata?.annotations ?? {},
   };
 }

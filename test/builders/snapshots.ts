@@ -47,7 +47,13 @@ export function pvc(spec: PvcSpec = {}): PvcSnapshot {
 }
 
 export function storageClass(allowVolumeExpansion = true): StorageClassInfo {
-  return { name: 'gp3', provisioner: 'ebs.csi.aws.com', allowVolumeExpansion, parameters: {} };
+  return {
+    name: 'gp3',
+    provisioner: 'ebs.csi.aws.com',
+    allowVolumeExpansion,
+    parameters: {},
+    annotations: {},
+  };
 }
 
 export interface UsageSpec {

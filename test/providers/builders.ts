@@ -53,7 +53,7 @@ export function storageClass(
   provisioner: string,
   parameters: Record<string, string> = {},
 ): StorageClassInfo {
-  return { name: 'sc', provisioner, allowVolumeExpansion: true, parameters };
+  return { name: 'sc', provisioner, allowVolumeExpansion: true, parameters, annotations: {} };
 }
 
 export interface CandidateOptions {
