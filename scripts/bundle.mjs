@@ -5,8 +5,13 @@
 import { build } from 'esbuild';
 
 await build({
-  entryPoints: ['src/main.ts'],
-  outfile: 'dist/pvc-chonker.mjs',
+  entryPoints: { 'pvc-chonker': 'src/main.ts' },
+  outdir: 'dist',
+  outExtension: { '.js': '.mjs' },
+  // The webhook (server, X.509, cache) is a dynamic import: split into its own chunk, it is
+  // neither parsed nor evaluated when `run` starts.
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
   platform: 'node',
   format: 'esm',
