@@ -3,6 +3,10 @@
 // API request within 300 ms of process start. The cloud SDKs stay outside the bundle: they are
 // imported lazily, only when a PVC of that cloud is present.
 import { build } from 'esbuild';
+import { rmSync } from 'node:fs';
+
+// Chunk names carry a content hash: old ones would pile up.
+rmSync('dist/chunks', { recursive: true, force: true });
 
 await build({
   entryPoints: { 'pvc-chonker': 'src/main.ts' },
