@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { parseRunOptions, type RawRunOptions, type RunOptions } from './config.js';
 import { shardOf } from './core/shard.js';
 import { KubeCluster } from './kube/cluster.js';
+import { KubeCustomResources } from './kube/custom-resources.js';
 import { createConnectionPool } from './kube/keep-alive.js';
 import { createRawGet } from './kube/raw-get.js';
 import { DEFAULT_RETRY_POLICY, realSleep } from './retry.js';
@@ -155,6 +156,7 @@ async function runCommand(raw: RawOptions): Promise<number> {
       log,
       runId,
       signal: stop.signal,
+      customResources: new KubeCustomResources(kubeConfig, cluster),
     },
     {
       namespaces: options.namespaces,
@@ -163,7 +165,12 @@ async function runCommand(raw: RawOptions): Promise<number> {
       pageSize: options.pageSize,
       writeConcurrency: options.writeConcurrency,
       maxExpansionsPerRun: options.maxExpansionsPerRun,
-      shard: shard === undefined ? undefined : (pvc) => shardOf(pvc, shard.count) === shard.index,
+      shard:
+        shard === undefined
+          ? undefined
+          : (pvc, group) => shardOf(pvc, shard.count, group) === shard.index,
+      // Policy status counts every listed PVC, so one shard writes it.
+      writesPolicyStatus: shard === undefined || shard.index === 0,
     },
   );
   process.stdout.write(formatReport(summary, options.output));

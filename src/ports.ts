@@ -92,3 +92,32 @@ export interface ProviderGate {
     now: Date,
   ): Promise<Map<string, ProviderVerdict>>;
 }
+
+/** A list of custom resources; `installed: false` when the CRD is not installed (the list is 404). */
+export type CustomResourceList = { installed: false } | { installed: true; items: unknown[] };
+
+export type CustomResourceKind = 'pvcpolicies' | 'pvcgroups';
+
+export interface CustomResourceRef {
+  kind: CustomResourceKind;
+  /** Undefined for the cluster-scoped PVCGroup. */
+  namespace: string | undefined;
+  name: string;
+}
+
+export type StatusWriteOutcome = 'written' | 'conflict' | 'not-found';
+
+/** PVCPolicy and PVCGroup reads, and status writes; every method may throw KubeApiError. */
+export interface CustomResources {
+  /** Pages through PVCPolicies (all namespaces when `namespaces` is empty). */
+  listPvcPolicies(namespaces: readonly string[], pageSize: number): Promise<CustomResourceList>;
+  listPvcGroups(pageSize: number): Promise<CustomResourceList>;
+  /** The object as it is now, after a 409; undefined when it was deleted. */
+  get(ref: CustomResourceRef): Promise<unknown>;
+  /** A merge patch of the status subresource, guarded by resourceVersion. */
+  writeStatus(
+    ref: CustomResourceRef,
+    resourceVersion: string,
+    status: Readonly<Record<string, unknown>>,
+  ): Promise<StatusWriteOutcome>;
+}

@@ -30,6 +30,9 @@ export function outcomeJson(outcome: PvcOutcome): Record<string, unknown> {
     thresholdsReached: outcome.thresholdsReached,
     provider: outcome.provider ?? null,
     unhealthy: outcome.unhealthy,
+    policy: outcome.policy ?? null,
+    otherPolicies: outcome.otherPolicies,
+    group: outcome.group ?? null,
   };
 }
 

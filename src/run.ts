@@ -3,8 +3,11 @@
  * talks to the world comes in through `RunDeps`; decisions come from the pure core.
  */
 import type { Logger } from 'pino';
-import { expansionAnnotations, management, type Management } from './core/annotations.js';
-import { decide, type Decision } from './core/decision.js';
+import { expansionAnnotations } from './core/annotations.js';
+import { decide, resizeState, type Decision } from './core/decision.js';
+import { withProviderAnnotations, type PvcLayers } from './core/layers.js';
+import type { PvcGroup } from './core/pvc-group.js';
+import { policyKey } from './core/pvc-policy.js';
 import type { PvcOutcome, Reason, RunSummary, UnmanagedReason } from './core/outcome.js';
 import {
   pvcKey,
@@ -17,8 +20,20 @@ import {
 import { formatQuantity } from './core/quantity.js';
 import type { SettingsLayer } from './core/settings.js';
 import { mapWithConcurrency } from './concurrency.js';
+import {
+  coordinateGroups,
+  countMatches,
+  govern,
+  layersFor,
+  loadGovernance,
+  writeStatuses,
+  type Governance,
+  type Governed,
+  type MemberResult,
+} from './governance.js';
 import type {
   Cluster,
+  CustomResources,
   ExpansionCandidate,
   ProviderGate,
   ProviderVerdict,
@@ -35,8 +50,10 @@ export interface RunConfig {
   writeConcurrency: number;
   /** Expansions beyond this wait for the next run. */
   maxExpansionsPerRun: number;
-  /** This run handles only PVCs whose shard matches; undefined: all. */
-  shard: ((pvc: PvcSnapshot) => boolean) | undefined;
+  /** This run handles only PVCs whose shard matches (keyed by PVCGroup name if any); undefined: all. */
+  shard: ((pvc: PvcSnapshot, group: string | undefined) => boolean) | undefined;
+  /** Whether this run writes PVCPolicy status (one shard does); default true. */
+  writesPolicyStatus?: boolean;
 }
 
 export interface RunDeps {
@@ -48,6 +65,8 @@ export interface RunDeps {
   runId: string;
   /** Aborted on SIGTERM: no new work is started, and what is left is reported as interrupted. */
   signal: AbortSignal;
+  /** PVCPolicy and PVCGroup; undefined: none (as when the CRDs are not installed). */
+  customResources?: CustomResources;
 }
 
 /** A managed PVC with everything gathered for its decision. */
@@ -56,25 +75,41 @@ interface Subject {
   pv: PersistentVolumeInfo | undefined;
   storageClass: StorageClassInfo | undefined;
   stats: StatsLookup;
+  governed: Governed;
+  layers: PvcLayers;
 }
 
 interface Listing {
-  managed: PvcSnapshot[];
+  managed: { pvc: PvcSnapshot; governed: Governed }[];
   seen: number;
   unmanaged: Record<UnmanagedReason, number>;
+  /** Per policy ("ns/name"), the listed PVCs it selects. */
+  matchCounts: Map<string, number>;
 }
 
-async function listManaged(deps: RunDeps, config: RunConfig): Promise<Listing> {
-  const managed = new Map<string, PvcSnapshot>();
+/** What is read before the PVCs: the classes (defaults) and the policies and groups. */
+interface Context {
+  classes: Map<string, StorageClassInfo>;
+  governance: Governance;
+}
+
+async function listManaged(deps: RunDeps, config: RunConfig, context: Context): Promise<Listing> {
+  const managed = new Map<string, { pvc: PvcSnapshot; governed: Governed }>();
   // Keyed by namespace/name: a list restarted after an expired continue token counts each once.
   const passedOver = new Map<string, UnmanagedReason>();
+  const matchCounts = new Map<string, number>();
   for await (const page of deps.cluster.listPvcs(config.namespaces, config.pageSize)) {
     for (const pvc of page) {
       const key = pvcKey(pvc);
-      const state: Management = management(pvc.annotations);
+      const storageClass =
+        pvc.storageClassName === undefined ? undefined : context.classes.get(pvc.storageClassName);
+      const governed = govern(context.governance, pvc, storageClass);
+      countMatches(context.governance, pvc, matchCounts);
+      const { state } = governed.verdict;
       if (state !== 'managed') passedOver.set(key, state);
-      else if (config.shard !== undefined && !config.shard(pvc)) passedOver.set(key, 'other-shard');
-      else managed.set(key, pvc);
+      else if (config.shard !== undefined && !config.shard(pvc, governed.group?.name))
+        passedOver.set(key, 'other-shard');
+      else managed.set(key, { pvc, governed });
     }
   }
   const unmanaged: Record<UnmanagedReason, number> = {
@@ -83,20 +118,26 @@ async function listManaged(deps: RunDeps, config: RunConfig): Promise<Listing> {
     'other-shard': 0,
   };
   for (const reason of passedOver.values()) unmanaged[reason]++;
-  return { managed: [...managed.values()], seen: managed.size + passedOver.size, unmanaged };
+  return {
+    managed: [...managed.values()],
+    seen: managed.size + passedOver.size,
+    unmanaged,
+    matchCounts,
+  };
 }
 
 /** PVs, classes and kubelet stats for the managed PVCs: a fixed number of lists and one call per node. */
 async function gather(
   deps: RunDeps,
   config: RunConfig,
-  managed: readonly PvcSnapshot[],
+  listing: Listing,
+  classes: ReadonlyMap<string, StorageClassInfo>,
 ): Promise<Subject[]> {
+  const managed = listing.managed.map((entry) => entry.pvc);
   const volumeNames = new Set(
     managed.flatMap((pvc) => (pvc.volumeName === undefined ? [] : [pvc.volumeName])),
   );
-  const [classes, volumes, mounts] = await Promise.all([
-    deps.cluster.listStorageClasses(),
+  const [volumes, mounts] = await Promise.all([
     deps.cluster.listPersistentVolumes(volumeNames, config.pageSize),
     deps.cluster.listMountingNodes(config.namespaces, config.pageSize),
   ]);
@@ -109,18 +150,33 @@ async function gather(
     pvcsByNode.set(node, list);
   }
   const stats = await deps.stats.collect(pvcsByNode);
-  return managed.map((pvc) => ({
-    pvc,
-    pv: pvc.volumeName === undefined ? undefined : volumes.get(pvc.volumeName),
-    storageClass:
-      pvc.storageClassName === undefined ? undefined : classes.get(pvc.storageClassName),
-    stats: stats.get(pvcKey(pvc)) ?? {
+  return listing.managed.map(({ pvc, governed }) => {
+    const storageClass =
+      pvc.storageClassName === undefined ? undefined : classes.get(pvc.storageClassName);
+    return {
+      pvc,
+      pv: pvc.volumeName === undefined ? undefined : volumes.get(pvc.volumeName),
+      storageClass,
+      governed,
+      layers: layersFor(config.layers, governed, pvc, storageClass),
+      stats: statsOf(stats, mounts, pvc),
+    };
+  });
+}
+
+function statsOf(
+  stats: ReadonlyMap<string, StatsLookup>,
+  mounts: ReadonlyMap<string, string>,
+  pvc: PvcSnapshot,
+): StatsLookup {
+  return (
+    stats.get(pvcKey(pvc)) ?? {
       kind: 'unavailable',
       detail: mounts.has(pvcKey(pvc))
         ? 'no kubelet stats for the volume'
         : 'not mounted by a running pod',
-    },
-  }));
+    }
+  );
 }
 
 /** A decision being carried through the cloud check and the write, towards its report line. */
@@ -130,13 +186,41 @@ interface Pending {
   provider: string;
 }
 
-function decideAll(deps: RunDeps, config: RunConfig, subjects: readonly Subject[]): Pending[] {
+/** The PVC as the providers see it: with the provider keys its class and policy set. */
+function providerView(subject: Subject): PvcSnapshot {
+  return withProviderAnnotations(subject.pvc, subject.layers);
+}
+
+function decideOne(subject: Subject, now: Date): Decision {
+  return decide({
+    pvc: subject.pvc,
+    storageClass: subject.storageClass,
+    stats: subject.stats,
+    layers: subject.layers.layers,
+    layerProblem: subject.layers.problem,
+    now,
+  });
+}
+
+function decideAll(
+  deps: RunDeps,
+  subjects: readonly Subject[],
+): { pending: Pending[]; plans: ReturnType<typeof coordinateGroups>['plans'] } {
   const now = deps.now();
-  return subjects.map((subject) => ({
+  const { decisions, plans } = coordinateGroups(
+    subjects.map((subject) => ({
+      pvc: subject.pvc,
+      decision: decideOne(subject, now),
+      group: subject.governed.group,
+    })),
+    now,
+  );
+  const pending = subjects.map((subject, index) => ({
     subject,
-    decision: decide({ ...subject, layers: config.layers, now }),
-    provider: deps.providers.providerFor(subject.pvc, subject.pv, subject.storageClass),
+    decision: decisions[index] ?? decideOne(subject, now),
+    provider: deps.providers.providerFor(providerView(subject), subject.pv, subject.storageClass),
   }));
+  return { pending, plans };
 }
 
 /** The expansion does not happen, for `reason`; a Warning event unless `warn` is false. */
@@ -193,7 +277,7 @@ async function checkWithProviders(
   const candidates: ExpansionCandidate[] = pending
     .filter((item) => item.decision.action === 'expand')
     .map(({ subject, decision }) => ({
-      pvc: subject.pvc,
+      pvc: providerView(subject),
       pv: subject.pv,
       storageClass: subject.storageClass,
       fromBytes: decision.fromBytes ?? 0n,
@@ -219,7 +303,7 @@ async function checkWithProviders(
 const DELETED = 'the PVC was deleted after it was listed';
 
 /** After a 409: the PVC as it is now, decided again; never more than the cloud already agreed to. */
-async function redecide(deps: RunDeps, config: RunConfig, item: Pending): Promise<Pending> {
+async function redecide(deps: RunDeps, item: Pending): Promise<Pending> {
   const { pvc } = item.subject;
   deps.log.info(
     { namespace: pvc.namespace, name: pvc.name },
@@ -228,7 +312,8 @@ async function redecide(deps: RunDeps, config: RunConfig, item: Pending): Promis
   const fresh = await deps.cluster.getPvc(pvc);
   if (fresh === undefined) return held(item, 'api-error', DELETED, { warn: false });
   const subject = { ...item.subject, pvc: fresh };
-  const decision = decide({ ...subject, layers: config.layers, now: deps.now() });
+  if (item.decision.group !== undefined) return regroup(item, fresh);
+  const decision = decideOne(subject, deps.now());
   const allowed = item.decision.toBytes ?? 0n;
   if (
     decision.action !== 'expand' ||
@@ -240,12 +325,22 @@ async function redecide(deps: RunDeps, config: RunConfig, item: Pending): Promis
   return { ...item, subject, decision: { ...decision, toBytes: allowed } };
 }
 
+/** A group member after a 409: the group's size still holds, unless the PVC is now resizing. */
+function regroup(item: Pending, fresh: PvcSnapshot): Pending {
+  const subject = { ...item.subject, pvc: fresh };
+  const resize = resizeState(fresh);
+  if (resize !== undefined)
+    return held({ ...item, subject }, 'resize-in-progress', resize.detail, { warn: false });
+  return { ...item, subject, decision: { ...item.decision, fromBytes: fresh.capacityBytes } };
+}
+
 /** PATCH size and state together, guarded by resourceVersion; on 409 re-read and decide once more. */
-async function expand(deps: RunDeps, config: RunConfig, item: Pending): Promise<Pending> {
+async function expand(deps: RunDeps, item: Pending): Promise<Pending> {
   let current = item;
   for (let attempt = 0; attempt < 2; attempt++) {
     const { pvc } = current.subject;
-    const { fromBytes, toBytes, history, reason } = current.decision;
+    const { fromBytes, toBytes, history } = current.decision;
+    const reason = current.decision.historyReason ?? current.decision.reason;
     if (current.decision.action !== 'expand' || fromBytes === undefined || toBytes === undefined)
       return current;
     if (toBytes <= fromBytes)
@@ -278,7 +373,7 @@ async function expand(deps: RunDeps, config: RunConfig, item: Pending): Promise<
           { action: 'error' },
         );
       case 'conflict':
-        current = await redecide(deps, config, current);
+        current = await redecide(deps, current);
     }
   }
   if (current.decision.action !== 'expand') return current;
@@ -317,7 +412,7 @@ async function recordEvent(
   }
 }
 
-async function applyOne(deps: RunDeps, config: RunConfig, item: Pending): Promise<Pending> {
+async function applyOne(deps: RunDeps, item: Pending): Promise<Pending> {
   if (item.decision.action === 'expand') {
     if (deps.signal.aborted)
       return held(item, 'interrupted', 'the run was stopped before this PVC was patched', {
@@ -325,7 +420,7 @@ async function applyOne(deps: RunDeps, config: RunConfig, item: Pending): Promis
       });
     let result: Pending;
     try {
-      result = await expand(deps, config, item);
+      result = await expand(deps, item);
     } catch (error) {
       result = held(
         item,
@@ -363,6 +458,9 @@ function toOutcome(item: Pending, dryRun: boolean): PvcOutcome {
     inodesUsedRatio: decision.inodesUsedRatio,
     provider: item.provider,
     unhealthy: decision.unhealthy,
+    policy: item.subject.governed.choice.chosen?.name,
+    otherPolicies: item.subject.governed.choice.matched.slice(1).map(policyKey),
+    group: item.subject.governed.group?.name,
   };
 }
 
@@ -376,9 +474,27 @@ function logOutcome(log: Logger, outcome: PvcOutcome): void {
     detail,
     currentSize: outcome.currentBytes === undefined ? null : formatQuantity(outcome.currentBytes),
     newSize: outcome.newBytes === undefined ? null : formatQuantity(outcome.newBytes),
+    policy: outcome.policy ?? null,
+    otherPolicies: outcome.otherPolicies,
+    group: outcome.group ?? null,
   };
   if (action === 'error') log.warn(fields, 'pvc decision');
   else log.info(fields, 'pvc decision');
+}
+
+function membersByGroup(applied: readonly Pending[]): Map<string, MemberResult[]> {
+  const members = new Map<string, MemberResult[]>();
+  for (const item of applied) {
+    const group: PvcGroup | undefined = item.subject.governed.group;
+    if (group === undefined) continue;
+    const list = members.get(group.name) ?? [];
+    list.push({
+      pvc: item.subject.pvc,
+      expandedByGroup: item.decision.action === 'expand' && item.decision.historyReason === 'group',
+    });
+    members.set(group.name, list);
+  }
+  return members;
 }
 
 export async function run(deps: RunDeps, config: RunConfig): Promise<RunSummary> {
@@ -388,16 +504,34 @@ export async function run(deps: RunDeps, config: RunConfig): Promise<RunSummary>
     managed: [],
     seen: 0,
     unmanaged: { 'not-enabled': 0, disabled: 0, 'other-shard': 0 },
+    matchCounts: new Map(),
   };
   try {
-    listing = await listManaged(deps, config);
-    const subjects = await gather(deps, config, listing.managed);
-    const decided = await checkWithProviders(deps, config, decideAll(deps, config, subjects));
+    const [classes, governance] = await Promise.all([
+      deps.cluster.listStorageClasses(),
+      loadGovernance(deps.customResources, config, deps.log),
+    ]);
+    listing = await listManaged(deps, config, { classes, governance });
+    const subjects = await gather(deps, config, listing, classes);
+    const { pending, plans } = decideAll(deps, subjects);
+    const decided = await checkWithProviders(deps, config, pending);
     const applied = config.dryRun
       ? decided
-      : await mapWithConcurrency(decided, config.writeConcurrency, (item) =>
-          applyOne(deps, config, item),
-        );
+      : await mapWithConcurrency(decided, config.writeConcurrency, (item) => applyOne(deps, item));
+    // Dry run writes nothing, status included.
+    if (!config.dryRun)
+      await writeStatuses(
+        deps.customResources,
+        governance,
+        {
+          policies: config.writesPolicyStatus ?? true,
+          matchCounts: listing.matchCounts,
+          plans,
+          members: membersByGroup(applied),
+          now: deps.now(),
+        },
+        deps.log,
+      );
     const pvcs = applied.map((item) => toOutcome(item, config.dryRun));
     for (const outcome of pvcs) logOutcome(deps.log, outcome);
     const status = deps.signal.aborted ? 'interrupted' : 'success';

@@ -60,6 +60,12 @@ export interface PvcOutcome {
   provider: string | undefined;
   /** The volume is in a state that needs a human: a failed resize. */
   unhealthy: boolean;
+  /** The PVCPolicy (in the PVC's namespace) whose template applied, if any. */
+  policy: string | undefined;
+  /** Other policies that also selected the PVC ("ns/name"), which lost on priority or name. */
+  otherPolicies: readonly string[];
+  /** The PVCGroup the PVC belongs to, if any. */
+  group: string | undefined;
 }
 
 /** Why an unmanaged PVC was passed over. */

@@ -75,7 +75,8 @@ export class KubeCluster implements Cluster {
   }
 
   /** client-node options: the call's signal and the shared keep-alive connections. */
-  private requestOptions(extra?: ConfigurationOptions): ConfigurationOptions {
+  /** @internal shared with custom-resources.ts */
+  requestOptions(extra?: ConfigurationOptions): ConfigurationOptions {
     const timeout: ConfigurationOptions = {
       middleware: [
         {
@@ -94,7 +95,8 @@ export class KubeCluster implements Cluster {
     return { ...extra, middleware: [...(extra.middleware ?? []), ...(timeout.middleware ?? [])] };
   }
 
-  private async call<T>(operation: string, request: () => Promise<T>): Promise<T> {
+  /** @internal shared with custom-resources.ts */
+  async call<T>(operation: string, request: () => Promise<T>): Promise<T> {
     try {
       // Once the run abandons its calls (SIGTERM + grace), a failure is final: no retry.
       const classify = (error: unknown): TransientError =>
@@ -121,7 +123,8 @@ export class KubeCluster implements Cluster {
   }
 
   /** Pages through a list with limit/continue, each page one retried, time-limited GET. */
-  private async *pages<T>(
+  /** @internal shared with custom-resources.ts */
+  async *pages<T>(
     operation: string,
     path: string,
     query: Readonly<Record<string, string>>,

@@ -23,6 +23,7 @@ import {
   type JsonObject,
 } from './json.js';
 import { applyPatch, PATCH_CONTENT_TYPES, unsupportedPatchType } from './patch.js';
+import { crdFor, prepareCustomWrite, strategicMergeUnsupported } from './crds.js';
 import { checkPvcUpdate } from './pvc-rules.js';
 import { prepareSecret } from './secrets.js';
 import { prepareWebhookConfig } from './webhook-configs.js';
@@ -67,6 +68,9 @@ const KINDS_WITH_STATUS: SimKind[] = [
   'Pod',
   'Node',
   'Namespace',
+  'CustomResourceDefinition',
+  'PVCPolicy',
+  'PVCGroup',
 ];
 const GENERATE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 
@@ -378,6 +382,8 @@ export function createObject(ctx: ApiContext, target: ResourceTarget, body: unkn
     throw alreadyExists(info.resource, nameOf(core), info.group);
   normalizeQuantities(info.kind, core);
   prepareKind(info.kind, core, undefined);
+  const crd = crdFor(ctx.store, info);
+  if (crd !== undefined) prepareCustomWrite(crd, info, undefined, core);
   const stored = ctx.store.put(info.kind, applySeedDefaults(core));
   if (info.kind === 'PersistentVolumeClaim') ctx.resize.onPvcWritten(undefined, stored);
   return toView(info, stored);
@@ -455,6 +461,8 @@ function writeUpdate(
   applyStrategy(info.kind, target.subresource, existing, candidate);
   normalizeQuantities(info.kind, candidate);
   prepareKind(info.kind, candidate, existing);
+  const crd = crdFor(ctx.store, info);
+  if (crd !== undefined) prepareCustomWrite(crd, info, existing, candidate);
   if (info.kind === 'PersistentVolumeClaim' && target.subresource !== 'status') {
     checkPvcUpdate(existing, candidate, {
       allowsExpansion: (c) => storageClassAllowsExpansion(ctx, c),
@@ -491,6 +499,7 @@ export function patchObject(
   checkSubresource(target);
   const type = PATCH_CONTENT_TYPES[contentType];
   if (type === undefined) throw unsupportedPatchType();
+  if (type === 'strategic' && target.info.crd !== undefined) throw strategicMergeUnsupported();
   const existing = getStored(ctx, target);
   const patched = applyPatch(type, toView(target.info, existing), body);
   return writeUpdate(ctx, target, existing, patched);

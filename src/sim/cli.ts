@@ -7,7 +7,7 @@ import { startEc2Fake } from './clouds/ec2.js';
 import { loadSeed, startSimCluster, type SimCluster, type SimClusterOptions } from './index.js';
 
 export const SIM_USAGE =
-  'usage: pvc-chonker-sim --seed FILE [--port N] [--kubeconfig-out FILE] [--resize-delay-ms N] [--latency-ms N] [--kubelet-lag-ms N] [--ec2]\n';
+  'usage: pvc-chonker-sim --seed FILE [--port N] [--kubeconfig-out FILE] [--resize-delay-ms N] [--latency-ms N] [--kubelet-lag-ms N] [--ec2] [--crds DIR]\n';
 
 export interface SimCliConfig {
   options: SimClusterOptions;
@@ -39,6 +39,7 @@ export function parseSimArgs(argv: string[], cwd: string = process.cwd()): SimCl
         'latency-ms': { type: 'string' },
         'kubelet-lag-ms': { type: 'string' },
         ec2: { type: 'boolean' },
+        crds: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -50,6 +51,8 @@ export function parseSimArgs(argv: string[], cwd: string = process.cwd()): SimCl
   const seed = values['seed'];
   if (typeof seed !== 'string') return { ok: false, help: false, error: '--seed FILE is required' };
   const options: SimClusterOptions = { seed: resolve(cwd, seed) };
+  const crds = values['crds'];
+  if (typeof crds === 'string') options.crds = resolve(cwd, crds);
   for (const [flag, key] of NUMERIC) {
     const raw = values[flag];
     if (typeof raw !== 'string') continue;

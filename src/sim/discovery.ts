@@ -1,8 +1,10 @@
 // Legacy (unaggregated) discovery documents. kubectl 1.33 asks for aggregated discovery
 // (Accept: application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,...,application/json)
 // and falls back to these when the response Content-Type is plain application/json.
-import type { JsonObject } from './json.js';
+import { discoveryEntries } from './crds.js';
+import { arr, obj, readPath, str, type JsonObject } from './json.js';
 import { RESOURCES, type ResourceInfo } from './resources.js';
+import type { ObjectStore } from './store.js';
 
 export const SERVER_VERSION: JsonObject = {
   major: '1',
@@ -20,11 +22,48 @@ export const SERVER_VERSION: JsonObject = {
   platform: 'linux/amd64',
 };
 
-const GROUPS = ['storage.k8s.io', 'events.k8s.io', 'admissionregistration.k8s.io'];
+const GROUPS = [
+  'storage.k8s.io',
+  'events.k8s.io',
+  'admissionregistration.k8s.io',
+  'apiextensions.k8s.io',
+];
 
-function groupDoc(name: string): JsonObject {
-  const gv = { groupVersion: `${name}/v1`, version: 'v1' };
-  return { name, versions: [gv], preferredVersion: gv };
+interface GroupVersion {
+  group: string;
+  version: string;
+}
+
+/** Built-in groups (v1), then the groups and versions of the stored CRDs. */
+function groupVersions(store: ObjectStore): GroupVersion[] {
+  const builtIn = GROUPS.map((group) => ({ group, version: 'v1' }));
+  const custom = store.list('CustomResourceDefinition').flatMap((crd) =>
+    arr(readPath(crd, 'spec.versions'))
+      .map(obj)
+      .filter((v) => v['served'] !== false)
+      .map((v) => ({
+        group: str(readPath(crd, 'spec.group')) ?? '',
+        version: str(v['name']) ?? '',
+      })),
+  );
+  const seen = new Set<string>();
+  return [...builtIn, ...custom].filter((gv) => {
+    const key = `${gv.group}/${gv.version}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function groupDoc(name: string, versions: readonly GroupVersion[]): JsonObject {
+  const list = versions
+    .filter((gv) => gv.group === name)
+    .map((gv) => ({ groupVersion: `${name}/${gv.version}`, version: gv.version }));
+  return { name, versions: list, preferredVersion: list[0] ?? {} };
+}
+
+function groupNames(versions: readonly GroupVersion[]): string[] {
+  return [...new Set(versions.map((gv) => gv.group))];
 }
 
 function resourceEntries(info: ResourceInfo): JsonObject[] {
@@ -48,7 +87,12 @@ function resourceEntries(info: ResourceInfo): JsonObject[] {
   return [main, ...subs];
 }
 
-export function discoveryDocument(path: string, serverAddress: string): JsonObject | undefined {
+export function discoveryDocument(
+  path: string,
+  serverAddress: string,
+  store: ObjectStore,
+): JsonObject | undefined {
+  const versions = groupVersions(store);
   if (path === '/version') return SERVER_VERSION;
   if (path === '/api') {
     return {
@@ -58,22 +102,39 @@ export function discoveryDocument(path: string, serverAddress: string): JsonObje
     };
   }
   if (path === '/apis')
-    return { kind: 'APIGroupList', apiVersion: 'v1', groups: GROUPS.map(groupDoc) };
+    return {
+      kind: 'APIGroupList',
+      apiVersion: 'v1',
+      groups: groupNames(versions).map((name) => groupDoc(name, versions)),
+    };
   const group = /^\/apis\/([^/]+)$/.exec(path)?.[1];
-  if (group !== undefined && GROUPS.includes(group))
-    return { kind: 'APIGroup', apiVersion: 'v1', ...groupDoc(group) };
-  return resourceList(path);
+  if (group !== undefined && groupNames(versions).includes(group))
+    return { kind: 'APIGroup', apiVersion: 'v1', ...groupDoc(group, versions) };
+  return resourceList(path, versions, store);
 }
 
-function resourceList(path: string): JsonObject | undefined {
-  const m = /^\/apis\/([^/]+)\/v1$/.exec(path);
+function resourceList(
+  path: string,
+  versions: readonly GroupVersion[],
+  store: ObjectStore,
+): JsonObject | undefined {
+  const m = /^\/apis\/([^/]+)\/([^/]+)$/.exec(path);
   const group = path === '/api/v1' ? '' : m?.[1];
-  if (group === undefined || (group !== '' && !GROUPS.includes(group))) return undefined;
-  const resources = RESOURCES.filter((r) => r.group === group).flatMap(resourceEntries);
+  const version = path === '/api/v1' ? 'v1' : (m?.[2] ?? '');
+  if (group === undefined) return undefined;
+  if (group !== '' && !versions.some((gv) => gv.group === group && gv.version === version))
+    return undefined;
+  const builtIn = RESOURCES.filter(
+    (r) => r.group === group && r.version === version && r.crd === undefined,
+  ).flatMap(resourceEntries);
+  const custom = store
+    .list('CustomResourceDefinition')
+    .filter((crd) => str(readPath(crd, 'spec.group')) === group)
+    .flatMap(discoveryEntries);
   return {
     kind: 'APIResourceList',
     apiVersion: 'v1',
-    groupVersion: group === '' ? 'v1' : `${group}/v1`,
-    resources,
+    groupVersion: group === '' ? 'v1' : `${group}/${version}`,
+    resources: [...builtIn, ...custom],
   };
 }

@@ -16,6 +16,7 @@ import {
   type ApiContext,
   type ResourceTarget,
 } from './api.js';
+import { crdFor, customTable, isServed } from './crds.js';
 import { discoveryDocument } from './discovery.js';
 import type { FaultInjector, FaultRule } from './faults.js';
 import { isObject, meta, type JsonObject } from './json.js';
@@ -193,11 +194,11 @@ function handleCollection(deps: ServerDeps, req: Incoming, target: ResourceTarge
     if (wantsTable(req.accept))
       return {
         status: 200,
-        json: toTable(
-          target.info.kind,
+        json: tableOf(
+          deps,
+          target,
           result.items.map((o) => listItemReadView(target.info, o)),
           result.listMeta,
-          deps.now(),
         ),
       };
     return { status: 200, json: listBody(target.info, result) };
@@ -226,7 +227,20 @@ function handleGet(deps: ServerDeps, req: Incoming, target: ResourceTarget): Out
   const view = toView(target.info, stored);
   if (!wantsTable(req.accept)) return { status: 200, json: view };
   const listMeta = { resourceVersion: meta(stored)['resourceVersion'] };
-  return { status: 200, json: toTable(target.info.kind, [view], listMeta, deps.now()) };
+  return { status: 200, json: tableOf(deps, target, [view], listMeta) };
+}
+
+/** The printers of built-in kinds, or a custom resource's additionalPrinterColumns. */
+function tableOf(
+  deps: ServerDeps,
+  target: ResourceTarget,
+  items: JsonObject[],
+  listMeta: JsonObject,
+): JsonObject {
+  const crd = crdFor(deps.api.store, target.info);
+  return crd === undefined
+    ? toTable(target.info.kind, items, listMeta, deps.now())
+    : customTable({ crd, info: target.info }, items, listMeta, deps.now());
 }
 
 function handleItem(
@@ -268,11 +282,15 @@ function dispatch(deps: ServerDeps, req: Incoming): Outcome {
     );
   }
   if (req.method === 'GET') {
-    const doc = discoveryDocument(req.path.replace(/\/$/, ''), deps.serverAddress());
+    const doc = discoveryDocument(
+      req.path.replace(/\/$/, ''),
+      deps.serverAddress(),
+      deps.api.store,
+    );
     if (doc) return { status: 200, json: doc };
   }
   const target = parseResourcePath(req.path);
-  if (!target)
+  if (!target || !isServed(deps.api.store, target.info))
     return {
       status: 404,
       json: statusBody(404, 'NotFound', 'the server could not find the requested resource', {}),

@@ -1,6 +1,9 @@
 // Public entry point of the simulated cluster: an HTTP server speaking the subset of the
 // Kubernetes API (and kubelet Summary API via the node proxy) that pvc-chonker uses.
+import { readdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { crdFor, prepareCustomWrite } from './crds.js';
 import { createFaultInjector, type FaultInjector } from './faults.js';
 import { createSimServer, type RequestLogEntry } from './http-server.js';
 import { deepCopy, namespaceOf, nameOf, type JsonObject } from './json.js';
@@ -17,7 +20,7 @@ import {
   type SimVolumeUsage,
   type SizeInput,
 } from './seed.js';
-import { createStore, objectKey } from './store.js';
+import { createStore, objectKey, type ObjectStore } from './store.js';
 import { createWatchHub } from './watch.js';
 
 export type { FaultInjector, FaultRule, KubeletFault } from './faults.js';
@@ -40,6 +43,8 @@ export interface SimClusterOptions {
   resizeDelayMs?: number;
   /** Extra time after status.capacity grows before the kubelet's capacityBytes follows (default 0). */
   kubeletLagMs?: number;
+  /** A directory of CustomResourceDefinition manifests (e.g. cronjob/crds) installed first. */
+  crds?: string;
 }
 
 export interface SimCluster {
@@ -98,8 +103,32 @@ function kindOfObject(o: unknown): SimKind {
   return kind;
 }
 
+/** The CRDs of a directory first, then the seed's objects with its own CRDs before the rest. */
+async function withCrds(seed: SimSeed, dir: string): Promise<SimSeed> {
+  const files = (await readdir(dir)).filter((f) => /\.ya?ml$/.test(f)).sort();
+  const crds = (await Promise.all(files.map((f) => loadSeed(join(dir, f))))).flatMap(
+    (s) => s.objects,
+  );
+  const objects = [...crds, ...seed.objects];
+  const first = (o: JsonObject): number => (o['kind'] === 'CustomResourceDefinition' ? 0 : 1);
+  return { ...seed, objects: objects.sort((a, b) => first(a) - first(b)) };
+}
+
+async function seedOf(options: SimClusterOptions): Promise<SimSeed> {
+  const given = typeof options.seed === 'string' ? await loadSeed(options.seed) : options.seed;
+  return options.crds === undefined ? given : withCrds(given, options.crds);
+}
+
+/** A seed object as stored: seed defaults, and a custom resource's schema defaults and generation. */
+function seededObject(store: ObjectStore, kind: SimKind, o: JsonObject): JsonObject {
+  const object = applySeedDefaults(deepCopy(o));
+  const crd = crdFor(store, resourceForKind(kind));
+  if (crd !== undefined) prepareCustomWrite(crd, resourceForKind(kind), undefined, object);
+  return object;
+}
+
 export async function startSimCluster(options: SimClusterOptions): Promise<SimCluster> {
-  const seed = typeof options.seed === 'string' ? await loadSeed(options.seed) : options.seed;
+  const seed = await seedOf(options);
   const now = (): Date => new Date();
   const store = createStore(now);
   const resize = createResizeController(store, {
@@ -129,7 +158,7 @@ export async function startSimCluster(options: SimClusterOptions): Promise<SimCl
   }
   for (const o of seed.objects) {
     const kind = kindOfObject(o);
-    const stored = store.put(kind, applySeedDefaults(deepCopy(o)));
+    const stored = store.put(kind, seededObject(store, kind, o));
     if (kind === 'PersistentVolumeClaim') resize.onPvcWritten(undefined, stored);
   }
 

@@ -10,7 +10,11 @@ export type SimKind =
   | 'Namespace'
   | 'Secret'
   | 'MutatingWebhookConfiguration'
-  | 'ValidatingWebhookConfiguration';
+  | 'ValidatingWebhookConfiguration'
+  | 'CustomResourceDefinition'
+  // Custom kinds: served only while their CRD is stored (see crds.ts).
+  | 'PVCPolicy'
+  | 'PVCGroup';
 
 export interface ResourceInfo {
   kind: SimKind;
@@ -25,6 +29,8 @@ export interface ResourceInfo {
   /** Subresources served besides the main resource (discovery lists them as `resource/sub`). */
   subresources: string[];
   categories?: string[];
+  /** For a custom resource: the name of the CRD that must be stored for it to be served. */
+  crd?: string;
 }
 
 const RW = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
@@ -143,6 +149,42 @@ export const RESOURCES: readonly ResourceInfo[] = [
     subresources: [],
     categories: ['api-extensions'],
   },
+  {
+    kind: 'CustomResourceDefinition',
+    resource: 'customresourcedefinitions',
+    singular: 'customresourcedefinition',
+    group: 'apiextensions.k8s.io',
+    version: 'v1',
+    namespaced: false,
+    shortNames: ['crd', 'crds'],
+    verbs: RW,
+    subresources: ['status'],
+  },
+  // The project's own custom resources; names, columns and schema come from the stored CRD.
+  {
+    kind: 'PVCPolicy',
+    resource: 'pvcpolicies',
+    singular: 'pvcpolicy',
+    group: 'pvc-chonker.io',
+    version: 'v1alpha1',
+    namespaced: true,
+    shortNames: ['pvcpol'],
+    verbs: RW,
+    subresources: ['status'],
+    crd: 'pvcpolicies.pvc-chonker.io',
+  },
+  {
+    kind: 'PVCGroup',
+    resource: 'pvcgroups',
+    singular: 'pvcgroup',
+    group: 'pvc-chonker.io',
+    version: 'v1alpha1',
+    namespaced: false,
+    shortNames: ['pvcgrp'],
+    verbs: RW,
+    subresources: ['status'],
+    crd: 'pvcgroups.pvc-chonker.io',
+  },
   // events.k8s.io/v1 is a second view of the same stored Events (the real server does the same).
   {
     kind: 'Event',
@@ -168,6 +210,9 @@ export const KINDS: readonly SimKind[] = [
   'Secret',
   'MutatingWebhookConfiguration',
   'ValidatingWebhookConfiguration',
+  'CustomResourceDefinition',
+  'PVCPolicy',
+  'PVCGroup',
 ];
 
 export function findResource(

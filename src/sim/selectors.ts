@@ -94,6 +94,9 @@ const FIELD_LABELS: Record<SimKind, string[]> = {
   Secret: ['type'],
   MutatingWebhookConfiguration: [],
   ValidatingWebhookConfiguration: [],
+  CustomResourceDefinition: [],
+  PVCPolicy: [],
+  PVCGroup: [],
 };
 
 function fieldValue(kind: SimKind, o: JsonObject, field: string): string {

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { startSimCluster, type SimCluster, type SimSeed } from '../../src/sim/index.js';
 
 export const CLI = new URL('../../dist/pvc-chonker.mjs', import.meta.url).pathname;
+/** The project's own CRD manifests, installed in the simulated cluster on request. */
+export const CRDS = new URL('../../cronjob/crds', import.meta.url).pathname;
 const GI = 1024 ** 3;
 
 export interface Claim {
@@ -18,6 +20,7 @@ export interface Claim {
   usedPercent?: number;
   node?: string;
   annotations?: Record<string, string>;
+  labels?: Record<string, string>;
   /** false: no pvc-chonker.io/enabled annotation. */
   managed?: boolean;
   storageClass?: string;
@@ -57,7 +60,7 @@ function claimObjects(claim: Claim): Record<string, unknown>[] {
     {
       apiVersion: 'v1',
       kind: 'PersistentVolumeClaim',
-      metadata: { name: claim.name, namespace, annotations },
+      metadata: { name: claim.name, namespace, annotations, labels: claim.labels ?? {} },
       spec: {
         accessModes: ['ReadWriteOnce'],
         storageClassName,
@@ -175,10 +178,11 @@ export function runCli(
 
 export async function startHarness(
   simSeed: SimSeed,
-  options: { resizeDelayMs?: number; latencyMs?: number } = {},
+  options: { resizeDelayMs?: number; latencyMs?: number; crds?: boolean } = {},
 ): Promise<Harness> {
   const sim = await startSimCluster({
     seed: simSeed,
+    ...(options.crds === true ? { crds: CRDS } : {}),
     resizeDelayMs: options.resizeDelayMs ?? 50,
     ...(options.latencyMs === undefined ? {} : { latencyMs: options.latencyMs }),
   });

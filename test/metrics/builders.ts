@@ -19,6 +19,9 @@ export function outcome(overrides: Partial<PvcOutcome> & Pick<PvcOutcome, 'name'
     inodesUsedRatio: 0.1,
     provider: 'generic',
     unhealthy: false,
+    policy: undefined,
+    otherPolicies: [],
+    group: undefined,
     ...overrides,
   };
 }

@@ -167,6 +167,7 @@ describe('simulated API server: reads', () => {
       'storage.k8s.io',
       'events.k8s.io',
       'admissionregistration.k8s.io',
+      'apiextensions.k8s.io',
     ]);
   });
 

@@ -1,0 +1,130 @@
+/**
+ * PVCPolicy and PVCGroup through the API server: paged raw lists (like the PVC list), reads
+ * after a conflict, and status writes as merge patches of the status subresource, guarded by
+ * resourceVersion. A 404 on a list means the CRD is not installed, which is normal.
+ */
+import {
+  CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+} from '@kubernetes/client-node';
+import { CRD_GROUP, CRD_VERSION } from '../core/pvc-policy.js';
+import type {
+  CustomResourceList,
+  CustomResourceRef,
+  CustomResources,
+  StatusWriteOutcome,
+} from '../ports.js';
+import type { KubeCluster } from './cluster.js';
+import { KubeApiError } from './errors.js';
+
+function describe(ref: CustomResourceRef): string {
+  return ref.namespace === undefined
+    ? `${ref.kind} ${ref.name}`
+    : `${ref.kind} ${ref.namespace}/${ref.name}`;
+}
+
+export class KubeCustomResources implements CustomResources {
+  private readonly api: CustomObjectsApi;
+  private readonly cluster: KubeCluster;
+
+  constructor(config: KubeConfig, cluster: KubeCluster) {
+    this.api = config.makeApiClient(CustomObjectsApi);
+    this.cluster = cluster;
+  }
+
+  private async list(
+    operation: string,
+    paths: readonly string[],
+    pageSize: number,
+  ): Promise<CustomResourceList> {
+    const items: unknown[] = [];
+    try {
+      for (const path of paths) {
+        for await (const page of this.cluster.pages<unknown>(operation, path, {
+          limit: String(pageSize),
+        }))
+          items.push(...page);
+      }
+    } catch (error) {
+      if (error instanceof KubeApiError && error.status === 404) return { installed: false };
+      throw error;
+    }
+    return { installed: true, items };
+  }
+
+  listPvcPolicies(namespaces: readonly string[], pageSize: number): Promise<CustomResourceList> {
+    const base = `/apis/${CRD_GROUP}/${CRD_VERSION}`;
+    const paths =
+      namespaces.length === 0
+        ? [`${base}/pvcpolicies`]
+        : namespaces.map((namespace) => `${base}/namespaces/${namespace}/pvcpolicies`);
+    return this.list('list pvcpolicies', paths, pageSize);
+  }
+
+  listPvcGroups(pageSize: number): Promise<CustomResourceList> {
+    return this.list('list pvcgroups', [`/apis/${CRD_GROUP}/${CRD_VERSION}/pvcgroups`], pageSize);
+  }
+
+  async get(ref: CustomResourceRef): Promise<unknown> {
+    try {
+      return await this.cluster.call(`get ${describe(ref)}`, () =>
+        ref.namespace === undefined
+          ? this.api.getClusterCustomObject(
+              { group: CRD_GROUP, version: CRD_VERSION, plural: ref.kind, name: ref.name },
+              this.cluster.requestOptions(),
+            )
+          : this.api.getNamespacedCustomObject(
+              {
+                group: CRD_GROUP,
+                version: CRD_VERSION,
+                namespace: ref.namespace,
+                plural: ref.kind,
+                name: ref.name,
+              },
+              this.cluster.requestOptions(),
+            ),
+      );
+    } catch (error) {
+      if (error instanceof KubeApiError && error.status === 404) return undefined;
+      throw error;
+    }
+  }
+
+  async writeStatus(
+    ref: CustomResourceRef,
+    resourceVersion: string,
+    status: Readonly<Record<string, unknown>>,
+  ): Promise<StatusWriteOutcome> {
+    const body = { metadata: { resourceVersion }, status };
+    const options = this.cluster.requestOptions(
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    try {
+      await this.cluster.call(`patch ${describe(ref)}/status`, () =>
+        ref.namespace === undefined
+          ? this.api.patchClusterCustomObjectStatus(
+              { group: CRD_GROUP, version: CRD_VERSION, plural: ref.kind, name: ref.name, body },
+              options,
+            )
+          : this.api.patchNamespacedCustomObjectStatus(
+              {
+                group: CRD_GROUP,
+                version: CRD_VERSION,
+                namespace: ref.namespace,
+                plural: ref.kind,
+                name: ref.name,
+                body,
+              },
+              options,
+            ),
+      );
+      return 'written';
+    } catch (error) {
+      if (error instanceof KubeApiError && error.status === 409) return 'conflict';
+      if (error instanceof KubeApiError && error.status === 404) return 'not-found';
+      throw error;
+    }
+  }
+}
