@@ -69,7 +69,8 @@ export interface WebhookProcess {
 export async function startSim(
   extra: SimSeed['objects'] = [],
 ): Promise<{ sim: SimCluster; kubeconfig: string }> {
-  const sim = await startSimCluster({ seed: webhookSeed(extra) });
+  const crds = new URL('../../cronjob/crds', import.meta.url).pathname;
+  const sim = await startSimCluster({ seed: webhookSeed(extra), crds });
   const kubeconfig = join(await mkdtemp(join(tmpdir(), 'webhook-')), 'kubeconfig');
   await sim.writeKubeconfig(kubeconfig);
   return { sim, kubeconfig };

@@ -130,6 +130,49 @@ describe('pvc-chonker webhook --auto-tls', () => {
     expect(after.status).toBe(200);
   });
 
+  it('applies a PVCPolicy created after start (watch), raising a new PVC to its initialSize', async () => {
+    const created = await fetch(
+      `${sim.url}/apis/pvc-chonker.io/v1alpha1/namespaces/db/pvcpolicies`,
+      {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({
+          apiVersion: 'pvc-chonker.io/v1alpha1',
+          kind: 'PVCPolicy',
+          metadata: { name: 'databases', namespace: 'db' },
+          spec: { selector: { matchLabels: { app: 'pg' } }, template: { initialSize: '50Gi' } },
+        }),
+      },
+    );
+    const started = Date.now();
+    let patch: unknown[] = [];
+    await waitFor(async () => {
+      const reply = await httpsCall(
+        webhook.port,
+        ca,
+        'POST',
+        '/mutate',
+        review(pvc(undefined, '10Gi', { app: 'pg' })),
+      );
+      const response = (JSON.parse(reply.body) as { response: { patch?: string } }).response;
+      patch =
+        response.patch === undefined
+          ? []
+          : (JSON.parse(Buffer.from(response.patch, 'base64').toString()) as unknown[]);
+      return patch.length > 0;
+    }, 10_000);
+
+    expect(created.status).toBe(201);
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(patch).toEqual([
+      { op: 'add', path: '/metadata/annotations', value: { 'pvc-chonker.io/policy': 'databases' } },
+      { op: 'add', path: '/spec/resources/requests/storage', value: '50Gi' },
+    ]);
+    expect(
+      sim.requests.some((r) => r.path.endsWith('/pvcpolicies') && r.query['watch'] === 'true'),
+    ).toBe(true);
+  });
+
   it('exposes request counts and latencies by endpoint and result', async () => {
     const metrics = await httpsCall(webhook.port, ca, 'GET', '/metrics');
 
@@ -137,7 +180,10 @@ describe('pvc-chonker webhook --auto-tls', () => {
       /pvc_chonker_webhook_requests_total\{endpoint="validate",result="denied"\} 1/,
     );
     expect(metrics.body).toMatch(
-      /pvc_chonker_webhook_request_duration_seconds_bucket\{le="0.01",endpoint="mutate",result="allowed"\} 2/,
+      /pvc_chonker_webhook_requests_total\{endpoint="mutate",result="allowed"\} ([2-9]|\d{2,})\n/,
+    );
+    expect(metrics.body).toMatch(
+      /pvc_chonker_webhook_request_duration_seconds_count\{endpoint="mutate",result="patched"\} [1-9]/,
     );
     expect(metrics.body).toMatch(/result="bad-request"/);
   });
