@@ -15,7 +15,9 @@ import {
   toView,
   type ApiContext,
   type ResourceTarget,
+  type WriteRequest,
 } from './api.js';
+import { warningHeader } from './admission.js';
 import { crdFor, customTable, isServed } from './crds.js';
 import { discoveryDocument } from './discovery.js';
 import type { FaultInjector, FaultRule } from './faults.js';
@@ -69,7 +71,7 @@ interface Outcome {
   status: number;
   json?: unknown;
   text?: string;
-  headers?: Record<string, string>;
+  headers?: Record<string, string | string[]>;
   hang?: boolean;
   reset?: boolean;
   /** A streamed answer (watch): writes its own head and body. */
@@ -83,6 +85,7 @@ interface Incoming {
   accept: string | undefined;
   contentType: string;
   body: unknown;
+  write: WriteRequest;
 }
 
 function decodePath(raw: string): string {
@@ -170,7 +173,11 @@ function acceptable(accept: string | undefined): boolean {
   return accept === undefined || accept === '' || /json|\*\/\*/.test(accept);
 }
 
-function handleCollection(deps: ServerDeps, req: Incoming, target: ResourceTarget): Outcome {
+async function handleCollection(
+  deps: ServerDeps,
+  req: Incoming,
+  target: ResourceTarget,
+): Promise<Outcome> {
   if (!target.info.namespaced && target.namespace !== undefined)
     throw apiError(404, 'NotFound', 'the server could not find the requested resource');
   if (req.method === 'GET') {
@@ -210,7 +217,7 @@ function handleCollection(deps: ServerDeps, req: Incoming, target: ResourceTarge
         'MethodNotAllowed',
         `the server does not allow this method on the requested resource`,
       );
-    return { status: 201, json: createObject(deps.api, target, req.body) };
+    return { status: 201, json: await createObject(deps.api, target, req.body, req.write) };
   }
   throw apiError(
     405,
@@ -243,11 +250,11 @@ function tableOf(
     : customTable({ crd, info: target.info }, items, listMeta, deps.now());
 }
 
-function handleItem(
+async function handleItem(
   deps: ServerDeps,
   req: Incoming,
   target: ResourceTarget & { tail: string[] },
-): Outcome {
+): Promise<Outcome> {
   if (target.info.kind === 'Node' && target.subresource === 'proxy') {
     const result = proxyToKubelet(deps.kubelet, target.name ?? '', target.tail.join('/'));
     if (result.hang === true) return { status: 0, hang: true };
@@ -259,9 +266,11 @@ function handleItem(
     case 'GET':
       return handleGet(deps, req, target);
     case 'PUT':
-      return { status: 200, json: replaceObject(deps.api, target, req.body) };
-    case 'PATCH':
-      return { status: 200, json: patchObject(deps.api, target, req.contentType, req.body) };
+      return { status: 200, json: await replaceObject(deps.api, target, req.body, req.write) };
+    case 'PATCH': {
+      const patch = { contentType: req.contentType, body: req.body };
+      return { status: 200, json: await patchObject(deps.api, target, patch, req.write) };
+    }
     case 'DELETE':
       return { status: 200, json: deleteObject(deps.api, target) };
     default:
@@ -273,7 +282,7 @@ function handleItem(
   }
 }
 
-function dispatch(deps: ServerDeps, req: Incoming): Outcome {
+function dispatch(deps: ServerDeps, req: Incoming): Outcome | Promise<Outcome> {
   if (!acceptable(req.accept)) {
     throw apiError(
       406,
@@ -339,7 +348,7 @@ function addFaultFromJson(faults: FaultInjector, body: unknown): void {
 }
 
 function send(res: ServerResponse, outcome: Outcome): void {
-  const headers: Record<string, string> = { ...outcome.headers };
+  const headers: Record<string, string | string[]> = { ...outcome.headers };
   let payload = '';
   if (outcome.text !== undefined) {
     headers['Content-Type'] = 'text/plain; charset=utf-8';
@@ -382,6 +391,20 @@ export function createSimServer(deps: ServerDeps): SimServer {
     entry: RequestLogEntry,
     raw: string,
   ): Promise<Outcome> {
+    // Warnings reach the client on success and on refusal alike, as Warning headers.
+    const write: WriteRequest = { dryRun: entry.query['dryRun'] === 'All', warnings: [] };
+    const outcome = await answer(req, entry, raw, write);
+    if (write.warnings.length === 0) return outcome;
+    const unique = [...new Set(write.warnings)];
+    return { ...outcome, headers: { ...outcome.headers, Warning: unique.map(warningHeader) } };
+  }
+
+  async function answer(
+    req: IncomingMessage,
+    entry: RequestLogEntry,
+    raw: string,
+    write: WriteRequest,
+  ): Promise<Outcome> {
     try {
       const isWrite =
         entry.method !== 'GET' && entry.method !== 'DELETE' && entry.method !== 'HEAD';
@@ -397,8 +420,9 @@ export function createSimServer(deps: ServerDeps): SimServer {
         accept: req.headers.accept,
         contentType: (entry.contentType ?? '').split(';')[0]?.trim() ?? '',
         body,
+        write,
       };
-      return dispatch(deps, incoming);
+      return await dispatch(deps, incoming);
     } catch (err) {
       return errorOutcome(err);
     }

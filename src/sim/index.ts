@@ -3,6 +3,7 @@
 import { readdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { createAdmission, type AdmissionCall } from './admission.js';
 import { crdFor, prepareCustomWrite } from './crds.js';
 import { createFaultInjector, type FaultInjector } from './faults.js';
 import { createSimServer, type RequestLogEntry } from './http-server.js';
@@ -25,6 +26,7 @@ import { createWatchHub } from './watch.js';
 
 export type { FaultInjector, FaultRule, KubeletFault } from './faults.js';
 export type { RequestLogEntry } from './http-server.js';
+export type { AdmissionCall } from './admission.js';
 export type { SimKind } from './resources.js';
 export type { SimSeed, SimVolumeUsage, SizeInput } from './seed.js';
 export type { FleetOptions } from './fleet.js';
@@ -45,12 +47,21 @@ export interface SimClusterOptions {
   kubeletLagMs?: number;
   /** A directory of CustomResourceDefinition manifests (e.g. cronjob/crds) installed first. */
   crds?: string;
+  /**
+   * Where admission webhooks' Services are: `namespace/name` → a loopback `host:port` (the sim
+   * cannot resolve a Service). A webhook whose Service is missing here fails to be called.
+   */
+  webhookServices?: Record<string, string>;
 }
 
 export interface SimCluster {
   url: string;
   /** Every API request, in arrival order (the /_sim/ control endpoints are not logged). */
   requests: RequestLogEntry[];
+  /** Every admission webhook call, in order, with its outcome. */
+  admissionCalls: AdmissionCall[];
+  /** Points the Service `namespace/name` of webhook configurations at a loopback `host:port`. */
+  setWebhookService(service: string, address: string): void;
   writeKubeconfig(path: string): Promise<void>;
   faults: FaultInjector;
   getObject(kind: SimKind, namespace: string | undefined, name: string): unknown;
@@ -140,6 +151,13 @@ export async function startSimCluster(options: SimClusterOptions): Promise<SimCl
   const watch = createWatchHub(store);
   const usage = new Map<string, VolumeUsage>();
   const requests: RequestLogEntry[] = [];
+  const admissionCalls: AdmissionCall[] = [];
+  const webhookServices = { ...options.webhookServices };
+  const admission = createAdmission({
+    store,
+    services: webhookServices,
+    calls: admissionCalls,
+  });
   let url = '';
 
   // Namespaces referenced by seeded objects exist even when the seed omits them.
@@ -172,7 +190,7 @@ export async function startSimCluster(options: SimClusterOptions): Promise<SimCl
   for (const u of seed.usage) setUsage(u.namespace, u.pvc, u);
 
   const sim = createSimServer({
-    api: { store, resize },
+    api: { store, resize, admission },
     kubelet: {
       store,
       faults,
@@ -208,6 +226,10 @@ export async function startSimCluster(options: SimClusterOptions): Promise<SimCl
   return {
     url,
     requests,
+    admissionCalls,
+    setWebhookService(service, address) {
+      webhookServices[service] = address;
+    },
     faults,
     writeKubeconfig: (path) => writeKubeconfigFile(path, url),
     getObject(kind, namespace, name) {

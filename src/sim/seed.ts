@@ -123,11 +123,19 @@ export function applySeedDefaults(o: JsonObject): JsonObject {
       break;
     case 'Namespace':
       status['phase'] ??= 'Active';
+      labelNamespace(o);
       break;
     default:
       break;
   }
   return o;
+}
+
+/** The API server labels every namespace with its name (webhook namespaceSelectors use it). */
+export function labelNamespace(o: JsonObject): void {
+  const md = obj(o['metadata']);
+  o['metadata'] = md;
+  md['labels'] = { ...obj(md['labels']), 'kubernetes.io/metadata.name': str(md['name']) ?? '' };
 }
 
 function pvDefaults(spec: JsonObject, status: JsonObject): void {
