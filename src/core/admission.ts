@@ -14,7 +14,14 @@ import {
 import { describeFieldProblem } from './describe.js';
 import { isRecord } from './json.js';
 import type { PvcSnapshot } from './pvc.js';
-import { choosePolicy, parsePvcPolicy, policyLayer, type PvcPolicy } from './pvc-policy.js';
+import {
+  choosePolicy,
+  indexPolicies,
+  parsePvcPolicy,
+  policyCandidates,
+  policyLayer,
+  type PvcPolicy,
+} from './pvc-policy.js';
 import { groupOf, parsePvcGroup, type PvcGroup } from './pvc-group.js';
 import { formatQuantity, parseQuantity } from './quantity.js';
 import { err, ok, type Result } from './result.js';
@@ -55,9 +62,37 @@ export interface AdmissionResponse {
 
 /** What the cache holds, as the decisions need it. */
 export interface AdmissionSnapshot {
-  /** The PVCPolicies of one namespace (a policy only selects PVCs of its own namespace). */
-  policiesIn(namespace: string): readonly PvcPolicy[];
+  /**
+   * At least every PVCPolicy of the namespace that could select a PVC with these labels (a
+   * policy only selects PVCs of its own namespace); choosePolicy decides among them.
+   */
+  policiesFor(namespace: string, labels: Readonly<Record<string, string>>): readonly PvcPolicy[];
   groups: readonly PvcGroup[];
+}
+
+/**
+ * The snapshot admission reads, built once per change of the cache: policies indexed by
+ * namespace and by one matchLabels pair, so that a request checks the few policies that could
+ * select its PVC instead of all of them.
+ */
+export function admissionSnapshot(
+  policies: readonly PvcPolicy[],
+  groups: readonly PvcGroup[],
+): AdmissionSnapshot {
+  const byNamespace = new Map<string, PvcPolicy[]>();
+  for (const policy of policies) {
+    const list = byNamespace.get(policy.namespace);
+    if (list === undefined) byNamespace.set(policy.namespace, [policy]);
+    else list.push(policy);
+  }
+  const indexes = new Map([...byNamespace].map(([ns, list]) => [ns, indexPolicies(list)]));
+  return {
+    policiesFor(namespace, labels) {
+      const index = indexes.get(namespace);
+      return index === undefined ? [] : policyCandidates(index, labels);
+    },
+    groups,
+  };
 }
 
 const OPERATIONS: readonly Operation[] = ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'];
@@ -227,7 +262,7 @@ export function mutatePvc(
 ): AdmissionResponse {
   if (!isPvc(request) || request.operation !== 'CREATE') return allow(request.uid);
   const pvc = admittedPvc(request.object, request.namespace);
-  const policy = choosePolicy(snapshot.policiesIn(pvc.namespace), pvc).chosen;
+  const policy = choosePolicy(snapshot.policiesFor(pvc.namespace, pvc.labels), pvc).chosen;
   const group = groupOf(snapshot.groups, pvc);
   const patch: JsonPatchOperation[] = [];
   const warnings: string[] = [];

@@ -5,7 +5,7 @@
  * `relistMs` (10 s). Admission requests read the snapshot only: no API call on the hot path.
  */
 import type { Logger } from 'pino';
-import type { AdmissionSnapshot } from '../core/admission.js';
+import { admissionSnapshot, type AdmissionSnapshot } from '../core/admission.js';
 import { parsePvcGroup, type PvcGroup } from '../core/pvc-group.js';
 import { parsePvcPolicy, type PvcPolicy } from '../core/pvc-policy.js';
 import type { KubeApi } from './kube-api.js';
@@ -196,22 +196,19 @@ export function startPolicyCache(api: KubeApi, options: CacheOptions): PolicyCac
   void policies.run();
   void groups.run();
 
-  // Parsed once per change, indexed by namespace: a request costs a map lookup and a filter.
+  // Parsed and indexed once per change: a request costs a few map lookups.
   function build(): AdmissionSnapshot {
-    const byNamespace = new Map<string, PvcPolicy[]>();
+    const parsedPolicies: PvcPolicy[] = [];
     for (const object of policies.objects.values()) {
       const policy = parsePvcPolicy(object);
-      if (!policy) continue;
-      const list = byNamespace.get(policy.namespace) ?? [];
-      list.push(policy);
-      byNamespace.set(policy.namespace, list);
+      if (policy) parsedPolicies.push(policy);
     }
     const parsedGroups: PvcGroup[] = [];
     for (const object of groups.objects.values()) {
       const group = parsePvcGroup(object);
       if (group) parsedGroups.push(group);
     }
-    return { policiesIn: (namespace) => byNamespace.get(namespace) ?? [], groups: parsedGroups };
+    return admissionSnapshot(parsedPolicies, parsedGroups);
   }
 
   return {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  admissionSnapshot,
   mutatePvc,
   parseAdmissionReview,
   pointerSegment,
@@ -26,7 +27,7 @@ function group(name: string, spec: Record<string, unknown>, currentSize?: string
 }
 
 function snapshot(policies: PvcPolicy[], groups: PvcGroup[] = []): AdmissionSnapshot {
-  return { policiesIn: (ns) => policies.filter((p) => p.namespace === ns), groups };
+  return admissionSnapshot(policies, groups);
 }
 
 interface PvcInput {
