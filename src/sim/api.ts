@@ -549,13 +549,14 @@ async function tryUpdate(
   const { info } = target;
   checkIdentity(target, candidateView);
   const existingRv = str(meta(existing)['resourceVersion']);
-  const precondition = checkPrecondition(target, candidateView, existingRv);
-  // Mutating webhooks see the client's object before the strategy resets status or spec.
+  // Mutating webhooks see the client's object before the strategy resets status or spec, and
+  // before the registry compares resourceVersions (a stale update still calls them).
   const oldObject = listItemReadView(info, existing);
   const mutated = await ctx.admission.mutate(
     attrsOf(target, 'UPDATE', { object: candidateView, oldObject }, write),
     write.warnings,
   );
+  const precondition = checkPrecondition(target, candidateView, existingRv);
   checkIdentity(target, mutated);
   const candidate = validatedUpdate(ctx, target, existing, fromView(info, mutated));
   await ctx.admission.validate(
@@ -564,7 +565,9 @@ async function tryUpdate(
   );
   const current = getStored(ctx, target);
   if (str(meta(current)['resourceVersion']) !== existingRv) {
-    if (precondition) throw conflict(info.resource, target.name ?? '', info.group);
+    // A PATCH is rebuilt from the new object: a resourceVersion the patch itself sets then
+    // fails the precondition check, one it inherited follows the new object.
+    if (precondition && !write.patch) throw conflict(info.resource, target.name ?? '', info.group);
     return RETRY;
   }
   // A no-op update leaves resourceVersion alone, as the real registry does.

@@ -14,7 +14,7 @@ interface FakeWebhook {
   server: Server;
   port: number;
   received: { path: string; review: Review }[];
-  answer: (review: Review, path: string) => Reply | 'hang';
+  answer: (review: Review, path: string) => Reply | 'hang' | Promise<Reply>;
 }
 
 async function startFake(tls: TlsMaterial): Promise<FakeWebhook> {
@@ -32,12 +32,14 @@ async function startFake(tls: TlsMaterial): Promise<FakeWebhook> {
       fake.received.push({ path: req.url ?? '', review });
       const reply = fake.answer(review, req.url ?? '');
       if (reply === 'hang') return;
-      const body = JSON.stringify({
-        apiVersion: 'admission.k8s.io/v1',
-        kind: 'AdmissionReview',
-        response: { uid: review.request['uid'], ...reply },
+      void Promise.resolve(reply).then((answered) => {
+        const body = JSON.stringify({
+          apiVersion: 'admission.k8s.io/v1',
+          kind: 'AdmissionReview',
+          response: { uid: review.request['uid'], ...answered },
+        });
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end(body);
       });
-      res.writeHead(200, { 'Content-Type': 'application/json' }).end(body);
     });
   });
   await new Promise<void>((resolve) => fake.server.listen(0, '127.0.0.1', resolve));
@@ -366,6 +368,42 @@ describe('the simulated API server calls admission webhooks', () => {
     expect(wrongName.body['message']).toContain(
       `Post "https://127.0.0.1:${fake.port}/m?timeout=2s": tls: failed to verify certificate`,
     );
+  });
+
+  it('retries a PATCH that raced another writer during its webhooks; a stale PUT is a conflict', async () => {
+    configurations([], [hook('validate.example.io', '/validate')]);
+    await call(sim, 'POST', PVCS, pvc('n'));
+    const before = sim.getObject('PersistentVolumeClaim', 'db', 'n') as {
+      metadata: { labels: Record<string, string>; resourceVersion: string };
+    };
+    let raced = false;
+    // The first UPDATE's webhook call lets another writer in before it answers.
+    fake.answer = (review) => {
+      if (review.request['operation'] !== 'UPDATE' || raced) return { allowed: true };
+      raced = true;
+      sim.putObject({
+        ...before,
+        metadata: { ...before.metadata, labels: { concurrent: 'yes' } },
+      });
+      return { allowed: true };
+    };
+
+    const patched = await call(sim, 'PATCH', `${PVCS}/n`, { metadata: { labels: { x: 'y' } } });
+    raced = false;
+    const stale = await call(sim, 'PUT', `${PVCS}/n`, {
+      ...before,
+      metadata: { ...before.metadata, labels: { stale: 'yes' } },
+    });
+
+    expect(patched.status).toBe(200);
+    expect((patched.body['metadata'] as { labels: unknown }).labels).toEqual({
+      concurrent: 'yes',
+      x: 'y',
+    });
+    // Raced once and retried; the stale PUT fails before the validating webhook is called.
+    expect(fake.received.filter((r) => r.review.request['operation'] === 'UPDATE')).toHaveLength(2);
+    expect(stale.status).toBe(409);
+    expect(stale.body['reason']).toBe('Conflict');
   });
 
   it('sends dryRun and stores nothing on ?dryRun=All', async () => {
