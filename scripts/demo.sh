@@ -8,8 +8,8 @@ work="$root/.cache/demo"
 mkdir -p "$work"
 kubeconfig="$work/kubeconfig"
 
-node dist/src/sim/main.js --seed test/fixtures/sim/demo-fleet.yaml --kubeconfig-out "$kubeconfig" \
-  --resize-delay-ms 1500 --ec2 >"$work/sim.out" 2>"$work/sim.err" &
+node dist/src/sim/main.js --seed test/fixtures/sim/demo-fleet.yaml --crds cronjob/crds \
+  --kubeconfig-out "$kubeconfig" --resize-delay-ms 1500 --ec2 >"$work/sim.out" 2>"$work/sim.err" &
 sim=$!
 pids=("$sim")
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
@@ -24,6 +24,24 @@ export AWS_ENDPOINT_URL_EC2="$(ready ec2Url)" AWS_ACCESS_KEY_ID=demo AWS_SECRET_
 
 bold() { printf '\n\033[1m%s\033[0m\n' "$*"; }
 bold "Simulated cluster at $url (kubeconfig: $kubeconfig)"
+bold "\$ kubectl apply -f docs/examples/    # a PVCPolicy and a PVCGroup (POSTed here: no kubectl needed)"
+# What kubectl apply does for a new object: POST it with fieldValidation=Strict.
+node --input-type=module -e '
+  import { readFileSync } from "node:fs";
+  import { parse } from "yaml";
+  const [url, ...files] = process.argv.slice(1);
+  const plurals = { PVCPolicy: "pvcpolicies", PVCGroup: "pvcgroups" };
+  for (const file of files) {
+    const o = parse(readFileSync(file, "utf8"));
+    const ns = o.metadata.namespace === undefined ? "" : `/namespaces/${o.metadata.namespace}`;
+    const res = await fetch(`${url}/apis/${o.apiVersion}${ns}/${plurals[o.kind]}?fieldValidation=Strict`,
+      { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(o) });
+    if (!res.ok) throw new Error(`${file}: HTTP ${res.status} ${await res.text()}`);
+    console.log(`${o.kind.toLowerCase()}.pvc-chonker.io/${o.metadata.name} created`);
+  }' "$url" docs/examples/database-policy.yaml docs/examples/elasticsearch-group.yaml
+printf 'databases/data-timescale-0 has no pvc-chonker annotation: database-policy selects it by its\n'
+printf 'label workload=database. search/data-elasticsearch-0, -1 and -2 form elasticsearch-cluster.\n'
+
 bold "\$ pvc-chonker run --kubeconfig $kubeconfig --dry-run"
 node dist/pvc-chonker.mjs run --kubeconfig "$kubeconfig" --dry-run --log-level warn
 bold "\$ pvc-chonker run --kubeconfig $kubeconfig"
@@ -32,6 +50,8 @@ bold "Waiting for the simulated CSI resizer and kubelet to catch up..."
 curl -fsS -X POST "$url/_sim/settle" >/dev/null 2>&1 || sleep 2
 bold "\$ pvc-chonker run --kubeconfig $kubeconfig    # again: cooldown holds, nothing is expanded twice"
 node dist/pvc-chonker.mjs run --kubeconfig "$kubeconfig" --log-level warn
+bold "\$ pvc-chonker explain databases/data-timescale-0 --kubeconfig $kubeconfig"
+node dist/pvc-chonker.mjs explain databases/data-timescale-0 --kubeconfig "$kubeconfig" --log-level warn
 bold "Events recorded on the PVCs:"
 curl -fsS "$url/api/v1/events" | node -e '
   const list = JSON.parse(require("fs").readFileSync(0, "utf8"));

@@ -24,8 +24,10 @@ import {
   PROVIDER_FLAGS,
   type RawProviderOptions,
 } from './providers/index.js';
+import type { ProviderOptions } from './providers/types.js';
 import { formatReport } from './report.js';
-import { run } from './run.js';
+import { explain, formatExplanation } from './explain.js';
+import { run, type RunConfig, type RunDeps } from './run.js';
 import { createKubeletStatsSource } from './stats/kubelet-stats-source.js';
 import { parseMetricsConfig, type RawMetricsOptions } from './metrics/config.js';
 import { publishMetrics } from './metrics/publish.js';
@@ -96,16 +98,18 @@ function loadKubeConfigOrExplain(options: KubeConfigChoice, env: NodeJS.ProcessE
   }
 }
 
-async function runCommand(raw: RawOptions): Promise<number> {
+interface Prepared {
+  options: RunOptions;
+  log: Logger;
+  deps: RunDeps;
+  config: RunConfig;
+}
+
+/** Options, logger, adapters and the pass's configuration: shared by `run` and `explain`. */
+function prepare(raw: RawOptions, providerOptions: ProviderOptions): Prepared {
   const parsed = parseRunOptions(raw, process.env);
   if (!parsed.ok) throw new UsageError(parsed.error);
   const options = parsed.value;
-  const providerOptions = parseProviderOptions(
-    Object.fromEntries(PROVIDER_FLAGS.map((flag) => [flag.key, raw[flag.key]])),
-  );
-  if (!providerOptions.ok) throw new UsageError(providerOptions.error);
-  const metricsConfig = parseMetricsConfig(raw, process.env);
-  if (!metricsConfig.ok) throw new UsageError(metricsConfig.error);
   const runId = randomUUID();
   const log = createLogger(options.logLevel, runId);
   logWarnings(log);
@@ -144,35 +148,75 @@ async function runCommand(raw: RawOptions): Promise<number> {
     log,
   });
   // Cloud SDKs load lazily, only when a PVC of that cloud wants to grow.
-  const providers = createProviderGate(providerOptions.value, { log, env: process.env });
+  const providers = createProviderGate(providerOptions, { log, env: process.env });
   const { shard } = options;
-  log.info({ dryRun: options.dryRun, namespaces: options.namespaces, shard }, 'run started');
-  const summary = await run(
-    {
-      cluster,
-      stats,
-      providers,
-      now: () => new Date(),
-      log,
-      runId,
-      signal: stop.signal,
-      customResources: new KubeCustomResources(kubeConfig, cluster),
-    },
-    {
-      namespaces: options.namespaces,
-      dryRun: options.dryRun,
-      layers: [options.flagSettings],
-      pageSize: options.pageSize,
-      writeConcurrency: options.writeConcurrency,
-      maxExpansionsPerRun: options.maxExpansionsPerRun,
-      shard:
-        shard === undefined
-          ? undefined
-          : (pvc, group) => shardOf(pvc, shard.count, group) === shard.index,
-      // Policy status counts every listed PVC, so one shard writes it.
-      writesPolicyStatus: shard === undefined || shard.index === 0,
-    },
+  const deps: RunDeps = {
+    cluster,
+    stats,
+    providers,
+    now: () => new Date(),
+    log,
+    runId,
+    signal: stop.signal,
+    customResources: new KubeCustomResources(kubeConfig, cluster),
+  };
+  const config: RunConfig = {
+    namespaces: options.namespaces,
+    dryRun: options.dryRun,
+    layers: [options.flagSettings],
+    pageSize: options.pageSize,
+    writeConcurrency: options.writeConcurrency,
+    maxExpansionsPerRun: options.maxExpansionsPerRun,
+    shard:
+      shard === undefined
+        ? undefined
+        : (pvc, group) => shardOf(pvc, shard.count, group) === shard.index,
+    // Policy status counts every listed PVC, so one shard writes it.
+    writesPolicyStatus: shard === undefined || shard.index === 0,
+  };
+  return { options, log, deps, config };
+}
+
+function providerOptionsOf(raw: RawOptions): ProviderOptions {
+  const providerOptions = parseProviderOptions(
+    Object.fromEntries(PROVIDER_FLAGS.map((flag) => [flag.key, raw[flag.key]])),
   );
+  if (!providerOptions.ok) throw new UsageError(providerOptions.error);
+  return providerOptions.value;
+}
+
+async function explainCommand(target: string, raw: RawOptions): Promise<number> {
+  const [namespace, name, ...rest] = target.split('/');
+  if (
+    namespace === undefined ||
+    name === undefined ||
+    namespace === '' ||
+    name === '' ||
+    rest.length > 0
+  )
+    throw new UsageError(`explain: "${target}" is not NAMESPACE/NAME`);
+  const { options, deps, config } = prepare(raw, providerOptionsOf(raw));
+  const explanation = await explain(deps, config, { namespace, name });
+  if (explanation === undefined)
+    throw new UsageError(`explain: PersistentVolumeClaim ${namespace}/${name} not found`);
+  process.stdout.write(
+    options.output === 'json'
+      ? `${JSON.stringify(explanation, null, 2)}\n`
+      : formatExplanation(explanation),
+  );
+  return EXIT.ok;
+}
+
+async function runCommand(raw: RawOptions): Promise<number> {
+  const providerOptions = providerOptionsOf(raw);
+  const metricsConfig = parseMetricsConfig(raw, process.env);
+  if (!metricsConfig.ok) throw new UsageError(metricsConfig.error);
+  const { options, log, deps, config } = prepare(raw, providerOptions);
+  log.info(
+    { dryRun: options.dryRun, namespaces: options.namespaces, shard: options.shard },
+    'run started',
+  );
+  const summary = await run(deps, config);
   process.stdout.write(formatReport(summary, options.output));
   const counts: Record<string, number> = {};
   for (const outcome of summary.pvcs) counts[outcome.action] = (counts[outcome.action] ?? 0) + 1;
@@ -284,6 +328,25 @@ function buildProgram(): Command {
   }
   command.action(async (raw: RawOptions) => {
     process.exitCode = await runCommand(raw);
+  });
+  const explainer = program
+    .command('explain')
+    .argument('<pvc>', 'NAMESPACE/NAME')
+    .description(
+      'read-only: why a PVC is managed, each setting and the layer it came from, its policies and group, and the decision a pass would make now',
+    );
+  // The same connection and settings flags as run; --output is text (the default) or json.
+  for (const shared of command.options) {
+    if (shared.long !== '--output') explainer.addOption(shared);
+  }
+  explainer.addOption(option('--output <format>', 'text or json').default('text'));
+  explainer.action(async (target: string, raw: RawOptions) => {
+    if (raw.output !== 'text' && raw.output !== 'json')
+      throw new UsageError(`--output: "${raw.output ?? ''}" is not one of text, json`);
+    process.exitCode = await explainCommand(target, {
+      ...raw,
+      output: raw.output === 'text' ? 'table' : 'json',
+    });
   });
   addWebhookCommand(program);
   return program;

@@ -292,6 +292,13 @@ function groupWait(
   };
 }
 
+/** A member's own detail without the size change it proposed alone (the group's replaces it). */
+function usageText(decision: Decision): string {
+  if (decision.toBytes === undefined) return decision.detail;
+  const own = `; ${formatQuantity(decision.fromBytes ?? 0n)} -> ${formatQuantity(decision.toBytes)}`;
+  return decision.detail.endsWith(own) ? decision.detail.slice(0, -own.length) : decision.detail;
+}
+
 function resized(
   group: PvcGroup,
   decision: Decision,
@@ -373,7 +380,7 @@ function expandTogether(
     if (request === undefined) return tagged(group, decision);
     const crossed = decision.thresholdsReached.length > 0;
     const detail = crossed
-      ? `${decision.detail}; group ${group.name} grows to ${formatQuantity(target.targetBytes)}`
+      ? `${usageText(decision)}; group ${group.name} grows to ${formatQuantity(target.targetBytes)}`
       : `group ${group.name} grows to ${formatQuantity(target.targetBytes)} (${triggerKey} reached its threshold)`;
     return resized(group, decision, {
       toBytes: request,

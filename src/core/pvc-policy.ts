@@ -221,6 +221,26 @@ function readPriority(value: unknown, problems: FieldProblem[]): number {
 }
 
 /**
+ * A volume created at initialSize could never stay within maxSize: the policy is invalid (the
+ * pass and the admission webhook both read this rule from here). Only when both parsed.
+ */
+function checkSizes(
+  template: Record<string, unknown>,
+  layer: SettingsLayer,
+  extras: PolicyExtras,
+  problems: FieldProblem[],
+): void {
+  const max = layer.values.maxSizeBytes;
+  const initial = extras.initialSizeBytes;
+  if (max === undefined || initial === undefined || max >= initial) return;
+  problems.push({
+    field: 'spec.template.maxSize',
+    value: showValue(template['maxSize']),
+    message: `is below spec.template.initialSize ${showValue(template['initialSize'])}`,
+  });
+}
+
+/**
  * A PVCPolicy from the API server's JSON. Errors are values: every problem is collected on the
  * policy (field, value, message) rather than thrown, so one bad policy never stops the pass.
  * Undefined only for an object without metadata.name.
@@ -253,18 +273,22 @@ export function parsePvcPolicy(object: unknown): PvcPolicy | undefined {
       message: 'must be an object',
     });
   const template = isRecord(rawTemplate) ? rawTemplate : {};
-  const source = policySource(metadata);
+  const priority = readPriority(spec['priority'], problems);
+  const storageClassNames = readStorageClassNames(spec['storageClassNames'], problems);
+  const layer = templateLayer(template, policySource(metadata), problems);
+  const extras = readExtras(template, problems);
+  checkSizes(template, layer, extras, problems);
   return {
     namespace: metadata.namespace,
     name: metadata.name,
     generation: metadata.generation,
     resourceVersion: metadata.resourceVersion,
-    priority: readPriority(spec['priority'], problems),
+    priority,
     enabled: enabled !== false,
     selector: selector.ok ? selector.value : undefined,
-    storageClassNames: readStorageClassNames(spec['storageClassNames'], problems),
-    layer: templateLayer(template, source, problems),
-    extras: readExtras(template, problems),
+    storageClassNames,
+    layer,
+    extras,
     problems,
     previousValid: readValidCondition(object['status']),
   };

@@ -67,29 +67,21 @@ export class KubeCustomResources implements CustomResources {
     return this.list('list pvcgroups', [`/apis/${CRD_GROUP}/${CRD_VERSION}/pvcgroups`], pageSize);
   }
 
+  /**
+   * Re-reads one object with a list and a metadata.name field selector, so the RBAC stays at
+   * list (no get) on the custom resources.
+   */
   async get(ref: CustomResourceRef): Promise<unknown> {
-    try {
-      return await this.cluster.call(`get ${describe(ref)}`, () =>
-        ref.namespace === undefined
-          ? this.api.getClusterCustomObject(
-              { group: CRD_GROUP, version: CRD_VERSION, plural: ref.kind, name: ref.name },
-              this.cluster.requestOptions(),
-            )
-          : this.api.getNamespacedCustomObject(
-              {
-                group: CRD_GROUP,
-                version: CRD_VERSION,
-                namespace: ref.namespace,
-                plural: ref.kind,
-                name: ref.name,
-              },
-              this.cluster.requestOptions(),
-            ),
-      );
-    } catch (error) {
-      if (error instanceof KubeApiError && error.status === 404) return undefined;
-      throw error;
+    const base = `/apis/${CRD_GROUP}/${CRD_VERSION}`;
+    const path =
+      ref.namespace === undefined
+        ? `${base}/${ref.kind}`
+        : `${base}/namespaces/${ref.namespace}/${ref.kind}`;
+    const query = { fieldSelector: `metadata.name=${ref.name}` };
+    for await (const page of this.cluster.pages<unknown>(`get ${describe(ref)}`, path, query)) {
+      if (page[0] !== undefined) return page[0];
     }
+    return undefined;
   }
 
   async writeStatus(

@@ -24,7 +24,13 @@ import {
   type JsonObject,
 } from './json.js';
 import { applyPatch, PATCH_CONTENT_TYPES, unsupportedPatchType } from './patch.js';
-import { crdFor, prepareCustomWrite, strategicMergeUnsupported } from './crds.js';
+import {
+  crdFor,
+  decodeCustom,
+  prepareCustomWrite,
+  strategicMergeUnsupported,
+  strictDecodingError,
+} from './crds.js';
 import { checkPvcUpdate } from './pvc-rules.js';
 import { prepareSecret } from './secrets.js';
 import { prepareWebhookConfig } from './webhook-configs.js';
@@ -88,6 +94,8 @@ export interface ResourceTarget {
   namespace: string | undefined;
   name: string | undefined;
   subresource: string | undefined;
+  /** The fieldValidation query parameter of a write: Strict, Warn (the default) or Ignore. */
+  fieldValidation?: string;
 }
 
 const KINDS_WITH_STATUS: SimKind[] = [
@@ -364,6 +372,24 @@ function prepareKind(kind: SimKind, candidate: JsonObject, existing: JsonObject 
     prepareWebhookConfig(kind, candidate);
 }
 
+/**
+ * A custom resource's body is decoded before anything else: unknown fields are pruned, and
+ * with fieldValidation=Strict they fail the request (Warn's warning header is not simulated).
+ */
+function decodeWrite(
+  ctx: ApiContext,
+  target: ResourceTarget,
+  candidate: JsonObject,
+  patchedFrom: 'patch' | undefined,
+): void {
+  const crd = crdFor(ctx.store, target.info);
+  if (crd === undefined) return;
+  const before = patchedFrom === undefined ? undefined : deepCopy(candidate);
+  const pruned = decodeCustom(crd, target.info, candidate);
+  if (pruned.length > 0 && target.fieldValidation === 'Strict')
+    throw strictDecodingError(target.info, pruned, before);
+}
+
 // --- create ---------------------------------------------------------------------------------
 
 /** Decoding and metadata handling before validation: namespace, generateName, system fields. */
@@ -392,6 +418,15 @@ function prepareCreate(target: ResourceTarget, body: unknown): JsonObject {
   return core;
 }
 
+/** A custom resource's create: status dropped, schema defaults and validation, generation. */
+function prepareCustomCreate(ctx: ApiContext, info: ResourceInfo, core: JsonObject): void {
+  const crd = crdFor(ctx.store, info);
+  if (crd === undefined) return;
+  // With the status subresource, create cannot set status (the CR strategy drops it).
+  if (KINDS_WITH_STATUS.includes(info.kind)) delete core['status'];
+  prepareCustomWrite(crd, info, undefined, core);
+}
+
 export async function createObject(
   ctx: ApiContext,
   target: ResourceTarget,
@@ -400,6 +435,7 @@ export async function createObject(
 ): Promise<JsonObject> {
   const { info } = target;
   const decoded = prepareCreate(target, body);
+  decodeWrite(ctx, target, decoded, undefined);
   if (info.kind === 'Event') validateEventCreate(info, decoded);
   if (nameOf(decoded) === '') {
     throw invalid(
@@ -425,8 +461,7 @@ export async function createObject(
   checkNamespace(target, core);
   normalizeQuantities(info.kind, core);
   prepareKind(info.kind, core, undefined);
-  const crd = crdFor(ctx.store, info);
-  if (crd !== undefined) prepareCustomWrite(crd, info, undefined, core);
+  prepareCustomCreate(ctx, info, core);
   await ctx.admission.validate(
     attrsOf(
       target,
@@ -617,7 +652,11 @@ export function replaceObject(
 ): Promise<JsonObject> {
   checkSubresource(target);
   if (!isObject(body)) throw badRequest(`Object 'Kind' is missing in '${JSON.stringify(body)}'`);
-  return guaranteedUpdate(ctx, target, { ...write, patch: false }, () => deepCopy(body));
+  return guaranteedUpdate(ctx, target, { ...write, patch: false }, () => {
+    const candidate = deepCopy(body);
+    decodeWrite(ctx, target, candidate, undefined);
+    return candidate;
+  });
 }
 
 export interface PatchBody {
@@ -635,9 +674,11 @@ export function patchObject(
   const type = PATCH_CONTENT_TYPES[patch.contentType];
   if (type === undefined) throw unsupportedPatchType();
   if (type === 'strategic' && target.info.crd !== undefined) throw strategicMergeUnsupported();
-  return guaranteedUpdate(ctx, target, { ...write, patch: true }, (existing) =>
-    applyPatch(type, toView(target.info, existing), patch.body),
-  );
+  return guaranteedUpdate(ctx, target, { ...write, patch: true }, (existing) => {
+    const patched = applyPatch(type, toView(target.info, existing), patch.body);
+    decodeWrite(ctx, target, patched, 'patch');
+    return patched;
+  });
 }
 
 export function deleteObject(ctx: ApiContext, target: ResourceTarget): JsonObject {

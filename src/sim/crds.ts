@@ -5,7 +5,7 @@
 // pattern, minimum and maxItems, with the real server's messages; `default` is applied.
 import { arr, deepCopy, isObject, meta, obj, readPath, str, type JsonObject } from './json.js';
 import type { ResourceInfo } from './resources.js';
-import { apiError, invalid, type FieldError } from './status.js';
+import { apiError, badRequest, goQuote, invalid, type FieldError } from './status.js';
 import type { ObjectStore } from './store.js';
 import { humanDuration } from './table.js';
 
@@ -154,24 +154,30 @@ function validateValue(
   checkScalar(schema, value, field, errs);
 }
 
-/** Drops fields the schema does not know and fills in `default`s, in place. */
-function pruneAndDefault(schema: JsonObject, value: unknown): void {
+/** Drops fields the schema does not know (collecting their paths) and fills in `default`s. */
+function pruneAndDefault(schema: JsonObject, value: unknown, path: string, pruned: string[]): void {
+  const at = (key: string): string => (path === '' ? key : `${path}.${key}`);
   if (isObject(value)) {
     const properties = obj(schema['properties']);
     const extra = schema['additionalProperties'];
     for (const key of Object.keys(value)) {
-      if (properties[key] === undefined && !isObject(extra) && schema['properties'] !== undefined)
+      if (properties[key] === undefined && !isObject(extra) && schema['properties'] !== undefined) {
+        pruned.push(at(key));
         Reflect.deleteProperty(value, key);
+      }
     }
     for (const [key, child] of Object.entries(properties)) {
       const childSchema = obj(child);
       if (value[key] === undefined && childSchema['default'] !== undefined)
         value[key] = deepCopy(childSchema['default']);
-      if (value[key] !== undefined) pruneAndDefault(childSchema, value[key]);
+      if (value[key] !== undefined) pruneAndDefault(childSchema, value[key], at(key), pruned);
     }
     return;
   }
-  if (Array.isArray(value)) for (const item of value) pruneAndDefault(obj(schema['items']), item);
+  if (Array.isArray(value))
+    value.forEach((item, index) => {
+      pruneAndDefault(obj(schema['items']), item, `${path}[${index}]`, pruned);
+    });
 }
 
 function schemaErrors(schema: JsonObject, object: JsonObject): FieldError[] {
@@ -189,8 +195,24 @@ function schemaOf(crd: JsonObject, version: string): JsonObject {
 }
 
 /**
- * Custom resource write rules: schema defaults and validation (422 in the real format), the
- * generation (1 on create, +1 when the spec changes), and no strategic merge patch (415).
+ * Decoding a custom resource: unknown fields are pruned, as a structural schema without
+ * x-kubernetes-preserve-unknown-fields does, and schema defaults filled in. Returns the pruned
+ * paths, which fieldValidation=Strict turns into an error (see strictDecodingError).
+ */
+export function decodeCustom(crd: JsonObject, info: ResourceInfo, candidate: JsonObject): string[] {
+  const { metadata, kind, apiVersion } = candidate;
+  const pruned: string[] = [];
+  pruneAndDefault(schemaOf(crd, info.version), candidate, '', pruned);
+  candidate['metadata'] = metadata;
+  candidate['kind'] = kind;
+  candidate['apiVersion'] = apiVersion;
+  return pruned.filter((p) => p !== 'metadata' && p !== 'kind' && p !== 'apiVersion');
+}
+
+/**
+ * Custom resource write rules after decoding: schema validation (422 in the real format) and
+ * the generation (1 on create, +1 when the spec changes). Strategic merge patch is refused
+ * before this (415).
  */
 export function prepareCustomWrite(
   crd: JsonObject,
@@ -199,12 +221,6 @@ export function prepareCustomWrite(
   candidate: JsonObject,
 ): void {
   const schema = schemaOf(crd, info.version);
-  const { metadata } = candidate;
-  const { kind, apiVersion } = candidate;
-  pruneAndDefault(schema, candidate);
-  candidate['metadata'] = metadata;
-  candidate['kind'] = kind;
-  candidate['apiVersion'] = apiVersion;
   const errs = schemaErrors(schema, candidate);
   if (existing !== undefined) {
     // Validation ratcheting (on by default since 1.30): an invalid value that the update leaves
@@ -221,6 +237,38 @@ export function prepareCustomWrite(
     JSON.stringify(existing['spec']) !== JSON.stringify(candidate['spec']);
   md['generation'] = specChanged ? before + 1 : before;
   candidate['metadata'] = md;
+}
+
+/**
+ * fieldValidation=Strict (what kubectl apply sends) with unknown fields: a body that does not
+ * decode is a 400 on create and update; a patch whose result does not decode is a 422 on the
+ * field `patch` (errors.NewInvalid with an empty kind), carrying the patched object.
+ */
+export function strictDecodingError(
+  info: ResourceInfo,
+  pruned: readonly string[],
+  patched: JsonObject | undefined,
+): Error {
+  const why = `strict decoding error: ${pruned.map((p) => `unknown field "${p}"`).join(', ')}`;
+  if (patched === undefined)
+    return badRequest(
+      `${info.kind} in version "${info.version}" cannot be handled as a ${info.kind}: ${why}`,
+    );
+  const value = JSON.stringify(patched);
+  return apiError(
+    422,
+    'Invalid',
+    ` "" is invalid: patch: Invalid value: ${goQuote(value)}: ${why}`,
+    {
+      causes: [
+        {
+          reason: 'FieldValueInvalid',
+          message: `Invalid value: ${goQuote(value)}: ${why}`,
+          field: 'patch',
+        },
+      ],
+    },
+  );
 }
 
 export function strategicMergeUnsupported(): Error {

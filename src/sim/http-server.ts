@@ -23,6 +23,7 @@ import { discoveryDocument } from './discovery.js';
 import type { FaultInjector, FaultRule } from './faults.js';
 import { isObject, meta, type JsonObject } from './json.js';
 import { proxyToKubelet, type KubeletDeps } from './kubelet-proxy.js';
+import { openApiV3Document } from './openapi.js';
 import { findResource } from './resources.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
 import {
@@ -297,6 +298,8 @@ function dispatch(deps: ServerDeps, req: Incoming): Outcome | Promise<Outcome> {
       deps.api.store,
     );
     if (doc) return { status: 200, json: doc };
+    const openapi = openApiV3Document(req.path.replace(/\/$/, ''), deps.api.store);
+    if (openapi) return { status: 200, json: openapi };
   }
   const target = parseResourcePath(req.path);
   if (!target || !isServed(deps.api.store, target.info))
@@ -304,6 +307,8 @@ function dispatch(deps: ServerDeps, req: Incoming): Outcome | Promise<Outcome> {
       status: 404,
       json: statusBody(404, 'NotFound', 'the server could not find the requested resource', {}),
     };
+  const fieldValidation = req.query['fieldValidation'];
+  if (fieldValidation !== undefined) target.fieldValidation = fieldValidation;
   if (target.name === undefined) return handleCollection(deps, req, target);
   return handleItem(deps, req, target);
 }

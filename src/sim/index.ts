@@ -4,7 +4,7 @@ import { readdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createAdmission, type AdmissionCall } from './admission.js';
-import { crdFor, prepareCustomWrite } from './crds.js';
+import { crdFor, decodeCustom, prepareCustomWrite } from './crds.js';
 import { createFaultInjector, type FaultInjector } from './faults.js';
 import { createSimServer, type RequestLogEntry } from './http-server.js';
 import { deepCopy, namespaceOf, nameOf, type JsonObject } from './json.js';
@@ -134,7 +134,10 @@ async function seedOf(options: SimClusterOptions): Promise<SimSeed> {
 function seededObject(store: ObjectStore, kind: SimKind, o: JsonObject): JsonObject {
   const object = applySeedDefaults(deepCopy(o));
   const crd = crdFor(store, resourceForKind(kind));
-  if (crd !== undefined) prepareCustomWrite(crd, resourceForKind(kind), undefined, object);
+  if (crd !== undefined) {
+    decodeCustom(crd, resourceForKind(kind), object);
+    prepareCustomWrite(crd, resourceForKind(kind), undefined, object);
+  }
   return object;
 }
 

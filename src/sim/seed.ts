@@ -102,10 +102,13 @@ const KINDS_WITHOUT_SPEC = new Set([
   'Secret',
   'MutatingWebhookConfiguration',
   'ValidatingWebhookConfiguration',
+  'PVCPolicy',
+  'PVCGroup',
 ]);
 
 /** Fills what the apiserver and controllers would have set on a live object. */
 export function applySeedDefaults(o: JsonObject): JsonObject {
+  // Custom resources have no controller here: what was written is what is stored.
   if (KINDS_WITHOUT_SPEC.has(String(o['kind']))) return o;
   const spec = obj(o['spec']);
   const status = obj(o['status']);

@@ -255,6 +255,19 @@ describe('coordinateGroup', () => {
     expect(plan.decisions.every((d) => d.group === 'es')).toBe(true);
   });
 
+  it('details name the group target once: the member that crossed, then the ones raised', () => {
+    const plan = coordinateGroup(
+      group(),
+      [member({ name: 'a', size: '10Gi', usedPercent: 90 }), member({ name: 'b', size: '20Gi' })],
+      NOW,
+    );
+
+    expect(plan.decisions.map((d) => d.detail)).toEqual([
+      'used 90.0% >= 80%; group es grows to 22Gi; 10Gi -> 22Gi',
+      'group es grows to 22Gi (elastic/a reached its threshold); 20Gi -> 22Gi',
+    ]);
+  });
+
   it('group expansions are written to history with the reason group, and to the status', () => {
     const g = group();
     const plan = coordinateGroup(

@@ -75,6 +75,38 @@ describe('parsePvcPolicy', () => {
     expect(describeFieldProblem(problem ?? { field: '', value: '', message: '' })).toContain(field);
   });
 
+  it.each([
+    ['max below initial', { initialSize: '100Gi', maxSize: '50Gi' }, '"50Gi"', '"100Gi"'],
+    ['across units', { initialSize: '1Ti', maxSize: '1000Gi' }, '"1000Gi"', '"1Ti"'],
+    ['one byte below', { initialSize: '1Gi', maxSize: '1073741823' }, '"1073741823"', '"1Gi"'],
+  ])('maxSize below initialSize is invalid (%s)', (_name, template, max, initial) => {
+    const parsed = policy('p', { ...all, template });
+
+    expect(parsed.problems).toEqual([
+      {
+        field: 'spec.template.maxSize',
+        value: max,
+        message: `is below spec.template.initialSize ${initial}`,
+      },
+    ]);
+    expect(describeFieldProblem(parsed.problems[0] ?? { field: '', value: '', message: '' })).toBe(
+      `spec.template.maxSize: ${max} is below spec.template.initialSize ${initial}`,
+    );
+  });
+
+  it.each([
+    ['equal', { initialSize: '100Gi', maxSize: '100Gi' }],
+    ['above', { initialSize: '100Gi', maxSize: '2000Gi' }],
+    ['no maxSize', { initialSize: '100Gi' }],
+    ['no initialSize', { maxSize: '1Gi' }],
+    // The unparsable value is the problem reported, not a comparison with it.
+    ['unparsable initialSize', { initialSize: 'big', maxSize: '1Gi' }],
+  ])('maxSize and initialSize: %s is no size problem', (_name, template) => {
+    const parsed = policy('p', { ...all, template });
+
+    expect(parsed.problems.filter((p) => p.message.includes('initialSize'))).toEqual([]);
+  });
+
   it('writes status with the Valid condition naming the bad field', () => {
     const status = policyStatus(
       policy('p', { template: { threshold: 'eighty' } }),

@@ -327,3 +327,64 @@ describe('groups', () => {
     expect(harness.sim.requests.filter((r) => r.path.endsWith('/pvcgroups'))).toHaveLength(1);
   });
 });
+
+describe('explain', () => {
+  it('shows why, each setting with its layer, the policies, the group and the decision; writes nothing', async () => {
+    const base = seed(
+      [
+        {
+          name: 'pg-0',
+          usedPercent: 88,
+          managed: false,
+          labels: { workload: 'database' },
+          annotations: { 'pvc-chonker.io/cooldown': '1h' },
+        },
+      ],
+      [
+        policy('database', {
+          selector: { matchLabels: { workload: 'database' } },
+          priority: 5,
+          template: { threshold: '85%', maxSize: '100Gi' },
+        }),
+        policy('broad', { selector: {}, template: { increase: '20%' } }),
+      ],
+    );
+    harness = await startHarness(base, { crds: true });
+    const h = harness;
+    const explain = (args: string[]): ReturnType<Harness['cli']> =>
+      import('./harness.js').then(({ runCli }) =>
+        runCli(['explain', ...args, '--kubeconfig', h.kubeconfig]),
+      );
+
+    const json = await explain(['db/pg-0', '--output', 'json']);
+    const text = await explain(['db/pg-0']);
+    const missing = await explain(['db/nope']);
+
+    expect(json.code).toBe(0);
+    const e = JSON.parse(json.stdout) as Record<string, unknown>;
+    expect(e).toMatchObject({
+      pvc: 'db/pg-0',
+      managed: true,
+      policies: { chosen: 'db/database', matched: ['db/database', 'db/broad'] },
+    });
+    expect(e['settings']).toEqual(
+      expect.arrayContaining([
+        { name: 'threshold', value: '85%', source: 'policy:db/database' },
+        { name: 'max-size', value: '100Gi', source: 'policy:db/database' },
+        { name: 'cooldown', value: '1h', source: 'annotation' },
+        { name: 'increase', value: '10%', source: 'default' },
+      ]),
+    );
+    expect(e['decision']).toMatchObject({
+      action: 'would-expand',
+      reason: 'threshold-reached',
+      newSize: '11Gi',
+    });
+    expect(text.code).toBe(0);
+    expect(text.stdout).toContain('threshold         85%         from policy:db/database');
+    expect(Math.max(...text.stdout.split('\n').map((l) => l.length))).toBeLessThanOrEqual(80);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('db/nope not found');
+    expect(h.sim.requests.filter((r) => r.method !== 'GET')).toEqual([]);
+  });
+});

@@ -67,7 +67,7 @@ describe('seed loading', () => {
     );
 
     expect(seed.objects.filter((o) => o['kind'] === 'Node')).toHaveLength(3);
-    expect(pvcs.items).toHaveLength(16);
+    expect(pvcs.items).toHaveLength(18);
     expect(new Set(pvcs.items.map((p) => p.metadata?.namespace))).toEqual(
       new Set(['databases', 'search', 'queues']),
     );
@@ -80,6 +80,12 @@ describe('seed loading', () => {
     expect(byName.get('data-zookeeper-0')?.metadata?.annotations ?? {}).not.toHaveProperty(
       'pvc-chonker.io/enabled',
     );
+    // Managed only by docs/examples/ (the PVCPolicy's label, the PVCGroup's member list).
+    for (const name of ['data-timescale-0', 'data-elasticsearch-2'])
+      expect(byName.get(name)?.metadata?.annotations ?? {}).not.toHaveProperty(
+        'pvc-chonker.io/enabled',
+      );
+    expect(byName.get('data-timescale-0')?.metadata?.labels?.['workload']).toBe('database');
     expect(nats.spec?.resources?.requests?.['storage']).toBe('30Gi');
     expect(nats.status?.conditions?.map((x) => x.type)).toEqual(['Resizing']);
     expect(summaries.map((s) => s.status)).toEqual([200, 200, 200]);
@@ -88,7 +94,7 @@ describe('seed loading', () => {
         .flatMap((p) => p.volume ?? [])
         .flatMap((v) => (v.pvcRef ? [v.pvcRef.name] : [])),
     );
-    expect(refs).toHaveLength(15);
+    expect(refs).toHaveLength(17);
     expect(refs).not.toContain('data-cassandra-0');
   });
 

@@ -59,8 +59,7 @@ describe('kubectl apply through the sim to the built webhook', () => {
   async function apply(pvc: PvcSpec): Promise<Run> {
     const file = join(dir, `${pvc.name}.json`);
     await writeFile(file, pvcYaml(pvc));
-    // --validate=false: the sim serves no OpenAPI document.
-    return kubectl(kubeconfig, ['apply', '--validate=false', '-f', file]);
+    return kubectl(kubeconfig, ['apply', '-f', file]);
   }
 
   function stored(name: string): StoredPvc {

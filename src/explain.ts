@@ -1,0 +1,194 @@
+/**
+ * `pvc-chonker explain NAMESPACE/NAME`: why a PVC is (not) managed, every effective setting with
+ * the layer it came from, the policies and group, the latest stats, and the decision the pass
+ * would make now. Read-only: the decision is the pass's own, made as a dry run limited to the PVC
+ * and its group's members; the settings are the ones decide() resolved.
+ */
+import { decide } from './core/decision.js';
+import { formatDuration } from './core/duration.js';
+import type { PvcOutcome } from './core/outcome.js';
+import { formatRatio } from './core/percent.js';
+import type { PvcGroup } from './core/pvc-group.js';
+import { pvcKey, type PvcRef } from './core/pvc.js';
+import { formatQuantity } from './core/quantity.js';
+import type { ResolvedSettings, SettingName, Settings } from './core/settings.js';
+import { govern, layersFor, loadGovernance } from './governance.js';
+import { run, type RunConfig, type RunDeps } from './run.js';
+
+export interface Explanation {
+  pvc: string;
+  managed: boolean;
+  why: string;
+  settings: { name: string; value: string; source: string }[];
+  policies: { chosen: string | null; matched: string[] };
+  group: { name: string; coordinationPolicy: string; size: string | null; members: number } | null;
+  stats: { capacity: string | null; usedRatio: number | null; inodesUsedRatio: number | null };
+  decision: { action: string; reason: string; detail: string; newSize: string | null } | null;
+}
+
+const SETTING_LABELS: Record<SettingName, string> = {
+  threshold: 'threshold',
+  inodesThreshold: 'inodes-threshold',
+  increase: 'increase',
+  minIncreaseBytes: 'min-increase',
+  maxSizeBytes: 'max-size',
+  cooldownMs: 'cooldown',
+};
+
+function showSetting(name: SettingName, settings: Settings): string {
+  switch (name) {
+    case 'threshold':
+      return settings.threshold.kind === 'percent'
+        ? settings.threshold.percent.text
+        : `${settings.threshold.text} free`;
+    case 'inodesThreshold':
+      return settings.inodesThreshold.text;
+    case 'increase':
+      return settings.increase.kind === 'percent'
+        ? settings.increase.percent.text
+        : settings.increase.text;
+    case 'minIncreaseBytes':
+      return formatQuantity(settings.minIncreaseBytes);
+    case 'maxSizeBytes':
+      return settings.maxSizeBytes === undefined ? 'none' : formatQuantity(settings.maxSizeBytes);
+    case 'cooldownMs':
+      return formatDuration(settings.cooldownMs);
+  }
+}
+
+function settingsRows(resolved: ResolvedSettings): Explanation['settings'] {
+  return (Object.keys(SETTING_LABELS) as SettingName[]).map((name) => ({
+    name: SETTING_LABELS[name],
+    value: showSetting(name, resolved.settings),
+    source: resolved.sources[name],
+  }));
+}
+
+function decisionOf(outcome: PvcOutcome | undefined): Explanation['decision'] {
+  if (outcome === undefined) return null;
+  return {
+    action: outcome.action,
+    reason: outcome.reason,
+    detail: outcome.detail,
+    newSize: outcome.newBytes === undefined ? null : formatQuantity(outcome.newBytes),
+  };
+}
+
+/** Undefined when the PVC does not exist. */
+export async function explain(
+  deps: RunDeps,
+  config: RunConfig,
+  ref: PvcRef,
+): Promise<Explanation | undefined> {
+  const pvc = await deps.cluster.getPvc(ref);
+  if (pvc === undefined) return undefined;
+  const [classes, governance] = await Promise.all([
+    deps.cluster.listStorageClasses(),
+    loadGovernance(deps.customResources, { namespaces: [], pageSize: config.pageSize }, deps.log),
+  ]);
+  const storageClass =
+    pvc.storageClassName === undefined ? undefined : classes.get(pvc.storageClassName);
+  const governed = govern(governance, pvc, storageClass);
+  const layers = layersFor(config.layers, governed, pvc, storageClass);
+  const resolved = decide({
+    pvc,
+    storageClass,
+    stats: { kind: 'unavailable', detail: 'not read' },
+    layers: layers.layers,
+    layerProblem: layers.problem,
+    now: deps.now(),
+  }).settings;
+  const key = pvcKey(pvc);
+  const groupName = governed.group?.name;
+  const summary = await run(deps, {
+    ...config,
+    dryRun: true,
+    namespaces: [],
+    writesPolicyStatus: false,
+    shard: (candidate, group) =>
+      pvcKey(candidate) === key || (groupName !== undefined && group === groupName),
+  });
+  const outcome = summary.pvcs.find((o) => pvcKey(o) === key);
+  return {
+    pvc: key,
+    managed: governed.verdict.state === 'managed',
+    why: governed.verdict.why,
+    settings: settingsRows(resolved),
+    policies: {
+      chosen:
+        governed.choice.chosen === undefined
+          ? null
+          : `${pvc.namespace}/${governed.choice.chosen.name}`,
+      matched: governed.choice.matched.map((p) => `${p.namespace}/${p.name}`),
+    },
+    group: groupOf(governed.group, summary.pvcs),
+    stats: {
+      capacity: pvc.capacityBytes === undefined ? null : formatQuantity(pvc.capacityBytes),
+      usedRatio: outcome?.usedRatio ?? null,
+      inodesUsedRatio: outcome?.inodesUsedRatio ?? null,
+    },
+    decision: governed.verdict.state === 'managed' ? decisionOf(outcome) : null,
+  };
+}
+
+function groupOf(
+  group: PvcGroup | undefined,
+  outcomes: readonly PvcOutcome[],
+): Explanation['group'] {
+  if (group === undefined) return null;
+  const size = group.status.currentSizeBytes;
+  return {
+    name: group.name,
+    coordinationPolicy: group.coordinationPolicy,
+    size: size === undefined ? null : formatQuantity(size),
+    members: outcomes.filter((o) => o.group === group.name).length,
+  };
+}
+
+function ratio(value: number | null): string {
+  return value === null ? '-' : formatRatio(value);
+}
+
+/** The text form: aligned, within 80 columns except for long details, which wrap. */
+export function formatExplanation(e: Explanation): string {
+  const lines: string[] = [
+    `PVC        ${e.pvc}`,
+    `Managed    ${e.managed ? 'yes' : 'no'}: ${e.why}`,
+    '',
+  ];
+  lines.push('Settings');
+  for (const s of e.settings)
+    lines.push(`  ${s.name.padEnd(18)}${s.value.padEnd(12)}from ${s.source}`);
+  lines.push('');
+  lines.push(`Policy     ${e.policies.chosen ?? 'none'}`);
+  const others = e.policies.matched.slice(1);
+  if (others.length > 0) lines.push(`           also matched: ${others.join(', ')}`);
+  lines.push(
+    e.group === null
+      ? 'Group      none'
+      : `Group      ${e.group.name} (${e.group.coordinationPolicy}), size ${e.group.size ?? 'unknown'}, ${e.group.members} managed members`,
+  );
+  lines.push(
+    `Stats      capacity ${e.stats.capacity ?? '-'}, used ${ratio(e.stats.usedRatio)}, inodes ${ratio(e.stats.inodesUsedRatio)}`,
+  );
+  if (e.decision === null) lines.push('Decision   none (not managed)');
+  else {
+    const size = e.decision.newSize === null ? '' : ` -> ${e.decision.newSize}`;
+    lines.push(`Decision   ${e.decision.action} (${e.decision.reason})${size}`);
+    for (const part of wrap(e.decision.detail, 68)) lines.push(`           ${part}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function wrap(text: string, width: number): string[] {
+  const out: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line !== '' && line.length + word.length + 1 > width) {
+      out.push(line);
+      line = word;
+    } else line = line === '' ? word : `${line} ${word}`;
+  }
+  if (line !== '') out.push(line);
+  return out;
+}
