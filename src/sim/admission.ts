@@ -448,7 +448,7 @@ function closedFailure(webhook: string, why: string): ApiError {
 
 interface Answer {
   verified: Verified | undefined;
-  /** Set when the call failed: the reason, and the error to return under failurePolicy Fail. */
+  /** Set when the call failed under failurePolicy Fail: the error the request gets. */
   failure: ApiError | undefined;
 }
 
