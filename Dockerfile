@@ -15,6 +15,7 @@ WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 # One bundled file (fast start-up); node_modules keeps the lazily loaded cloud SDKs.
 COPY --from=build /app/dist/pvc-chonker.mjs /app/dist/pvc-chonker.mjs.map ./dist/
+COPY --from=build /app/dist/chunks ./dist/chunks
 COPY package.json ./
 RUN rm -rf /usr/local/lib/node_modules/npm /usr/local/bin/npm /usr/local/bin/npx
 # V8's compiled code of the bundle, made here once with this very Node.js, so every CronJob pod

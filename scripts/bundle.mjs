@@ -3,10 +3,19 @@
 // API request within 300 ms of process start. The cloud SDKs stay outside the bundle: they are
 // imported lazily, only when a PVC of that cloud is present.
 import { build } from 'esbuild';
+import { rmSync } from 'node:fs';
+
+// Chunk names carry a content hash: old ones would pile up.
+rmSync('dist/chunks', { recursive: true, force: true });
 
 await build({
-  entryPoints: ['src/main.ts'],
-  outfile: 'dist/pvc-chonker.mjs',
+  entryPoints: { 'pvc-chonker': 'src/main.ts' },
+  outdir: 'dist',
+  outExtension: { '.js': '.mjs' },
+  // The webhook (server, X.509, cache) is a dynamic import: split into its own chunk, it is
+  // neither parsed nor evaluated when `run` starts.
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
   platform: 'node',
   format: 'esm',

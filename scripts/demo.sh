@@ -11,7 +11,8 @@ kubeconfig="$work/kubeconfig"
 node dist/src/sim/main.js --seed test/fixtures/sim/demo-fleet.yaml --crds cronjob/crds \
   --kubeconfig-out "$kubeconfig" --resize-delay-ms 1500 --ec2 >"$work/sim.out" 2>"$work/sim.err" &
 sim=$!
-trap 'kill "$sim" 2>/dev/null || true' EXIT
+pids=("$sim")
+trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do
   [[ -s "$work/sim.out" ]] && break
   sleep 0.1
@@ -58,4 +59,44 @@ curl -fsS "$url/api/v1/events" | node -e '
   const list = JSON.parse(require("fs").readFileSync(0, "utf8"));
   for (const e of list.items) console.log(`${e.type.padEnd(8)} ${(e.involvedObject.namespace + "/" + e.involvedObject.name).padEnd(34)} ${e.reason.padEnd(22)} ${e.message}`);
 '
+
+# The admission webhook: a second small sim (with the CRDs, the project's webhook configurations
+# and one PVCPolicy) calls `pvc-chonker webhook --auto-tls` on every PVC create, as an API server.
+bold "Admission webhook: pvc-chonker webhook --auto-tls, called by the simulated API server"
+hook_kubeconfig="$work/webhook.kubeconfig"
+{ cat cronjob/webhook/webhook-configurations.yaml; echo '---'; cat test/fixtures/sim/webhook-demo.yaml; } >"$work/webhook-seed.yaml"
+port="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
+node dist/src/sim/main.js --seed "$work/webhook-seed.yaml" --crds cronjob/crds --kubeconfig-out "$hook_kubeconfig" \
+  --webhook-service "pvc-chonker/pvc-chonker-webhook=127.0.0.1:$port" >"$work/webhook-sim.out" 2>"$work/webhook-sim.err" &
+pids+=("$!")
+for _ in $(seq 1 100); do
+  [[ -s "$work/webhook-sim.out" ]] && break
+  sleep 0.1
+done
+hook_url="$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8").split("\n")[0]).url)' "$work/webhook-sim.out")"
+node dist/pvc-chonker.mjs webhook --kubeconfig "$hook_kubeconfig" --port "$port" --auto-tls \
+  --tls-secret pvc-chonker/pvc-chonker-webhook-tls --service pvc-chonker/pvc-chonker-webhook \
+  --webhook-configuration pvc-chonker --log-level warn 2>"$work/webhook.err" &
+pids+=("$!")
+for _ in $(seq 1 100); do
+  curl -fsSk "https://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+# Creates a PVC the way kubectl would and prints what the API server answered.
+create_pvc() {
+  curl -sS -i -X POST -H 'Content-Type: application/json' --data "$1" \
+    "$hook_url/api/v1/namespaces/db/persistentvolumeclaims" | node -e '
+    const [head, body] = require("fs").readFileSync(0, "utf8").split("\r\n\r\n");
+    for (const w of head.match(/^warning: .*$/gim) ?? []) console.log("  Warning:", w.replace(/^warning: 299 - "(.*)"$/i, "$1"));
+    const o = JSON.parse(body);
+    if (o.kind === "Status") { console.log(`  refused (${o.code}): ${o.message}`); process.exit(0); }
+    console.log(`  created: request ${o.spec.resources.requests.storage}, annotations ${JSON.stringify(o.metadata.annotations ?? {})}`);'
+}
+pvc() { printf '{"apiVersion":"v1","kind":"PersistentVolumeClaim","metadata":{"name":"%s","labels":%s,"annotations":%s},"spec":{"accessModes":["ReadWriteOnce"],"resources":{"requests":{"storage":"10Gi"}}}}' "$1" "$2" "$3"; }
+# The last section is an extra: a failure here is reported, not fatal.
+bold "POST a 10Gi PVC labelled app=pg (PVCPolicy databases selects it, initialSize 20Gi):"
+create_pvc "$(pvc pg-0 '{"app":"pg"}' '{}')" || echo "  (failed; see $work/webhook.err)"
+bold "POST a PVC annotated pvc-chonker.io/threshold: eighty:"
+create_pvc "$(pvc cache-0 '{}' '{"pvc-chonker.io/threshold":"eighty"}')" || echo "  (failed; see $work/webhook.err)"
+
 printf '\nLogs are JSON lines on stderr; try: node dist/pvc-chonker.mjs run --kubeconfig %s --output json\n' "$kubeconfig"

@@ -54,7 +54,9 @@ function option(flags: string, description: string): Option {
   return new Option(flags, description).env(envName(long));
 }
 
-function loadKubeConfig(options: RunOptions, env: NodeJS.ProcessEnv): KubeConfig {
+type KubeConfigChoice = Pick<RunOptions, 'kubeconfig' | 'context'>;
+
+function loadKubeConfig(options: KubeConfigChoice, env: NodeJS.ProcessEnv): KubeConfig {
   const config = new KubeConfig();
   const kubeconfig = options.kubeconfig ?? env['KUBECONFIG'];
   if (kubeconfig !== undefined && kubeconfig !== '') {
@@ -87,7 +89,7 @@ function loadKubeConfig(options: RunOptions, env: NodeJS.ProcessEnv): KubeConfig
 }
 
 /** A kubeconfig that cannot be read or parsed is a configuration error (exit 2), named as such. */
-function loadKubeConfigOrExplain(options: RunOptions, env: NodeJS.ProcessEnv): KubeConfig {
+function loadKubeConfigOrExplain(options: KubeConfigChoice, env: NodeJS.ProcessEnv): KubeConfig {
   try {
     return loadKubeConfig(options, env);
   } catch (error) {
@@ -372,7 +374,55 @@ function buildProgram(): Command {
       output: raw.output === 'text' ? 'table' : 'json',
     });
   });
+  addWebhookCommand(program);
   return program;
+}
+
+/** `webhook`: its modules load only when it runs, so `run` starts as fast as before. */
+function addWebhookCommand(program: Command): void {
+  program
+    .command('webhook')
+    .description('serve the admission webhook (HTTPS): policies at PVC creation, annotation checks')
+    .addOption(option('--port <n>', 'HTTPS port (8443)'))
+    .addOption(option('--tls-cert-file <file>', 'serving certificate (PEM)'))
+    .addOption(option('--tls-key-file <file>', 'its private key (PEM)'))
+    // No .env() (see --dry-run); options.ts reads PVC_CHONKER_AUTO_TLS=true|false.
+    .addOption(
+      new Option(
+        '--auto-tls',
+        'generate and rotate the certificate, kept in --tls-secret (env: PVC_CHONKER_AUTO_TLS)',
+      ),
+    )
+    .addOption(option('--tls-secret <ns/name>', 'Secret holding the generated certificate'))
+    .addOption(option('--service <ns/name>', 'Service the API server calls the webhook through'))
+    .addOption(
+      option('--webhook-configuration <name>', 'webhook configurations whose caBundle is set'),
+    )
+    .addOption(option('--tls-check-interval <duration>', 'certificate expiry check period (1h)'))
+    .addOption(
+      option('--relist-interval <duration>', 'policy re-list period while watch fails (10s)'),
+    )
+    .addOption(
+      option(
+        '--kubeconfig <file>',
+        'kubeconfig file (else KUBECONFIG, in-cluster config, ~/.kube/config)',
+      ),
+    )
+    .addOption(option('--context <name>', 'kubeconfig context to use'))
+    .addOption(
+      option('--log-level <level>', 'fatal, error, warn, info, debug, trace, silent').default(
+        'info',
+      ),
+    )
+    .action(async (raw: Record<string, unknown>) => {
+      const { webhookCommand } = await import('./webhook/command.js');
+      process.exitCode = await webhookCommand(raw, {
+        env: process.env,
+        loadKubeConfig: (kubeconfig, context) =>
+          loadKubeConfigOrExplain({ kubeconfig, context }, process.env),
+        usageError: (message) => new UsageError(message),
+      });
+    });
 }
 
 async function main(argv: readonly string[]): Promise<void> {

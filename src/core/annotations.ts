@@ -31,6 +31,8 @@ const OTHER_KEYS = new Set([
   'provider',
   'aws-volume-type',
   'group',
+  // Written by the admission webhook: the PVCPolicy that selected the PVC at creation.
+  'policy',
 ]);
 
 /** A bad annotation: the key, the value as written, and what is wrong with it. */

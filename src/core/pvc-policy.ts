@@ -319,6 +319,52 @@ export interface PolicyChoice {
   matched: readonly PvcPolicy[];
 }
 
+/**
+ * Policies grouped so that a PVC is checked against only those that could select it: each
+ * policy with matchLabels is filed under one of its pairs (a PVC without that label and value
+ * cannot match it); the others are always checked. choosePolicy still decides on the result.
+ */
+export interface PolicyIndex {
+  readonly always: readonly PvcPolicy[];
+  /** `key=value` of one matchLabels pair → the policies filed under it. */
+  readonly byLabel: ReadonlyMap<string, readonly PvcPolicy[]>;
+}
+
+function labelKey(key: string, value: string): string {
+  // A label key cannot contain '=', so the pair is unambiguous.
+  return `${key}=${value}`;
+}
+
+export function indexPolicies(policies: readonly PvcPolicy[]): PolicyIndex {
+  const always: PvcPolicy[] = [];
+  const byLabel = new Map<string, PvcPolicy[]>();
+  for (const policy of policies) {
+    const [pair] = Object.entries(policy.selector?.matchLabels ?? {});
+    if (pair === undefined) {
+      always.push(policy);
+      continue;
+    }
+    const key = labelKey(pair[0], pair[1]);
+    const filed = byLabel.get(key);
+    if (filed === undefined) byLabel.set(key, [policy]);
+    else filed.push(policy);
+  }
+  return { always, byLabel };
+}
+
+/** A superset of the indexed policies that select a PVC with these labels. */
+export function policyCandidates(
+  index: PolicyIndex,
+  labels: Readonly<Record<string, string>>,
+): PvcPolicy[] {
+  const candidates = [...index.always];
+  for (const [key, value] of Object.entries(labels)) {
+    const filed = index.byLabel.get(labelKey(key, value));
+    if (filed !== undefined) candidates.push(...filed);
+  }
+  return candidates;
+}
+
 /** The policy that governs a PVC, and the others that also selected it. */
 export function choosePolicy(policies: readonly PvcPolicy[], pvc: PvcSnapshot): PolicyChoice {
   const matched = policies.filter((policy) => policySelects(policy, pvc)).sort(comparePolicies);

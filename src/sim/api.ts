@@ -1,6 +1,7 @@
 // Kubernetes API semantics for the simulated resources: list/get/create/update/patch/delete,
 // preconditions, strategies (status is reset on main-resource writes), validation and admission.
 import { randomBytes } from 'node:crypto';
+import type { Admission, AdmissionAttributes, AdmissionOperation } from './admission.js';
 import {
   checkEventDecodes,
   coreToEventsV1,
@@ -32,10 +33,12 @@ import {
   strictDecodingError,
 } from './crds.js';
 import { checkPvcUpdate } from './pvc-rules.js';
+import { prepareSecret } from './secrets.js';
+import { prepareWebhookConfig } from './webhook-configs.js';
 import { canonicalQuantity, QUANTITY_FORMAT_ERROR } from './quantity.js';
 import type { ResizeController } from './resize.js';
 import { apiVersionOf, resourceForKind, type ResourceInfo, type SimKind } from './resources.js';
-import { applySeedDefaults } from './seed.js';
+import { applySeedDefaults, labelNamespace } from './seed.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
 import {
   alreadyExists,
@@ -58,6 +61,33 @@ import {
 export interface ApiContext {
   store: ObjectStore;
   resize: ResizeController;
+  admission: Admission;
+}
+
+/** Per write: `?dryRun=All`, and the warnings the response carries as Warning headers. */
+export interface WriteRequest {
+  dryRun: boolean;
+  warnings: string[];
+}
+
+/** What the webhooks are asked about; the objects are in the form the resource serves. */
+function attrsOf(
+  target: ResourceTarget,
+  operation: AdmissionOperation,
+  objects: { object: JsonObject; oldObject: JsonObject | undefined },
+  write: WriteRequest & { patch?: boolean },
+): AdmissionAttributes {
+  return {
+    info: target.info,
+    subresource: target.subresource,
+    namespace: target.info.namespaced ? target.namespace : undefined,
+    name: nameOf(objects.object),
+    operation,
+    object: objects.object,
+    oldObject: objects.oldObject,
+    dryRun: write.dryRun,
+    patch: write.patch === true,
+  };
 }
 
 export interface ResourceTarget {
@@ -356,6 +386,14 @@ function validateEventUpdateOrThrow(info: ResourceInfo, next: JsonObject, previo
   normalizeEventTimes(next);
 }
 
+/** Per-kind decoding, defaults and validation of an object about to be stored. */
+function prepareKind(kind: SimKind, candidate: JsonObject, existing: JsonObject | undefined): void {
+  if (kind === 'Namespace') labelNamespace(candidate);
+  else if (kind === 'Secret') prepareSecret(candidate, existing);
+  else if (kind === 'MutatingWebhookConfiguration' || kind === 'ValidatingWebhookConfiguration')
+    prepareWebhookConfig(kind, candidate);
+}
+
 /**
  * A custom resource's body is decoded before anything else: unknown fields are pruned, and
  * with fieldValidation=Strict they fail the request (Warn's warning header is not simulated).
@@ -402,12 +440,26 @@ function prepareCreate(target: ResourceTarget, body: unknown): JsonObject {
   return core;
 }
 
-export function createObject(ctx: ApiContext, target: ResourceTarget, body: unknown): JsonObject {
+/** A custom resource's create: status dropped, schema defaults and validation, generation. */
+function prepareCustomCreate(ctx: ApiContext, info: ResourceInfo, core: JsonObject): void {
+  const crd = crdFor(ctx.store, info);
+  if (crd === undefined) return;
+  // With the status subresource, create cannot set status (the CR strategy drops it).
+  if (KINDS_WITH_STATUS.includes(info.kind)) delete core['status'];
+  prepareCustomWrite(crd, info, undefined, core);
+}
+
+export async function createObject(
+  ctx: ApiContext,
+  target: ResourceTarget,
+  body: unknown,
+  write: WriteRequest,
+): Promise<JsonObject> {
   const { info } = target;
-  const core = prepareCreate(target, body);
-  decodeWrite(ctx, target, core, undefined);
-  if (info.kind === 'Event') validateEventCreate(info, core);
-  if (nameOf(core) === '') {
+  const decoded = prepareCreate(target, body);
+  decodeWrite(ctx, target, decoded, undefined);
+  if (info.kind === 'Event') validateEventCreate(info, decoded);
+  if (nameOf(decoded) === '') {
     throw invalid(
       info.kind,
       '',
@@ -415,19 +467,37 @@ export function createObject(ctx: ApiContext, target: ResourceTarget, body: unkn
       info.group,
     );
   }
+  // NamespaceLifecycle runs before the webhooks: a missing namespace is 404 without a call.
   if (info.namespaced && !ctx.store.get('Namespace', undefined, target.namespace ?? '')) {
     throw notFound('namespaces', target.namespace ?? '');
   }
+  // Defaults are applied at decoding, so webhooks see them; mutations pass validation after.
+  const defaulted = applySeedDefaults(decoded);
+  const sent = listItemReadView(info, defaulted);
+  const mutated = await ctx.admission.mutate(
+    attrsOf(target, 'CREATE', { object: sent, oldObject: undefined }, write),
+    write.warnings,
+  );
+  const core = applySeedDefaults(mutated === sent ? defaulted : fromView(info, mutated));
+  core['kind'] = info.kind;
+  checkNamespace(target, core);
+  normalizeQuantities(info.kind, core);
+  prepareKind(info.kind, core, undefined);
+  prepareCustomCreate(ctx, info, core);
+  await ctx.admission.validate(
+    attrsOf(
+      target,
+      'CREATE',
+      { object: listItemReadView(info, core), oldObject: undefined },
+      write,
+    ),
+    write.warnings,
+  );
+  // The store is checked after the awaits: a create that raced this one wins.
   if (ctx.store.get(info.kind, target.namespace, nameOf(core)))
     throw alreadyExists(info.resource, nameOf(core), info.group);
-  normalizeQuantities(info.kind, core);
-  const crd = crdFor(ctx.store, info);
-  if (crd !== undefined) {
-    // With the status subresource, create cannot set status (the CR strategy drops it).
-    if (KINDS_WITH_STATUS.includes(info.kind)) delete core['status'];
-    prepareCustomWrite(crd, info, undefined, core);
-  }
-  const stored = ctx.store.put(info.kind, applySeedDefaults(core));
+  if (write.dryRun) return toView(info, core);
+  const stored = ctx.store.put(info.kind, core);
   if (info.kind === 'PersistentVolumeClaim') ctx.resize.onPvcWritten(undefined, stored);
   return toView(info, stored);
 }
@@ -477,26 +547,29 @@ function storageClassAllowsExpansion(ctx: ApiContext, name: string): boolean {
   return ctx.store.get('StorageClass', undefined, name)?.['allowVolumeExpansion'] === true;
 }
 
-function writeUpdate(
+/** True when the client sent a resourceVersion; a stale one is a 409 Conflict. */
+function checkPrecondition(
+  target: ResourceTarget,
+  candidateView: JsonObject,
+  existingRv: string | undefined,
+): boolean {
+  const wantedRv = str(meta(candidateView)['resourceVersion']);
+  if (wantedRv === undefined || wantedRv === '') return false;
+  if (wantedRv !== existingRv)
+    throw conflict(target.info.resource, target.name ?? '', target.info.group);
+  return true;
+}
+
+/** The update as it would be stored: system fields kept, strategy applied, validated. */
+function validatedUpdate(
   ctx: ApiContext,
   target: ResourceTarget,
   existing: JsonObject,
-  candidateView: JsonObject,
+  candidate: JsonObject,
 ): JsonObject {
   const { info } = target;
-  checkIdentity(target, candidateView);
-  if (info.kind === 'Event') checkEventDecodes(candidateView, info.version);
-  const candidate = fromView(info, candidateView);
   const md = meta(candidate);
   candidate['metadata'] = md;
-  const wantedRv = str(md['resourceVersion']);
-  if (
-    wantedRv !== undefined &&
-    wantedRv !== '' &&
-    wantedRv !== str(meta(existing)['resourceVersion'])
-  ) {
-    throw conflict(info.resource, target.name ?? '', info.group);
-  }
   md['resourceVersion'] = meta(existing)['resourceVersion'];
   md['uid'] = meta(existing)['uid'];
   md['creationTimestamp'] = meta(existing)['creationTimestamp'];
@@ -505,6 +578,7 @@ function writeUpdate(
   applyStrategy(info.kind, target.subresource, existing, candidate);
   if (info.kind === 'Event') validateEventUpdateOrThrow(info, candidate, existing);
   normalizeQuantities(info.kind, candidate);
+  prepareKind(info.kind, candidate, existing);
   const crd = crdFor(ctx.store, info);
   if (crd !== undefined) prepareCustomWrite(crd, info, existing, candidate);
   if (info.kind === 'PersistentVolumeClaim' && target.subresource !== 'status') {
@@ -512,12 +586,79 @@ function writeUpdate(
       allowsExpansion: (c) => storageClassAllowsExpansion(ctx, c),
     });
   }
+  return candidate;
+}
+
+/** What one attempt of an update needs: the stored object it read and the client's result. */
+interface UpdateAttempt {
+  existing: JsonObject;
+  candidateView: JsonObject;
+}
+
+/** The attempt lost a race with another writer and, with no precondition, is run again. */
+const RETRY = Symbol('retry');
+
+async function tryUpdate(
+  ctx: ApiContext,
+  target: ResourceTarget,
+  { existing, candidateView }: UpdateAttempt,
+  write: WriteRequest & { patch: boolean },
+): Promise<JsonObject | typeof RETRY> {
+  const { info } = target;
+  checkIdentity(target, candidateView);
+  if (info.kind === 'Event') checkEventDecodes(candidateView, info.version);
+  const existingRv = str(meta(existing)['resourceVersion']);
+  // Mutating webhooks see the client's object before the strategy resets status or spec, and
+  // before the registry compares resourceVersions (a stale update still calls them).
+  const oldObject = listItemReadView(info, existing);
+  const mutated = await ctx.admission.mutate(
+    attrsOf(target, 'UPDATE', { object: candidateView, oldObject }, write),
+    write.warnings,
+  );
+  const precondition = checkPrecondition(target, candidateView, existingRv);
+  checkIdentity(target, mutated);
+  const candidate = validatedUpdate(ctx, target, existing, fromView(info, mutated));
+  await ctx.admission.validate(
+    attrsOf(target, 'UPDATE', { object: listItemReadView(info, candidate), oldObject }, write),
+    write.warnings,
+  );
+  const current = getStored(ctx, target);
+  if (str(meta(current)['resourceVersion']) !== existingRv) {
+    // A PATCH is rebuilt from the new object: a resourceVersion the patch itself sets then
+    // fails the precondition check, one it inherited follows the new object.
+    if (precondition && !write.patch) throw conflict(info.resource, target.name ?? '', info.group);
+    return RETRY;
+  }
   // A no-op update leaves resourceVersion alone, as the real registry does.
-  if (deepEqual(withoutVersion(candidate), withoutVersion(existing))) return toView(info, existing);
+  if (write.dryRun || deepEqual(withoutVersion(candidate), withoutVersion(existing)))
+    return toView(info, write.dryRun ? candidate : existing);
   const before = deepCopy(existing);
   const stored = ctx.store.put(info.kind, candidate);
   if (info.kind === 'PersistentVolumeClaim') ctx.resize.onPvcWritten(before, stored);
   return toView(info, stored);
+}
+
+/**
+ * rest.GuaranteedUpdate: read, build the new object, admit and validate it, store it if nothing
+ * was written meanwhile; otherwise (webhooks take time) start again from the new object.
+ */
+async function guaranteedUpdate(
+  ctx: ApiContext,
+  target: ResourceTarget,
+  write: WriteRequest & { patch: boolean },
+  build: (existing: JsonObject) => JsonObject,
+): Promise<JsonObject> {
+  for (let attempt = 1; ; attempt++) {
+    const existing = getStored(ctx, target);
+    const result = await tryUpdate(
+      ctx,
+      target,
+      { existing, candidateView: build(existing) },
+      write,
+    );
+    if (result !== RETRY) return result;
+    if (attempt >= 5) throw conflict(target.info.resource, target.name ?? '', target.info.group);
+  }
 }
 
 function checkSubresource(target: ResourceTarget): void {
@@ -527,29 +668,41 @@ function checkSubresource(target: ResourceTarget): void {
   }
 }
 
-export function replaceObject(ctx: ApiContext, target: ResourceTarget, body: unknown): JsonObject {
+export function replaceObject(
+  ctx: ApiContext,
+  target: ResourceTarget,
+  body: unknown,
+  write: WriteRequest,
+): Promise<JsonObject> {
   checkSubresource(target);
   if (!isObject(body)) throw badRequest(`Object 'Kind' is missing in '${JSON.stringify(body)}'`);
-  const existing = getStored(ctx, target);
-  const candidate = deepCopy(body);
-  decodeWrite(ctx, target, candidate, undefined);
-  return writeUpdate(ctx, target, existing, candidate);
+  return guaranteedUpdate(ctx, target, { ...write, patch: false }, () => {
+    const candidate = deepCopy(body);
+    decodeWrite(ctx, target, candidate, undefined);
+    return candidate;
+  });
+}
+
+export interface PatchBody {
+  contentType: string;
+  body: unknown;
 }
 
 export function patchObject(
   ctx: ApiContext,
   target: ResourceTarget,
-  contentType: string,
-  body: unknown,
-): JsonObject {
+  patch: PatchBody,
+  write: WriteRequest,
+): Promise<JsonObject> {
   checkSubresource(target);
-  const type = PATCH_CONTENT_TYPES[contentType];
+  const type = PATCH_CONTENT_TYPES[patch.contentType];
   if (type === undefined) throw unsupportedPatchType();
   if (type === 'strategic' && target.info.crd !== undefined) throw strategicMergeUnsupported();
-  const existing = getStored(ctx, target);
-  const patched = applyPatch(type, toView(target.info, existing), body);
-  decodeWrite(ctx, target, patched, 'patch');
-  return writeUpdate(ctx, target, existing, patched);
+  return guaranteedUpdate(ctx, target, { ...write, patch: true }, (existing) => {
+    const patched = applyPatch(type, toView(target.info, existing), patch.body);
+    decodeWrite(ctx, target, patched, 'patch');
+    return patched;
+  });
 }
 
 export function deleteObject(ctx: ApiContext, target: ResourceTarget): JsonObject {

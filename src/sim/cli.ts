@@ -7,7 +7,7 @@ import { startEc2Fake } from './clouds/ec2.js';
 import { loadSeed, startSimCluster, type SimCluster, type SimClusterOptions } from './index.js';
 
 export const SIM_USAGE =
-  'usage: pvc-chonker-sim --seed FILE [--port N] [--kubeconfig-out FILE] [--resize-delay-ms N] [--latency-ms N] [--kubelet-lag-ms N] [--ec2] [--crds DIR]\n';
+  'usage: pvc-chonker-sim --seed FILE [--port N] [--kubeconfig-out FILE] [--resize-delay-ms N] [--latency-ms N] [--kubelet-lag-ms N] [--ec2] [--crds DIR] [--webhook-service NS/NAME=HOST:PORT]...\n';
 
 export interface SimCliConfig {
   options: SimClusterOptions;
@@ -26,8 +26,45 @@ const NUMERIC: [flag: string, key: 'port' | 'resizeDelayMs' | 'latencyMs' | 'kub
   ['kubelet-lag-ms', 'kubeletLagMs'],
 ];
 
+/** `--webhook-service NS/NAME=HOST:PORT`: where the sim calls a webhook's Service. */
+function webhookServices(
+  raw: unknown,
+): { ok: true; map: Record<string, string> } | { ok: false; error: string } {
+  const map: Record<string, string> = {};
+  for (const entry of Array.isArray(raw) ? (raw as string[]) : []) {
+    const match = /^([a-z0-9-]+\/[a-z0-9-]+)=([^:\s]+:\d+)$/.exec(entry);
+    if (!match?.[1] || !match[2])
+      return {
+        ok: false,
+        error: `--webhook-service must be NAMESPACE/SERVICE=HOST:PORT, got ${JSON.stringify(entry)}`,
+      };
+    map[match[1]] = match[2];
+  }
+  return { ok: true, map };
+}
+
+type ArgValues = Record<string, string | boolean | string[] | undefined>;
+
+/** The cluster options the flags ask for, or the error naming the bad flag. */
+function optionsFrom(values: ArgValues, seed: string, cwd: string): SimClusterOptions | string {
+  const options: SimClusterOptions = { seed };
+  const crds = values['crds'];
+  if (typeof crds === 'string') options.crds = resolve(cwd, crds);
+  const services = webhookServices(values['webhook-service']);
+  if (!services.ok) return services.error;
+  if (Object.keys(services.map).length > 0) options.webhookServices = services.map;
+  for (const [flag, key] of NUMERIC) {
+    const raw = values[flag];
+    if (typeof raw !== 'string') continue;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 0) return `--${flag} must be a non-negative integer`;
+    options[key] = n;
+  }
+  return options;
+}
+
 export function parseSimArgs(argv: string[], cwd: string = process.cwd()): SimCliParse {
-  let values: Record<string, string | boolean | undefined>;
+  let values: ArgValues;
   try {
     values = parseArgs({
       args: argv,
@@ -40,6 +77,7 @@ export function parseSimArgs(argv: string[], cwd: string = process.cwd()): SimCl
         'kubelet-lag-ms': { type: 'string' },
         ec2: { type: 'boolean' },
         crds: { type: 'string' },
+        'webhook-service': { type: 'string', multiple: true },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -50,17 +88,8 @@ export function parseSimArgs(argv: string[], cwd: string = process.cwd()): SimCl
   if (values['help'] === true) return { ok: false, help: true, error: '' };
   const seed = values['seed'];
   if (typeof seed !== 'string') return { ok: false, help: false, error: '--seed FILE is required' };
-  const options: SimClusterOptions = { seed: resolve(cwd, seed) };
-  const crds = values['crds'];
-  if (typeof crds === 'string') options.crds = resolve(cwd, crds);
-  for (const [flag, key] of NUMERIC) {
-    const raw = values[flag];
-    if (typeof raw !== 'string') continue;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < 0)
-      return { ok: false, help: false, error: `--${flag} must be a non-negative integer` };
-    options[key] = n;
-  }
+  const options = optionsFrom(values, resolve(cwd, seed), cwd);
+  if (typeof options === 'string') return { ok: false, help: false, error: options };
   const out = values['kubeconfig-out'];
   return {
     ok: true,

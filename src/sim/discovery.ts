@@ -23,7 +23,13 @@ export const SERVER_VERSION: JsonObject = {
   platform: 'linux/amd64',
 };
 
-const GROUPS = ['storage.k8s.io', 'events.k8s.io', 'apiextensions.k8s.io', ...INSTALL_GROUPS];
+const GROUPS = [
+  'storage.k8s.io',
+  'events.k8s.io',
+  'admissionregistration.k8s.io',
+  'apiextensions.k8s.io',
+  ...INSTALL_GROUPS,
+];
 
 interface GroupVersion {
   group: string;

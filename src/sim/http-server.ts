@@ -15,7 +15,9 @@ import {
   toView,
   type ApiContext,
   type ResourceTarget,
+  type WriteRequest,
 } from './api.js';
+import { warningHeader } from './admission.js';
 import { crdFor, customTable, isServed } from './crds.js';
 import { discoveryDocument } from './discovery.js';
 import type { FaultInjector, FaultRule } from './faults.js';
@@ -23,6 +25,7 @@ import { isObject, meta, type JsonObject } from './json.js';
 import { proxyToKubelet, type KubeletDeps } from './kubelet-proxy.js';
 import { openApiV3Document } from './openapi.js';
 import { findResource } from './resources.js';
+import { parseFieldSelector, parseLabelSelector } from './selectors.js';
 import {
   ApiError,
   apiError,
@@ -32,6 +35,7 @@ import {
   type StatusReason,
 } from './status.js';
 import { toTable, wantsTable } from './table.js';
+import type { WatchHub } from './watch.js';
 
 export interface RequestLogEntry {
   method: string;
@@ -59,6 +63,7 @@ export interface ServerDeps {
   requests: RequestLogEntry[];
   latencyMs: number;
   control: ControlHooks;
+  watch: WatchHub;
   serverAddress(): string;
   now(): Date;
 }
@@ -67,9 +72,11 @@ interface Outcome {
   status: number;
   json?: unknown;
   text?: string;
-  headers?: Record<string, string>;
+  headers?: Record<string, string | string[]>;
   hang?: boolean;
   reset?: boolean;
+  /** A streamed answer (watch): writes its own head and body. */
+  stream?: (res: ServerResponse) => void;
 }
 
 interface Incoming {
@@ -79,6 +86,7 @@ interface Incoming {
   accept: string | undefined;
   contentType: string;
   body: unknown;
+  write: WriteRequest;
 }
 
 function decodePath(raw: string): string {
@@ -166,12 +174,29 @@ function acceptable(accept: string | undefined): boolean {
   return accept === undefined || accept === '' || /json|\*\/\*/.test(accept);
 }
 
-function handleCollection(deps: ServerDeps, req: Incoming, target: ResourceTarget): Outcome {
+async function handleCollection(
+  deps: ServerDeps,
+  req: Incoming,
+  target: ResourceTarget,
+): Promise<Outcome> {
   if (!target.info.namespaced && target.namespace !== undefined)
     throw apiError(404, 'NotFound', 'the server could not find the requested resource');
   if (req.method === 'GET') {
     if (req.query['watch'] === 'true' || req.query['watch'] === '1') {
-      throw apiError(405, 'MethodNotAllowed', 'the simulated cluster does not support watch');
+      parseLabelSelector(req.query['labelSelector']);
+      parseFieldSelector(target.info.kind, req.query['fieldSelector']);
+      const request = {
+        info: target.info,
+        namespace: target.namespace,
+        query: req.query,
+        view: (o: JsonObject) => toView(target.info, o),
+      };
+      return {
+        status: 200,
+        stream: (res) => {
+          deps.watch.serve(request, res);
+        },
+      };
     }
     const result = listObjects(deps.api, target, req.query);
     if (wantsTable(req.accept))
@@ -193,7 +218,7 @@ function handleCollection(deps: ServerDeps, req: Incoming, target: ResourceTarge
         'MethodNotAllowed',
         `the server does not allow this method on the requested resource`,
       );
-    return { status: 201, json: createObject(deps.api, target, req.body) };
+    return { status: 201, json: await createObject(deps.api, target, req.body, req.write) };
   }
   throw apiError(
     405,
@@ -226,11 +251,11 @@ function tableOf(
     : customTable({ crd, info: target.info }, items, listMeta, deps.now());
 }
 
-function handleItem(
+async function handleItem(
   deps: ServerDeps,
   req: Incoming,
   target: ResourceTarget & { tail: string[] },
-): Outcome {
+): Promise<Outcome> {
   if (target.info.kind === 'Node' && target.subresource === 'proxy') {
     const result = proxyToKubelet(deps.kubelet, target.name ?? '', target.tail.join('/'));
     if (result.hang === true) return { status: 0, hang: true };
@@ -242,9 +267,11 @@ function handleItem(
     case 'GET':
       return handleGet(deps, req, target);
     case 'PUT':
-      return { status: 200, json: replaceObject(deps.api, target, req.body) };
-    case 'PATCH':
-      return { status: 200, json: patchObject(deps.api, target, req.contentType, req.body) };
+      return { status: 200, json: await replaceObject(deps.api, target, req.body, req.write) };
+    case 'PATCH': {
+      const patch = { contentType: req.contentType, body: req.body };
+      return { status: 200, json: await patchObject(deps.api, target, patch, req.write) };
+    }
     case 'DELETE':
       return { status: 200, json: deleteObject(deps.api, target) };
     default:
@@ -256,7 +283,7 @@ function handleItem(
   }
 }
 
-function dispatch(deps: ServerDeps, req: Incoming): Outcome {
+function dispatch(deps: ServerDeps, req: Incoming): Outcome | Promise<Outcome> {
   if (!acceptable(req.accept)) {
     throw apiError(
       406,
@@ -326,7 +353,7 @@ function addFaultFromJson(faults: FaultInjector, body: unknown): void {
 }
 
 function send(res: ServerResponse, outcome: Outcome): void {
-  const headers: Record<string, string> = { ...outcome.headers };
+  const headers: Record<string, string | string[]> = { ...outcome.headers };
   let payload = '';
   if (outcome.text !== undefined) {
     headers['Content-Type'] = 'text/plain; charset=utf-8';
@@ -369,6 +396,20 @@ export function createSimServer(deps: ServerDeps): SimServer {
     entry: RequestLogEntry,
     raw: string,
   ): Promise<Outcome> {
+    // Warnings reach the client on success and on refusal alike, as Warning headers.
+    const write: WriteRequest = { dryRun: entry.query['dryRun'] === 'All', warnings: [] };
+    const outcome = await answer(req, entry, raw, write);
+    if (write.warnings.length === 0) return outcome;
+    const unique = [...new Set(write.warnings)];
+    return { ...outcome, headers: { ...outcome.headers, Warning: unique.map(warningHeader) } };
+  }
+
+  async function answer(
+    req: IncomingMessage,
+    entry: RequestLogEntry,
+    raw: string,
+    write: WriteRequest,
+  ): Promise<Outcome> {
     try {
       const isWrite =
         entry.method !== 'GET' && entry.method !== 'DELETE' && entry.method !== 'HEAD';
@@ -384,8 +425,9 @@ export function createSimServer(deps: ServerDeps): SimServer {
         accept: req.headers.accept,
         contentType: (entry.contentType ?? '').split(';')[0]?.trim() ?? '',
         body,
+        write,
       };
-      return dispatch(deps, incoming);
+      return await dispatch(deps, incoming);
     } catch (err) {
       return errorOutcome(err);
     }
@@ -420,6 +462,10 @@ export function createSimServer(deps: ServerDeps): SimServer {
     entry.durationMs = Date.now() - startedAt;
     if (outcome.hang === true || outcome.reset === true) return; // hung sockets are destroyed on close
     entry.status = outcome.status;
+    if (outcome.stream) {
+      outcome.stream(res);
+      return;
+    }
     send(res, outcome);
   }
 

@@ -3,6 +3,7 @@
 import { readdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { createAdmission, type AdmissionCall } from './admission.js';
 import { crdFor, decodeCustom, prepareCustomWrite } from './crds.js';
 import { createFaultInjector, type FaultInjector } from './faults.js';
 import { createSimServer, type RequestLogEntry } from './http-server.js';
@@ -21,9 +22,11 @@ import {
   type SizeInput,
 } from './seed.js';
 import { createStore, objectKey, type ObjectStore } from './store.js';
+import { createWatchHub } from './watch.js';
 
 export type { FaultInjector, FaultRule, KubeletFault } from './faults.js';
 export type { RequestLogEntry } from './http-server.js';
+export type { AdmissionCall } from './admission.js';
 export type { SimKind } from './resources.js';
 export type { SimSeed, SimVolumeUsage, SizeInput } from './seed.js';
 export type { FleetOptions } from './fleet.js';
@@ -44,12 +47,21 @@ export interface SimClusterOptions {
   kubeletLagMs?: number;
   /** A directory of CustomResourceDefinition manifests (e.g. cronjob/crds) installed first. */
   crds?: string;
+  /**
+   * Where admission webhooks' Services are: `namespace/name` → a loopback `host:port` (the sim
+   * cannot resolve a Service). A webhook whose Service is missing here fails to be called.
+   */
+  webhookServices?: Record<string, string>;
 }
 
 export interface SimCluster {
   url: string;
   /** Every API request, in arrival order (the /_sim/ control endpoints are not logged). */
   requests: RequestLogEntry[];
+  /** Every admission webhook call, in order, with its outcome. */
+  admissionCalls: AdmissionCall[];
+  /** Points the Service `namespace/name` of webhook configurations at a loopback `host:port`. */
+  setWebhookService(service: string, address: string): void;
   writeKubeconfig(path: string): Promise<void>;
   faults: FaultInjector;
   getObject(kind: SimKind, namespace: string | undefined, name: string): unknown;
@@ -140,8 +152,16 @@ export async function startSimCluster(options: SimClusterOptions): Promise<SimCl
     now,
   });
   const faults = createFaultInjector();
+  const watch = createWatchHub(store);
   const usage = new Map<string, VolumeUsage>();
   const requests: RequestLogEntry[] = [];
+  const admissionCalls: AdmissionCall[] = [];
+  const webhookServices = { ...options.webhookServices };
+  const admission = createAdmission({
+    store,
+    services: webhookServices,
+    calls: admissionCalls,
+  });
   let url = '';
 
   // Namespaces referenced by seeded objects exist even when the seed omits them.
@@ -174,7 +194,7 @@ export async function startSimCluster(options: SimClusterOptions): Promise<SimCl
   for (const u of seed.usage) setUsage(u.namespace, u.pvc, u);
 
   const sim = createSimServer({
-    api: { store, resize },
+    api: { store, resize, admission },
     kubelet: {
       store,
       faults,
@@ -193,6 +213,7 @@ export async function startSimCluster(options: SimClusterOptions): Promise<SimCl
         setUsage(String(body['namespace']), String(body['pvc']), body);
       },
     },
+    watch,
     serverAddress: () => url.replace(/^http:\/\//, ''),
     now,
   });
@@ -209,6 +230,10 @@ export async function startSimCluster(options: SimClusterOptions): Promise<SimCl
   return {
     url,
     requests,
+    admissionCalls,
+    setWebhookService(service, address) {
+      webhookServices[service] = address;
+    },
     faults,
     writeKubeconfig: (path) => writeKubeconfigFile(path, url),
     getObject(kind, namespace, name) {
@@ -239,6 +264,7 @@ export async function startSimCluster(options: SimClusterOptions): Promise<SimCl
     },
     async close() {
       resize.close();
+      watch.close();
       sim.destroyConnections();
       sim.server.closeAllConnections();
       await new Promise<void>((resolve) => {

@@ -1,13 +1,14 @@
 // The kinds an install of pvc-chonker creates (the Helm chart, cronjob/, examples/), so that real
 // kubectl can apply them to the simulated cluster. They are stored and served with the generic
 // semantics (create/get/list/patch/update/delete, resourceVersion, status subresource where the
-// real server has one); no controller acts on them: a CronJob here never starts a Job.
+// real server has one); no controller acts on them: a CronJob here never starts a Job. Secrets
+// and the webhook configurations have their own modules with the real server's rules
+// (secrets.ts, webhook-configs.ts).
 import type { ResourceInfo } from './resources.js';
 
 export type InstallKind =
   | 'ServiceAccount'
   | 'ConfigMap'
-  | 'Secret'
   | 'Service'
   | 'ClusterRole'
   | 'ClusterRoleBinding'
@@ -17,9 +18,7 @@ export type InstallKind =
   | 'Job'
   | 'Deployment'
   | 'StatefulSet'
-  | 'PodDisruptionBudget'
-  | 'MutatingWebhookConfiguration'
-  | 'ValidatingWebhookConfiguration';
+  | 'PodDisruptionBudget';
 
 const RW = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'];
 
@@ -50,7 +49,6 @@ function info(
 export const INSTALL_RESOURCES: readonly ResourceInfo[] = [
   info('ServiceAccount', '', { namespaced: true, shortNames: ['sa'] }),
   info('ConfigMap', '', { namespaced: true, shortNames: ['cm'] }),
-  info('Secret', '', { namespaced: true }),
   info('Service', '', { namespaced: true, shortNames: ['svc'], status: true }),
   info('ClusterRole', 'rbac.authorization.k8s.io', { namespaced: false }),
   info('ClusterRoleBinding', 'rbac.authorization.k8s.io', { namespaced: false }),
@@ -61,8 +59,6 @@ export const INSTALL_RESOURCES: readonly ResourceInfo[] = [
   info('Deployment', 'apps', { namespaced: true, shortNames: ['deploy'], status: true }),
   info('StatefulSet', 'apps', { namespaced: true, shortNames: ['sts'], status: true }),
   info('PodDisruptionBudget', 'policy', { namespaced: true, shortNames: ['pdb'], status: true }),
-  info('MutatingWebhookConfiguration', 'admissionregistration.k8s.io', { namespaced: false }),
-  info('ValidatingWebhookConfiguration', 'admissionregistration.k8s.io', { namespaced: false }),
 ];
 
 /** The API groups these kinds add to discovery (all at version v1). */

@@ -10,6 +10,9 @@ export type SimKind =
   | 'Event'
   | 'Namespace'
   | InstallKind
+  | 'Secret'
+  | 'MutatingWebhookConfiguration'
+  | 'ValidatingWebhookConfiguration'
   | 'CustomResourceDefinition'
   // Custom kinds: served only while their CRD is stored (see crds.ts).
   | 'PVCPolicy'
@@ -114,6 +117,41 @@ export const RESOURCES: readonly ResourceInfo[] = [
     subresources: [],
   },
   {
+    kind: 'Secret',
+    resource: 'secrets',
+    singular: 'secret',
+    group: '',
+    version: 'v1',
+    namespaced: true,
+    shortNames: [],
+    verbs: RW,
+    subresources: [],
+  },
+  {
+    kind: 'MutatingWebhookConfiguration',
+    resource: 'mutatingwebhookconfigurations',
+    singular: 'mutatingwebhookconfiguration',
+    group: 'admissionregistration.k8s.io',
+    version: 'v1',
+    namespaced: false,
+    shortNames: [],
+    verbs: RW,
+    subresources: [],
+    categories: ['api-extensions'],
+  },
+  {
+    kind: 'ValidatingWebhookConfiguration',
+    resource: 'validatingwebhookconfigurations',
+    singular: 'validatingwebhookconfiguration',
+    group: 'admissionregistration.k8s.io',
+    version: 'v1',
+    namespaced: false,
+    shortNames: [],
+    verbs: RW,
+    subresources: [],
+    categories: ['api-extensions'],
+  },
+  {
     kind: 'CustomResourceDefinition',
     resource: 'customresourcedefinitions',
     singular: 'customresourcedefinition',
@@ -173,6 +211,9 @@ export const KINDS: readonly SimKind[] = [
   'Event',
   'StorageClass',
   ...INSTALL_RESOURCES.map((r) => r.kind),
+  'Secret',
+  'MutatingWebhookConfiguration',
+  'ValidatingWebhookConfiguration',
   'CustomResourceDefinition',
   'PVCPolicy',
   'PVCGroup',

@@ -97,10 +97,21 @@ export function kindOf(o: JsonObject): SimKind | undefined {
   return isSimKind(o['kind']) ? o['kind'] : undefined;
 }
 
+/** Kinds whose objects have no spec/status pair to default. */
+const KINDS_WITHOUT_SPEC = new Set([
+  'StorageClass',
+  'Event',
+  'Secret',
+  'MutatingWebhookConfiguration',
+  'ValidatingWebhookConfiguration',
+  'PVCPolicy',
+  'PVCGroup',
+]);
+
 /** Fills what the apiserver and controllers would have set on a live object. */
 export function applySeedDefaults(o: JsonObject): JsonObject {
   // Custom resources have no controller here: what was written is what is stored.
-  if (['StorageClass', 'Event', 'PVCPolicy', 'PVCGroup'].includes(String(o['kind']))) return o;
+  if (KINDS_WITHOUT_SPEC.has(String(o['kind']))) return o;
   const spec = obj(o['spec']);
   const status = obj(o['status']);
   o['spec'] = spec;
@@ -117,11 +128,19 @@ export function applySeedDefaults(o: JsonObject): JsonObject {
       break;
     case 'Namespace':
       status['phase'] ??= 'Active';
+      labelNamespace(o);
       break;
     default:
       break;
   }
   return o;
+}
+
+/** The API server labels every namespace with its name (webhook namespaceSelectors use it). */
+export function labelNamespace(o: JsonObject): void {
+  const md = obj(o['metadata']);
+  o['metadata'] = md;
+  md['labels'] = { ...obj(md['labels']), 'kubernetes.io/metadata.name': str(md['name']) ?? '' };
 }
 
 function pvDefaults(spec: JsonObject, status: JsonObject): void {

@@ -38,7 +38,11 @@ export class ApiError extends Error {
 /** Field-level cause, as in k8s.io/apimachinery/pkg/util/validation/field.Error. */
 export interface FieldError {
   type:
-    'FieldValueRequired' | 'FieldValueInvalid' | 'FieldValueForbidden' | 'FieldValueNotSupported';
+    | 'FieldValueRequired'
+    | 'FieldValueInvalid'
+    | 'FieldValueForbidden'
+    | 'FieldValueNotSupported'
+    | 'FieldValueDuplicate';
   field: string;
   /** ErrorBody(): e.g. `Forbidden: field can not be less than status.capacity`. */
   body: string;

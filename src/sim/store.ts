@@ -23,6 +23,19 @@ export interface ObjectStore {
   /** Create or replace; fills uid/creationTimestamp on create and always bumps resourceVersion. */
   put(kind: SimKind, object: JsonObject): JsonObject;
   delete(kind: SimKind, namespace: string | undefined, name: string): JsonObject | undefined;
+  /** Calls `listener` after every put and delete (watch uses it); returns an unsubscribe. */
+  subscribe(listener: (event: StoreEvent) => void): () => void;
+}
+
+/** One write, as a watch reports it: the object after the write (on DELETED, its last state). */
+export interface StoreEvent {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED';
+  kind: SimKind;
+  /** The revision of this write; on DELETED the object carries it as its resourceVersion. */
+  revision: number;
+  object: JsonObject;
+  /** The object before the write (undefined on ADDED). */
+  previous: JsonObject | undefined;
 }
 
 export interface SortedObjects {
@@ -84,6 +97,11 @@ export function createStore(now: () => Date = () => new Date()): ObjectStore {
   const kindRevisions = new Map<SimKind, number>();
   let rv = 1000;
   let compacted = 0;
+  const listeners = new Set<(event: StoreEvent) => void>();
+
+  function notify(event: StoreEvent): void {
+    for (const listener of listeners) listener(event);
+  }
 
   function mapFor(kind: SimKind): Map<string, JsonObject> {
     let m = maps.get(kind);
@@ -136,6 +154,13 @@ export function createStore(now: () => Date = () => new Date()): ObjectStore {
     stored['apiVersion'] = apiVersionOf(info);
     mapFor(kind).set(key, stored);
     written(kind, key, existing !== undefined, stored);
+    notify({
+      type: existing ? 'MODIFIED' : 'ADDED',
+      kind,
+      revision: rv,
+      object: stored,
+      previous: existing,
+    });
     return stored;
   }
 
@@ -167,8 +192,15 @@ export function createStore(now: () => Date = () => new Date()): ObjectStore {
         m.delete(key);
         rv += 1;
         written(kind, key, true);
+        const last = deepCopy(existing);
+        meta(last)['resourceVersion'] = String(rv);
+        notify({ type: 'DELETED', kind, revision: rv, object: last, previous: existing });
       }
       return existing;
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
     },
   };
 }

@@ -292,6 +292,44 @@ const PRINTERS: Partial<Record<SimKind, Printer>> = {
     ],
     row: nodeRow,
   },
+  Secret: {
+    columns: [
+      NAME,
+      col('Type', 'The type of the secret'),
+      { name: 'Data', type: 'string', description: 'The number of entries in the secret' },
+      AGE,
+    ],
+    row: (o, now) => [
+      meta(o)['name'],
+      str(o['type']) ?? '',
+      Object.keys(obj(o['data'])).length,
+      age(o, now),
+    ],
+  },
+  MutatingWebhookConfiguration: {
+    columns: [
+      NAME,
+      {
+        name: 'Webhooks',
+        type: 'integer',
+        description: 'Webhooks indicates the number of webhooks in the configuration.',
+      },
+      AGE,
+    ],
+    row: (o, now) => [meta(o)['name'], arr(o['webhooks']).length, age(o, now)],
+  },
+  ValidatingWebhookConfiguration: {
+    columns: [
+      NAME,
+      {
+        name: 'Webhooks',
+        type: 'integer',
+        description: 'Webhooks indicates the number of webhooks in the configuration.',
+      },
+      AGE,
+    ],
+    row: (o, now) => [meta(o)['name'], arr(o['webhooks']).length, age(o, now)],
+  },
   Namespace: {
     columns: [NAME, col('Status', 'The status of the namespace'), AGE],
     row: (o, now) => [meta(o)['name'], str(readPath(o, 'status.phase')) ?? '', age(o, now)],

@@ -1,7 +1,10 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   choosePolicy,
+  indexPolicies,
   parsePvcPolicy,
+  policyCandidates,
   policyStatus,
   type PvcPolicy,
 } from '../../src/core/pvc-policy.js';
@@ -170,5 +173,52 @@ describe('choosePolicy', () => {
 
     expect(choice.chosen?.name).toBe(chosen);
     expect(choice.matched.map((p) => p.name)).toEqual(matched);
+  });
+});
+
+describe('indexPolicies and policyCandidates', () => {
+  const key = fc.constantFrom('app', 'tier', 'team');
+  const value = fc.constantFrom('a', 'b', 'c');
+  const labels = fc.dictionary(key, value, { maxKeys: 3 });
+  const selector = fc.oneof(
+    fc.record({ matchLabels: labels }),
+    fc.record({
+      matchLabels: labels,
+      matchExpressions: fc.constant([{ key: 'tier', operator: 'In', values: ['a', 'b'] }]),
+    }),
+    fc.constant({ matchExpressions: [{ key: 'team', operator: 'Exists' }] }),
+    fc.constant('not a selector'),
+  );
+  const policies = fc.array(
+    fc.record({
+      priority: fc.integer({ min: 0, max: 3 }),
+      selector,
+      enabled: fc.boolean(),
+    }),
+    { maxLength: 12 },
+  );
+
+  it('chooses from the candidates exactly as from every policy', () => {
+    fc.assert(
+      fc.property(policies, labels, (specs, pvcLabels) => {
+        const parsed = specs.map((spec, i) => policy(`p-${i}`, spec));
+        const target = { ...pvc({ namespace: 'db' }), labels: pvcLabels };
+
+        const fromIndex = choosePolicy(policyCandidates(indexPolicies(parsed), pvcLabels), target);
+        const fromAll = choosePolicy(parsed, target);
+
+        expect(fromIndex.matched.map((p) => p.name)).toEqual(fromAll.matched.map((p) => p.name));
+      }),
+    );
+  });
+
+  it('files a policy with matchLabels under one pair and checks it only for PVCs with it', () => {
+    const index = indexPolicies([
+      policy('by-app', { selector: { matchLabels: { app: 'pg', tier: 'db' } } }),
+      policy('every', all),
+    ]);
+
+    expect(policyCandidates(index, { app: 'redis' }).map((p) => p.name)).toEqual(['every']);
+    expect(policyCandidates(index, { app: 'pg' }).map((p) => p.name)).toEqual(['every', 'by-app']);
   });
 });

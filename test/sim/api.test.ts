@@ -163,16 +163,16 @@ describe('simulated API server: reads', () => {
 
     expect((version.json as { gitVersion: string }).gitVersion).toMatch(/^v1\.33\./);
     expect(pvcResource).toMatchObject({ shortNames: ['pvc'], namespaced: true });
-    // The last five: the groups of the kinds an install creates (src/sim/install-resources.ts).
+    // The last four: the groups of the kinds an install creates (src/sim/install-resources.ts).
     expect((groups.json as { groups: { name: string }[] }).groups.map((g) => g.name)).toEqual([
       'storage.k8s.io',
       'events.k8s.io',
+      'admissionregistration.k8s.io',
       'apiextensions.k8s.io',
       'rbac.authorization.k8s.io',
       'batch',
       'apps',
       'policy',
-      'admissionregistration.k8s.io',
     ]);
   });
 

@@ -36,10 +36,33 @@ describe('pvc-chonker-sim arguments', () => {
     });
   });
 
+  it('maps each --webhook-service to the address the sim calls for that Service', () => {
+    const parsed = parseSimArgs(
+      [
+        '--seed',
+        'f',
+        '--webhook-service',
+        'pvc-chonker/pvc-chonker-webhook=127.0.0.1:9443',
+        '--webhook-service',
+        'other/hook=127.0.0.1:9444',
+      ],
+      '/tmp/x',
+    );
+
+    expect(parsed.ok && parsed.config.options.webhookServices).toEqual({
+      'pvc-chonker/pvc-chonker-webhook': '127.0.0.1:9443',
+      'other/hook': '127.0.0.1:9444',
+    });
+  });
+
   it.each([
     [[], '--seed FILE is required'],
     [['--seed', 'f', '--port', 'abc'], '--port must be a non-negative integer'],
     [['--seed', 'f', '--bogus'], "Unknown option '--bogus'"],
+    [
+      ['--seed', 'f', '--webhook-service', 'pvc-chonker-webhook=127.0.0.1:8443'],
+      '--webhook-service must be NAMESPACE/SERVICE=HOST:PORT, got "pvc-chonker-webhook=127.0.0.1:8443"',
+    ],
   ])('rejects %j', (argv, error) => {
     const parsed = parseSimArgs(argv);
 

@@ -1,5 +1,6 @@
 // The store's cached sorted views, the continue-key binary search and the kubelet proxy's index
 // of Running pods by node: each must answer exactly as a fresh scan of the store would.
+import type { Admission } from '../../src/sim/admission.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { listObjects, type ApiContext, type ListResult } from '../../src/sim/api.js';
@@ -80,7 +81,7 @@ function names(objects: readonly JsonObject[]): string[] {
 }
 
 function ctxFor(store: ObjectStore): ApiContext {
-  return { store, resize: {} as ResizeController };
+  return { store, resize: {} as ResizeController, admission: {} as Admission };
 }
 
 /** Follows continue tokens to the end; returns every page's items and listMeta. */

@@ -1,0 +1,135 @@
+/**
+ * The flags of `pvc-chonker webhook` (each also PVC_CHONKER_*), validated once into typed values.
+ * Pure: a bad value becomes a one-line message naming the flag and the value.
+ */
+import { parseDuration } from '../core/duration.js';
+import { err, ok, type Result } from '../core/result.js';
+import type { LogLevel } from '../config.js';
+import type { ObjectName } from './tls.js';
+
+export interface RawWebhookOptions {
+  port?: string;
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
+  autoTls?: boolean;
+  tlsSecret?: string;
+  service?: string;
+  webhookConfiguration?: string;
+  tlsCheckInterval?: string;
+  relistInterval?: string;
+  kubeconfig?: string;
+  context?: string;
+  logLevel?: string;
+}
+
+export type TlsSource =
+  | { kind: 'files'; certFile: string; keyFile: string }
+  | { kind: 'auto'; secret: ObjectName; service: ObjectName; webhookConfiguration: string };
+
+export interface WebhookOptions {
+  port: number;
+  tls: TlsSource;
+  tlsCheckIntervalMs: number;
+  relistMs: number;
+  kubeconfig: string | undefined;
+  context: string | undefined;
+  logLevel: LogLevel;
+}
+
+const LOG_LEVELS: readonly string[] = [
+  'fatal',
+  'error',
+  'warn',
+  'info',
+  'debug',
+  'trace',
+  'silent',
+];
+// eslint-disable-next-line security/detect-unsafe-regex -- bounded repetitions of one class: linear
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+// eslint-disable-next-line security/detect-unsafe-regex -- bounded repetitions of one class: linear
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+function objectName(flag: string, text: string | undefined): Result<ObjectName> {
+  if (text === undefined) return err(`--auto-tls needs --${flag} NAMESPACE/NAME`);
+  const [namespace = '', name = '', ...rest] = text.split('/');
+  if (rest.length > 0 || !DNS_LABEL.test(namespace) || !DNS_SUBDOMAIN.test(name))
+    return err(`--${flag}: "${text}" is not NAMESPACE/NAME`);
+  return ok({ namespace, name });
+}
+
+/** The flag wins; else PVC_CHONKER_AUTO_TLS, which must say yes or no unambiguously. */
+function autoTls(
+  raw: RawWebhookOptions,
+  env: Readonly<Record<string, string | undefined>>,
+): Result<boolean> {
+  if (raw.autoTls === true) return ok(true);
+  const text = env['PVC_CHONKER_AUTO_TLS'] ?? '';
+  if (text === '' || /^(false|0|no)$/i.test(text)) return ok(false);
+  if (/^(true|1|yes)$/i.test(text)) return ok(true);
+  return err(`PVC_CHONKER_AUTO_TLS: ${JSON.stringify(text)} is not true or false`);
+}
+
+function tlsSource(raw: RawWebhookOptions, auto: boolean): Result<TlsSource> {
+  const files = raw.tlsCertFile !== undefined || raw.tlsKeyFile !== undefined;
+  if (auto && files) return err('--auto-tls and --tls-cert-file/--tls-key-file exclude each other');
+  if (!auto) {
+    if (raw.tlsCertFile === undefined || raw.tlsKeyFile === undefined)
+      return err('give --tls-cert-file and --tls-key-file, or --auto-tls');
+    return ok({ kind: 'files', certFile: raw.tlsCertFile, keyFile: raw.tlsKeyFile });
+  }
+  const secret = objectName('tls-secret', raw.tlsSecret);
+  if (!secret.ok) return secret;
+  const service = objectName('service', raw.service);
+  if (!service.ok) return service;
+  const config = raw.webhookConfiguration;
+  if (config === undefined || !DNS_SUBDOMAIN.test(config))
+    return err(
+      `--auto-tls needs --webhook-configuration NAME${config === undefined ? '' : ` ("${config}" is not a name)`}`,
+    );
+  return ok({
+    kind: 'auto',
+    secret: secret.value,
+    service: service.value,
+    webhookConfiguration: config,
+  });
+}
+
+function duration(flag: string, text: string | undefined, fallbackMs: number): Result<number> {
+  if (text === undefined) return ok(fallbackMs);
+  const parsed = parseDuration(text);
+  if (!parsed.ok) return err(`--${flag}: ${parsed.error}`);
+  if (parsed.value <= 0) return err(`--${flag}: "${text}" must be longer than 0`);
+  return parsed;
+}
+
+export function parseWebhookOptions(
+  raw: RawWebhookOptions,
+  env: Readonly<Record<string, string | undefined>>,
+): Result<WebhookOptions> {
+  const portText = raw.port ?? '8443';
+  const port = Number(portText);
+  // 0: any free port (tests); the port chosen is logged.
+  if (!/^\d+$/.test(portText) || port > 65535)
+    return err(`--port: "${portText}" is not a port from 0 to 65535`);
+  const logLevel = raw.logLevel ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel))
+    return err(`--log-level: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
+  const auto = autoTls(raw, env);
+  if (!auto.ok) return auto;
+  const tls = tlsSource(raw, auto.value);
+  if (!tls.ok) return tls;
+  const check = duration('tls-check-interval', raw.tlsCheckInterval, 3_600_000);
+  if (!check.ok) return check;
+  const relist = duration('relist-interval', raw.relistInterval, 10_000);
+  if (!relist.ok) return relist;
+  return ok({
+    port,
+    tls: tls.value,
+    tlsCheckIntervalMs: check.value,
+    relistMs: relist.value,
+    kubeconfig: raw.kubeconfig,
+    context: raw.context,
+    logLevel: logLevel as LogLevel,
+  });
+}

@@ -1,0 +1,310 @@
+/**
+ * --auto-tls: a CA and a serving certificate for the webhook's Service, kept in a Secret that all
+ * replicas share, published as the caBundle of the webhook configurations, and rotated before
+ * expiry without a restart. X.509 is built by @peculiar/x509 on Node's webcrypto.
+ */
+import 'reflect-metadata'; // @peculiar/x509's dependency injection (tsyringe) needs it loaded first
+import * as x509 from '@peculiar/x509';
+import { X509Certificate, randomBytes, webcrypto } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { KubeApi } from './kube-api.js';
+
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
+
+const DAY_MS = 86_400_000;
+/** Certificates are valid this long. */
+export const VALIDITY_MS = 365 * DAY_MS;
+/** A certificate expiring within this is replaced (at start and at every check). */
+export const RENEW_BEFORE_MS = 30 * DAY_MS;
+
+const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+
+export interface ObjectName {
+  namespace: string;
+  name: string;
+}
+
+export interface TlsMaterial {
+  certPem: string;
+  keyPem: string;
+  caPem: string;
+  notAfter: Date;
+}
+
+/** The DNS names the API server uses to reach a Service: NAME.NS.svc (and the cluster domain). */
+export function serviceDnsNames(service: ObjectName): string[] {
+  const base = `${service.name}.${service.namespace}.svc`;
+  return [base, `${base}.cluster.local`];
+}
+
+function serial(): string {
+  // Positive 16-byte serial: the high bit clear keeps the DER integer positive.
+  const bytes = randomBytes(16);
+  bytes[0] = (bytes[0] ?? 0) & 0x7f;
+  return bytes.toString('hex');
+}
+
+async function pkcs8Pem(key: webcrypto.CryptoKey): Promise<string> {
+  const der = await webcrypto.subtle.exportKey('pkcs8', key);
+  return x509.PemConverter.encode(der, 'PRIVATE KEY');
+}
+
+/** A new CA and a serving certificate it signed, both ECDSA P-256, valid for one year. */
+export async function generateTls(service: ObjectName, now: Date): Promise<TlsMaterial> {
+  const notBefore = new Date(now.getTime() - 5 * 60_000); // tolerate clock skew between nodes
+  const notAfter = new Date(now.getTime() + VALIDITY_MS);
+  const usage = ['sign', 'verify'] as const;
+  const caKeys = await webcrypto.subtle.generateKey(ALGORITHM, true, [...usage]);
+  const ca = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: serial(),
+    name: `CN=pvc-chonker-webhook-ca.${service.namespace}`,
+    notBefore,
+    notAfter,
+    keys: caKeys,
+    signingAlgorithm: ALGORITHM,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign,
+        true,
+      ),
+      await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey),
+    ],
+  });
+  const keys = await webcrypto.subtle.generateKey(ALGORITHM, true, [...usage]);
+  const names = serviceDnsNames(service);
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial(),
+    subject: `CN=${names[0] ?? ''}`,
+    issuer: ca.subject,
+    notBefore,
+    notAfter,
+    publicKey: keys.publicKey,
+    signingKey: caKeys.privateKey,
+    signingAlgorithm: ALGORITHM,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
+      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+      new x509.SubjectAlternativeNameExtension(names.map((value) => ({ type: 'dns', value }))),
+      await x509.AuthorityKeyIdentifierExtension.create(caKeys.publicKey),
+    ],
+  });
+  return {
+    certPem: cert.toString('pem'),
+    keyPem: await pkcs8Pem(keys.privateKey),
+    caPem: ca.toString('pem'),
+    notAfter,
+  };
+}
+
+/** When the certificate stops being valid; undefined when the PEM does not parse. */
+export function certificateExpiry(certPem: string): Date | undefined {
+  try {
+    return new Date(new X509Certificate(certPem).validTo);
+  } catch {
+    return undefined;
+  }
+}
+
+// --- the Secret -------------------------------------------------------------------------------
+
+function b64(text: string): string {
+  return Buffer.from(text, 'utf8').toString('base64');
+}
+
+function unb64(value: unknown): string | undefined {
+  return typeof value === 'string' ? Buffer.from(value, 'base64').toString('utf8') : undefined;
+}
+
+interface StoredSecret {
+  resourceVersion: string;
+  material: TlsMaterial | undefined;
+}
+
+function readSecret(body: unknown): StoredSecret {
+  const object = (body ?? {}) as {
+    data?: Record<string, unknown>;
+    metadata?: { resourceVersion?: string };
+  };
+  const data = object.data ?? {};
+  const certPem = unb64(data['tls.crt']);
+  const keyPem = unb64(data['tls.key']);
+  const caPem = unb64(data['ca.crt']);
+  const notAfter = certPem === undefined ? undefined : certificateExpiry(certPem);
+  const complete = certPem !== undefined && keyPem !== undefined && caPem !== undefined;
+  return {
+    resourceVersion: object.metadata?.resourceVersion ?? '',
+    material: complete && notAfter !== undefined ? { certPem, keyPem, caPem, notAfter } : undefined,
+  };
+}
+
+function secretBody(secret: ObjectName, material: TlsMaterial, resourceVersion?: string): unknown {
+  const metadata: Record<string, unknown> = {
+    name: secret.name,
+    namespace: secret.namespace,
+    labels: { 'app.kubernetes.io/name': 'pvc-chonker', 'app.kubernetes.io/component': 'webhook' },
+  };
+  if (resourceVersion !== undefined) metadata['resourceVersion'] = resourceVersion;
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata,
+    type: 'kubernetes.io/tls',
+    data: {
+      'tls.crt': b64(material.certPem),
+      'tls.key': b64(material.keyPem),
+      'ca.crt': b64(material.caPem),
+    },
+  };
+}
+
+export interface AutoTlsOptions {
+  secret: ObjectName;
+  service: ObjectName;
+  /** Name of both the Mutating- and the ValidatingWebhookConfiguration. */
+  webhookConfiguration: string;
+}
+
+export interface AutoTlsDeps {
+  api: KubeApi;
+  now(): Date;
+  log: Logger;
+}
+
+class TlsError extends Error {}
+
+function fresh(material: TlsMaterial | undefined, now: Date): material is TlsMaterial {
+  return material !== undefined && material.notAfter.getTime() - now.getTime() > RENEW_BEFORE_MS;
+}
+
+/**
+ * The certificate to serve: the Secret's if it is good for more than 30 days, else a new one
+ * written with a guard (create: AlreadyExists; update: the resourceVersion read). A replica that
+ * loses either race uses what the winner wrote, so replicas starting together share one CA.
+ */
+async function settleSecret(deps: AutoTlsDeps, options: AutoTlsOptions): Promise<TlsMaterial> {
+  const path = `/api/v1/namespaces/${options.secret.namespace}/secrets`;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const got = await deps.api.call('GET', `${path}/${options.secret.name}`);
+    if (got.status !== 200 && got.status !== 404)
+      throw new TlsError(
+        `reading Secret ${options.secret.namespace}/${options.secret.name}: HTTP ${got.status}`,
+      );
+    const stored = got.status === 200 ? readSecret(got.body) : undefined;
+    if (fresh(stored?.material, deps.now())) return stored.material;
+    const material = await generateTls(options.service, deps.now());
+    const written =
+      stored === undefined
+        ? await deps.api.call('POST', path, { body: secretBody(options.secret, material) })
+        : await deps.api.call('PUT', `${path}/${options.secret.name}`, {
+            body: secretBody(options.secret, material, stored.resourceVersion),
+          });
+    if (written.status === 200 || written.status === 201) {
+      deps.log.info(
+        { secret: options.secret, notAfter: material.notAfter },
+        'serving certificate written',
+      );
+      return material;
+    }
+    if (written.status !== 409)
+      throw new TlsError(
+        `writing Secret ${options.secret.namespace}/${options.secret.name}: HTTP ${written.status}`,
+      );
+    deps.log.info(
+      { secret: options.secret },
+      'another replica wrote the certificate first; reading it',
+    );
+  }
+  throw new TlsError(`Secret ${options.secret.namespace}/${options.secret.name} kept changing`);
+}
+
+const CONFIG_KINDS = ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'] as const;
+
+/** Sets caBundle on every webhook of both configurations (a missing one is logged, not fatal). */
+async function publishCaBundle(deps: AutoTlsDeps, name: string, caPem: string): Promise<void> {
+  const caBundle = b64(caPem);
+  for (const kind of CONFIG_KINDS) {
+    const path = `/apis/admissionregistration.k8s.io/v1/${kind}/${name}`;
+    const got = await deps.api.call('GET', path);
+    if (got.status === 404) {
+      deps.log.warn({ kind, name }, 'webhook configuration not found; caBundle not published');
+      continue;
+    }
+    if (got.status !== 200) throw new TlsError(`reading ${kind}/${name}: HTTP ${got.status}`);
+    const webhooks = ((got.body as { webhooks?: unknown[] }).webhooks ?? []) as {
+      name?: string;
+      clientConfig?: { caBundle?: string };
+    }[];
+    // A test op per webhook: a configuration edited in between fails the patch instead of
+    // getting the bundle on the wrong webhook.
+    const patch = webhooks.flatMap((webhook, i) =>
+      webhook.clientConfig?.caBundle === caBundle
+        ? []
+        : [
+            { op: 'test', path: `/webhooks/${i}/name`, value: webhook.name },
+            { op: 'add', path: `/webhooks/${i}/clientConfig/caBundle`, value: caBundle },
+          ],
+    );
+    if (patch.length === 0) continue;
+    const patched = await deps.api.call('PATCH', path, {
+      body: patch,
+      contentType: 'application/json-patch+json',
+    });
+    if (patched.status !== 200)
+      throw new TlsError(`patching caBundle of ${kind}/${name}: HTTP ${patched.status}`);
+    deps.log.info({ kind, name, webhooks: webhooks.length }, 'caBundle published');
+  }
+}
+
+/** The Secret settled and the caBundle published; what to serve. */
+export async function ensureTls(deps: AutoTlsDeps, options: AutoTlsOptions): Promise<TlsMaterial> {
+  const material = await settleSecret(deps, options);
+  await publishCaBundle(deps, options.webhookConfiguration, material.caPem);
+  return material;
+}
+
+export interface Rotation {
+  stop(): void;
+}
+
+/**
+ * Re-checks every `intervalMs` (an hour in production) and hands a new certificate to `apply`
+ * (which reloads the server's secure context). A failed check is logged and retried next time.
+ */
+export function startRotation(
+  check: () => Promise<TlsMaterial>,
+  current: TlsMaterial,
+  apply: (material: TlsMaterial) => void,
+  options: { intervalMs: number; log: Logger },
+): Rotation {
+  let serving = current;
+  let running = false;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = true;
+    check()
+      .then((material) => {
+        if (material.certPem !== serving.certPem) {
+          serving = material;
+          apply(material);
+          options.log.info({ notAfter: material.notAfter }, 'serving certificate reloaded');
+        }
+      })
+      .catch((error: unknown) => {
+        options.log.warn(
+          { err: error instanceof Error ? error.message : String(error) },
+          'certificate check failed',
+        );
+      })
+      .finally(() => {
+        running = false;
+      });
+  }, options.intervalMs);
+  timer.unref();
+  return {
+    stop() {
+      clearInterval(timer);
+    },
+  };
+}
