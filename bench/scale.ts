@@ -5,7 +5,7 @@
  * set under the concurrency limits, peak RSS of the CLI, and the time to its first request.
  *
  * The CLI runs with the node flags of the image (the Dockerfile's ENTRYPOINT), so the CPU and
- * memory printed are the CronJob's; --node-flags '...' runs it with others ('' for none).
+ * memory printed are the CronJob's; --node-flags='...' runs it with others (--node-flags= for none).
  *
  * NODE_COMPILE_CACHE=DIR (Node.js 22.1+) is passed to the CLI, after one warm-up, to show start-up
  * as the image (which ships a filled cache) has it.
@@ -13,7 +13,7 @@
  *   node --expose-gc dist/bench/scale.js [--managed N] [--unmanaged N] [--nodes N]
  *     [--latency-ms N] [--over 0.1] [--page-size N] [--stats-concurrency N]
  *     [--write-concurrency N] [--cpu-prof DIR] [--pushgateway]
- *     [--node-flags '--max-semi-space-size=8 ...']
+ *     [--node-flags='--max-semi-space-size=8 ...']
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
