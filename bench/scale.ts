@@ -329,7 +329,9 @@ async function main(): Promise<void> {
   ];
   const nodeArgs = [
     ...options.nodeFlags,
-    ...(options.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir]),
+    ...(options.cpuProfDir === undefined
+      ? []
+      : ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir]),
   ];
   // With a compile cache, fill it first, as the image build does (docs/operations.md).
   if (process.env['NODE_COMPILE_CACHE'] !== undefined) await runChild([], ['run', '--help']);
