@@ -77,7 +77,7 @@ export function resolveSettings(layers: readonly SettingsLayer[]): ResolvedSetti
  */
 function copySetting<K extends SettingName>(
   settings: Settings,
-  values: Partial<Settings>,
+  values: Partial<Pick<Settings, K>>,
   name: K,
 ): boolean {
   const value = values[name];
