@@ -26,8 +26,10 @@ RUN node --enable-source-maps /app/dist/pvc-chonker.mjs run --help >/dev/null \
   && test -n "$(ls -A /app/.compile-cache)"
 USER 65532:65532
 # A batch job in a 256 Mi container: keep the young generation small and let the old one grow
-# by 20 % over what a full GC kept, instead of V8's default of up to 4x for a large host. A
-# 10,000-PVC pass then peaks near 135 MiB instead of 190 MiB, for about a quarter more CPU.
-# bench/pushgateway.ts runs the CLI with the node flags of this line.
+# by 20 % over what a full GC kept, instead of V8's default of up to 4x for a large host. On this
+# Node.js 24 a 10,000-PVC pass with metrics pushed then peaks at 132-154 MiB (median 140) instead
+# of 277-289 MiB without flags (over the limit), for about a fifth more CPU. Cheaper settings
+# measured (semi-space 8 with heap growing 40 or 50 %) peak at 147-162 MiB. See docs/metrics.md.
+# make bench (bench/scale.ts, bench/pushgateway.ts) runs the CLI with the node flags of this line.
 ENTRYPOINT ["node", "--enable-source-maps", "--max-semi-space-size=4", "--heap-growing-percent=20", "/app/dist/pvc-chonker.mjs"]
 CMD ["run"]

@@ -191,17 +191,18 @@ function describeRun(title: string, run: MeasuredRun, requests: ProxiedRequest[]
 
 /**
  * Runs the CLI (`args` without a Pushgateway URL) once without a push, then twice against a
- * fresh Pushgateway, and returns the report text. `runCli` gets the node flags to use.
+ * fresh Pushgateway, and returns the report text. `runCli` gets `flags`, the node flags to use
+ * (the image's, from imageNodeFlags(), unless the bench was told others).
  */
 export async function pushgatewayBench(
   args: readonly string[],
+  flags: readonly string[],
   runCli: (nodeFlags: readonly string[], args: readonly string[]) => Promise<MeasuredRun>,
 ): Promise<string> {
-  const flags = imageNodeFlags();
   const gateway = await startGateway();
   const proxy = await startCountingProxy(gateway.url);
   const out: string[] = [
-    `\nnode flags of the image (Dockerfile ENTRYPOINT): ${flags.join(' ')}\n`,
+    `\nnode flags: ${flags.join(' ') || '(none)'}\n`,
     `metrics pushed to a real Pushgateway (${PUSHGATEWAY_BIN}, --persistence.file= empty) through a counting proxy\n`,
   ];
   try {

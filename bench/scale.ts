@@ -4,12 +4,16 @@
  * fixed latency per request. Prints wall time, requests by kind, the lower bound those requests
  * set under the concurrency limits, peak RSS of the CLI, and the time to its first request.
  *
+ * The CLI runs with the node flags of the image (the Dockerfile's ENTRYPOINT), so the CPU and
+ * memory printed are the CronJob's; --node-flags='...' runs it with others (--node-flags= for none).
+ *
  * NODE_COMPILE_CACHE=DIR (Node.js 22.1+) is passed to the CLI, after one warm-up, to show start-up
  * as the image (which ships a filled cache) has it.
  *
  *   node --expose-gc dist/bench/scale.js [--managed N] [--unmanaged N] [--nodes N]
  *     [--latency-ms N] [--over 0.1] [--page-size N] [--stats-concurrency N]
  *     [--write-concurrency N] [--cpu-prof DIR] [--pushgateway]
+ *     [--node-flags='--max-semi-space-size=8 ...']
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -18,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startSimCluster, type RequestLogEntry } from '../src/sim/index.js';
-import { pushgatewayBench } from './pushgateway.js';
+import { imageNodeFlags, pushgatewayBench } from './pushgateway.js';
 import { benchFleet, overThresholdCount, type BenchFleetOptions } from './fleet.js';
 import { FLOOR_SCRIPT, planFromLog } from './floor.js';
 
@@ -36,6 +40,8 @@ interface BenchOptions {
   cpuProfDir: string | undefined;
   /** Push to a real Pushgateway, two runs (bench/pushgateway.ts). */
   pushgateway: boolean;
+  /** V8 flags for the CLI: the image's unless --node-flags names others. */
+  nodeFlags: string[];
 }
 
 function readOptions(argv: string[]): BenchOptions {
@@ -52,8 +58,10 @@ function readOptions(argv: string[]): BenchOptions {
       'write-concurrency': { type: 'string', default: '32' },
       'cpu-prof': { type: 'string' },
       pushgateway: { type: 'boolean', default: false },
+      'node-flags': { type: 'string' },
     },
   });
+  const flags = values['node-flags'];
   return {
     fleet: {
       managed: Number(values.managed),
@@ -67,6 +75,8 @@ function readOptions(argv: string[]): BenchOptions {
     writeConcurrency: Number(values['write-concurrency']),
     cpuProfDir: values['cpu-prof'],
     pushgateway: values.pushgateway,
+    nodeFlags:
+      flags === undefined ? imageNodeFlags() : flags.split(' ').filter((flag) => flag !== ''),
   };
 }
 
@@ -317,14 +327,20 @@ async function main(): Promise<void> {
     '--write-concurrency',
     String(options.writeConcurrency),
   ];
-  const nodeArgs =
-    options.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir];
+  const nodeArgs = [
+    ...options.nodeFlags,
+    ...(options.cpuProfDir === undefined
+      ? []
+      : ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir]),
+  ];
   // With a compile cache, fill it first, as the image build does (docs/operations.md).
   if (process.env['NODE_COMPILE_CACHE'] !== undefined) await runChild([], ['run', '--help']);
   gc();
   if (options.pushgateway) {
     process.stdout.write(
-      await pushgatewayBench(args, (flags, a) => runChild([...flags, ...nodeArgs], a)),
+      await pushgatewayBench(args, options.nodeFlags, (flags, a) =>
+        runChild([...flags, ...nodeArgs.slice(options.nodeFlags.length)], a),
+      ),
     );
     await sim.close();
     await rm(dir, { recursive: true, force: true });

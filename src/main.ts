@@ -7,6 +7,7 @@
 import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
 import { Command, CommanderError, Option } from 'commander';
 import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { homedir, hostname } from 'node:os';
 import { join } from 'node:path';
@@ -26,7 +27,7 @@ import {
   type RawProviderOptions,
 } from './providers/index.js';
 import type { ProviderOptions } from './providers/types.js';
-import { formatReport } from './report.js';
+import { reportChunks } from './report.js';
 import { explain, formatExplanation } from './explain.js';
 import { run, type RunConfig, type RunDeps } from './run.js';
 import { createKubeletStatsSource } from './stats/kubelet-stats-source.js';
@@ -220,6 +221,13 @@ async function explainCommand(target: string, raw: RawOptions): Promise<number> 
   return EXIT.ok;
 }
 
+/** Writes the report piece by piece, waiting whenever stdout's pipe is full. */
+async function writeReport(chunks: Iterable<string>): Promise<void> {
+  for (const chunk of chunks) {
+    if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
+  }
+}
+
 async function runCommand(raw: RawOptions): Promise<number> {
   const providerOptions = providerOptionsOf(raw);
   const metricsConfig = parseMetricsConfig(raw, process.env);
@@ -231,7 +239,7 @@ async function runCommand(raw: RawOptions): Promise<number> {
   );
   const summary = await run(deps, config);
   clearTimeout(runDeadline);
-  process.stdout.write(formatReport(summary, options.output));
+  await writeReport(reportChunks(summary, options.output));
   const counts: Record<string, number> = {};
   for (const outcome of summary.pvcs) counts[outcome.action] = (counts[outcome.action] ?? 0) + 1;
   log.info(

@@ -83,9 +83,13 @@ export function parseQuantity(text: string): Result<bigint> {
 }
 
 /** Canonical form: the largest binary unit that divides the value exactly, else plain bytes. */
+/** Largest unit first; built once: formatQuantity runs several times per PVC of a pass. */
+const UNITS_DESCENDING: readonly (readonly [string, bigint])[] =
+  Object.entries(BINARY_SUFFIXES).reverse();
+
 export function formatQuantity(bytes: bigint): string {
   if (bytes === 0n) return '0';
-  for (const [suffix, unit] of Object.entries(BINARY_SUFFIXES).reverse()) {
+  for (const [suffix, unit] of UNITS_DESCENDING) {
     if (bytes % unit === 0n) return `${bytes / unit}${suffix}`;
   }
   return bytes.toString();

@@ -65,12 +65,25 @@ export function resolveSettings(layers: readonly SettingsLayer[]): ResolvedSetti
   };
   for (const layer of layers) {
     for (const name of Object.keys(layer.values) as SettingName[]) {
-      if (layer.values[name] === undefined) continue;
-      Object.assign(settings, { [name]: layer.values[name] });
-      sources[name] = layer.source;
+      if (copySetting(settings, layer.values, name)) sources[name] = layer.source;
     }
   }
   return { settings, sources };
+}
+
+/**
+ * settings[name] = values[name] when the layer sets it. A plain assignment: this runs for every
+ * setting of every layer of every PVC of a pass, where a computed-key object per value showed.
+ */
+function copySetting<K extends SettingName>(
+  settings: Settings,
+  values: Partial<Pick<Settings, K>>,
+  name: K,
+): boolean {
+  const value = values[name];
+  if (value === undefined) return false;
+  settings[name] = value;
+  return true;
 }
 
 /*

@@ -11,10 +11,22 @@ import type {
 import type { PersistentVolumeInfo, PvcSnapshot, StorageClassInfo } from '../core/pvc.js';
 import { parseQuantity } from '../core/quantity.js';
 
+/**
+ * Parsed quantities by their text. A fleet has few distinct sizes, and each of its PVCs and PVs
+ * carries two or three: parsing each text once saves tens of thousands of BigInt parses a pass.
+ * Bounded, as a cluster with many odd sizes must not grow it without limit.
+ */
+const parsedQuantities = new Map<string, bigint | undefined>();
+const MAX_PARSED_QUANTITIES = 4096;
+
 function bytesOf(text: string | undefined): bigint | undefined {
   if (text === undefined) return undefined;
+  if (parsedQuantities.has(text)) return parsedQuantities.get(text);
   const parsed = parseQuantity(text);
-  return parsed.ok ? parsed.value : undefined;
+  const bytes = parsed.ok ? parsed.value : undefined;
+  if (parsedQuantities.size >= MAX_PARSED_QUANTITIES) parsedQuantities.clear();
+  parsedQuantities.set(text, bytes);
+  return bytes;
 }
 
 function identity(

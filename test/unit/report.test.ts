@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import type { PvcOutcome, RunSummary } from '../../src/core/outcome.js';
+import { formatReport, outcomeJson, reportChunks } from '../../src/report.js';
+
+function outcome(name: string, detail = 'used 91.2% >= 80%'): PvcOutcome {
+  return {
+    namespace: 'team-a',
+    name,
+    action: 'expand',
+    reason: 'threshold-reached',
+    detail,
+    thresholdsReached: name.endsWith('0') ? [] : ['storage', 'inodes'],
+    currentBytes: 10n * 1024n ** 3n,
+    requestBytes: 10n * 1024n ** 3n,
+    newBytes: 11n * 1024n ** 3n,
+    maxSizeBytes: undefined,
+    usedRatio: 0.912,
+    inodesUsedRatio: undefined,
+    provider: 'generic',
+    unhealthy: false,
+    policy: undefined,
+    otherPolicies: name.endsWith('1') ? ['team-a/other'] : [],
+    group: undefined,
+  };
+}
+
+function summary(pvcs: PvcOutcome[]): RunSummary {
+  const at = new Date('2026-12-02T00:00:00Z');
+  return {
+    runId: 'r',
+    startedAt: at,
+    finishedAt: at,
+    dryRun: false,
+    status: 'success',
+    error: undefined,
+    pvcsSeen: pvcs.length,
+    unmanaged: { 'not-enabled': 0, disabled: 0, 'other-shard': 0 },
+    pvcs,
+  };
+}
+
+describe('the JSON report, made row by row', () => {
+  it.each([
+    ['no PVC', 0],
+    ['one PVC', 1],
+    ['more PVCs than fit one chunk', 400],
+  ])('is exactly JSON.stringify(rows, null, 2) for %s', (_, count) => {
+    const pvcs = Array.from({ length: count }, (_, i) =>
+      outcome(`data-${i}`, i === 3 ? 'line one\nline two "quoted"' : 'used 91.2% >= 80%'),
+    );
+
+    const text = formatReport(summary(pvcs), 'json');
+
+    expect(text).toBe(`${JSON.stringify(pvcs.map(outcomeJson), null, 2)}\n`);
+  });
+
+  it('comes in several pieces when it is long, so the writer can wait for the pipe', () => {
+    const pvcs = Array.from({ length: 400 }, (_, i) => outcome(`data-${i}`));
+
+    const chunks = [...reportChunks(summary(pvcs), 'json')];
+
+    expect(chunks.length).toBeGreaterThan(1);
+  });
+});
