@@ -1,6 +1,6 @@
 // PATCH bodies: JSON merge patch (RFC 7386), JSON patch (RFC 6902) and a strategic-merge
-// approximation. The strategic variant treats lists as atomic, which is right for every field
-// pvc-chonker touches (requests map, annotations) but not for merge-keyed lists like conditions.
+// approximation. The strategic variant treats lists as atomic (right for every field pvc-chonker
+// touches: requests map, annotations) except the merge-keyed lists of MERGE_KEYS.
 import { apiError, badRequest } from './status.js';
 import { deepCopy, deepEqual, isObject, type JsonObject } from './json.js';
 
@@ -35,14 +35,65 @@ export function mergePatch(target: unknown, patch: unknown): unknown {
   return out;
 }
 
+/**
+ * Lists merged by a key, as the built-in types declare with patchMergeKey; every other list is
+ * replaced. Only the webhooks of the webhook configurations so far: `kubectl apply` sends them
+ * when a defaulted field of a webhook (rules[].scope) differs from the manifest.
+ */
+const MERGE_KEYS: Record<string, string> = { webhooks: 'name' };
+
 function strategicPatch(target: unknown, patch: unknown): unknown {
   if (!isObject(patch)) return deepCopy(patch);
-  const cleaned: JsonObject = {};
+  const out: JsonObject = isObject(target) ? deepCopy(target) : {};
   for (const [key, value] of Object.entries(patch)) {
-    if (key.startsWith('$')) continue; // $patch / $retainKeys directives are not simulated
-    cleaned[key] = value;
+    if (key.startsWith('$')) continue; // $patch / $retainKeys / $setElementOrder handled below or not simulated
+    const mergeKey = MERGE_KEYS[key];
+    if (value === null) {
+      // eslint-disable-next-line @typescript-eslint/no-dynamic-delete
+      delete out[key];
+    } else if (mergeKey !== undefined && Array.isArray(value) && Array.isArray(out[key])) {
+      out[key] = mergeKeyedList(out[key], value, mergeKey, patch[`$setElementOrder/${key}`]);
+    } else {
+      out[key] = strategicPatch(out[key], value);
+    }
   }
-  return mergePatch(target, cleaned);
+  return out;
+}
+
+/**
+ * A patch element updates the element with the same key (or is appended, or with
+ * `$patch: delete` removes it); elements the patch does not name stay. `$setElementOrder`
+ * orders the named elements; the others keep their place after them.
+ */
+function mergeKeyedList(
+  target: unknown[],
+  patch: unknown[],
+  key: string,
+  order: unknown,
+): unknown[] {
+  const keyOf = (o: unknown): unknown => (isObject(o) ? o[key] : undefined);
+  let out = target.map((o) => deepCopy(o));
+  for (const element of patch) {
+    const i = out.findIndex((o) => keyOf(o) !== undefined && deepEqual(keyOf(o), keyOf(element)));
+    if (isObject(element) && element['$patch'] === 'delete') {
+      if (i >= 0) out.splice(i, 1);
+    } else if (i >= 0) {
+      out[i] = strategicPatch(out[i], element);
+    } else {
+      out.push(strategicPatch(undefined, element));
+    }
+  }
+  if (Array.isArray(order)) {
+    const rank = (o: unknown): number => {
+      const r = order.findIndex((k) => deepEqual(keyOf(k), keyOf(o)));
+      return r < 0 ? order.length : r;
+    };
+    out = out
+      .map((o, i) => ({ o, i }))
+      .sort((a, b) => rank(a.o) - rank(b.o) || a.i - b.i)
+      .map((x) => x.o);
+  }
+  return out;
 }
 
 function unescapePointer(token: string): string {

@@ -182,8 +182,8 @@ describe.skipIf(!HAVE_HELM)('Helm chart charts/pvc-chonker', () => {
         'Deployment/pvc-chonker/pvc-chonker-webhook',
         'PodDisruptionBudget/pvc-chonker/pvc-chonker-webhook',
         'Service/pvc-chonker/pvc-chonker-webhook',
-        'MutatingWebhookConfiguration//pvc-chonker-webhook',
-        'ValidatingWebhookConfiguration//pvc-chonker-webhook',
+        'MutatingWebhookConfiguration//pvc-chonker',
+        'ValidatingWebhookConfiguration//pvc-chonker',
         'Role/pvc-chonker/pvc-chonker-webhook',
         'PrometheusRule/pvc-chonker/pvc-chonker',
         'ConfigMap/pvc-chonker/pvc-chonker-dashboard',
@@ -286,8 +286,15 @@ describe.skipIf(!HAVE_HELM)('Helm chart charts/pvc-chonker', () => {
     );
     expect(sharded).toContain('CronJob/pvc-chonker/pvc-chonker-sharded');
     // cronjob/webhook/ comes with the webhook; from then on its objects are compared too.
+    // Every one of them: an object the chart names differently would otherwise go uncompared.
     if (existsSync(join(ROOT, 'cronjob/webhook'))) {
-      expect(webhook).toContain('Deployment/pvc-chonker/pvc-chonker-webhook');
+      const k = await run(KUBECTL, ['kustomize', join(ROOT, 'cronjob/webhook')]);
+      const webhookManifests = parseObjects(k.stdout).map(keyOf);
+
+      expect(webhookManifests).toContain('Deployment/pvc-chonker/pvc-chonker-webhook');
+      expect(webhook.filter((key) => webhookManifests.includes(key)).sort()).toEqual(
+        webhookManifests.sort(),
+      );
     }
   });
 
@@ -421,17 +428,39 @@ describe.skipIf(!HAVE_HELM || !HAVE_KUBECTL)('the rendered chart applied with re
     expect(first.stdout.trim().split('\n')).toHaveLength(objects.length + 1);
     expect(first.stdout).toMatch(/cronjob.batch\/pvc-chonker-sharded created/);
     expect(first.stdout).toMatch(
-      /validatingwebhookconfiguration.admissionregistration.k8s.io\/pvc-chonker-webhook created/,
+      /validatingwebhookconfiguration.admissionregistration.k8s.io\/pvc-chonker created/,
     );
     expect(second.code, second.stderr).toBe(0);
-    // A PDB's selector has patchStrategy "replace", so client-side apply always sends it and
-    // says "configured", against a real API server too; the object itself does not change.
+    // A PDB's selector has patchStrategy "replace", and the API server defaults rules[].scope of
+    // the webhooks (cronjob/webhook/ leaves it out): client-side apply sends those again and says
+    // "configured", against a real API server too; the objects themselves do not change.
     expect(
       second.stdout
         .trim()
         .split('\n')
         .filter((l) => !l.endsWith(' unchanged')),
-    ).toEqual(['poddisruptionbudget.policy/pvc-chonker-webhook configured']);
+    ).toEqual([
+      'poddisruptionbudget.policy/pvc-chonker-webhook configured',
+      'mutatingwebhookconfiguration.admissionregistration.k8s.io/pvc-chonker configured',
+      'validatingwebhookconfiguration.admissionregistration.k8s.io/pvc-chonker configured',
+    ]);
+    // The resent webhook is merged by name into the stored one, not put in its place.
+    const validating = await kubectl(
+      'get',
+      'validatingwebhookconfiguration',
+      'pvc-chonker',
+      '-o',
+      'json',
+    );
+    expect(JSON.parse(validating.stdout)).toMatchObject({
+      webhooks: [
+        {
+          name: 'validate.pvc-chonker.io',
+          sideEffects: 'None',
+          clientConfig: { service: { name: 'pvc-chonker-webhook', path: '/validate' } },
+        },
+      ],
+    });
     expect(cron.code, cron.stderr).toBe(0);
     expect(JSON.parse(cron.stdout)).toMatchObject({
       spec: { schedule: '*/5 * * * *', jobTemplate: { spec: { completions: 4 } } },

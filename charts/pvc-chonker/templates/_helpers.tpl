@@ -27,6 +27,12 @@ app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 {{- printf "%s-webhook" (include "pvc-chonker.fullname" .) -}}
 {{- end -}}
 
+{{/* The webhook pods' labels, selected by the Deployment, PDB, Service and anti-affinity. */}}
+{{- define "pvc-chonker.webhookSelectorLabels" -}}
+app.kubernetes.io/name: pvc-chonker
+app.kubernetes.io/component: webhook
+{{- end -}}
+
 {{- define "pvc-chonker.webhookTlsSecret" -}}
 {{- .Values.webhook.tls.secretName | default (printf "%s-tls" (include "pvc-chonker.webhookName" .)) -}}
 {{- end -}}
