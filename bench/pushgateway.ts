@@ -5,12 +5,9 @@
  * the first run's series before it pushes. A small proxy between the CLI and the Pushgateway
  * counts the bytes and times each request.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, request, type IncomingMessage } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
-
-export const PUSHGATEWAY_BIN = process.env['PUSHGATEWAY_BIN'] ?? 'prometheus-pushgateway';
+import { freePort, PUSHGATEWAY_BIN, startPushgateway } from './prometheus-processes.js';
 
 /** What the bench needs of one CLI process (bench/scale.ts runs and measures it). */
 export interface MeasuredRun {
@@ -29,45 +26,6 @@ interface ProxiedRequest {
   requestBytes: number;
   responseBytes: number;
   ms: number;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createNetServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => {
-        resolve(port);
-      });
-    });
-  });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function startGateway(): Promise<{ url: string; child: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn(
-    PUSHGATEWAY_BIN,
-    ['--persistence.file=', `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
-  const url = `http://127.0.0.1:${port}/`;
-  for (let tries = 0; tries < 100; tries++) {
-    if (child.exitCode !== null) break;
-    const ready = await fetch(new URL('-/ready', url)).then(
-      (response) => response.ok,
-      () => false,
-    );
-    if (ready) return { url, child };
-    await sleep(100);
-  }
-  child.kill('SIGKILL');
-  throw new Error(`${PUSHGATEWAY_BIN} did not start; run scripts/install-system-deps.sh`);
 }
 
 /** Forwards everything to `target` and records method, path, bytes both ways and duration. */
@@ -199,8 +157,8 @@ export async function pushgatewayBench(
   flags: readonly string[],
   runCli: (nodeFlags: readonly string[], args: readonly string[]) => Promise<MeasuredRun>,
 ): Promise<string> {
-  const gateway = await startGateway();
-  const proxy = await startCountingProxy(gateway.url);
+  const gateway = await startPushgateway();
+  const proxy = await startCountingProxy(gateway.url.href);
   const out: string[] = [
     `\nnode flags: ${flags.join(' ') || '(none)'}\n`,
     `metrics pushed to a real Pushgateway (${PUSHGATEWAY_BIN}, --persistence.file= empty) through a counting proxy\n`,
@@ -214,7 +172,7 @@ export async function pushgatewayBench(
     }
   } finally {
     await proxy.close();
-    gateway.child.kill('SIGTERM');
+    await gateway.stop();
   }
   return out.join('');
 }

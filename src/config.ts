@@ -124,16 +124,20 @@ function shard(
   return index.ok ? ok({ index: index.value, count: count.value }) : index;
 }
 
-/** The flag wins; else PVC_CHONKER_DRY_RUN, which must say yes or no unambiguously. */
-function dryRun(
-  raw: RawRunOptions,
+/**
+ * A boolean switch: the flag wins; else the environment variable, which must say yes or no
+ * unambiguously (commander would read PVC_CHONKER_DRY_RUN=false as true).
+ */
+export function booleanSwitch(
+  flag: boolean | undefined,
+  variable: string,
   env: Readonly<Record<string, string | undefined>>,
 ): Result<boolean> {
-  if (raw.dryRun === true) return ok(true);
-  const text = env['PVC_CHONKER_DRY_RUN'] ?? '';
+  if (flag === true) return ok(true);
+  const text = env[variable] ?? '';
   if (text === '' || /^(false|0|no)$/i.test(text)) return ok(false);
   if (/^(true|1|yes)$/i.test(text)) return ok(true);
-  return err(`PVC_CHONKER_DRY_RUN: ${JSON.stringify(text)} is not true or false`);
+  return err(`${variable}: ${JSON.stringify(text)} is not true or false`);
 }
 
 const SETTING_FLAGS: readonly [SettingKey, keyof RawRunOptions][] = [
@@ -193,7 +197,7 @@ export function parseRunOptions(
       max: 100_000,
     }),
     shard: shard(raw, env),
-    dryRun: dryRun(raw, env),
+    dryRun: booleanSwitch(raw.dryRun, 'PVC_CHONKER_DRY_RUN', env),
   });
   if (!checked.ok) return checked;
   return ok({

@@ -4,7 +4,7 @@
  */
 import { parseDuration } from '../core/duration.js';
 import { err, ok, type Result } from '../core/result.js';
-import type { LogLevel } from '../config.js';
+import { booleanSwitch, type LogLevel } from '../config.js';
 import type { ObjectName } from './tls.js';
 
 export interface RawWebhookOptions {
@@ -58,18 +58,6 @@ function objectName(flag: string, text: string | undefined): Result<ObjectName> 
   return ok({ namespace, name });
 }
 
-/** The flag wins; else PVC_CHONKER_AUTO_TLS, which must say yes or no unambiguously. */
-function autoTls(
-  raw: RawWebhookOptions,
-  env: Readonly<Record<string, string | undefined>>,
-): Result<boolean> {
-  if (raw.autoTls === true) return ok(true);
-  const text = env['PVC_CHONKER_AUTO_TLS'] ?? '';
-  if (text === '' || /^(false|0|no)$/i.test(text)) return ok(false);
-  if (/^(true|1|yes)$/i.test(text)) return ok(true);
-  return err(`PVC_CHONKER_AUTO_TLS: ${JSON.stringify(text)} is not true or false`);
-}
-
 function tlsSource(raw: RawWebhookOptions, auto: boolean): Result<TlsSource> {
   const files = raw.tlsCertFile !== undefined || raw.tlsKeyFile !== undefined;
   if (auto && files) return err('--auto-tls and --tls-cert-file/--tls-key-file exclude each other');
@@ -115,7 +103,7 @@ export function parseWebhookOptions(
   const logLevel = raw.logLevel ?? 'info';
   if (!LOG_LEVELS.includes(logLevel))
     return err(`--log-level: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
-  const auto = autoTls(raw, env);
+  const auto = booleanSwitch(raw.autoTls, 'PVC_CHONKER_AUTO_TLS', env);
   if (!auto.ok) return auto;
   const tls = tlsSource(raw, auto.value);
   if (!tls.ok) return tls;

@@ -10,7 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimCluster, type SimCluster } from '../../src/sim/index.js';
-import { freePort, startPushgateway, type RunningPushgateway } from './pushgateway-process.js';
+import {
+  freePort,
+  startPushgateway,
+  type RunningPushgateway,
+} from '../../bench/prometheus-processes.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 /** The bundled CLI the build makes (else tsc's output); PVC_CHONKER_CLI points elsewhere. */

@@ -13,7 +13,7 @@ import { publishMetrics } from '../../src/metrics/publish.js';
 import { NO_PREVIOUS_VALUES, planMetrics, type PvcMetrics } from '../../src/metrics/series.js';
 import { expanded, memoryLogger, outcome, summary } from './builders.js';
 import { parseExposition, value } from './exposition-text.js';
-import { startPushgateway, type RunningPushgateway } from './pushgateway-process.js';
+import { startPushgateway, type RunningPushgateway } from '../../bench/prometheus-processes.js';
 
 const PROMTOOL = process.env['PROMTOOL_BIN'] ?? 'promtool';
 

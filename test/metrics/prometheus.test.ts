@@ -14,7 +14,7 @@ import {
   startPushgateway,
   type RunningPrometheus,
   type RunningPushgateway,
-} from './pushgateway-process.js';
+} from '../../bench/prometheus-processes.js';
 
 const MONITORING = join(import.meta.dirname, '../../cronjob/monitoring');
 const GiB = 1024n ** 3n;

@@ -11,7 +11,11 @@ import { parseMetricsConfig, type MetricsConfig } from '../../src/metrics/config
 import { METRICS } from '../../src/metrics/definitions.js';
 import { publishMetrics } from '../../src/metrics/publish.js';
 import { expanded, memoryLogger, outcome, summary } from './builders.js';
-import { freePort, startPushgateway, type RunningPushgateway } from './pushgateway-process.js';
+import {
+  freePort,
+  startPushgateway,
+  type RunningPushgateway,
+} from '../../bench/prometheus-processes.js';
 
 interface ApiSample {
   labels: Record<string, string>;

@@ -1,5 +1,5 @@
 /**
- * Starts Debian's prometheus-pushgateway (scripts/install-system-deps.sh installs it) on a free
+ * For the tests and `make bench`: starts Debian's prometheus-pushgateway (scripts/install-system-deps.sh installs it) on a free
  * 127.0.0.1 port, in memory only (--persistence.file= empty), and stops it again.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
