@@ -27,6 +27,7 @@ bold() { printf '\n\033[1m%s\033[0m\n' "$*"; }
 bold "Simulated cluster at $url (kubeconfig: $kubeconfig)"
 bold "\$ kubectl apply -f docs/examples/    # a PVCPolicy and a PVCGroup (POSTed here: no kubectl needed)"
 # What kubectl apply does for a new object: POST it with fieldValidation=Strict.
+# shellcheck disable=SC2016 # the ${...} are JavaScript template literals, not shell expansions
 node --input-type=module -e '
   import { readFileSync } from "node:fs";
   import { parse } from "yaml";
@@ -84,6 +85,7 @@ for _ in $(seq 1 100); do
 done
 # Creates a PVC the way kubectl would and prints what the API server answered.
 create_pvc() {
+  # shellcheck disable=SC2016 # the ${...} are JavaScript template literals, not shell expansions
   curl -sS -i -X POST -H 'Content-Type: application/json' --data "$1" \
     "$hook_url/api/v1/namespaces/db/persistentvolumeclaims" | node -e '
     const [head, body] = require("fs").readFileSync(0, "utf8").split("\r\n\r\n");
