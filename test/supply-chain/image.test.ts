@@ -6,9 +6,9 @@
 // esbuild), so it runs once, under Node.js 24 (the image's Node.js), in `make test-node24`.
 import { execFile, spawn } from 'node:child_process';
 import { cp, mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEc2Fake, type Ec2Fake } from '../../src/sim/clouds/ec2.js';
@@ -64,6 +64,28 @@ function runBundle(app: string, args: string[], env: NodeJS.ProcessEnv): Promise
   });
 }
 
+/**
+ * The runtime stage's copies, as paths under /app: `COPY --from=build /app/a /app/b ./dist/`
+ * and `COPY package.json ./` (from the build context, which the build directory mirrors).
+ */
+function runtimeCopies(dockerfile: string): { from: string; to: string }[] {
+  const stages = dockerfile.split(/^FROM /m);
+  const runtime = stages[stages.length - 1] ?? '';
+  const copies: { from: string; to: string }[] = [];
+  for (const line of runtime.split('\n')) {
+    const words = line.trim().split(/\s+/);
+    if (words[0] !== 'COPY') continue;
+    const paths = words.slice(1).filter((w) => !w.startsWith('--'));
+    const dest = paths.pop() ?? '';
+    for (const source of paths) {
+      const from = source.replace(/^\/app\//, '');
+      const to = dest.endsWith('/') ? join(dest, basename(from)) : dest;
+      copies.push({ from, to: to.replace(/^\.\//, '') });
+    }
+  }
+  return copies;
+}
+
 describe.skipIf(!IMAGE_NODE)('the image, built as the Dockerfile does', () => {
   let build: string;
   let app: string;
@@ -90,13 +112,13 @@ describe.skipIf(!IMAGE_NODE)('the image, built as the Dockerfile does', () => {
     expect(built.code, built.out).toBe(0);
     const pruned = await sh('npm', ['prune', '--omit=dev', '--no-audit', '--no-fund'], build);
     expect(pruned.code, pruned.out).toBe(0);
-    // The runtime stage copies node_modules, the bundle and package.json, nothing else.
+    // The runtime stage copies what its COPY lines name, nothing else: read them from the
+    // Dockerfile, so a file the bundle needs (a chunk, a map) cannot be left out here only.
     app = await mkdtemp(join(tmpdir(), 'image-app-'));
-    await rename(join(build, 'node_modules'), join(app, 'node_modules'));
-    await mkdir(join(app, 'dist'));
-    for (const f of ['pvc-chonker.mjs', 'pvc-chonker.mjs.map'])
-      await cp(join(build, 'dist', f), join(app, 'dist', f));
-    await cp(join(build, 'package.json'), join(app, 'package.json'));
+    for (const { from, to } of runtimeCopies(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))) {
+      await mkdir(dirname(join(app, to)), { recursive: true });
+      await rename(join(build, from), join(app, to));
+    }
 
     const seed = await loadSeed(join(ROOT, 'test/fixtures/sim/demo-fleet.yaml'));
     sim = await startSimCluster({ seed, resizeDelayMs: 50 });
