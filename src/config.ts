@@ -43,6 +43,14 @@ const LOG_LEVELS: readonly LogLevel[] = [
   'silent',
 ];
 
+/** --log-level, `info` when not given. */
+export function parseLogLevel(text: string | undefined): Result<LogLevel> {
+  const level = LOG_LEVELS.find((known) => known === (text ?? 'info'));
+  if (level === undefined)
+    return err(`--log-level: "${text ?? ''}" is not one of ${LOG_LEVELS.join(', ')}`);
+  return ok(level);
+}
+
 export interface RunOptions {
   kubeconfig: string | undefined;
   context: string | undefined;
@@ -82,7 +90,12 @@ function integer(
   return ok(value);
 }
 
-function duration(flag: string, text: string | undefined, fallbackMs: number): Result<number> {
+/** A duration flag in milliseconds, longer than 0; `fallbackMs` when it is not given. */
+export function durationFlag(
+  flag: string,
+  text: string | undefined,
+  fallbackMs: number,
+): Result<number> {
   if (text === undefined) return ok(fallbackMs);
   const parsed = parseDuration(text);
   if (!parsed.ok) return err(`--${flag}: ${parsed.error}`);
@@ -90,8 +103,9 @@ function duration(flag: string, text: string | undefined, fallbackMs: number): R
   return parsed;
 }
 
+/** A namespace name: an RFC 1123 DNS label. */
 // eslint-disable-next-line security/detect-unsafe-regex -- anchored, no ambiguous nested repetition: linear time
-const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+export const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 
 function namespaces(values: readonly string[] | undefined): Result<string[]> {
   // Repeated flags, or one comma-separated env value.
@@ -169,18 +183,17 @@ export function parseRunOptions(
   const output = raw.output ?? 'table';
   if (output !== 'table' && output !== 'json')
     return err(`--output: "${output}" is not one of table, json`);
-  const logLevel = (raw.logLevel ?? 'info') as LogLevel;
-  if (!LOG_LEVELS.includes(logLevel))
-    return err(`--log-level: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
+  const logLevel = parseLogLevel(raw.logLevel);
+  if (!logLevel.ok) return logLevel;
   const checked = combine({
     namespaces: namespaces(raw.namespace),
     flagSettings: flagSettings(raw),
     pageSize: integer('page-size', raw.pageSize, { fallback: 500, min: 1, max: 10_000 }),
-    apiTimeoutMs: duration('api-timeout', raw.apiTimeout, 15_000),
-    statsTimeoutMs: duration('stats-timeout', raw.statsTimeout, 10_000),
+    apiTimeoutMs: durationFlag('api-timeout', raw.apiTimeout, 15_000),
+    statsTimeoutMs: durationFlag('stats-timeout', raw.statsTimeout, 10_000),
     // 80% of the shipped CronJob's activeDeadlineSeconds (240 s): the pass ends on its own terms,
     // with a report and metrics, before Kubernetes kills the pod.
-    runDeadlineMs: duration('run-deadline', raw.runDeadline, 190_000),
+    runDeadlineMs: durationFlag('run-deadline', raw.runDeadline, 190_000),
     statsConcurrency: integer('stats-concurrency', raw.statsConcurrency, {
       fallback: 16,
       min: 1,
@@ -204,7 +217,7 @@ export function parseRunOptions(
     kubeconfig: raw.kubeconfig,
     context: raw.context,
     output,
-    logLevel,
+    logLevel: logLevel.value,
     ...checked.value,
   });
 }

@@ -2,9 +2,8 @@
  * The flags of `pvc-chonker webhook` (each also PVC_CHONKER_*), validated once into typed values.
  * Pure: a bad value becomes a one-line message naming the flag and the value.
  */
-import { parseDuration } from '../core/duration.js';
 import { err, ok, type Result } from '../core/result.js';
-import { booleanSwitch, type LogLevel } from '../config.js';
+import { booleanSwitch, durationFlag, NAMESPACE, parseLogLevel, type LogLevel } from '../config.js';
 import type { ObjectName } from './tls.js';
 
 export interface RawWebhookOptions {
@@ -36,24 +35,13 @@ export interface WebhookOptions {
   logLevel: LogLevel;
 }
 
-const LOG_LEVELS: readonly string[] = [
-  'fatal',
-  'error',
-  'warn',
-  'info',
-  'debug',
-  'trace',
-  'silent',
-];
-// eslint-disable-next-line security/detect-unsafe-regex -- bounded repetitions of one class: linear
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 // eslint-disable-next-line security/detect-unsafe-regex -- bounded repetitions of one class: linear
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
 function objectName(flag: string, text: string | undefined): Result<ObjectName> {
   if (text === undefined) return err(`--auto-tls needs --${flag} NAMESPACE/NAME`);
   const [namespace = '', name = '', ...rest] = text.split('/');
-  if (rest.length > 0 || !DNS_LABEL.test(namespace) || !DNS_SUBDOMAIN.test(name))
+  if (rest.length > 0 || !NAMESPACE.test(namespace) || !DNS_SUBDOMAIN.test(name))
     return err(`--${flag}: "${text}" is not NAMESPACE/NAME`);
   return ok({ namespace, name });
 }
@@ -83,14 +71,6 @@ function tlsSource(raw: RawWebhookOptions, auto: boolean): Result<TlsSource> {
   });
 }
 
-function duration(flag: string, text: string | undefined, fallbackMs: number): Result<number> {
-  if (text === undefined) return ok(fallbackMs);
-  const parsed = parseDuration(text);
-  if (!parsed.ok) return err(`--${flag}: ${parsed.error}`);
-  if (parsed.value <= 0) return err(`--${flag}: "${text}" must be longer than 0`);
-  return parsed;
-}
-
 export function parseWebhookOptions(
   raw: RawWebhookOptions,
   env: Readonly<Record<string, string | undefined>>,
@@ -100,16 +80,15 @@ export function parseWebhookOptions(
   // 0: any free port (tests); the port chosen is logged.
   if (!/^\d+$/.test(portText) || port > 65535)
     return err(`--port: "${portText}" is not a port from 0 to 65535`);
-  const logLevel = raw.logLevel ?? 'info';
-  if (!LOG_LEVELS.includes(logLevel))
-    return err(`--log-level: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
+  const logLevel = parseLogLevel(raw.logLevel);
+  if (!logLevel.ok) return logLevel;
   const auto = booleanSwitch(raw.autoTls, 'PVC_CHONKER_AUTO_TLS', env);
   if (!auto.ok) return auto;
   const tls = tlsSource(raw, auto.value);
   if (!tls.ok) return tls;
-  const check = duration('tls-check-interval', raw.tlsCheckInterval, 3_600_000);
+  const check = durationFlag('tls-check-interval', raw.tlsCheckInterval, 3_600_000);
   if (!check.ok) return check;
-  const relist = duration('relist-interval', raw.relistInterval, 10_000);
+  const relist = durationFlag('relist-interval', raw.relistInterval, 10_000);
   if (!relist.ok) return relist;
   return ok({
     port,
@@ -118,6 +97,6 @@ export function parseWebhookOptions(
     relistMs: relist.value,
     kubeconfig: raw.kubeconfig,
     context: raw.context,
-    logLevel: logLevel as LogLevel,
+    logLevel: logLevel.value,
   });
 }
