@@ -197,6 +197,20 @@ interface Printer {
   row: (o: JsonObject, now: Date) => unknown[];
 }
 
+/** Both admission configuration kinds print the same columns, as kubectl shows them. */
+const WEBHOOK_CONFIGURATION: Printer = {
+  columns: [
+    NAME,
+    {
+      name: 'Webhooks',
+      type: 'integer',
+      description: 'Webhooks indicates the number of webhooks in the configuration.',
+    },
+    AGE,
+  ],
+  row: (o, now) => [meta(o)['name'], arr(o['webhooks']).length, age(o, now)],
+};
+
 const PRINTERS: Partial<Record<SimKind, Printer>> = {
   PersistentVolumeClaim: {
     columns: [
@@ -306,30 +320,8 @@ const PRINTERS: Partial<Record<SimKind, Printer>> = {
       age(o, now),
     ],
   },
-  MutatingWebhookConfiguration: {
-    columns: [
-      NAME,
-      {
-        name: 'Webhooks',
-        type: 'integer',
-        description: 'Webhooks indicates the number of webhooks in the configuration.',
-      },
-      AGE,
-    ],
-    row: (o, now) => [meta(o)['name'], arr(o['webhooks']).length, age(o, now)],
-  },
-  ValidatingWebhookConfiguration: {
-    columns: [
-      NAME,
-      {
-        name: 'Webhooks',
-        type: 'integer',
-        description: 'Webhooks indicates the number of webhooks in the configuration.',
-      },
-      AGE,
-    ],
-    row: (o, now) => [meta(o)['name'], arr(o['webhooks']).length, age(o, now)],
-  },
+  MutatingWebhookConfiguration: WEBHOOK_CONFIGURATION,
+  ValidatingWebhookConfiguration: WEBHOOK_CONFIGURATION,
   Namespace: {
     columns: [NAME, col('Status', 'The status of the namespace'), AGE],
     row: (o, now) => [meta(o)['name'], str(readPath(o, 'status.phase')) ?? '', age(o, now)],
