@@ -3,7 +3,8 @@
 // and falls back to these when the response Content-Type is plain application/json.
 import { discoveryEntries } from './crds.js';
 import { INSTALL_GROUPS } from './install-resources.js';
-import { arr, obj, readPath, str, type JsonObject } from './json.js';
+import { servedCustomVersions } from './openapi.js';
+import { readPath, str, type JsonObject } from './json.js';
 import { RESOURCES, type ResourceInfo } from './resources.js';
 import type { ObjectStore } from './store.js';
 
@@ -39,15 +40,7 @@ interface GroupVersion {
 /** Built-in groups (v1), then the groups and versions of the stored CRDs. */
 function groupVersions(store: ObjectStore): GroupVersion[] {
   const builtIn = GROUPS.map((group) => ({ group, version: 'v1' }));
-  const custom = store.list('CustomResourceDefinition').flatMap((crd) =>
-    arr(readPath(crd, 'spec.versions'))
-      .map(obj)
-      .filter((v) => v['served'] !== false)
-      .map((v) => ({
-        group: str(readPath(crd, 'spec.group')) ?? '',
-        version: str(v['name']) ?? '',
-      })),
-  );
+  const custom = servedCustomVersions(store).map(({ group, version }) => ({ group, version }));
   const seen = new Set<string>();
   return [...builtIn, ...custom].filter((gv) => {
     const key = `${gv.group}/${gv.version}`;

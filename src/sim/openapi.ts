@@ -11,7 +11,7 @@ import { arr, deepCopy, obj, readPath, str, type JsonObject } from './json.js';
 import { RESOURCES } from './resources.js';
 import type { ObjectStore } from './store.js';
 
-interface Served {
+export interface Served {
   group: string;
   version: string;
   kind: string;
@@ -46,7 +46,8 @@ function builtIns(): Served[] {
   }));
 }
 
-function customs(store: ObjectStore): Served[] {
+/** Every served version of every stored CRD (discovery lists the same group-versions). */
+export function servedCustomVersions(store: ObjectStore): Served[] {
   return store.list('CustomResourceDefinition').flatMap((crd) =>
     arr(readPath(crd, 'spec.versions'))
       .map(obj)
@@ -133,7 +134,7 @@ function groupVersionDoc(served: Served[]): JsonObject {
 
 function byGroupVersion(store: ObjectStore): Map<string, Served[]> {
   const groups = new Map<string, Served[]>();
-  for (const s of [...builtIns(), ...customs(store)]) {
+  for (const s of [...builtIns(), ...servedCustomVersions(store)]) {
     const key = gvPath(s);
     groups.set(key, [...(groups.get(key) ?? []), s]);
   }
