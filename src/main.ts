@@ -3,16 +3,13 @@
  * Composition root: the only place that reads argv and the environment, builds the real
  * adapters, and turns the run's summary into an exit status.
  */
-// The config module alone: the package index would bundle the whole generated API (start-up).
-import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
 import { Command, CommanderError, Option } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
-import { homedir, hostname } from 'node:os';
-import { join } from 'node:path';
+import { hostname } from 'node:os';
 import { parseRunOptions, type RawRunOptions, type RunOptions } from './config.js';
 import { shardOf } from './core/shard.js';
+import { loadApiConnection, type ApiConnection } from './kube/api-connection.js';
 import { KubeCluster } from './kube/cluster.js';
 import { KubeCustomResources } from './kube/custom-resources.js';
 import { createConnectionPool } from './kube/keep-alive.js';
@@ -55,51 +52,13 @@ function option(flags: string, description: string): Option {
   return new Option(flags, description).env(envName(long));
 }
 
-type KubeConfigChoice = Pick<RunOptions, 'kubeconfig' | 'context'>;
+type ConnectionChoice = Pick<RunOptions, 'kubeconfig' | 'context'>;
 
-function loadKubeConfig(options: KubeConfigChoice, env: NodeJS.ProcessEnv): KubeConfig {
-  const config = new KubeConfig();
-  const kubeconfig = options.kubeconfig ?? env['KUBECONFIG'];
-  if (kubeconfig !== undefined && kubeconfig !== '') {
-    const files = kubeconfig.split(':').filter((file) => file !== '');
-    // eslint-disable-next-line security/detect-non-literal-fs-filename -- the path is the operator's own --metrics-file / kubeconfig / secret file, not data from the cluster
-    const missing = files.find((file) => !existsSync(file));
-    if (missing !== undefined) throw new UsageError(`--kubeconfig: "${missing}" does not exist`);
-    if (files.length === 1) config.loadFromFile(files[0] ?? '');
-    else config.loadFromDefault();
-  } else if (env['KUBERNETES_SERVICE_HOST'] !== undefined) {
-    config.loadFromCluster();
-  } else {
-    const file = join(homedir(), '.kube', 'config');
-    // eslint-disable-next-line security/detect-non-literal-fs-filename -- ~/.kube/config, the default kubeconfig
-    if (!existsSync(file))
-      throw new UsageError(
-        `no kubeconfig: pass --kubeconfig, set KUBECONFIG, or run in a cluster (${file} does not exist)`,
-      );
-    config.loadFromFile(file);
-  }
-  if (options.context !== undefined) {
-    if (!config.getContexts().some((context) => context.name === options.context)) {
-      throw new UsageError(`--context: "${options.context}" is not a context in the kubeconfig`);
-    }
-    config.setCurrentContext(options.context);
-  }
-  if (config.getCurrentCluster() === null)
-    throw new UsageError('the kubeconfig has no current cluster');
-  return config;
-}
-
-/** A kubeconfig that cannot be read or parsed is a configuration error (exit 2), named as such. */
-function loadKubeConfigOrExplain(options: KubeConfigChoice, env: NodeJS.ProcessEnv): KubeConfig {
-  try {
-    return loadKubeConfig(options, env);
-  } catch (error) {
-    if (error instanceof UsageError) throw error;
-    const source =
-      options.kubeconfig ?? env['KUBECONFIG'] ?? 'the in-cluster or default kubeconfig';
-    const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    throw new UsageError(`cannot load kubeconfig ${JSON.stringify(source)}: ${reason ?? ''}`);
-  }
+/** A kubeconfig that cannot be read or used is a configuration error (exit 2), named as such. */
+function connect(choice: ConnectionChoice, env: NodeJS.ProcessEnv): ApiConnection {
+  const connection = loadApiConnection(choice, { env });
+  if (!connection.ok) throw new UsageError(connection.error);
+  return connection.value;
 }
 
 interface Prepared {
@@ -119,7 +78,8 @@ function prepare(raw: RawOptions, providerOptions: ProviderOptions): Prepared {
   const runId = randomUUID();
   const log = createLogger(options.logLevel, runId);
   logWarnings(log);
-  const kubeConfig = loadKubeConfigOrExplain(options, process.env);
+  const connection = connect(options, process.env);
+  for (const warning of connection.warnings) log.warn(warning);
 
   // SIGTERM, or the run deadline: stop starting new work at once; abandon in-flight requests
   // after a grace period.
@@ -144,7 +104,7 @@ function prepare(raw: RawOptions, providerOptions: ProviderOptions): Prepared {
   }, options.runDeadlineMs).unref();
 
   const pool = createConnectionPool();
-  const send = createRawClient(kubeConfig, pool);
+  const send = createRawClient(connection, pool);
   const cluster = new KubeCluster({
     send,
     timeoutMs: options.apiTimeoutMs,
@@ -426,8 +386,7 @@ function addWebhookCommand(program: Command): void {
       const { webhookCommand } = await import('./webhook/command.js');
       process.exitCode = await webhookCommand(raw, {
         env: process.env,
-        loadKubeConfig: (kubeconfig, context) =>
-          loadKubeConfigOrExplain({ kubeconfig, context }, process.env),
+        connect: (kubeconfig, context) => connect({ kubeconfig, context }, process.env),
         usageError: (message) => new UsageError(message),
       });
     });

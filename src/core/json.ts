@@ -2,3 +2,17 @@
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
+
+type Optional<T> = {
+  [K in keyof T as undefined extends T[K] ? K : never]?: Exclude<T[K], undefined>;
+} & { [K in keyof T as undefined extends T[K] ? never : K]: T[K] };
+
+/**
+ * The object without its undefined fields: what an optional field must be under
+ * exactOptionalPropertyTypes, without a conditional spread per field.
+ */
+export function withoutUndefined<T extends object>(object: T): Optional<T> {
+  const copy: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(object)) if (value !== undefined) copy[key] = value;
+  return copy as Optional<T>;
+}

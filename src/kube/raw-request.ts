@@ -1,6 +1,6 @@
-import type { KubeConfig } from '@kubernetes/client-node/dist/config.js';
-import http from 'node:http';
+import http, { type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
+import { requestTarget, type ApiConnection, type RequestCredentials } from './api-connection.js';
 import type { ConnectionPool } from './keep-alive.js';
 
 /**
@@ -61,39 +61,21 @@ function pathWithQuery(basePath: string, request: RawRequest): string {
 }
 
 /**
- * The kubeconfig's credentials are applied at most every few seconds, not per request:
- * client-node's applyToHTTPSOptions reads the CA and key files and builds an agent on every call,
- * which a 10,000-PVC pass would do thousands of times. Rotating credentials (in-cluster token
- * file, exec plugins) are refreshed by client-node itself; a 401 sent with a cached header is
- * tried once more with freshly applied ones, in case it had just expired.
+ * Credentials are applied at most every few seconds, not per request: a token file would
+ * otherwise be read thousands of times a pass. A 401 sent with cached credentials is tried once
+ * more with fresh ones, in case the token had just been rotated.
  */
 const CREDENTIALS_TTL_MS = 5_000;
 
-type Credentials = Pick<
-  https.RequestOptions,
-  | 'ca'
-  | 'cert'
-  | 'key'
-  | 'pfx'
-  | 'passphrase'
-  | 'rejectUnauthorized'
-  | 'servername'
-  | 'auth'
-  | 'headers'
->;
+export function createRawClient(connection: ApiConnection, pool: ConnectionPool): RawClient {
+  const { protocol, hostname, port, basePath } = requestTarget(connection.server);
+  const transport = protocol === 'https:' ? https : http;
+  let cached: { at: number; credentials: Promise<RequestCredentials> } | undefined;
 
-export function createRawClient(config: KubeConfig, pool: ConnectionPool): RawClient {
-  const cluster = config.getCurrentCluster();
-  if (cluster === null) throw new Error('the kubeconfig has no current cluster');
-  const server = new URL(cluster.server);
-  const transport = server.protocol === 'https:' ? https : http;
-  const basePath = server.pathname.replace(/\/$/, '');
-  let cached: { at: number; credentials: Promise<Credentials> } | undefined;
-
-  const credentials = (fresh: boolean): Promise<Credentials> => {
+  const credentials = (fresh: boolean): Promise<RequestCredentials> => {
     const now = Date.now();
     if (fresh || cached === undefined || now - cached.at > CREDENTIALS_TTL_MS) {
-      const applying = applyCredentials(config, server);
+      const applying = connection.credentials(fresh);
       cached = { at: now, credentials: applying };
       applying.catch(() => {
         cached = undefined;
@@ -105,19 +87,16 @@ export function createRawClient(config: KubeConfig, pool: ConnectionPool): RawCl
   const send = async (request: RawRequest, fresh: boolean): Promise<unknown> => {
     const payload = request.body === undefined ? undefined : JSON.stringify(request.body);
     const applied = await credentials(fresh);
-    const headers: Record<string, string | number> = {
-      ...(applied.headers as Record<string, string> | undefined),
-      Accept: 'application/json',
-    };
+    const headers: OutgoingHttpHeaders = { ...applied.headers, Accept: 'application/json' };
     if (payload !== undefined) {
       headers['Content-Type'] = request.contentType ?? 'application/json';
       headers['Content-Length'] = Buffer.byteLength(payload);
     }
     const options: https.RequestOptions = {
-      ...applied,
-      protocol: server.protocol,
-      hostname: server.hostname,
-      port: server.port,
+      ...applied.tls,
+      protocol,
+      hostname,
+      port,
       method: request.method,
       path: pathWithQuery(basePath, request),
       headers,
@@ -133,18 +112,6 @@ export function createRawClient(config: KubeConfig, pool: ConnectionPool): RawCl
     }
   };
   return (request) => send(request, false);
-}
-
-async function applyCredentials(config: KubeConfig, server: URL): Promise<Credentials> {
-  const options: https.RequestOptions = {
-    protocol: server.protocol,
-    hostname: server.hostname,
-    port: server.port,
-    headers: {},
-  };
-  await config.applyToHTTPSOptions(options);
-  const { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername, auth, headers } = options;
-  return { ca, cert, key, pfx, passphrase, rejectUnauthorized, servername, auth, headers };
 }
 
 /** What node:http throws for an aborted request: an AbortError whose cause is the reason. */

@@ -2,10 +2,10 @@
  * `pvc-chonker webhook`: loaded by main.ts with a dynamic import, so that `run` (the CronJob)
  * never loads the server, the X.509 library or the cache.
  */
-import type { KubeConfig } from '@kubernetes/client-node';
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createLogger } from '../log.js';
+import type { ApiConnection } from '../kube/api-connection.js';
 import { createConnectionPool } from '../kube/keep-alive.js';
 import { createKubeApi } from './kube-api.js';
 import { parseWebhookOptions, type RawWebhookOptions } from './options.js';
@@ -18,7 +18,7 @@ const DEADLINE_MS = 4_000;
 
 export interface WebhookCommandDeps {
   env: Readonly<Record<string, string | undefined>>;
-  loadKubeConfig(kubeconfig: string | undefined, context: string | undefined): KubeConfig;
+  connect(kubeconfig: string | undefined, context: string | undefined): ApiConnection;
   /** Raised for a configuration error (exit 2). */
   usageError(message: string): Error;
 }
@@ -31,8 +31,9 @@ export async function webhookCommand(
   if (!parsed.ok) throw deps.usageError(parsed.error);
   const options = parsed.value;
   const log = createLogger(options.logLevel, randomUUID());
-  const kubeConfig = deps.loadKubeConfig(options.kubeconfig, options.context);
-  const api = createKubeApi(kubeConfig, createConnectionPool());
+  const connection = deps.connect(options.kubeconfig, options.context);
+  for (const warning of connection.warnings) log.warn(warning);
+  const api = createKubeApi(connection, createConnectionPool());
   const now = (): Date => new Date();
 
   const tlsSource = options.tls;

@@ -1,6 +1,6 @@
-import type { KubeConfig } from '@kubernetes/client-node';
 import http from 'node:http';
 import https from 'node:https';
+import { requestTarget, type ApiConnection } from '../kube/api-connection.js';
 import type { ConnectionPool } from '../kube/keep-alive.js';
 
 /**
@@ -33,12 +33,9 @@ export interface ApiReply {
   body: unknown;
 }
 
-export function createKubeApi(config: KubeConfig, pool: ConnectionPool): KubeApi {
-  const cluster = config.getCurrentCluster();
-  if (cluster === null) throw new Error('the kubeconfig has no current cluster');
-  const server = new URL(cluster.server);
-  const transport = server.protocol === 'https:' ? https : http;
-  const basePath = server.pathname.replace(/\/$/, '');
+export function createKubeApi(connection: ApiConnection, pool: ConnectionPool): KubeApi {
+  const { protocol, hostname, port, basePath } = requestTarget(connection.server);
+  const transport = protocol === 'https:' ? https : http;
 
   async function open(
     method: string,
@@ -47,21 +44,27 @@ export function createKubeApi(config: KubeConfig, pool: ConnectionPool): KubeApi
   ): Promise<{ request: http.ClientRequest; payload: string | undefined }> {
     const search = new URLSearchParams(options.query ?? {}).toString();
     const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
-    const headers: Record<string, string> = { Accept: 'application/json' };
+    // Credentials are read for each call: the webhook makes a few calls a minute, and a rotated
+    // token file is then picked up at once.
+    const credentials = await connection.credentials(false);
+    const headers: http.OutgoingHttpHeaders = {
+      ...credentials.headers,
+      Accept: 'application/json',
+    };
     if (payload !== undefined) {
       headers['Content-Type'] = options.contentType ?? 'application/json';
       headers['Content-Length'] = String(Buffer.byteLength(payload));
     }
     const request: https.RequestOptions = {
-      protocol: server.protocol,
-      hostname: server.hostname,
-      port: server.port,
+      ...credentials.tls,
+      protocol,
+      hostname,
+      port,
       method,
       path: `${basePath}${path}${search === '' ? '' : `?${search}`}`,
       headers,
     };
     if (options.signal !== undefined) request.signal = options.signal;
-    await config.applyToHTTPSOptions(request);
     request.agent = pool.forRequest(request);
     return { request: transport.request(request), payload };
   }
