@@ -3,6 +3,8 @@
  * writes), by self time, with bundle positions mapped back to the sources through the bundle's
  * source map. Frames are grouped by function and source file; a second table groups by package
  * (node_modules/<name>, node: internals, src/, or V8's own entries such as (garbage collector)).
+ * A third table gives our own functions (src/) by total time, their callees included, which
+ * shows what a phase of the pass costs when the self time is spread over Node's internals.
  *
  *   node dist/bench/profile-top.js PROFILE.cpuprofile [--top 25]
  */
@@ -21,6 +23,7 @@ interface CallFrame {
 interface ProfileNode {
   id: number;
   callFrame: CallFrame;
+  children?: number[];
 }
 
 interface Profile {
@@ -123,6 +126,38 @@ function main(): void {
   process.stdout.write(table('top frames by self time:', frames, totalUs, top));
   process.stdout.write('\n');
   process.stdout.write(table('by package / source file:', packages, totalUs, top));
+  process.stdout.write('\n');
+  process.stdout.write(
+    table('src/ functions by total time (callees included):', totals(profile, selfUs), totalUs, top),
+  );
+}
+
+/** Each src/ function's samples, its own and its callees', counted once per stack. */
+function totals(profile: Profile, selfUs: ReadonlyMap<number, number>): Map<string, number> {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parentOf = new Map<number, number>();
+  for (const node of profile.nodes)
+    for (const child of node.children ?? []) parentOf.set(child, node.id);
+  const keyOf = new Map<number, string | undefined>();
+  const key = (node: ProfileNode): string | undefined => {
+    if (keyOf.has(node.id)) return keyOf.get(node.id);
+    const where = place(node.callFrame);
+    const value = where.file.startsWith('src/') ? `${where.name}  ${where.file}` : undefined;
+    keyOf.set(node.id, value);
+    return value;
+  };
+  const result = new Map<string, number>();
+  for (const [id, us] of selfUs) {
+    const seen = new Set<string>();
+    for (let at: number | undefined = id; at !== undefined; at = parentOf.get(at)) {
+      const node = byId.get(at);
+      const name = node === undefined ? undefined : key(node);
+      if (name === undefined || seen.has(name)) continue;
+      seen.add(name);
+      result.set(name, (result.get(name) ?? 0) + us);
+    }
+  }
+  return result;
 }
 
 main();

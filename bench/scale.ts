@@ -13,7 +13,7 @@
  *   node --expose-gc dist/bench/scale.js [--managed N] [--unmanaged N] [--nodes N]
  *     [--latency-ms N] [--over 0.1] [--page-size N] [--stats-concurrency N]
  *     [--write-concurrency N] [--cpu-prof DIR] [--pushgateway]
- *     [--node-flags='--max-semi-space-size=8 ...']
+ *     [--node-flags='--max-semi-space-size=8 ...'] [--cli OTHER/dist/pvc-chonker.mjs]
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -26,7 +26,7 @@ import { imageNodeFlags, pushgatewayBench } from './pushgateway.js';
 import { benchFleet, overThresholdCount, type BenchFleetOptions } from './fleet.js';
 import { FLOOR_SCRIPT, planFromLog } from './floor.js';
 
-const CLI = new URL('../pvc-chonker.mjs', import.meta.url).pathname;
+const BUILT_CLI = new URL('../pvc-chonker.mjs', import.meta.url).pathname;
 /** The CLI's own default for --max-expansions-per-run, which would cap this pass at 50. */
 const DEFAULT_MAX_EXPANSIONS = 50;
 const RSS_POLL_MS = 20;
@@ -40,6 +40,8 @@ interface BenchOptions {
   cpuProfDir: string | undefined;
   /** Push to a real Pushgateway, two runs (bench/pushgateway.ts). */
   pushgateway: boolean;
+  /** The CLI bundle to run: this build's, or another (--cli) to compare builds. */
+  cli: string;
   /** V8 flags for the CLI: the image's unless --node-flags names others. */
   nodeFlags: string[];
 }
@@ -59,6 +61,7 @@ function readOptions(argv: string[]): BenchOptions {
       'cpu-prof': { type: 'string' },
       pushgateway: { type: 'boolean', default: false },
       'node-flags': { type: 'string' },
+      cli: { type: 'string' },
     },
   });
   const flags = values['node-flags'];
@@ -75,6 +78,7 @@ function readOptions(argv: string[]): BenchOptions {
     writeConcurrency: Number(values['write-concurrency']),
     cpuProfDir: values['cpu-prof'],
     pushgateway: values.pushgateway,
+    cli: values.cli ?? BUILT_CLI,
     nodeFlags:
       flags === undefined ? imageNodeFlags() : flags.split(' ').filter((flag) => flag !== ''),
   };
@@ -115,7 +119,7 @@ function peakRss(pid: number): number | undefined {
 function runChild(
   nodeArgs: readonly string[],
   args: readonly string[],
-  script = CLI,
+  script: string,
 ): Promise<ChildRun> {
   return new Promise((resolve, reject) => {
     const spawnedAt = Date.now();
@@ -271,7 +275,11 @@ interface FloorRun {
   statuses: string[];
 }
 
-/** The CLI's requests again, from the floor client (floor.ts), against a fresh sim of the seed. */
+/**
+ * The CLI's requests again, from the floor client (floor.ts), against a fresh sim of the seed,
+ * under the same node flags as the CLI: the flags change what the same work costs (a smaller
+ * young generation means more scavenges), and the ratio is meant to show the CLI's own work.
+ */
 async function runFloor(
   seed: ReturnType<typeof benchFleet>,
   options: BenchOptions,
@@ -286,7 +294,11 @@ async function runFloor(
   });
   await writeFile(planFile, JSON.stringify(plan));
   gc();
-  const child = await runChild([], [planFile], FLOOR_SCRIPT);
+  const profile =
+    options.cpuProfDir === undefined
+      ? []
+      : ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir, '--cpu-prof-name', 'floor.cpuprofile'];
+  const child = await runChild([...options.nodeFlags, ...profile], [planFile], FLOOR_SCRIPT);
   const statuses = new Map<number, number>();
   for (const request of sim.requests)
     statuses.set(request.status, (statuses.get(request.status) ?? 0) + 1);
@@ -303,7 +315,7 @@ async function runFloor(
 
 async function main(): Promise<void> {
   const options = readOptions(process.argv.slice(2));
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
+  if (!existsSync(options.cli)) throw new Error(`${options.cli} is missing: run npm run build first`);
   const { fleet } = options;
   const seed = benchFleet(fleet);
   const sim = await startSimCluster({ seed, latencyMs: options.latencyMs, resizeDelayMs: 60_000 });
@@ -334,12 +346,12 @@ async function main(): Promise<void> {
       : ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir]),
   ];
   // With a compile cache, fill it first, as the image build does (docs/operations.md).
-  if (process.env['NODE_COMPILE_CACHE'] !== undefined) await runChild([], ['run', '--help']);
+  if (process.env['NODE_COMPILE_CACHE'] !== undefined) await runChild([], ['run', '--help'], options.cli);
   gc();
   if (options.pushgateway) {
     process.stdout.write(
       await pushgatewayBench(args, options.nodeFlags, (flags, a) =>
-        runChild([...flags, ...nodeArgs.slice(options.nodeFlags.length)], a),
+        runChild([...flags, ...nodeArgs.slice(options.nodeFlags.length)], a, options.cli),
       ),
     );
     await sim.close();
@@ -348,7 +360,7 @@ async function main(): Promise<void> {
   }
   const simCpuBefore = process.cpuUsage();
 
-  const child = await runChild(nodeArgs, args);
+  const child = await runChild(nodeArgs, args, options.cli);
   const simCpu = process.cpuUsage(simCpuBefore);
 
   const requests = sim.requests;
@@ -383,7 +395,9 @@ async function main(): Promise<void> {
   out.push(
     line('CPU, sim (this process)', `${Math.round((simCpu.user + simCpu.system) / 1000)} ms`),
   );
-  out.push(line('CPU, floor client', `${floor.child.cpuMs} ms (node:http + JSON.parse only)`));
+  out.push(
+    line('CPU, floor client', `${floor.child.cpuMs} ms (node:http + JSON.parse only, same node flags)`),
+  );
   out.push(
     line(
       'CPU, CLI / floor',

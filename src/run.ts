@@ -547,7 +547,10 @@ export async function run(deps: RunDeps, config: RunConfig): Promise<RunSummary>
     listing.managed = [];
     const { pending, plans } = decideAll(deps, subjects);
     subjects.length = 0;
-    const settled = await settle(deps, config, await checkWithProviders(deps, config, pending));
+    const checked = await checkWithProviders(deps, config, pending);
+    // checked holds the same decisions; settle() empties it as it goes, and this must not keep them.
+    pending.length = 0;
+    const settled = await settle(deps, config, checked);
     const pvcs = settled.outcomes;
     // Dry run writes nothing, status included.
     if (!config.dryRun)
