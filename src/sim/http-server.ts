@@ -1,6 +1,7 @@
 // node:http front end: request log, fault rules, latency, routing to discovery, resources,
 // the kubelet proxy and the /_sim/ control endpoints.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
@@ -18,6 +19,7 @@ import {
   type WriteRequest,
 } from './api.js';
 import { warningHeader } from './admission.js';
+import { checkRequest, requestAttributes, type AuthenticationOptions } from './auth.js';
 import { crdFor, customTable, isServed } from './crds.js';
 import { discoveryDocument } from './discovery.js';
 import type { FaultInjector, FaultRule } from './faults.js';
@@ -47,6 +49,8 @@ export interface RequestLogEntry {
   /** Parsed JSON body of writes. */
   body?: unknown;
   contentType?: string;
+  /** Who the request authenticated as (only when the sim checks authentication). */
+  user?: string;
   startedAt: number;
   durationMs: number;
 }
@@ -66,6 +70,10 @@ export interface ServerDeps {
   watch: WatchHub;
   serverAddress(): string;
   now(): Date;
+  /** Serve HTTPS with this key pair; client certificates are requested and verified against `ca`. */
+  tls?: { key: string; cert: string; ca: string };
+  /** Authenticate and authorize API requests as kube-apiserver does; unset, anything goes. */
+  authentication?: AuthenticationOptions;
 }
 
 interface Outcome {
@@ -283,6 +291,8 @@ async function handleItem(
   }
 }
 
+const HEALTH_PATHS = new Set(['/healthz', '/livez', '/readyz']);
+
 function dispatch(deps: ServerDeps, req: Incoming): Outcome | Promise<Outcome> {
   if (!acceptable(req.accept)) {
     throw apiError(
@@ -292,6 +302,7 @@ function dispatch(deps: ServerDeps, req: Incoming): Outcome | Promise<Outcome> {
     );
   }
   if (req.method === 'GET') {
+    if (HEALTH_PATHS.has(req.path)) return { status: 200, text: 'ok' };
     const doc = discoveryDocument(
       req.path.replace(/\/$/, ''),
       deps.serverAddress(),
@@ -391,6 +402,15 @@ export function createSimServer(deps: ServerDeps): SimServer {
     return rule.status === undefined ? undefined : faultOutcome(rule, rule.status);
   }
 
+  /** The authentication and authorization filters: the 401 or 403 they answer, if any. */
+  function authorize(req: IncomingMessage, entry: RequestLogEntry): Outcome | undefined {
+    if (deps.authentication === undefined) return undefined;
+    const attributes = requestAttributes(entry.method, entry.path, entry.query);
+    const auth = checkRequest(req, deps.authentication, attributes);
+    if (auth.user !== undefined) entry.user = auth.user.name;
+    return auth.denied && { status: auth.denied.code, json: auth.denied.status };
+  }
+
   async function handleApi(
     req: IncomingMessage,
     entry: RequestLogEntry,
@@ -410,6 +430,8 @@ export function createSimServer(deps: ServerDeps): SimServer {
     raw: string,
     write: WriteRequest,
   ): Promise<Outcome> {
+    const refused = authorize(req, entry);
+    if (refused) return refused;
     try {
       const isWrite =
         entry.method !== 'GET' && entry.method !== 'DELETE' && entry.method !== 'HEAD';
@@ -469,11 +491,16 @@ export function createSimServer(deps: ServerDeps): SimServer {
     send(res, outcome);
   }
 
-  const server = createServer((req, res) => {
+  function onRequest(req: IncomingMessage, res: ServerResponse): void {
     handle(req, res).catch((err: unknown) => {
       if (!res.headersSent) send(res, errorOutcome(err));
     });
-  });
+  }
+  // kube-apiserver asks for a client certificate but does not require one: the x509
+  // authenticator, not the handshake, decides what an unverified certificate means.
+  const server: Server = deps.tls
+    ? createHttpsServer({ ...deps.tls, requestCert: true, rejectUnauthorized: false }, onRequest)
+    : createServer(onRequest);
   server.on('connection', (socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));

@@ -4,12 +4,13 @@ import { readdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createAdmission, type AdmissionCall } from './admission.js';
+import type { AuthenticationOptions } from './auth.js';
 import { crdFor, decodeCustom, prepareCustomWrite } from './crds.js';
 import { createFaultInjector, type FaultInjector } from './faults.js';
-import { createSimServer, type RequestLogEntry } from './http-server.js';
+import { createSimServer, type RequestLogEntry, type ServerDeps } from './http-server.js';
 import { deepCopy, namespaceOf, nameOf, type JsonObject } from './json.js';
 import type { VolumeUsage } from './kubelet.js';
-import { writeKubeconfigFile } from './kubeconfig.js';
+import { SIM_TOKEN, SIM_USER, writeKubeconfigFile } from './kubeconfig.js';
 import { capacityBytes } from './pvc-rules.js';
 import { parseQuantity } from './quantity.js';
 import { createResizeController } from './resize.js';
@@ -22,11 +23,16 @@ import {
   type SizeInput,
 } from './seed.js';
 import { createStore, objectKey, type ObjectStore } from './store.js';
+import { createSimCa, SIM_SERVING_NAMES, type SimCa } from './tls.js';
 import { createWatchHub } from './watch.js';
 
 export type { FaultInjector, FaultRule, KubeletFault } from './faults.js';
 export type { RequestLogEntry } from './http-server.js';
 export type { AdmissionCall } from './admission.js';
+export type { AuthenticationOptions } from './auth.js';
+export { ANONYMOUS_USER } from './auth.js';
+export { SIM_CONTEXT, SIM_TOKEN, SIM_USER } from './kubeconfig.js';
+export { SIM_SERVING_NAMES, type KeyPair } from './tls.js';
 export type { SimKind } from './resources.js';
 export type { SimSeed, SimVolumeUsage, SizeInput } from './seed.js';
 export type { FleetOptions } from './fleet.js';
@@ -52,16 +58,40 @@ export interface SimClusterOptions {
    * cannot resolve a Service). A webhook whose Service is missing here fails to be called.
    */
   webhookServices?: Record<string, string>;
+  /**
+   * Serve HTTPS with a CA of its own (`SimCluster.tls`), the serving certificate valid for
+   * SIM_SERVING_NAMES. Client certificates are requested, not required.
+   */
+  tls?: boolean;
+  /**
+   * Authenticate and authorize every API request as kube-apiserver does (401 for bad
+   * credentials, `system:anonymous` and its 403s without any). Unset, any request is served.
+   * SIM_TOKEN (the kubeconfig's token) is added as SIM_USER unless `tokens` maps it already.
+   */
+  authentication?: AuthenticationOptions;
 }
 
+/**
+ * The sim's CA: `caPem` signed the serving certificate and is what the x509 authenticator
+ * trusts; it issues client certificates (CN = user, O = groups) and other serving certificates.
+ */
+export type SimTls = SimCa;
+
 export interface SimCluster {
+  /** `http://127.0.0.1:PORT`, or `https://...` with `tls`. */
   url: string;
+  /** Present when the sim serves HTTPS. */
+  tls?: SimTls;
   /** Every API request, in arrival order (the /_sim/ control endpoints are not logged). */
   requests: RequestLogEntry[];
   /** Every admission webhook call, in order, with its outcome. */
   admissionCalls: AdmissionCall[];
   /** Points the Service `namespace/name` of webhook configurations at a loopback `host:port`. */
   setWebhookService(service: string, address: string): void;
+  /**
+   * Context "sim", user token SIM_TOKEN; the cluster carries `certificate-authority-data` with
+   * `tls`, else `insecure-skip-tls-verify: true`.
+   */
   writeKubeconfig(path: string): Promise<void>;
   faults: FaultInjector;
   getObject(kind: SimKind, namespace: string | undefined, name: string): unknown;
@@ -142,8 +172,36 @@ function seededObject(store: ObjectStore, kind: SimKind, o: JsonObject): JsonObj
   return object;
 }
 
+/** The kubeconfig's token always authenticates, unless the caller gave it to someone else. */
+function authenticationOf(options: SimClusterOptions): AuthenticationOptions | undefined {
+  const given = options.authentication;
+  if (given === undefined) return undefined;
+  return { ...given, tokens: { [SIM_TOKEN]: SIM_USER, ...given.tokens } };
+}
+
+interface Security {
+  scheme: 'http' | 'https';
+  server: Pick<ServerDeps, 'tls' | 'authentication'>;
+  tls?: SimCa;
+}
+
+/** With `tls`, a CA and its serving certificate for 127.0.0.1 and kubernetes.default.svc. */
+async function securityOf(options: SimClusterOptions): Promise<Security> {
+  const authentication = authenticationOf(options);
+  const server = authentication === undefined ? {} : { authentication };
+  if (options.tls !== true) return { scheme: 'http', server };
+  const ca = await createSimCa();
+  const serving = await ca.issueServingCertificate(SIM_SERVING_NAMES);
+  return {
+    scheme: 'https',
+    server: { ...server, tls: { key: serving.keyPem, cert: serving.certPem, ca: ca.caPem } },
+    tls: ca,
+  };
+}
+
 export async function startSimCluster(options: SimClusterOptions): Promise<SimCluster> {
   const seed = await seedOf(options);
+  const security = await securityOf(options);
   const now = (): Date => new Date();
   const store = createStore(now);
   const resize = createResizeController(store, {
@@ -214,8 +272,9 @@ export async function startSimCluster(options: SimClusterOptions): Promise<SimCl
       },
     },
     watch,
-    serverAddress: () => url.replace(/^http:\/\//, ''),
+    serverAddress: () => url.replace(/^https?:\/\//, ''),
     now,
+    ...security.server,
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -225,17 +284,18 @@ export async function startSimCluster(options: SimClusterOptions): Promise<SimCl
     });
   });
   const address = sim.server.address() as AddressInfo;
-  url = `http://127.0.0.1:${address.port}`;
+  url = `${security.scheme}://127.0.0.1:${address.port}`;
 
   return {
     url,
+    ...(security.tls && { tls: security.tls }),
     requests,
     admissionCalls,
     setWebhookService(service, address) {
       webhookServices[service] = address;
     },
     faults,
-    writeKubeconfig: (path) => writeKubeconfigFile(path, url),
+    writeKubeconfig: (path) => writeKubeconfigFile(path, url, security.tls?.caPem),
     getObject(kind, namespace, name) {
       const found = store.get(kind, resourceForKind(kind).namespaced ? namespace : undefined, name);
       return found ? deepCopy(found) : undefined;
