@@ -45,9 +45,10 @@ export interface ApiConnection {
   warnings: string[];
   /**
    * TLS options and headers for the next requests. Token files are read again at each call, so
-   * the caller caches the answer for a few seconds; `fresh` asks a plugin for a new token.
+   * the caller caches the answer for a few seconds; a plugin's credential is cached by
+   * client-node until it expires.
    */
-  credentials(fresh: boolean): Promise<RequestCredentials>;
+  credentials(): Promise<RequestCredentials>;
 }
 
 /** The parts of the server URL node:http takes; an IPv6 host loses its URL brackets. */

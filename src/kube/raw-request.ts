@@ -75,7 +75,7 @@ export function createRawClient(connection: ApiConnection, pool: ConnectionPool)
   const credentials = (fresh: boolean): Promise<RequestCredentials> => {
     const now = Date.now();
     if (fresh || cached === undefined || now - cached.at > CREDENTIALS_TTL_MS) {
-      const applying = connection.credentials(fresh);
+      const applying = connection.credentials();
       cached = { at: now, credentials: applying };
       applying.catch(() => {
         cached = undefined;

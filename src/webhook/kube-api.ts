@@ -46,7 +46,7 @@ export function createKubeApi(connection: ApiConnection, pool: ConnectionPool): 
     const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
     // Credentials are read for each call: the webhook makes a few calls a minute, and a rotated
     // token file is then picked up at once.
-    const credentials = await connection.credentials(false);
+    const credentials = await connection.credentials();
     const headers: http.OutgoingHttpHeaders = {
       ...credentials.headers,
       Accept: 'application/json',

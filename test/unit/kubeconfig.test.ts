@@ -241,9 +241,9 @@ describe('loadApiConnection', () => {
     const loaded = loadApiConnection({ kubeconfig: config }, { env: {} });
     if (!loaded.ok) throw new Error(loaded.error);
 
-    const before = await loaded.value.credentials(false);
+    const before = await loaded.value.credentials();
     await writeFile(token, 'second\n');
-    const after = await loaded.value.credentials(false);
+    const after = await loaded.value.credentials();
 
     expect(before.headers).toEqual({
       Authorization: 'Bearer first',
@@ -277,7 +277,7 @@ describe('loadApiConnection', () => {
     const loaded = loadApiConnection({ kubeconfig: config }, { env: {} });
     if (!loaded.ok) throw new Error(loaded.error);
 
-    const credentials = await loaded.value.credentials(false);
+    const credentials = await loaded.value.credentials();
 
     expect(credentials).toEqual({
       tls: {
@@ -328,7 +328,7 @@ describe('loadApiConnection', () => {
     );
     if (!loaded.ok) throw new Error(loaded.error);
 
-    const credentials = await loaded.value.credentials(false);
+    const credentials = await loaded.value.credentials();
 
     expect(loaded.value.source).toBe('in-cluster service account');
     expect(credentials).toEqual({
