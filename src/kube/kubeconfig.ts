@@ -193,11 +193,13 @@ class Fields {
     return isAbsolute(value) ? value : join(this.named.dir, value);
   }
 
-  /** `<key>-data` (base64) wins over `<key>` (a file), as in client-go. */
+  /** `<key>-data` (base64) or `<key>` (a file); both is an error, as kubectl's validation has it. */
   material(key: string): Material | undefined {
     const data = this.string(`${key}-data`);
-    if (data !== undefined) return { data };
     const file = this.path(key);
+    if (data !== undefined && file !== undefined)
+      this.error ??= `${this.named.where}: ${key}-data and ${key} are both set; choose one`;
+    if (data !== undefined) return { data };
     return file === undefined ? undefined : { file };
   }
 }
@@ -250,6 +252,17 @@ function userEntry(named: Named): Result<UserEntry> {
   if (fields.error !== undefined) return err(fields.error);
   if ((user.clientCertificate === undefined) !== (user.clientKey === undefined))
     return err(`${named.where}: client-certificate and client-key must be set together`);
+  // As kubectl: one way to say who we are (a client certificate may come with any of them).
+  const methods = [
+    user.token !== undefined || user.tokenFile !== undefined ? 'token' : undefined,
+    user.username !== undefined || user.password !== undefined ? 'basic auth' : undefined,
+    user.plugin?.exec === undefined ? undefined : 'exec',
+    user.plugin?.authProvider === undefined ? undefined : 'auth-provider',
+  ].filter((method) => method !== undefined);
+  if (methods.length > 1)
+    return err(
+      `${named.where}: more than one way to authenticate (${methods.join(', ')}); choose one`,
+    );
   return ok(user);
 }
 

@@ -122,6 +122,27 @@ describe('resolveKubeconfig', () => {
       'client-certificate and client-key must be set together',
     ],
     [
+      'a CA both inline and as a file',
+      {
+        ...base,
+        clusters: [
+          cluster('c', {
+            server: 'https://x',
+            'certificate-authority': 'ca.crt',
+            'certificate-authority-data': 'Y2E=',
+          }),
+        ],
+      },
+      undefined,
+      'certificate-authority-data and certificate-authority are both set',
+    ],
+    [
+      'a token and basic auth together',
+      { ...base, users: [user('u', { tokenFile: 'token', username: 'me', password: 'pw' })] },
+      undefined,
+      'more than one way to authenticate (token, basic auth)',
+    ],
+    [
       'exec and auth-provider together',
       {
         ...base,
@@ -155,24 +176,20 @@ describe('resolveKubeconfig', () => {
     expect(!resolved.ok && resolved.error).toMatch(/^\/k\/config: not YAML/);
   });
 
-  it('reads every credential field of a user, with -data over the file', () => {
+  it('reads every credential field of a user', () => {
     const resolved = resolveKubeconfig(
       [
         file('/k/config', {
           ...base,
           users: [
             user('u', {
-              'client-certificate': 'a.crt',
               'client-certificate-data': 'Y2VydA==',
-              'client-key-data': 'a2V5',
+              'client-key': 'keys/me.key',
               token: 't',
               tokenFile: 'token',
-              username: 'me',
-              password: 'pw',
               as: 'admin',
               'as-groups': ['ops', 'dev'],
               'as-uid': '42',
-              exec: { apiVersion: 'client.authentication.k8s.io/v1', command: './bin/token' },
             }),
           ],
         }),
@@ -187,18 +204,29 @@ describe('resolveKubeconfig', () => {
         cluster: { server: 'https://10.0.0.1:6443', insecureSkipTlsVerify: false },
         user: {
           clientCertificate: { data: 'Y2VydA==' },
-          clientKey: { data: 'a2V5' },
+          clientKey: { file: '/k/keys/me.key' },
           token: 't',
           tokenFile: '/k/token',
-          username: 'me',
-          password: 'pw',
           impersonate: { user: 'admin', uid: '42', groups: ['ops', 'dev'] },
-          // A relative command with a separator runs from the kubeconfig's directory.
-          plugin: {
-            exec: { apiVersion: 'client.authentication.k8s.io/v1', command: '/k/bin/token' },
-          },
         },
       },
+    });
+  });
+
+  it.each([
+    ['./bin/token', '/k/bin/token'],
+    ['/usr/bin/aws', '/usr/bin/aws'],
+    ['gke-gcloud-auth-plugin', 'gke-gcloud-auth-plugin'],
+  ])('runs the exec command %s as %s (a relative path from the kubeconfig)', (command, runs) => {
+    const exec = { apiVersion: 'client.authentication.k8s.io/v1', command };
+    const resolved = resolveKubeconfig(
+      [file('/k/config', { ...base, users: [user('u', { exec })] })],
+      undefined,
+    );
+
+    expect(resolved).toMatchObject({
+      ok: true,
+      value: { user: { plugin: { exec: { ...exec, command: runs } } } },
     });
   });
 
