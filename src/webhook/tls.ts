@@ -3,21 +3,16 @@
  * replicas share, published as the caBundle of the webhook configurations, and rotated before
  * expiry without a restart. X.509 is built by @peculiar/x509 on Node's webcrypto.
  */
-import 'reflect-metadata'; // @peculiar/x509's dependency injection (tsyringe) needs it loaded first
-import * as x509 from '@peculiar/x509';
-import { X509Certificate, randomBytes, webcrypto } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import type { Logger } from 'pino';
+import { createCertificateAuthority } from '../certificate-authority.js';
 import type { KubeApi } from './kube-api.js';
-
-x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
 const DAY_MS = 86_400_000;
 /** Certificates are valid this long. */
 export const VALIDITY_MS = 365 * DAY_MS;
 /** A certificate expiring within this is replaced (at start and at every check). */
 export const RENEW_BEFORE_MS = 30 * DAY_MS;
-
-const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 
 export interface ObjectName {
   namespace: string;
@@ -37,68 +32,22 @@ export function serviceDnsNames(service: ObjectName): string[] {
   return [base, `${base}.cluster.local`];
 }
 
-function serial(): string {
-  // Positive 16-byte serial: the high bit clear keeps the DER integer positive.
-  const bytes = randomBytes(16);
-  bytes[0] = (bytes[0] ?? 0) & 0x7f;
-  return bytes.toString('hex');
-}
-
-async function pkcs8Pem(key: webcrypto.CryptoKey): Promise<string> {
-  const der = await webcrypto.subtle.exportKey('pkcs8', key);
-  return x509.PemConverter.encode(der, 'PRIVATE KEY');
-}
-
 /** A new CA and a serving certificate it signed, both ECDSA P-256, valid for one year. */
 export async function generateTls(service: ObjectName, now: Date): Promise<TlsMaterial> {
-  const notBefore = new Date(now.getTime() - 5 * 60_000); // tolerate clock skew between nodes
-  const notAfter = new Date(now.getTime() + VALIDITY_MS);
-  const usage = ['sign', 'verify'] as const;
-  const caKeys = await webcrypto.subtle.generateKey(ALGORITHM, true, [...usage]);
-  const ca = await x509.X509CertificateGenerator.createSelfSigned({
-    serialNumber: serial(),
-    name: `CN=pvc-chonker-webhook-ca.${service.namespace}`,
-    notBefore,
-    notAfter,
-    keys: caKeys,
-    signingAlgorithm: ALGORITHM,
-    extensions: [
-      new x509.BasicConstraintsExtension(true, 0, true),
-      new x509.KeyUsagesExtension(
-        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign,
-        true,
-      ),
-      await x509.SubjectKeyIdentifierExtension.create(caKeys.publicKey),
-    ],
-  });
-  const keys = await webcrypto.subtle.generateKey(ALGORITHM, true, [...usage]);
+  const ca = await createCertificateAuthority(
+    `pvc-chonker-webhook-ca.${service.namespace}`,
+    now,
+    VALIDITY_MS,
+  );
   const names = serviceDnsNames(service);
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: serial(),
-    subject: `CN=${names[0] ?? ''}`,
-    issuer: ca.subject,
-    notBefore,
-    notAfter,
-    publicKey: keys.publicKey,
-    signingKey: caKeys.privateKey,
-    signingAlgorithm: ALGORITHM,
-    extensions: [
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension(names.map((value) => ({ type: 'dns', value }))),
-      await x509.AuthorityKeyIdentifierExtension.create(caKeys.publicKey),
-    ],
+  const serving = await ca.issue({
+    subject: [{ CN: [names[0] ?? ''] }],
+    usage: 'serverAuth',
+    names,
   });
-  return {
-    certPem: cert.toString('pem'),
-    keyPem: await pkcs8Pem(keys.privateKey),
-    caPem: ca.toString('pem'),
-    notAfter,
-  };
+  return { ...serving, caPem: ca.caPem, notAfter: ca.notAfter };
 }
 
-/** When the certificate stops being valid; undefined when the PEM does not parse. */
 export function certificateExpiry(certPem: string): Date | undefined {
   try {
     return new Date(new X509Certificate(certPem).validTo);
