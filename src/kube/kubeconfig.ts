@@ -107,7 +107,8 @@ function namedEntry(
 function parseDocument(file: KubeconfigFile): Result<Entry> {
   let document: unknown;
   try {
-    document = parse(file.text);
+    // YAML 1.1, as kubectl's decoder (go-yaml v2) reads it: `yes` and `on` are true there.
+    document = parse(file.text, { version: '1.1' });
   } catch (error) {
     const reason = error instanceof Error ? error.message.split('\n')[0] : String(error);
     return err(`${file.path}: not YAML: ${reason ?? ''}`);

@@ -110,10 +110,10 @@ describe('resolveKubeconfig', () => {
       'insecure-skip-tls-verify that is not a boolean',
       {
         ...base,
-        clusters: [cluster('c', { server: 'https://x', 'insecure-skip-tls-verify': 'no' })],
+        clusters: [cluster('c', { server: 'https://x', 'insecure-skip-tls-verify': 'maybe' })],
       },
       undefined,
-      'insecure-skip-tls-verify: "no" is not true or false',
+      'insecure-skip-tls-verify: "maybe" is not true or false',
     ],
     [
       'a certificate without its key',
@@ -168,6 +168,21 @@ describe('resolveKubeconfig', () => {
 
     expect(resolved.ok).toBe(false);
     expect(!resolved.ok && resolved.error).toContain(message);
+  });
+
+  it('reads YAML 1.1 as kubectl does: yes is true', () => {
+    const text = [
+      'clusters: [{name: c, cluster: {server: "https://x", insecure-skip-tls-verify: yes}}]',
+      'contexts: [{name: ctx, context: {cluster: c}}]',
+      'current-context: ctx',
+    ].join('\n');
+
+    const resolved = resolveKubeconfig([{ path: '/k/config', text }], undefined);
+
+    expect(resolved).toMatchObject({
+      ok: true,
+      value: { cluster: { insecureSkipTlsVerify: true } },
+    });
   });
 
   it('is an error naming the file for text that is not YAML', () => {
