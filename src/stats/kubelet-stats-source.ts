@@ -28,11 +28,12 @@ export function createKubeletStatsSource(
         const path = `/api/v1/nodes/${encodeURIComponent(node)}/proxy/stats/summary`;
         try {
           const summary = await send({ method: 'GET', path }, limits);
-          const stats = parseSummary(summary, new Set(pvcs.map(pvcKey)));
-          for (const pvc of pvcs) {
-            const found = stats.get(pvcKey(pvc));
+          const keys = pvcs.map(pvcKey);
+          const stats = parseSummary(summary, new Set(keys));
+          for (const key of keys) {
+            const found = stats.get(key);
             result.set(
-              pvcKey(pvc),
+              key,
               found === undefined
                 ? { kind: 'unavailable', detail: `node ${node} reported no stats for the volume` }
                 : { kind: 'found', stats: found },
