@@ -174,9 +174,7 @@ function statsOf(
   return (
     stats.get(key) ?? {
       kind: 'unavailable',
-      detail: mounts.has(key)
-        ? 'no kubelet stats for the volume'
-        : 'not mounted by a running pod',
+      detail: mounts.has(key) ? 'no kubelet stats for the volume' : 'not mounted by a running pod',
     }
   );
 }
