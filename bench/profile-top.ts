@@ -128,7 +128,12 @@ function main(): void {
   process.stdout.write(table('by package / source file:', packages, totalUs, top));
   process.stdout.write('\n');
   process.stdout.write(
-    table('src/ functions by total time (callees included):', totals(profile, selfUs), totalUs, top),
+    table(
+      'src/ functions by total time (callees included):',
+      totals(profile, selfUs),
+      totalUs,
+      top,
+    ),
   );
 }
 

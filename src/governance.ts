@@ -99,14 +99,14 @@ export function layersFor(
   pvc: PvcSnapshot,
   storageClass: StorageClassInfo | undefined,
 ): PvcLayers {
-  const built = pvcLayers({
-    flags: { source: 'flag', values: {} },
-    storageClass,
-    policy: governed.choice.chosen,
-    pvc,
-  });
-  return { ...built, layers: [...base, ...built.layers.slice(1)] };
+  const built = pvcLayers({ flags: NO_FLAGS, storageClass, policy: governed.choice.chosen, pvc });
+  // The array is this call's own: its placeholder first layer becomes the run's base layers.
+  built.layers.splice(0, 1, ...base);
+  return built;
 }
+
+/** The placeholder pvcLayers puts first, replaced by the run's base layers. */
+const NO_FLAGS: SettingsLayer = { source: 'flag', values: {} };
 
 /** Counts, per policy, the listed PVCs it selects (status.matchedPVCs). */
 export function countMatches(

@@ -141,16 +141,18 @@ async function gather(
     deps.cluster.listPersistentVolumes(volumeNames, config.pageSize),
     deps.cluster.listMountingNodes(config.namespaces, config.pageSize),
   ]);
+  // Each managed PVC's key, built once for the mount, stats and fallback lookups.
+  const keys = managed.map(pvcKey);
   const pvcsByNode = new Map<string, PvcRef[]>();
-  for (const pvc of managed) {
-    const node = mounts.get(pvcKey(pvc));
+  for (const [index, pvc] of managed.entries()) {
+    const node = mounts.get(keys[index] ?? '');
     if (node === undefined || pvc.volumeMode === 'Block' || pvc.phase !== 'Bound') continue;
     const list = pvcsByNode.get(node) ?? [];
     list.push(pvc);
     pvcsByNode.set(node, list);
   }
   const stats = await deps.stats.collect(pvcsByNode);
-  return listing.managed.map(({ pvc, governed }) => {
+  return listing.managed.map(({ pvc, governed }, index) => {
     const storageClass =
       pvc.storageClassName === undefined ? undefined : classes.get(pvc.storageClassName);
     return {
@@ -159,7 +161,7 @@ async function gather(
       storageClass,
       governed,
       layers: layersFor(config.layers, governed, pvc, storageClass),
-      stats: statsOf(stats, mounts, pvc),
+      stats: statsOf(stats, mounts, keys[index] ?? ''),
     };
   });
 }
@@ -167,14 +169,12 @@ async function gather(
 function statsOf(
   stats: ReadonlyMap<string, StatsLookup>,
   mounts: ReadonlyMap<string, string>,
-  pvc: PvcSnapshot,
+  key: string,
 ): StatsLookup {
   return (
-    stats.get(pvcKey(pvc)) ?? {
+    stats.get(key) ?? {
       kind: 'unavailable',
-      detail: mounts.has(pvcKey(pvc))
-        ? 'no kubelet stats for the volume'
-        : 'not mounted by a running pod',
+      detail: mounts.has(key) ? 'no kubelet stats for the volume' : 'not mounted by a running pod',
     }
   );
 }
@@ -439,6 +439,14 @@ async function applyOne(deps: RunDeps, item: Pending): Promise<Pending> {
   return item;
 }
 
+const NO_POLICIES: readonly string[] = [];
+
+/** The matched policies not chosen; most PVCs have none, and share one empty list. */
+function otherPolicies(governed: Governed): readonly string[] {
+  const { matched } = governed.choice;
+  return matched.length <= 1 ? NO_POLICIES : matched.slice(1).map(policyKey);
+}
+
 function toOutcome(item: Pending, dryRun: boolean): PvcOutcome {
   const { pvc } = item.subject;
   const { decision } = item;
@@ -459,7 +467,7 @@ function toOutcome(item: Pending, dryRun: boolean): PvcOutcome {
     provider: item.provider,
     unhealthy: decision.unhealthy,
     policy: item.subject.governed.choice.chosen?.name,
-    otherPolicies: item.subject.governed.choice.matched.slice(1).map(policyKey),
+    otherPolicies: otherPolicies(item.subject.governed),
     group: item.subject.governed.group?.name,
   };
 }

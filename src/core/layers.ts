@@ -86,11 +86,25 @@ function isSettingKey(key: string): key is SettingKey {
   return Object.hasOwn(SETTING_PARSERS, key);
 }
 
-/** A StorageClass's pvc-chonker.io/* setting annotations as a layer; bad values are problems. */
-export function storageClassLayer(storageClass: StorageClassInfo): {
+interface ClassLayer {
   layer: SettingsLayer;
   problem: LayerProblem | undefined;
-} {
+}
+
+/** Per StorageClass object: a pass builds the layers of thousands of PVCs from a few classes. */
+const classLayers = new WeakMap<StorageClassInfo, ClassLayer>();
+
+/** A StorageClass's pvc-chonker.io/* setting annotations as a layer; bad values are problems. */
+export function storageClassLayer(storageClass: StorageClassInfo): ClassLayer {
+  let built = classLayers.get(storageClass);
+  if (built === undefined) {
+    built = buildClassLayer(storageClass);
+    classLayers.set(storageClass, built);
+  }
+  return built;
+}
+
+function buildClassLayer(storageClass: StorageClassInfo): ClassLayer {
   const source: SettingsSource = `storageclass:${storageClass.name}`;
   const texts: Partial<Record<SettingKey, string>> = {};
   for (const [fullKey, value] of Object.entries(storageClass.annotations)) {

@@ -87,7 +87,24 @@ export function parseQuantity(text: string): Result<bigint> {
 const UNITS_DESCENDING: readonly (readonly [string, bigint])[] =
   Object.entries(BINARY_SUFFIXES).reverse();
 
+/**
+ * Formatted sizes by value. A fleet has few distinct sizes and a pass formats each PVC's sizes
+ * several times (report, log line, annotations): tens of thousands of BigInt divisions otherwise.
+ * Bounded, as a fleet of odd sizes must not grow it without limit.
+ */
+const formatted = new Map<bigint, string>();
+const MAX_FORMATTED = 4096;
+
 export function formatQuantity(bytes: bigint): string {
+  const known = formatted.get(bytes);
+  if (known !== undefined) return known;
+  const text = formatBytes(bytes);
+  if (formatted.size >= MAX_FORMATTED) formatted.clear();
+  formatted.set(bytes, text);
+  return text;
+}
+
+function formatBytes(bytes: bigint): string {
   if (bytes === 0n) return '0';
   for (const [suffix, unit] of UNITS_DESCENDING) {
     if (bytes % unit === 0n) return `${bytes / unit}${suffix}`;

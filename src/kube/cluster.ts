@@ -15,8 +15,7 @@ import {
 import type { Cluster, PatchOutcome, PvcEvent, PvcPatch } from '../ports.js';
 import { toPersistentVolumeInfo, toPvcSnapshot, toStorageClassInfo } from './convert.js';
 import { KubeApiError, classifyKubeError, messageOf, statusOf } from './errors.js';
-import type { RawClient, RawRequest } from './raw-request.js';
-import { withDeadline } from '../deadline.js';
+import type { CallLimits, RawClient, RawRequest } from './raw-request.js';
 import { newEventBody, repeatPatch, seriesEventName, uniqueEventName } from './event-bodies.js';
 import { withRetry, type RetryPolicy, type Sleep, type TransientError } from '../retry.js';
 
@@ -43,24 +42,23 @@ interface Page<T> {
 /** The real Kubernetes API, with a deadline and retries on every call. */
 export class KubeCluster implements Cluster {
   private readonly options: KubeClusterOptions;
+  private readonly limits: CallLimits;
 
   constructor(options: KubeClusterOptions) {
     this.options = options;
+    this.limits = { deadlineMs: options.timeoutMs, stop: options.signal };
   }
 
   /** One attempt of a request, under its own deadline joined with the run's stop. */
-  private attempt(request: Omit<RawRequest, 'signal' | 'deadlineMs'>): Promise<unknown> {
-    const { timeoutMs, signal, send } = this.options;
-    return withDeadline(timeoutMs, signal, (callSignal) =>
-      send({ ...request, signal: callSignal, deadlineMs: timeoutMs }),
-    );
+  private attempt(request: RawRequest): Promise<unknown> {
+    return this.options.send(request, this.limits);
   }
 
   /**
    * One request with the deadline, retries and error naming of every call; for the adapters of
    * other kinds (custom-resources.ts) that share this client.
    */
-  request(operation: string, request: Omit<RawRequest, 'signal' | 'deadlineMs'>): Promise<unknown> {
+  request(operation: string, request: RawRequest): Promise<unknown> {
     return this.call(operation, () => this.attempt(request));
   }
 

@@ -43,7 +43,13 @@ function identity(
   return { namespace, name, uid, resourceVersion, labels, annotations };
 }
 
-function activeConditions(conditions: readonly { type: string; status: string }[] = []): string[] {
+const NO_CONDITIONS: readonly string[] = [];
+
+function activeConditions(
+  conditions: readonly { type: string; status: string }[] | undefined,
+): readonly string[] {
+  // Most PVCs have none: they share one empty list.
+  if (conditions === undefined || conditions.length === 0) return NO_CONDITIONS;
   const types: string[] = [];
   // A condition with status False is history, not a state.
   for (const condition of conditions) if (condition.status !== 'False') types.push(condition.type);

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { pvcKey, type StatsLookup } from '../core/pvc.js';
 import type { RawClient } from '../kube/raw-request.js';
-import { timedOut, withDeadline } from '../deadline.js';
+import { timedOut } from '../deadline.js';
 import type { VolumeStatsSource } from '../ports.js';
 import { mapWithConcurrency } from '../concurrency.js';
 import { parseSummary } from './kubelet-summary.js';
@@ -20,20 +20,20 @@ export function createKubeletStatsSource(
   send: RawClient,
   options: KubeletStatsOptions,
 ): VolumeStatsSource {
+  const limits = { deadlineMs: options.timeoutMs, stop: options.signal };
   return {
     async collect(pvcsByNode) {
       const result = new Map<string, StatsLookup>();
       await mapWithConcurrency([...pvcsByNode], options.concurrency, async ([node, pvcs]) => {
         const path = `/api/v1/nodes/${encodeURIComponent(node)}/proxy/stats/summary`;
         try {
-          const summary = await withDeadline(options.timeoutMs, options.signal, (signal) =>
-            send({ method: 'GET', path, signal, deadlineMs: options.timeoutMs }),
-          );
-          const stats = parseSummary(summary, new Set(pvcs.map(pvcKey)));
-          for (const pvc of pvcs) {
-            const found = stats.get(pvcKey(pvc));
+          const summary = await send({ method: 'GET', path }, limits);
+          const keys = pvcs.map(pvcKey);
+          const stats = parseSummary(summary, new Set(keys));
+          for (const key of keys) {
+            const found = stats.get(key);
             result.set(
-              pvcKey(pvc),
+              key,
               found === undefined
                 ? { kind: 'unavailable', detail: `node ${node} reported no stats for the volume` }
                 : { kind: 'found', stats: found },
