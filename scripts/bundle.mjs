@@ -4,6 +4,34 @@
 // imported lazily, only when a PVC of that cloud is present.
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+
+// Node's own modules are loaded with require(), not imported: Node.js 24 builds an ES module
+// facade for an imported builtin by reading every export, and node:http's lazy getters then load
+// its bundled undici (WebSocket, EventSource). That costs 4 MiB and 20 ms at start of the CLI; imported as
+// CommonJS, the getters are read only if used. Measured with /usr/bin/time on Node.js 24: all the
+// builtins the CLI uses take 18.7 MiB imported and 12.3 MiB required.
+const builtin = new RegExp(
+  `^(node:.+|${builtinModules.map((name) => name.replace(/[/]/g, '\\/')).join('|')})$`,
+);
+const builtinsAsRequire = {
+  name: 'builtins-as-require',
+  setup(pluginBuild) {
+    // Only ES imports: require() calls (CommonJS dependencies, and the module below) stay as they are.
+    pluginBuild.onResolve({ filter: builtin }, (args) =>
+      args.kind === 'import-statement'
+        ? {
+            path: args.path.startsWith('node:') ? args.path : `node:${args.path}`,
+            namespace: 'node-builtin',
+          }
+        : undefined,
+    );
+    pluginBuild.onLoad({ filter: /.*/, namespace: 'node-builtin' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(args.path)});`,
+      loader: 'js',
+    }));
+  },
+};
 
 // Chunk names carry a content hash: old ones would pile up.
 rmSync('dist/chunks', { recursive: true, force: true });
@@ -30,5 +58,6 @@ await build({
   banner: {
     js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
   },
+  plugins: [builtinsAsRequire],
   logLevel: 'warning',
 });
