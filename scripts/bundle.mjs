@@ -4,22 +4,20 @@
 // imported lazily, only when a PVC of that cloud is present.
 import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
-import { builtinModules } from 'node:module';
+import { isBuiltin } from 'node:module';
 
 // Node's own modules are loaded with require(), not imported: Node.js 24 builds an ES module
 // facade for an imported builtin by reading every export, and node:http's lazy getters then load
 // its bundled undici (WebSocket, EventSource), which the CLI never uses. Required, the getters
 // are read only if used: the CLI starts with 166 builtin modules instead of 187, and 4 MiB less
 // (`/usr/bin/time` on `run --help`, Node.js 24).
-const builtin = new RegExp(
-  `^(node:.+|${builtinModules.map((name) => name.replace(/[/]/g, '\\/')).join('|')})$`,
-);
+/** @type {import('esbuild').Plugin} */
 const builtinsAsRequire = {
   name: 'builtins-as-require',
   setup(pluginBuild) {
     // Only ES imports: require() calls (CommonJS dependencies, and the module below) stay as they are.
-    pluginBuild.onResolve({ filter: builtin }, (args) =>
-      args.kind === 'import-statement'
+    pluginBuild.onResolve({ filter: /^(node:)?[a-z_/0-9]+$/ }, (args) =>
+      args.kind === 'import-statement' && isBuiltin(args.path)
         ? {
             path: args.path.startsWith('node:') ? args.path : `node:${args.path}`,
             namespace: 'node-builtin',
