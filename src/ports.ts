@@ -44,8 +44,15 @@ export interface Cluster {
     pageSize: number,
   ): Promise<Map<string, PersistentVolumeInfo>>;
   listStorageClasses(): Promise<Map<string, StorageClassInfo>>;
-  /** For each PVC key ("ns/name") mounted by a Running pod, the node that pod runs on. */
-  listMountingNodes(namespaces: readonly string[], pageSize: number): Promise<Map<string, string>>;
+  /**
+   * For each PVC key ("ns/name") asked for and mounted by a Running pod, the node that pod runs
+   * on (all pods are listed; only the keys asked for are kept).
+   */
+  listMountingNodes(
+    claims: ReadonlySet<string>,
+    namespaces: readonly string[],
+    pageSize: number,
+  ): Promise<Map<string, string>>;
   getPvc(ref: PvcRef): Promise<PvcSnapshot | undefined>;
   patchPvc(ref: PvcRef, patch: PvcPatch): Promise<PatchOutcome>;
   recordEvent(event: PvcEvent): Promise<void>;

@@ -137,12 +137,12 @@ async function gather(
   const volumeNames = new Set(
     managed.flatMap((pvc) => (pvc.volumeName === undefined ? [] : [pvc.volumeName])),
   );
-  const [volumes, mounts] = await Promise.all([
-    deps.cluster.listPersistentVolumes(volumeNames, config.pageSize),
-    deps.cluster.listMountingNodes(config.namespaces, config.pageSize),
-  ]);
   // Each managed PVC's key, built once for the mount, stats and fallback lookups.
   const keys = managed.map(pvcKey);
+  const [volumes, mounts] = await Promise.all([
+    deps.cluster.listPersistentVolumes(volumeNames, config.pageSize),
+    deps.cluster.listMountingNodes(new Set(keys), config.namespaces, config.pageSize),
+  ]);
   const pvcsByNode = new Map<string, PvcRef[]>();
   for (const [index, pvc] of managed.entries()) {
     const node = mounts.get(keys[index] ?? '');

@@ -187,6 +187,7 @@ export class KubeCluster implements Cluster {
   }
 
   async listMountingNodes(
+    claims: ReadonlySet<string>,
     namespaces: readonly string[],
     pageSize: number,
   ): Promise<Map<string, string>> {
@@ -194,7 +195,7 @@ export class KubeCluster implements Cluster {
     // Only Running pods have their volumes mounted, so only they can have kubelet stats.
     const query = { fieldSelector: 'status.phase=Running', limit: String(pageSize) };
     for await (const pods of this.scoped<V1Pod>('list pods', 'pods', namespaces, query))
-      recordMounts(pods, nodes);
+      recordMounts(pods, claims, nodes);
     return nodes;
   }
 
@@ -348,14 +349,21 @@ function pvcPath(ref: PvcRef): string {
   return `/api/v1/namespaces/${ref.namespace}/persistentvolumeclaims/${ref.name}`;
 }
 
-function recordMounts(pods: readonly V1Pod[], nodes: Map<string, string>): void {
+/** Keeps only the claims asked for: a cluster's other pods must not grow the map. */
+function recordMounts(
+  pods: readonly V1Pod[],
+  claims: ReadonlySet<string>,
+  nodes: Map<string, string>,
+): void {
   for (const pod of pods) {
     const node = pod.spec?.nodeName;
     const namespace = pod.metadata?.namespace;
     if (node === undefined || namespace === undefined) continue;
     for (const volume of pod.spec?.volumes ?? []) {
       const claimName = volume.persistentVolumeClaim?.claimName;
-      if (claimName !== undefined) nodes.set(pvcKey({ namespace, name: claimName }), node);
+      if (claimName === undefined) continue;
+      const key = pvcKey({ namespace, name: claimName });
+      if (claims.has(key)) nodes.set(key, node);
     }
   }
 }

@@ -46,8 +46,8 @@ export class MemoryCluster implements Cluster {
     return Promise.resolve(this.classes);
   }
 
-  listMountingNodes(): Promise<Map<string, string>> {
-    return Promise.resolve(this.mounts);
+  listMountingNodes(claims: ReadonlySet<string>): Promise<Map<string, string>> {
+    return Promise.resolve(new Map([...this.mounts].filter(([key]) => claims.has(key))));
   }
 
   getPvc(ref: PvcRef): Promise<PvcSnapshot | undefined> {
