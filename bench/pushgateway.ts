@@ -2,8 +2,9 @@
  * `make bench BENCH_ARGS=--pushgateway`: the scale pass with metrics pushed to a real Pushgateway
  * (Debian's prometheus-pushgateway on a loopback port, in memory only), with the node flags of
  * the image. The CLI runs once without a push, then twice with, so the second push reads back
- * the first run's series before it pushes. A small proxy between the CLI and the Pushgateway
- * counts the bytes and times each request.
+ * the first run's series before it pushes; each run is on a fresh copy of the fleet (scale.ts),
+ * so each makes its expansions. A small proxy between the CLI and the Pushgateway counts the bytes
+ * and times each request.
  */
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpServer, request, type IncomingMessage } from 'node:http';

@@ -399,19 +399,30 @@ async function main(): Promise<void> {
   if (process.env['NODE_COMPILE_CACHE'] !== undefined)
     await runChild([], ['run', '--help'], options.cli);
   if (options.pushgateway) {
-    const sim = await startSimCluster({
-      seed,
-      latencyMs: options.latencyMs,
-      resizeDelayMs: 60_000,
-    });
-    await sim.writeKubeconfig(kubeconfig);
-    gc();
-    process.stdout.write(
-      await pushgatewayBench(args, options.nodeFlags, (flags, a) =>
-        runChild([...flags, ...nodeArgs.slice(options.nodeFlags.length)], a, options.cli),
-      ),
-    );
-    await sim.close();
+    // Each pass on a fresh copy of the fleet, so each one makes its expansions, as the first
+    // run over such a fleet would; the Pushgateway keeps its series from one pass to the next.
+    const passOnFreshFleet = async (
+      flags: readonly string[],
+      a: readonly string[],
+    ): Promise<ChildRun> => {
+      const sim = await startSimCluster({
+        seed,
+        latencyMs: options.latencyMs,
+        resizeDelayMs: 60_000,
+      });
+      await sim.writeKubeconfig(kubeconfig);
+      gc();
+      try {
+        return await runChild(
+          [...flags, ...nodeArgs.slice(options.nodeFlags.length)],
+          a,
+          options.cli,
+        );
+      } finally {
+        await sim.close();
+      }
+    };
+    process.stdout.write(await pushgatewayBench(args, options.nodeFlags, passOnFreshFleet));
     await rm(dir, { recursive: true, force: true });
     return;
   }
