@@ -230,16 +230,13 @@ function buildProgram(): Command {
         write(text);
       },
     });
-  const command = program
-    .command('run')
-    .description('list annotated PVCs, read their usage, expand those that need it, report, exit')
-    .addOption(
-      option(
-        '--kubeconfig <file>',
-        'kubeconfig file (else KUBECONFIG, in-cluster config, ~/.kube/config)',
+  const command = withConnectionOptions(
+    program
+      .command('run')
+      .description(
+        'list annotated PVCs, read their usage, expand those that need it, report, exit',
       ),
-    )
-    .addOption(option('--context <name>', 'kubeconfig context to use'))
+  )
     .addOption(option('--namespace <ns...>', 'only these namespaces (repeatable; default: all)'))
     // No .env() here: commander would read PVC_CHONKER_DRY_RUN=false as true; config.ts parses it.
     .addOption(
@@ -347,10 +344,26 @@ function buildProgram(): Command {
 }
 
 /** `webhook`: its modules load only when it runs, so `run` starts as fast as before. */
+/** Where the API server is and who we are to it: the same flags for every command using it. */
+function withConnectionOptions(command: Command): Command {
+  return command
+    .addOption(
+      option(
+        '--kubeconfig <file>',
+        'kubeconfig file (else KUBECONFIG, in-cluster config, ~/.kube/config)',
+      ),
+    )
+    .addOption(option('--context <name>', 'kubeconfig context to use'));
+}
+
 function addWebhookCommand(program: Command): void {
-  program
-    .command('webhook')
-    .description('serve the admission webhook (HTTPS): policies at PVC creation, annotation checks')
+  withConnectionOptions(
+    program
+      .command('webhook')
+      .description(
+        'serve the admission webhook (HTTPS): policies at PVC creation, annotation checks',
+      ),
+  )
     .addOption(option('--port <n>', 'HTTPS port (8443)'))
     .addOption(option('--tls-cert-file <file>', 'serving certificate (PEM)'))
     .addOption(option('--tls-key-file <file>', 'its private key (PEM)'))
@@ -370,13 +383,6 @@ function addWebhookCommand(program: Command): void {
     .addOption(
       option('--relist-interval <duration>', 'policy re-list period while watch fails (10s)'),
     )
-    .addOption(
-      option(
-        '--kubeconfig <file>',
-        'kubeconfig file (else KUBECONFIG, in-cluster config, ~/.kube/config)',
-      ),
-    )
-    .addOption(option('--context <name>', 'kubeconfig context to use'))
     .addOption(
       option('--log-level <level>', 'fatal, error, warn, info, debug, trace, silent').default(
         'info',
