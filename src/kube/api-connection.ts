@@ -69,6 +69,16 @@ export function requestTarget(server: URL): RequestTarget {
   };
 }
 
+/** A request's path under the server's base path, with its query string if it has one. */
+export function pathWithQuery(
+  basePath: string,
+  path: string,
+  query: Readonly<Record<string, string>> | undefined,
+): string {
+  const search = query === undefined ? '' : new URLSearchParams(query).toString();
+  return `${basePath}${path}${search === '' ? '' : `?${search}`}`;
+}
+
 export interface ConnectionChoice {
   kubeconfig?: string | undefined;
   context?: string | undefined;

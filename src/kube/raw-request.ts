@@ -1,6 +1,11 @@
 import http, { type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
-import { requestTarget, type ApiConnection, type RequestCredentials } from './api-connection.js';
+import {
+  pathWithQuery,
+  requestTarget,
+  type ApiConnection,
+  type RequestCredentials,
+} from './api-connection.js';
 import type { ConnectionPool } from './keep-alive.js';
 import { DeadlineError } from '../deadline.js';
 
@@ -47,11 +52,6 @@ export class RawHttpError extends Error {
     this.headers = headers;
     this.body = body;
   }
-}
-
-function pathWithQuery(basePath: string, request: RawRequest): string {
-  const search = request.query === undefined ? '' : new URLSearchParams(request.query).toString();
-  return `${basePath}${request.path}${search === '' ? '' : `?${search}`}`;
 }
 
 /**
@@ -260,7 +260,7 @@ function exchange(target: Target, prepared: Prepared, call: Call, fresh: boolean
   const options: https.RequestOptions = {
     ...prepared.options,
     method: request.method,
-    path: pathWithQuery(target.basePath, request),
+    path: pathWithQuery(target.basePath, request.path, request.query),
     headers,
   };
   const outgoing = target.transport.request(options, (response) => {

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
-import { requestTarget, type ApiConnection } from '../kube/api-connection.js';
+import { pathWithQuery, requestTarget, type ApiConnection } from '../kube/api-connection.js';
 import type { ConnectionPool } from '../kube/keep-alive.js';
 
 /**
@@ -42,7 +42,6 @@ export function createKubeApi(connection: ApiConnection, pool: ConnectionPool): 
     path: string,
     options: CallOptions,
   ): Promise<{ request: http.ClientRequest; payload: string | undefined }> {
-    const search = new URLSearchParams(options.query ?? {}).toString();
     const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
     // Credentials are read for each call: the webhook makes a few calls a minute, and a rotated
     // token file is then picked up at once.
@@ -61,7 +60,7 @@ export function createKubeApi(connection: ApiConnection, pool: ConnectionPool): 
       hostname,
       port,
       method,
-      path: `${basePath}${path}${search === '' ? '' : `?${search}`}`,
+      path: pathWithQuery(basePath, path, options.query),
       headers,
     };
     if (options.signal !== undefined) request.signal = options.signal;
