@@ -105,7 +105,8 @@ describe.skipIf(!HAVE_KUBECTL)('examples/', () => {
     await sim.close();
   });
 
-  async function apply(dir: string): Promise<string> {
+  /** `kubectl apply -f path`, which must succeed. */
+  async function applyPath(path: string): Promise<string> {
     const r = await run(KUBECTL, [
       '--kubeconfig',
       kubeconfig,
@@ -115,11 +116,14 @@ describe.skipIf(!HAVE_KUBECTL)('examples/', () => {
       // The sim serves no OpenAPI document for kubectl's client-side validation.
       '--validate=false',
       '-f',
-      join(ROOT, 'examples', dir),
+      path,
     ]);
     expect(r.code, r.stderr).toBe(0);
     return r.stdout;
   }
+
+  const apply = (dir: string): Promise<string> => applyPath(join(ROOT, 'examples', dir));
+  const installCrds = (): Promise<string> => applyPath(join(ROOT, 'cronjob/crds'));
 
   /** What the StatefulSet controller and the CSI driver would create for each replica. */
   function playStatefulSet(namespace: string, name: string, replicas: Replica[]): void {
@@ -300,15 +304,7 @@ describe.skipIf(!HAVE_KUBECTL)('examples/', () => {
   });
 
   it('postgres-policy: the policy manages the unannotated PVCs', async () => {
-    const crds = await run(KUBECTL, [
-      '--kubeconfig',
-      kubeconfig,
-      'apply',
-      '--validate=false',
-      '-f',
-      join(ROOT, 'cronjob/crds'),
-    ]);
-    expect(crds.code, crds.stderr).toBe(0);
+    await installCrds();
     const out = await apply('postgres-policy');
     playStatefulSet('databases', 'postgres', [{ usedPercent: 81 }, { usedPercent: 40 }]);
 
@@ -323,15 +319,7 @@ describe.skipIf(!HAVE_KUBECTL)('examples/', () => {
   });
 
   it('elasticsearch-group: one full member grows the whole group', async () => {
-    const crds = await run(KUBECTL, [
-      '--kubeconfig',
-      kubeconfig,
-      'apply',
-      '--validate=false',
-      '-f',
-      join(ROOT, 'cronjob/crds'),
-    ]);
-    expect(crds.code, crds.stderr).toBe(0);
+    await installCrds();
     const out = await apply('elasticsearch-group');
     playStatefulSet('search', 'es-data', [
       { usedPercent: 76 },
