@@ -62,6 +62,34 @@ export default tseslint.config(
             '../stats/*',
             '../providers/*',
             '../metrics/*',
+            '**/sim/*',
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // src/ is what ships: it never reaches into the simulated cluster.
+    files: ['src/**'],
+    ignores: ['src/core/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['**/sim/*', '**/test/*', '**/bench/*'] }],
+    },
+  },
+  {
+    // The simulated cluster is a separate program: its one product import is the certificate
+    // authority it shares with the webhook's --auto-tls.
+    files: ['sim/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/src/*', '!**/src/certificate-authority.js'],
+              message: 'sim/ imports only src/certificate-authority.js from the product.',
+            },
+            { group: ['**/test/*', '**/bench/*'], message: 'sim/ is not test code.' },
           ],
         },
       ],

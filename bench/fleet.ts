@@ -3,7 +3,7 @@
  * generateFleet), plus as many unmanaged PVCs with their own pods, which the pass must list and
  * pass over without a single extra request.
  */
-import { generateFleet, type SimSeed } from '../src/sim/index.js';
+import { generateFleet, type SimSeed } from '../sim/index.js';
 
 export interface BenchFleetOptions {
   managed: number;

@@ -10,7 +10,7 @@
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { RequestLogEntry } from '../src/sim/index.js';
+import type { RequestLogEntry } from '../sim/index.js';
 
 export interface FloorRequest {
   method: string;

@@ -21,7 +21,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { startSimCluster, type RequestLogEntry } from '../src/sim/index.js';
+import { startSimCluster, type RequestLogEntry } from '../sim/index.js';
 import { imageNodeFlags, pushgatewayBench } from './pushgateway.js';
 import { benchFleet, overThresholdCount, type BenchFleetOptions } from './fleet.js';
 import { FLOOR_SCRIPT, planFromLog } from './floor.js';

@@ -8,7 +8,7 @@ work="$root/.cache/demo"
 mkdir -p "$work"
 kubeconfig="$work/kubeconfig"
 
-node dist/src/sim/main.js --seed test/fixtures/sim/demo-fleet.yaml --crds cronjob/crds \
+node dist/sim/main.js --seed test/fixtures/sim/demo-fleet.yaml --crds cronjob/crds \
   --kubeconfig-out "$kubeconfig" --resize-delay-ms 1500 --ec2 >"$work/sim.out" 2>"$work/sim.err" &
 sim=$!
 pids=("$sim")
@@ -67,7 +67,7 @@ bold "Admission webhook: pvc-chonker webhook --auto-tls, called by the simulated
 hook_kubeconfig="$work/webhook.kubeconfig"
 { cat cronjob/webhook/webhook-configurations.yaml; echo '---'; cat test/fixtures/sim/webhook-demo.yaml; } >"$work/webhook-seed.yaml"
 port="$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
-node dist/src/sim/main.js --seed "$work/webhook-seed.yaml" --crds cronjob/crds --kubeconfig-out "$hook_kubeconfig" \
+node dist/sim/main.js --seed "$work/webhook-seed.yaml" --crds cronjob/crds --kubeconfig-out "$hook_kubeconfig" \
   --webhook-service "pvc-chonker/pvc-chonker-webhook=127.0.0.1:$port" >"$work/webhook-sim.out" 2>"$work/webhook-sim.err" &
 pids+=("$!")
 for _ in $(seq 1 100); do

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimCluster, type SimCluster } from '../../src/sim/index.js';
+import { startSimCluster, type SimCluster } from '../../sim/index.js';
 import {
   CHART,
   HAVE_HELM,

@@ -5,7 +5,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimCluster, type SimCluster } from '../../src/sim/index.js';
+import { startSimCluster, type SimCluster } from '../../sim/index.js';
 import { HAVE_KUBECTL, KUBECTL, ROOT, run } from '../chart/tools.js';
 import { baseSeed } from '../sim/fixtures.js';
 

@@ -8,7 +8,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startSimCluster, type SimCluster, type SimSeed } from '../../src/sim/index.js';
+import { startSimCluster, type SimCluster, type SimSeed } from '../../sim/index.js';
 import {
   HAVE_HELM,
   HAVE_KUBECTL,

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFromConfig } from '../../src/sim/cli.js';
-import type { SimCluster } from '../../src/sim/index.js';
+import { startFromConfig } from '../../sim/cli.js';
+import type { SimCluster } from '../../sim/index.js';
 import { byName, CRDS, report, runCli } from './harness.js';
 
 const root = (path: string): string => fileURLToPath(new URL(`../../${path}`, import.meta.url));

@@ -4,8 +4,8 @@
  * cloud API that keeps failing. Each test asserts the exact outcome, then every invariant.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import type { SimCluster, SimSeed } from '../../src/sim/index.js';
-import { startEc2Fake, type Ec2Fake } from '../../src/sim/clouds/ec2.js';
+import type { SimCluster, SimSeed } from '../../sim/index.js';
+import { startEc2Fake, type Ec2Fake } from '../../sim/clouds/ec2.js';
 import { seed, startHarness, writes, type Claim, type Harness } from './harness.js';
 import {
   acceptedPatches,

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSimCluster, type SimCluster, type SimSeed } from '../../src/sim/index.js';
+import { startSimCluster, type SimCluster, type SimSeed } from '../../sim/index.js';
 
 export const CLI = new URL('../../dist/pvc-chonker.mjs', import.meta.url).pathname;
 /** The project's own CRD manifests, installed in the simulated cluster on request. */

@@ -6,7 +6,7 @@
 import { expect } from 'vitest';
 import { parseDuration } from '../../src/core/duration.js';
 import { parseQuantity } from '../../src/core/quantity.js';
-import type { SimCluster } from '../../src/sim/index.js';
+import type { SimCluster } from '../../sim/index.js';
 import type { CliResult, Harness } from './harness.js';
 
 const PREFIX = 'pvc-chonker.io/';

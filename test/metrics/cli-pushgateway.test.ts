@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimCluster, type SimCluster } from '../../src/sim/index.js';
+import { startSimCluster, type SimCluster } from '../../sim/index.js';
 import {
   freePort,
   startPushgateway,

@@ -9,8 +9,8 @@ import type {
   ProviderOptions,
   ProviderVerdict,
 } from '../../src/providers/types.js';
-import { startEc2Fake, type Ec2Fake, type Ec2FakeVolume } from '../../src/sim/clouds/ec2.js';
-import { startGcpFake, type GcpFake } from '../../src/sim/clouds/gcp-compute.js';
+import { startEc2Fake, type Ec2Fake, type Ec2FakeVolume } from '../../sim/clouds/ec2.js';
+import { startGcpFake, type GcpFake } from '../../sim/clouds/gcp-compute.js';
 import {
   awsEnv,
   candidate,

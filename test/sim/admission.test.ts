@@ -3,7 +3,7 @@
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startSimCluster, type SimCluster } from '../../src/sim/index.js';
+import { startSimCluster, type SimCluster } from '../../sim/index.js';
 import { generateTls, type TlsMaterial } from '../../src/webhook/tls.js';
 
 type Review = { request: Record<string, unknown> };

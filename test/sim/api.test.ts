@@ -4,7 +4,7 @@ import {
   type V1PersistentVolumeClaim,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimCluster, type SimCluster } from '../../src/sim/index.js';
+import { startSimCluster, type SimCluster } from '../../sim/index.js';
 import { apiFailure, baseSeed, clientsFor, raw, type Clients } from './fixtures.js';
 
 const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -163,7 +163,7 @@ describe('simulated API server: reads', () => {
 
     expect((version.json as { gitVersion: string }).gitVersion).toMatch(/^v1\.33\./);
     expect(pvcResource).toMatchObject({ shortNames: ['pvc'], namespaced: true });
-    // The last four: the groups of the kinds an install creates (src/sim/install-resources.ts).
+    // The last four: the groups of the kinds an install creates (sim/install-resources.ts).
     expect((groups.json as { groups: { name: string }[] }).groups.map((g) => g.name)).toEqual([
       'storage.k8s.io',
       'events.k8s.io',

@@ -10,9 +10,9 @@ import {
   SIM_USER,
   startSimCluster,
   type SimCluster,
-} from '../../src/sim/index.js';
-import { requestAttributes } from '../../src/sim/auth.js';
-import { createSimCa } from '../../src/sim/tls.js';
+} from '../../sim/index.js';
+import { requestAttributes } from '../../sim/auth.js';
+import { createSimCa } from '../../sim/tls.js';
 import { apiFailure, baseSeed, clientsFor } from './fixtures.js';
 
 interface Answer {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { parseSimArgs, startFromConfig } from '../../src/sim/cli.js';
+import { parseSimArgs, startFromConfig } from '../../sim/cli.js';
 
 const DEMO = fileURLToPath(new URL('../fixtures/sim/demo-fleet.yaml', import.meta.url));
 

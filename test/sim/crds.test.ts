@@ -2,7 +2,7 @@
 // drives the same with a real kubectl when one is installed).
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimCluster, type SimCluster } from '../../src/sim/index.js';
+import { startSimCluster, type SimCluster } from '../../sim/index.js';
 import { baseSeed, raw } from './fixtures.js';
 
 const CRDS = fileURLToPath(new URL('../../cronjob/crds', import.meta.url));

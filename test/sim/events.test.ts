@@ -1,6 +1,6 @@
 import { V1MicroTime, type CoreV1Event } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimCluster, type SimCluster } from '../../src/sim/index.js';
+import { startSimCluster, type SimCluster } from '../../sim/index.js';
 import { apiFailure, baseSeed, clientsFor, raw, type Clients } from './fixtures.js';
 
 function event(overrides: Record<string, unknown> = {}): CoreV1Event {

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { startSimCluster, type SimCluster, type SimClusterOptions } from '../../src/sim/index.js';
+import { startSimCluster, type SimCluster, type SimClusterOptions } from '../../sim/index.js';
 import { apiFailure, baseSeed, clientsFor, raw } from './fixtures.js';
 
 let sim: SimCluster | undefined;

@@ -3,7 +3,7 @@ import { CoreV1Api, KubeConfig, StorageV1Api, EventsV1Api } from '@kubernetes/cl
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { SimCluster, SimSeed } from '../../src/sim/index.js';
+import type { SimCluster, SimSeed } from '../../sim/index.js';
 
 export const GI = 1024 ** 3;
 

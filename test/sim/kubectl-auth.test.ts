@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SIM_USER, startSimCluster, type SimCluster } from '../../src/sim/index.js';
-import { createSimCa } from '../../src/sim/tls.js';
+import { SIM_USER, startSimCluster, type SimCluster } from '../../sim/index.js';
+import { createSimCa } from '../../sim/tls.js';
 import { baseSeed } from './fixtures.js';
 
 const KUBECTL = fileURLToPath(new URL('../../.cache/tools/kubectl', import.meta.url));

@@ -1,6 +1,6 @@
 // The strategic merge approximation: lists replaced, except the merge-keyed ones (webhooks by name).
 import { describe, expect, it } from 'vitest';
-import { applyPatch } from '../../src/sim/patch.js';
+import { applyPatch } from '../../sim/patch.js';
 
 const hook = (name: string, path: string) => ({
   name,

@@ -5,7 +5,7 @@ import {
   startSimCluster,
   type SimCluster,
   type SimClusterOptions,
-} from '../../src/sim/index.js';
+} from '../../sim/index.js';
 import { baseSeed, clientsFor, GI, raw, type Clients } from './fixtures.js';
 
 const MERGE = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);

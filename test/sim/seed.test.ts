@@ -7,10 +7,10 @@ import {
   parseSeed,
   startSimCluster,
   type SimCluster,
-} from '../../src/sim/index.js';
-import { canonicalQuantity, parseQuantity } from '../../src/sim/quantity.js';
-import { microTimeParseError } from '../../src/sim/events.js';
-import { humanDuration } from '../../src/sim/table.js';
+} from '../../sim/index.js';
+import { canonicalQuantity, parseQuantity } from '../../sim/quantity.js';
+import { microTimeParseError } from '../../sim/events.js';
+import { humanDuration } from '../../sim/table.js';
 import { clientsFor, raw } from './fixtures.js';
 
 const DEMO = fileURLToPath(new URL('../fixtures/sim/demo-fleet.yaml', import.meta.url));

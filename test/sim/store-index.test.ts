@@ -1,14 +1,14 @@
 // The store's cached sorted views, the continue-key binary search and the kubelet proxy's index
 // of Running pods by node: each must answer exactly as a fresh scan of the store would.
-import type { Admission } from '../../src/sim/admission.js';
+import type { Admission } from '../../sim/admission.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { listObjects, type ApiContext, type ListResult } from '../../src/sim/api.js';
-import { namespaceOf, nameOf, readPath, type JsonObject } from '../../src/sim/json.js';
-import { runningPodsOn } from '../../src/sim/kubelet-proxy.js';
-import type { ResizeController } from '../../src/sim/resize.js';
-import { resourceForKind } from '../../src/sim/resources.js';
-import { createStore, objectKey, type ObjectStore } from '../../src/sim/store.js';
+import { listObjects, type ApiContext, type ListResult } from '../../sim/api.js';
+import { namespaceOf, nameOf, readPath, type JsonObject } from '../../sim/json.js';
+import { runningPodsOn } from '../../sim/kubelet-proxy.js';
+import type { ResizeController } from '../../sim/resize.js';
+import { resourceForKind } from '../../sim/resources.js';
+import { createStore, objectKey, type ObjectStore } from '../../sim/store.js';
 
 const NAMESPACES = ['a', 'a-b', 'a.b', 'ab', 'b', 'z'];
 const NAMES = ['p', 'p-0', 'p.1', 'p0', 'q', 'q/r', 'x'];

@@ -1,6 +1,6 @@
 // Secrets, webhook configurations and watch in the sim, over HTTP as a client sees them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimCluster, type SimCluster } from '../../src/sim/index.js';
+import { startSimCluster, type SimCluster } from '../../sim/index.js';
 import { baseSeed } from './fixtures.js';
 
 let sim: SimCluster;

@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEc2Fake, type Ec2Fake } from '../../src/sim/clouds/ec2.js';
-import { ebsVolumesFromSeed } from '../../src/sim/clouds/ebs-from-seed.js';
-import { loadSeed, startSimCluster, type SimCluster } from '../../src/sim/index.js';
+import { startEc2Fake, type Ec2Fake } from '../../sim/clouds/ec2.js';
+import { ebsVolumesFromSeed } from '../../sim/clouds/ebs-from-seed.js';
+import { loadSeed, startSimCluster, type SimCluster } from '../../sim/index.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const IMAGE_NODE = Number(process.versions.node.split('.')[0]) >= 24;

@@ -7,7 +7,7 @@ import { request } from 'node:https';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startSimCluster, type SimCluster, type SimSeed } from '../../src/sim/index.js';
+import { startSimCluster, type SimCluster, type SimSeed } from '../../sim/index.js';
 
 export const CLI = new URL('../../dist/pvc-chonker.mjs', import.meta.url).pathname;
 export const SERVICE_HOST = 'pvc-chonker-webhook.pvc-chonker.svc';

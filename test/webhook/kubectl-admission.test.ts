@@ -5,7 +5,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startSimCluster, loadSeed, type SimCluster } from '../../src/sim/index.js';
+import { startSimCluster, loadSeed, type SimCluster } from '../../sim/index.js';
 import { caOf, httpsCall, startWebhook, waitFor, type WebhookProcess } from './harness.js';
 
 const KUBECTL = new URL('../../.cache/tools/kubectl', import.meta.url).pathname;

@@ -1,7 +1,7 @@
 // The built `pvc-chonker webhook --auto-tls` against the simulated cluster, over verified TLS.
 import { X509Certificate } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SimCluster } from '../../src/sim/index.js';
+import type { SimCluster } from '../../sim/index.js';
 import {
   caOf,
   httpsCall,

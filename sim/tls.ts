@@ -2,7 +2,7 @@
 // certificate (so clients can verify the sim through certificate-authority[-data]) and client
 // certificates whose subject is an identity (CN = user, O = groups), which is how
 // kube-apiserver's x509 authenticator reads them. ECDSA P-256 through @peculiar/x509 on webcrypto.
-import { createCertificateAuthority, type KeyPair } from '../certificate-authority.js';
+import { createCertificateAuthority, type KeyPair } from '../src/certificate-authority.js';
 
 const DAY_MS = 86_400_000;
 
@@ -19,7 +19,7 @@ export const SIM_SERVING_NAMES: readonly string[] = [
   'kubernetes.default.svc.cluster.local',
 ];
 
-export type { KeyPair } from '../certificate-authority.js';
+export type { KeyPair } from '../src/certificate-authority.js';
 
 export interface SimCa {
   caPem: string;
