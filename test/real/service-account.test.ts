@@ -129,7 +129,6 @@ interface EventObject {
   reason: string;
   action: string;
   involvedObject: { kind: string; name: string };
-  reportingComponent?: string;
 }
 
 describe.skipIf(unavailable !== undefined)('the pass as its ServiceAccount', () => {
