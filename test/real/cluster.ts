@@ -71,6 +71,8 @@ export interface AuditEntry {
   name?: string;
   /** The request body, for writes (audit level Request). */
   body?: unknown;
+  /** What admission recorded, e.g. `mutation.webhook.admission.k8s.io/round_0_index_0`. */
+  annotations?: Record<string, string>;
 }
 
 export interface RealCluster {
@@ -215,6 +217,7 @@ function toAuditEntry(line: string): AuditEntry {
       name?: string;
     };
     requestObject?: unknown;
+    annotations?: Record<string, string>;
   };
   const ref = e.objectRef ?? {};
   return {
@@ -227,6 +230,7 @@ function toAuditEntry(line: string): AuditEntry {
     ...(ref.namespace === undefined ? {} : { namespace: ref.namespace }),
     ...(ref.name === undefined ? {} : { name: ref.name }),
     ...(e.requestObject === undefined ? {} : { body: e.requestObject }),
+    ...(e.annotations === undefined ? {} : { annotations: e.annotations }),
   };
 }
 
