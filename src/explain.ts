@@ -23,6 +23,8 @@ export interface Explanation {
   policies: { chosen: string | null; matched: string[] };
   group: { name: string; coordinationPolicy: string; size: string | null; members: number } | null;
   stats: { capacity: string | null; usedRatio: number | null; inodesUsedRatio: number | null };
+  /** The provider that checks the volume (aws, gcp, azure, topolvm, longhorn, generic). */
+  provider: string | null;
   decision: { action: string; reason: string; detail: string; newSize: string | null } | null;
 }
 
@@ -127,6 +129,7 @@ export async function explain(
       usedRatio: outcome?.usedRatio ?? null,
       inodesUsedRatio: outcome?.inodesUsedRatio ?? null,
     },
+    provider: outcome?.provider ?? null,
     decision: governed.verdict.state === 'managed' ? decisionOf(outcome) : null,
   };
 }
@@ -171,6 +174,7 @@ export function formatExplanation(e: Explanation): string {
   lines.push(
     `Stats      capacity ${e.stats.capacity ?? '-'}, used ${ratio(e.stats.usedRatio)}, inodes ${ratio(e.stats.inodesUsedRatio)}`,
   );
+  if (e.provider !== null) lines.push(`Provider   ${e.provider}`);
   if (e.decision === null) lines.push('Decision   none (not managed)');
   else {
     const size = e.decision.newSize === null ? '' : ` -> ${e.decision.newSize}`;
