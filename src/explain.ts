@@ -124,13 +124,23 @@ export async function explain(
       matched: governed.choice.matched.map((p) => `${p.namespace}/${p.name}`),
     },
     group: groupOf(governed.group, summary.pvcs),
+    ...observed(pvc.capacityBytes, outcome),
+    decision: governed.verdict.state === 'managed' ? decisionOf(outcome) : null,
+  };
+}
+
+/** What the pass saw of the volume: its stats, and the provider that checks it. */
+function observed(
+  capacityBytes: bigint | undefined,
+  outcome: PvcOutcome | undefined,
+): Pick<Explanation, 'stats' | 'provider'> {
+  return {
     stats: {
-      capacity: pvc.capacityBytes === undefined ? null : formatQuantity(pvc.capacityBytes),
+      capacity: capacityBytes === undefined ? null : formatQuantity(capacityBytes),
       usedRatio: outcome?.usedRatio ?? null,
       inodesUsedRatio: outcome?.inodesUsedRatio ?? null,
     },
     provider: outcome?.provider ?? null,
-    decision: governed.verdict.state === 'managed' ? decisionOf(outcome) : null,
   };
 }
 

@@ -10,7 +10,7 @@
 import { formatQuantity } from '../core/quantity.js';
 import { err, ok, type Result } from '../core/result.js';
 import { GIB } from './limits.js';
-import { fitStep, showStep } from './onprem-fit.js';
+import { belowMinIncrease, fitStep, showStep } from './onprem-fit.js';
 import {
   verdictOk,
   verdictRefused,
@@ -197,10 +197,7 @@ interface DiskShare {
 }
 
 /** The disks of the volume's scheduled replicas, each with its number of replicas. */
-function disksOf(
-  replicas: readonly LonghornReplica[],
-  facts: LonghornFacts,
-): Result<DiskShare[], string> {
+function disksOf(replicas: readonly LonghornReplica[], facts: LonghornFacts): Result<DiskShare[]> {
   const shares = new Map<string, DiskShare>();
   for (const replica of replicas) {
     if (replica.nodeId === '') continue;
@@ -289,25 +286,35 @@ interface Pass {
   physical: boolean;
 }
 
-function capacityVerdict(item: LonghornItem, facts: LonghornFacts, pass: Pass): ProviderVerdict {
-  const { candidate } = item;
-  const shares = disksOf(facts.replicas.get(item.volume) ?? [], facts);
-  if (!shares.ok) return refused('provider-error', shares.error);
-  if (shares.value.length === 0)
-    return verdictOk('longhorn', candidate.toBytes, [
-      `no replica of ${item.volume} is scheduled: no disk checked`,
-    ]);
+/** The disk that allows each replica the least growth, after this pass's grants and the reserve. */
+function tightest(
+  shares: readonly DiskShare[],
+  facts: LonghornFacts,
+  pass: Pass,
+): Binding | undefined {
   let binding: Binding | undefined;
-  for (const share of shares.value) {
+  for (const share of shares) {
     const room = diskRoom(share.disk, facts.settings, pass.physical);
-    const key = diskKey(share.disk.node, share.disk.uuid);
-    const left = room.ok ? room.bytes - (pass.taken.get(key) ?? 0n) - pass.reserveBytes : -1n;
+    const granted = pass.taken.get(diskKey(share.disk.node, share.disk.uuid)) ?? 0n;
+    const left = room.ok ? room.bytes - granted - pass.reserveBytes : -1n;
     // Negative room divides towards zero; any negative is simply no room.
     const perReplica = left < 0n ? -1n : left / share.replicas;
     if (binding === undefined || perReplica < binding.perReplica)
       binding = { share, room, perReplica };
   }
-  if (binding === undefined) return verdictOk('longhorn', candidate.toBytes, []);
+  return binding;
+}
+
+function capacityVerdict(item: LonghornItem, facts: LonghornFacts, pass: Pass): ProviderVerdict {
+  const { candidate } = item;
+  const shares = disksOf(facts.replicas.get(item.volume) ?? [], facts);
+  if (!shares.ok) return refused('provider-error', shares.error);
+  const binding = tightest(shares.value, facts, pass);
+  if (binding === undefined) {
+    return verdictOk('longhorn', candidate.toBytes, [
+      `no replica of ${item.volume} is scheduled: no disk checked`,
+    ]);
+  }
   const fit = fitStep({
     fromBytes: candidate.fromBytes,
     toBytes: candidate.toBytes,
@@ -325,13 +332,11 @@ function capacityVerdict(item: LonghornItem, facts: LonghornFacts, pass: Pass): 
       return verdictOk('longhorn', fit.toBytes, [
         `only ${showStep(fit.toBytes - candidate.fromBytes)} of ${showStep(wanted)} fits (${where})`,
       ]);
-    case 'none': {
-      const smaller =
-        fit.largestBytes > 0n
-          ? `; the largest whole-GiB step that fits, ${showStep(fit.largestBytes)}, is below min-increase ${formatQuantity(candidate.minIncreaseBytes)}`
-          : '';
-      return refused('provider-capacity', `${showStep(wanted)} does not fit on ${where}${smaller}`);
-    }
+    case 'none':
+      return refused(
+        'provider-capacity',
+        `${showStep(wanted)} does not fit on ${where}${belowMinIncrease(fit.largestBytes, candidate.minIncreaseBytes)}`,
+      );
   }
 }
 

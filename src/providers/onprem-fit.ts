@@ -46,3 +46,9 @@ export function showBytes(bytes: bigint): string {
 export function showStep(bytes: bigint): string {
   return `+${formatQuantity(bytes)}`;
 }
+
+/** Why no smaller step was granted either, when one would have fitted ("" when none fits). */
+export function belowMinIncrease(largestBytes: bigint, minIncreaseBytes: bigint): string {
+  if (largestBytes <= 0n) return '';
+  return `; the largest whole-GiB step that fits, ${showStep(largestBytes)}, is below min-increase ${formatQuantity(minIncreaseBytes)}`;
+}

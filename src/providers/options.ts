@@ -92,8 +92,10 @@ export const PROVIDER_FLAGS: readonly ProviderFlag[] = [
   },
 ];
 
-/** A namespace name: an RFC 1123 label. */
-const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** A namespace name: an RFC 1123 label (63 characters at most, alphanumeric at both ends). */
+function isNamespaceName(text: string): boolean {
+  return text.length <= 63 && /^[a-z0-9-]+$/.test(text) && !/^-|-$/.test(text);
+}
 
 const RULES: readonly AwsModificationRule[] = ['strict', 'current', 'legacy'];
 
@@ -146,7 +148,7 @@ function reserve(values: Record<string, string | undefined>, errors: string[]): 
 
 function namespace(values: Record<string, string | undefined>, errors: string[]): string {
   const text = raw(values, 'longhornNamespace');
-  if (NAMESPACE.test(text)) return text;
+  if (isNamespaceName(text)) return text;
   errors.push(`${flagName('longhornNamespace')}: expected a namespace name, got '${text}'`);
   return 'longhorn-system';
 }

@@ -7,7 +7,7 @@
  */
 import { formatQuantity } from '../core/quantity.js';
 import { err, ok, type Result } from '../core/result.js';
-import { fitStep, showBytes, showStep } from './onprem-fit.js';
+import { belowMinIncrease, fitStep, showBytes, showStep } from './onprem-fit.js';
 import { storageClassParameter, TOPOLVM_DRIVERS } from './select.js';
 import {
   verdictOk,
@@ -151,17 +151,12 @@ function verdictFor(item: TopolvmItem, node: string, room: Room): ProviderVerdic
       return verdictOk('topolvm', fit.toBytes, [
         `only ${showStep(fit.toBytes - candidate.fromBytes)} of ${showStep(wanted)} fits (${where})`,
       ]);
-    case 'none': {
-      const smaller =
-        fit.largestBytes > 0n
-          ? `; the largest whole-GiB step that fits, ${showStep(fit.largestBytes)}, is below min-increase ${formatQuantity(candidate.minIncreaseBytes)}`
-          : '';
+    case 'none':
       return verdictRefused(
         'topolvm',
         'provider-capacity',
-        `${showStep(wanted)} does not fit on ${where}${smaller}`,
+        `${showStep(wanted)} does not fit on ${where}${belowMinIncrease(fit.largestBytes, candidate.minIncreaseBytes)}`,
       );
-    }
   }
 }
 

@@ -44,6 +44,32 @@ function parseNode(
   return { value, node: { name: metadata['name'], annotations: strings(metadata['annotations']) } };
 }
 
+/** One list of the Nodes labelled with some of the values; each value gets its lookup. */
+async function readChunk(
+  labelKey: string,
+  values: readonly string[],
+  rt: ProviderRuntime,
+  kube: KubeReader,
+): Promise<[string, NodeLookup][]> {
+  const listed = await guardedList(rt, kube, {
+    operation: 'list nodes',
+    path: '/api/v1/nodes',
+    query: { labelSelector: `${labelKey} in (${values.join(',')})`, limit: '500' },
+    grant: 'list on nodes',
+  });
+  if (!listed.ok) {
+    return values.map((node) => [
+      nodeLookupKey(labelKey, node),
+      { kind: 'failed', verdict: listed.verdict },
+    ]);
+  }
+  return listed.items.flatMap((item): [string, NodeLookup][] => {
+    const parsed = parseNode(item, labelKey);
+    if (parsed === undefined) return [];
+    return [[nodeLookupKey(labelKey, parsed.value), { kind: 'found', node: parsed.node }]];
+  });
+}
+
 async function readNodes(
   items: readonly TopolvmItem[],
   rt: ProviderRuntime,
@@ -58,22 +84,8 @@ async function readNodes(
   const nodes = new Map<string, NodeLookup>();
   for (const [labelKey, values] of byLabel) {
     for (const chunk of chunks([...values].sort(), NODES_PER_LIST)) {
-      const listed = await guardedList(rt, kube, {
-        operation: 'list nodes',
-        path: '/api/v1/nodes',
-        query: { labelSelector: `${labelKey} in (${chunk.join(',')})`, limit: '500' },
-        grant: 'list on nodes',
-      });
-      if (!listed.ok) {
-        for (const node of chunk)
-          nodes.set(nodeLookupKey(labelKey, node), { kind: 'failed', verdict: listed.verdict });
-        continue;
-      }
-      for (const item of listed.items) {
-        const parsed = parseNode(item, labelKey);
-        if (parsed === undefined) continue;
-        nodes.set(nodeLookupKey(labelKey, parsed.value), { kind: 'found', node: parsed.node });
-      }
+      for (const [key, lookup] of await readChunk(labelKey, chunk, rt, kube))
+        nodes.set(key, lookup);
     }
   }
   return nodes;
