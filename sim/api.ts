@@ -124,7 +124,9 @@ const KINDS_WITH_STATUS: SimKind[] = [
 
 function hasStatus(store: ObjectStore, info: ResourceInfo): boolean {
   const crd = crdFor(store, info);
-  return crd === undefined ? KINDS_WITH_STATUS.includes(info.kind) : hasStatusSubresource(crd, info);
+  return crd === undefined
+    ? KINDS_WITH_STATUS.includes(info.kind)
+    : hasStatusSubresource(crd, info);
 }
 const GENERATE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 

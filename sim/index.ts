@@ -141,7 +141,9 @@ function usageFrom(
 function kindOfObject(o: unknown): SimKind {
   const kind = isObject(o) ? simKindOf(o) : undefined;
   if (kind === undefined)
-    throw new Error(`putObject: unsupported kind ${String((o as { kind?: unknown } | null)?.kind)}`);
+    throw new Error(
+      `putObject: unsupported kind ${String((o as { kind?: unknown } | null)?.kind)}`,
+    );
   return kind;
 }
 

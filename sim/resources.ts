@@ -203,21 +203,19 @@ export const RESOURCES: readonly ResourceInfo[] = [
       ['LonghornVolume', 'Volume', 'volumes', 'lhv'],
       ['LonghornSetting', 'Setting', 'settings', 'lhs'],
     ] as const
-  ).map(
-    ([kind, kindName, resource, shortName]): ResourceInfo => ({
-      kind,
-      kindName,
-      resource,
-      singular: kindName.toLowerCase(),
-      group: 'longhorn.io',
-      version: 'v1beta2',
-      namespaced: true,
-      shortNames: [shortName],
-      verbs: RW,
-      subresources: ['status'],
-      crd: `${resource}.longhorn.io`,
-    }),
-  ),
+  ).map(([kind, kindName, resource, shortName]): ResourceInfo => ({
+    kind,
+    kindName,
+    resource,
+    singular: kindName.toLowerCase(),
+    group: 'longhorn.io',
+    version: 'v1beta2',
+    namespaced: true,
+    shortNames: [shortName],
+    verbs: RW,
+    subresources: ['status'],
+    crd: `${resource}.longhorn.io`,
+  })),
   // events.k8s.io/v1 is a second view of the same stored Events (the real server does the same).
   {
     kind: 'Event',
@@ -287,7 +285,8 @@ export function wireKind(info: ResourceInfo): string {
 export function simKindOf(o: { kind?: unknown; apiVersion?: unknown }): SimKind | undefined {
   const { kind, apiVersion } = o;
   if (typeof kind !== 'string') return undefined;
-  const group = typeof apiVersion === 'string' && apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
+  const group =
+    typeof apiVersion === 'string' && apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
   const found = RESOURCES.find((r) => wireKind(r) === kind && r.group === group);
   if (found !== undefined) return found.kind;
   // No exact match (apiVersion left out, or an older group version): the name decides, as before

@@ -118,7 +118,7 @@ export function applySeedDefaults(o: JsonObject): JsonObject {
   const status = obj(o['status']);
   o['spec'] = spec;
   o['status'] = status;
-  switch (kind) {
+  switch (o['kind']) {
     case 'PersistentVolumeClaim':
       pvcDefaults(spec, status);
       break;

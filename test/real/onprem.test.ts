@@ -17,7 +17,6 @@ import {
 import type { FakeKubelets } from './kubelets.js';
 import { createObject, loadRealSeed } from './seed.js';
 import { parseObjects } from '../chart/tools.js';
-import type { JsonObject } from '../../sim/json.js';
 
 const unavailable = realTierUnavailable();
 const ROOT = new URL('../../', import.meta.url).pathname;
@@ -31,7 +30,7 @@ async function serviceAccountToken(cluster: RealCluster, kubelets: FakeKubelets)
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'pvc-chonker' } },
     kubelets,
   );
-  for (const o of rbac) await createObject(cluster, o as unknown as JsonObject, kubelets);
+  for (const o of rbac) await createObject(cluster, o, kubelets);
   const answer = await cluster.request(
     'POST',
     '/api/v1/namespaces/pvc-chonker/serviceaccounts/pvc-chonker/token',
@@ -41,9 +40,9 @@ async function serviceAccountToken(cluster: RealCluster, kubelets: FakeKubelets)
       spec: { expirationSeconds: 3600 },
     },
   );
-  const token = (answer.body as { status?: { token?: string } }).status?.token;
-  if (token === undefined) throw new Error(`TokenRequest: HTTP ${answer.status}`);
-  return token;
+  const issued = (answer.body as { status?: { token?: string } }).status?.token;
+  if (typeof issued !== 'string') throw new Error(`TokenRequest: HTTP ${answer.status}`);
+  return issued;
 }
 
 interface EventObject {

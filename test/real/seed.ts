@@ -59,7 +59,9 @@ function withoutStatus(o: JsonObject): JsonObject {
 function statusOf(o: JsonObject, kubelets: FakeKubelets): JsonObject | undefined {
   const status = { ...((o['status'] as JsonObject | undefined) ?? {}) };
   const spec = (o['spec'] as JsonObject | undefined) ?? {};
-  switch (simKindOf(o)) {
+  // By sim kind: Longhorn's Node gets no kubelet.
+  const kind: string = simKindOf(o) ?? '';
+  switch (kind) {
     case 'Node': {
       const name = (o['metadata'] as { name: string }).name;
       status['addresses'] = [{ type: 'InternalIP', address: NETNS_ADDRESS }];
