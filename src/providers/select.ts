@@ -21,9 +21,8 @@ export function isProviderName(value: string): value is ProviderName {
   return (PROVIDER_NAMES as readonly string[]).includes(value);
 }
 
-/** TopoLVM's CSI driver, and its name before 0.11 (its keys are built from the driver name). */
+/** TopoLVM's CSI driver, and its name before 0.16 (kept with USE_LEGACY); its keys follow the name. */
 export const TOPOLVM_DRIVERS: readonly string[] = ['topolvm.io', 'topolvm.cybozu.com'];
-export const LONGHORN_DRIVER = 'driver.longhorn.io';
 
 /** CSI drivers and in-tree provisioners, by the provider they belong to. */
 const DRIVERS: Readonly<Record<string, ProviderName>> = {

@@ -15,7 +15,12 @@ describe('detectProvider', () => {
     ['PD CSI', pv({ csiDriver: 'pd.csi.storage.gke.io' }), undefined, 'gcp'],
     ['Azure Disk CSI', pv({ csiDriver: 'disk.csi.azure.com' }), undefined, 'azure'],
     ['TopoLVM', pv({ csiDriver: 'topolvm.io' }), undefined, 'topolvm'],
-    ['TopoLVM before 0.11', pv({ csiDriver: 'topolvm.cybozu.com' }), undefined, 'topolvm'],
+    [
+      'TopoLVM before 0.16 (legacy name)',
+      pv({ csiDriver: 'topolvm.cybozu.com' }),
+      undefined,
+      'topolvm',
+    ],
     ['Longhorn', pv({ csiDriver: 'driver.longhorn.io' }), undefined, 'longhorn'],
     ['no PV, Longhorn class', undefined, storageClass('driver.longhorn.io'), 'longhorn'],
     [
