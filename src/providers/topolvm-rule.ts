@@ -129,7 +129,7 @@ function freeBytesOf(
   if (free !== undefined) return ok({ node: lookup.node.name, free });
   const why =
     text === undefined
-      ? `has no annotation ${target.annotation}: TopoLVM's node plugin does not serve device class ${className(target)} there`
+      ? `has no annotation ${target.annotation} (is TopoLVM's node plugin running there, serving device class ${className(target)}?)`
       : `has ${target.annotation}: ${JSON.stringify(text)}, not a byte count`;
   return err(verdictRefused('topolvm', 'provider-error', `node ${lookup.node.name} ${why}`));
 }
