@@ -5,7 +5,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { resourceForKind, isSimKind, type ResourceInfo } from '../../sim/resources.js';
+import { resourceForKind, simKindOf, type ResourceInfo } from '../../sim/resources.js';
 import { loadSeed, type SimSeed } from '../../sim/seed.js';
 import type { JsonObject } from '../../sim/json.js';
 import { NETNS_ADDRESS, type RealCluster } from './cluster.js';
@@ -30,7 +30,8 @@ const ORDER = [
 ];
 
 function rank(o: JsonObject): number {
-  const at = ORDER.indexOf(String(o['kind']));
+  // Sim kind ids: Longhorn's Node is not core's Node.
+  const at = ORDER.indexOf(String(simKindOf(o)));
   return at === -1 ? ORDER.length : at;
 }
 
@@ -42,8 +43,8 @@ export function collectionPath(info: ResourceInfo, namespace: string | undefined
 }
 
 export function objectPath(o: JsonObject): string {
-  const kind = o['kind'];
-  if (!isSimKind(kind)) throw new Error(`real seed: unsupported kind ${String(kind)}`);
+  const kind = simKindOf(o);
+  if (kind === undefined) throw new Error(`real seed: unsupported kind ${String(o['kind'])}`);
   const md = o['metadata'] as { name: string; namespace?: string };
   return `${collectionPath(resourceForKind(kind), md.namespace)}/${md.name}`;
 }
@@ -58,7 +59,9 @@ function withoutStatus(o: JsonObject): JsonObject {
 function statusOf(o: JsonObject, kubelets: FakeKubelets): JsonObject | undefined {
   const status = { ...((o['status'] as JsonObject | undefined) ?? {}) };
   const spec = (o['spec'] as JsonObject | undefined) ?? {};
-  switch (o['kind']) {
+  // By sim kind: Longhorn's Node gets no kubelet.
+  const kind: string = simKindOf(o) ?? '';
+  switch (kind) {
     case 'Node': {
       const name = (o['metadata'] as { name: string }).name;
       status['addresses'] = [{ type: 'InternalIP', address: NETNS_ADDRESS }];
@@ -132,7 +135,7 @@ export async function createObject(
     cluster.request('POST', collection, withoutStatus(o)),
     `create ${path}`,
   )) as JsonObject;
-  if (o['kind'] === 'CustomResourceDefinition') {
+  if (simKindOf(o) === 'CustomResourceDefinition') {
     await waitEstablished(cluster, (o['metadata'] as { name: string }).name);
     return stored;
   }
@@ -157,7 +160,7 @@ export async function createObject(
  */
 export async function loadRealSeed(cluster: RealCluster, seed: SimSeed): Promise<FakeKubelets> {
   const nodes = seed.objects
-    .filter((o) => o['kind'] === 'Node')
+    .filter((o) => simKindOf(o) === 'Node')
     .map((o) => (o['metadata'] as { name: string }).name);
   const kubelets = await startKubelets(cluster, nodes);
   const objects = [...seed.objects]
