@@ -268,7 +268,12 @@ function buildProgram(): Command {
     .addOption(option('--max-size <quantity>', 'default size never to exceed (none)'))
     .addOption(option('--cooldown <duration>', 'default time between expansions of one PVC (15m)'))
     .addOption(option('--page-size <n>', 'objects per list page (500)'))
-    .addOption(option('--api-timeout <duration>', 'timeout of each Kubernetes API call (15s)'))
+    .addOption(
+      option(
+        '--api-timeout <duration>',
+        'budget of each Kubernetes API call, its retries included (15s)',
+      ),
+    )
     .addOption(option('--stats-timeout <duration>', 'timeout of each node stats call (10s)'))
     .addOption(
       option(

@@ -14,12 +14,15 @@ import {
 } from '../core/pvc.js';
 import type { Cluster, PatchOutcome, PvcEvent, PvcPatch } from '../ports.js';
 import { toPersistentVolumeInfo, toPvcSnapshot, toStorageClassInfo } from './convert.js';
-import { KubeApiError, classifyKubeError, messageOf, statusOf } from './errors.js';
+import { KubeApiError, classifyKubeError, messageOf, statusOf, unanswered } from './errors.js';
 import type { CallLimits, RawClient, RawRequest } from './raw-request.js';
+import { expansionApplied, guardedPatchApplied, type Reread } from './write-check.js';
+import { parseQuantity } from '../core/quantity.js';
 import { newEventBody, repeatPatch, seriesEventName, uniqueEventName } from './event-bodies.js';
 import { withRetry, type RetryPolicy, type Sleep, type TransientError } from '../retry.js';
 
 export interface KubeClusterOptions {
+  /** --api-timeout: the budget of one call, its retries included. */
   timeoutMs: number;
   retry: RetryPolicy;
   sleep: Sleep;
@@ -39,39 +42,76 @@ interface Page<T> {
   metadata?: { continue?: string };
 }
 
+/** A call's time: when it started and its whole budget, its retries and their waits included. */
+export interface Budget {
+  /** Epoch milliseconds. */
+  startedAt: number;
+  budgetMs: number;
+}
+
+/** How to learn, by reading the object again, whether a write that went unanswered applied. */
+export interface WriteCheck<T> {
+  /** The object as it is now (undefined when there is none), within `budget`. */
+  read(budget: Budget): Promise<T>;
+  applied(object: T): boolean;
+}
+
+/** A write's answer, or the re-read object when the write went unanswered but applied. */
+export type Written<T> =
+  | { kind: 'answered'; body: unknown }
+  /** `detail`: why no answer came, and that a re-read shows the write applied. */
+  | { kind: 'applied'; object: T; detail: string };
+
+/** A re-read after an unanswered write is short: at most this, and never more than a call's. */
+const REREAD_MS = 5_000;
+
+const ABANDONED = 'abandoned: the run was stopped and its grace period ran out';
+
+const NOT_TRANSIENT: TransientError = { transient: false, retryAfterMs: undefined };
+
 /** The real Kubernetes API, with a deadline and retries on every call. */
 export class KubeCluster implements Cluster {
   private readonly options: KubeClusterOptions;
-  private readonly limits: CallLimits;
 
   constructor(options: KubeClusterOptions) {
     this.options = options;
-    this.limits = { deadlineMs: options.timeoutMs, stop: options.signal };
   }
 
-  /** One attempt of a request, under its own deadline joined with the run's stop. */
-  private attempt(request: RawRequest): Promise<unknown> {
-    return this.options.send(request, this.limits);
+  /** A budget starting now: --api-timeout unless a shorter one is asked for. */
+  private budget(budgetMs = this.options.timeoutMs): Budget {
+    return { startedAt: Date.now(), budgetMs };
+  }
+
+  /** The budget given, else one of --api-timeout starting now. */
+  private budgetOf(given: Budget | undefined): Budget {
+    return given ?? this.budget();
   }
 
   /**
-   * One request with the deadline, retries and error naming of every call; for the adapters of
-   * other kinds (custom-resources.ts) that share this client.
+   * One call: its attempts share one budget (client-go's request timeout covers its retries
+   * too), so a call costs at most about --api-timeout, however it fails.
    */
-  request(operation: string, request: RawRequest): Promise<unknown> {
-    return this.call(operation, () => this.attempt(request));
-  }
-
-  private async call<T>(operation: string, request: () => Promise<T>): Promise<T> {
+  private async call(
+    operation: string,
+    request: RawRequest,
+    budget: Budget = this.budget(),
+  ): Promise<unknown> {
+    const { signal } = this.options;
+    const limits: CallLimits = {
+      deadlineMs: budget.budgetMs,
+      startedAt: budget.startedAt,
+      stop: signal,
+    };
+    // A write that may have reached the server is not sent again blindly: write() re-reads.
+    const isWrite = request.method !== 'GET';
+    // Once the run abandons its calls (SIGTERM + grace), a failure is final: no retry.
+    const classify = (error: unknown): TransientError =>
+      signal.aborted || (isWrite && unanswered(error)) ? NOT_TRANSIENT : classifyKubeError(error);
     try {
-      // Once the run abandons its calls (SIGTERM + grace), a failure is final: no retry.
-      const classify = (error: unknown): TransientError =>
-        this.options.signal.aborted
-          ? { transient: false, retryAfterMs: undefined }
-          : classifyKubeError(error);
-      return await withRetry(request, classify, {
+      return await withRetry(() => this.options.send(request, limits), classify, {
         policy: this.options.retry,
         sleep: this.options.sleep,
+        budget: { endsAt: budget.startedAt + budget.budgetMs, now: Date.now },
         onRetry: (error, attempt, delayMs) => {
           this.options.log.warn(
             { operation, attempt, delayMs, err: messageOf(error) },
@@ -81,10 +121,67 @@ export class KubeCluster implements Cluster {
       });
     } catch (error) {
       // After the shutdown grace an abort is ours, not a timeout: say so.
-      const detail = this.options.signal.aborted
-        ? 'abandoned: the run was stopped and its grace period ran out'
-        : messageOf(error);
-      throw new KubeApiError(operation, statusOf(error), detail, { cause: error });
+      if (signal.aborted)
+        throw new KubeApiError(operation, statusOf(error), ABANDONED, { cause: error });
+      throw new KubeApiError(operation, statusOf(error), messageOf(error), {
+        cause: error,
+        unanswered: unanswered(error),
+      });
+    }
+  }
+
+  /**
+   * A write that goes unanswered (a timeout, a connection lost in flight) is not sent again
+   * blindly, as client-go does not retry a timed-out mutation: the object is read again, under a
+   * short deadline, to learn whether the write applied. It is sent again only when the re-read
+   * shows it did not and the call's budget has time left (a connection lost at once, not a
+   * timeout). Not applied, or unknown: a KubeApiError marked unanswered saying which. Public for
+   * the adapters of other kinds (custom-resources.ts).
+   */
+  async write<T>(
+    operation: string,
+    request: RawRequest,
+    check: WriteCheck<T>,
+  ): Promise<Written<T>> {
+    const budget = this.budget();
+    for (let sent = 1; ; sent++) {
+      let failure: KubeApiError;
+      try {
+        return { kind: 'answered', body: await this.call(operation, request, budget) };
+      } catch (error) {
+        if (!(error instanceof KubeApiError && error.unanswered)) throw error;
+        failure = error;
+      }
+      const reread = await this.reread(check);
+      this.options.log.warn(
+        { operation, err: failure.detail, reread: reread.found },
+        'kubernetes write unanswered; read again to learn whether it applied',
+      );
+      if (reread.found === 'applied')
+        return {
+          kind: 'applied',
+          object: reread.object,
+          detail: `${failure.detail}; a re-read shows it applied`,
+        };
+      const left = budget.startedAt + budget.budgetMs - Date.now();
+      if (reread.found === 'not-applied' && sent < this.options.retry.attempts && left > 0)
+        continue;
+      const detail =
+        reread.found === 'not-applied'
+          ? `${failure.detail}; a re-read shows it not applied`
+          : `${failure.detail}; the re-read failed too (${reread.detail}): whether it applied is unknown`;
+      throw new KubeApiError(operation, undefined, detail, { cause: failure, unanswered: true });
+    }
+  }
+
+  private async reread<T>(check: WriteCheck<T>): Promise<Reread<T>> {
+    if (this.options.signal.aborted) return { found: 'unknown', detail: ABANDONED };
+    try {
+      const object = await check.read(this.budget(Math.min(REREAD_MS, this.options.timeoutMs)));
+      return check.applied(object) ? { found: 'applied', object } : { found: 'not-applied' };
+    } catch (error) {
+      const detail = error instanceof KubeApiError ? error.detail : String(error);
+      return { found: 'unknown', detail };
     }
   }
 
@@ -93,6 +190,7 @@ export class KubeCluster implements Cluster {
     operation: string,
     path: string,
     query: Readonly<Record<string, string>>,
+    budget?: Budget,
   ): AsyncIterable<T[]> {
     let cont: string | undefined;
     let restarts = 0;
@@ -100,8 +198,10 @@ export class KubeCluster implements Cluster {
       const pageQuery = cont === undefined ? query : { ...query, continue: cont };
       let page: Page<T>;
       try {
-        page = (await this.call(operation, () =>
-          this.attempt({ method: 'GET', path, query: pageQuery }),
+        page = (await this.call(
+          operation,
+          { method: 'GET', path, query: pageQuery },
+          this.budgetOf(budget),
         )) as Page<T>;
       } catch (error) {
         // 410 Gone: the continue token outlived etcd's compaction. Start the list again; the
@@ -199,10 +299,16 @@ export class KubeCluster implements Cluster {
     return nodes;
   }
 
-  async getPvc(ref: PvcRef): Promise<PvcSnapshot | undefined> {
+  getPvc(ref: PvcRef): Promise<PvcSnapshot | undefined> {
+    return this.readPvc(ref, this.budget());
+  }
+
+  private async readPvc(ref: PvcRef, budget: Budget): Promise<PvcSnapshot | undefined> {
     try {
-      const pvc = await this.call(`get persistentvolumeclaim ${pvcKey(ref)}`, () =>
-        this.attempt({ method: 'GET', path: pvcPath(ref) }),
+      const pvc = await this.call(
+        `get persistentvolumeclaim ${pvcKey(ref)}`,
+        { method: 'GET', path: pvcPath(ref) },
+        budget,
       );
       return toPvcSnapshot(pvc as V1PersistentVolumeClaim);
     } catch (error) {
@@ -216,18 +322,23 @@ export class KubeCluster implements Cluster {
       metadata: { resourceVersion: patch.resourceVersion, annotations: patch.annotations },
       spec: { resources: { requests: { storage: patch.requestStorage } } },
     };
+    const requested = parseQuantity(patch.requestStorage);
+    const written = { ...patch, requestBytes: requested.ok ? requested.value : -1n };
     try {
-      const pvc = await this.call(`patch persistentvolumeclaim ${pvcKey(ref)}`, () =>
-        this.attempt({
-          method: 'PATCH',
-          path: pvcPath(ref),
-          body,
-          contentType: 'application/merge-patch+json',
-        }),
+      const outcome = await this.write(
+        `patch persistentvolumeclaim ${pvcKey(ref)}`,
+        { method: 'PATCH', path: pvcPath(ref), body, contentType: 'application/merge-patch+json' },
+        {
+          read: (budget) => this.readPvc(ref, budget),
+          applied: (pvc) => expansionApplied(written, pvc),
+        },
       );
-      return { kind: 'patched', pvc: toPvcSnapshot(pvc as V1PersistentVolumeClaim) };
+      return outcome.kind === 'answered'
+        ? { kind: 'patched', pvc: toPvcSnapshot(outcome.body as V1PersistentVolumeClaim) }
+        : { kind: 'unanswered', pvc: outcome.object, detail: outcome.detail };
     } catch (error) {
       if (!(error instanceof KubeApiError)) throw error;
+      if (error.unanswered) return { kind: 'unanswered', pvc: undefined, detail: error.detail };
       if (error.status === 409) return { kind: 'conflict' };
       if (error.status === 404) return { kind: 'not-found' };
       if (error.status === 422 || error.status === 403 || error.status === 400) {
@@ -293,24 +404,38 @@ export class KubeCluster implements Cluster {
     );
   }
 
-  private async readEvent(operation: string, path: string): Promise<unknown> {
+  private async readEvent(
+    operation: string,
+    path: string,
+    budget = this.budget(),
+  ): Promise<unknown> {
     try {
-      return await this.call(operation, () => this.attempt({ method: 'GET', path }));
+      return await this.call(operation, { method: 'GET', path }, budget);
     } catch (error) {
       if (error instanceof KubeApiError && error.status === 404) return undefined;
       throw error;
     }
   }
 
-  /** 'raced': a concurrent run got there first (409 AlreadyExists or Conflict, or 404 on patch). */
+  /**
+   * 'raced': a concurrent run got there first (409 AlreadyExists or Conflict, or 404 on patch).
+   * An Event's name is chosen before it is sent, so an unanswered create is learned by reading
+   * that name.
+   */
   private async createEvent(
     operation: string,
     namespace: string,
-    body: Record<string, unknown>,
+    body: Record<string, unknown> & { metadata: { name: string } },
   ): Promise<'done' | 'raced'> {
+    const path = eventsPath(namespace);
     return this.raceTolerant(() =>
-      this.call(operation, () =>
-        this.attempt({ method: 'POST', path: eventsPath(namespace), body }),
+      this.write(
+        operation,
+        { method: 'POST', path, body },
+        {
+          read: (budget) => this.readEvent(operation, `${path}/${body.metadata.name}`, budget),
+          applied: (stored) => stored !== undefined,
+        },
       ),
     );
   }
@@ -323,8 +448,13 @@ export class KubeCluster implements Cluster {
     if (body === undefined)
       throw new KubeApiError(operation, undefined, 'the stored event has no resourceVersion');
     return this.raceTolerant(() =>
-      this.call(operation, () =>
-        this.attempt({ method: 'PATCH', path, body, contentType: 'application/merge-patch+json' }),
+      this.write(
+        operation,
+        { method: 'PATCH', path, body, contentType: 'application/merge-patch+json' },
+        {
+          read: (budget) => this.readEvent(operation, path, budget),
+          applied: (stored) => guardedPatchApplied(body, stored),
+        },
       ),
     );
   }

@@ -10,8 +10,9 @@ import type {
   CustomResources,
   StatusWriteOutcome,
 } from '../ports.js';
-import type { KubeCluster } from './cluster.js';
+import type { Budget, KubeCluster } from './cluster.js';
 import { KubeApiError } from './errors.js';
+import { guardedPatchApplied } from './write-check.js';
 
 function describe(ref: CustomResourceRef): string {
   return ref.namespace === undefined
@@ -63,14 +64,19 @@ export class KubeCustomResources implements CustomResources {
    * Re-reads one object with a list and a metadata.name field selector, so the RBAC stays at
    * list (no get) on the custom resources.
    */
-  async get(ref: CustomResourceRef): Promise<unknown> {
+  async get(ref: CustomResourceRef, budget?: Budget): Promise<unknown> {
     const base = `/apis/${CRD_GROUP}/${CRD_VERSION}`;
     const path =
       ref.namespace === undefined
         ? `${base}/${ref.kind}`
         : `${base}/namespaces/${ref.namespace}/${ref.kind}`;
     const query = { fieldSelector: `metadata.name=${ref.name}` };
-    for await (const page of this.cluster.pages<unknown>(`get ${describe(ref)}`, path, query)) {
+    for await (const page of this.cluster.pages<unknown>(
+      `get ${describe(ref)}`,
+      path,
+      query,
+      budget,
+    )) {
       if (page[0] !== undefined) return page[0];
     }
     return undefined;
@@ -88,12 +94,15 @@ export class KubeCustomResources implements CustomResources {
         ? `${base}/${ref.kind}/${ref.name}/status`
         : `${base}/namespaces/${ref.namespace}/${ref.kind}/${ref.name}/status`;
     try {
-      await this.cluster.request(`patch ${describe(ref)}/status`, {
-        method: 'PATCH',
-        path,
-        body,
-        contentType: 'application/merge-patch+json',
-      });
+      // Unanswered: written if a re-read shows it applied; else a KubeApiError saying so.
+      await this.cluster.write(
+        `patch ${describe(ref)}/status`,
+        { method: 'PATCH', path, body, contentType: 'application/merge-patch+json' },
+        {
+          read: (budget) => this.get(ref, budget),
+          applied: (object) => guardedPatchApplied(body, object),
+        },
+      );
       return 'written';
     } catch (error) {
       if (error instanceof KubeApiError && error.status === 409) return 'conflict';

@@ -16,15 +16,24 @@ const NETWORK_CODES = new Set([
 /** A Kubernetes API call that failed after its retries: what was asked, and what came back. */
 export class KubeApiError extends Error {
   readonly status: number | undefined;
+  /** What went wrong, without the operation: the API server's message, or the network's. */
+  readonly detail: string;
+  /**
+   * No answer came although the request may have reached the server (a timeout, a connection
+   * lost in flight): a write may or may not have applied.
+   */
+  readonly unanswered: boolean;
   constructor(
     operation: string,
     status: number | undefined,
     detail: string,
-    options?: { cause: unknown },
+    options?: { cause: unknown; unanswered?: boolean },
   ) {
     super(`${operation}: ${status === undefined ? '' : `HTTP ${status} `}${detail}`, options);
     this.name = 'KubeApiError';
     this.status = status;
+    this.detail = detail;
+    this.unanswered = options?.unanswered ?? false;
   }
 }
 
@@ -46,6 +55,19 @@ function networkCode(error: unknown): string | undefined {
     if (current['type'] === 'aborted' || current['type'] === 'request-timeout') return 'ETIMEDOUT';
   }
   return undefined;
+}
+
+/** Failures in flight, after which a request may have reached the server and been applied. */
+const UNANSWERED_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET']);
+
+/**
+ * Whether a failed attempt ended without an answer although the server may have acted on it: a
+ * deadline, or a connection lost in flight. Not a refused connection: nothing was sent then.
+ */
+export function unanswered(error: unknown): boolean {
+  if (error instanceof RawHttpError) return false;
+  const code = networkCode(error);
+  return code !== undefined && UNANSWERED_CODES.has(code);
 }
 
 export function classifyKubeError(error: unknown, nowMs: number = Date.now()): TransientError {

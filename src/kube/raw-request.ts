@@ -34,6 +34,11 @@ export interface CallLimits {
    * signalled, so a half-open connection (which never errors by itself) ends with it too.
    */
   deadlineMs: number;
+  /**
+   * When the deadline started (epoch ms), if before this attempt: a retry spends what is left of
+   * its call's budget, and a timeout names the whole budget.
+   */
+  startedAt?: number;
   /** The run's stop: when it aborts, the call is destroyed with an AbortError caused by its reason. */
   stop: AbortSignal;
 }
@@ -172,7 +177,7 @@ class Call {
     this.limits = limits;
     this.calls = calls;
     this.settle = settle;
-    this.expiresAt = Date.now() + limits.deadlineMs;
+    this.expiresAt = (limits.startedAt ?? Date.now()) + limits.deadlineMs;
   }
 
   succeed(value: unknown): void {
