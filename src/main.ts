@@ -79,7 +79,8 @@ function prepare(raw: RawOptions, providerOptions: ProviderOptions): Prepared {
   const log = createLogger(options.logLevel, runId);
   logWarnings(log);
   const connection = connect(options, process.env);
-  for (const warning of connection.warnings) log.warn(warning);
+  for (const warning of connection.warnings)
+    log.warn({ warning }, 'kubeconfig setting not supported');
 
   // SIGTERM, or the run deadline: stop starting new work at once; abandon in-flight requests
   // after a grace period.

@@ -507,8 +507,8 @@ async function settle(
   deps: RunDeps,
   config: RunConfig,
   decided: Pending[],
+  outcomes: PvcOutcome[],
 ): Promise<{ outcomes: PvcOutcome[]; members: Map<string, MemberResult[]> }> {
-  const outcomes: PvcOutcome[] = [];
   const writes: { index: number; item: Pending | undefined }[] = [];
   const final: Pending[] = [];
   for (const item of decided) {
@@ -574,6 +574,8 @@ export async function run(deps: RunDeps, config: RunConfig): Promise<RunSummary>
     unmanaged: { 'not-enabled': 0, disabled: 0, 'other-shard': 0 },
     matchCounts: new Map(),
   };
+  // The records decided so far: a pass that fails later still reports them.
+  const outcomes: PvcOutcome[] = [];
   try {
     const [classes, governance] = await Promise.all([
       deps.cluster.listStorageClasses(),
@@ -588,7 +590,7 @@ export async function run(deps: RunDeps, config: RunConfig): Promise<RunSummary>
     const checked = await checkWithProviders(deps, config, pending);
     // checked holds the same decisions; settle() empties it as it goes, and this must not keep them.
     pending.length = 0;
-    const settled = await settle(deps, config, checked);
+    const settled = await settle(deps, config, checked, outcomes);
     const pvcs = settled.outcomes;
     // Dry run writes nothing, status included.
     if (!config.dryRun)
@@ -626,7 +628,7 @@ export async function run(deps: RunDeps, config: RunConfig): Promise<RunSummary>
       error: message,
       pvcsSeen: listing.seen,
       unmanaged: listing.unmanaged,
-      pvcs: [],
+      pvcs: outcomes,
     };
   }
 }

@@ -32,7 +32,8 @@ export async function webhookCommand(
   const options = parsed.value;
   const log = createLogger(options.logLevel, randomUUID());
   const connection = deps.connect(options.kubeconfig, options.context);
-  for (const warning of connection.warnings) log.warn(warning);
+  for (const warning of connection.warnings)
+    log.warn({ warning }, 'kubeconfig setting not supported');
   const api = createKubeApi(connection, createConnectionPool());
   const now = (): Date => new Date();
 

@@ -85,7 +85,14 @@ describe('a call that hangs: every call has a timeout', () => {
     const run = await runJson(harness, ['--api-timeout', '1s']);
 
     expect(run.result.code).toBe(1);
-    expect(run.rows).toEqual([]);
+    expect(run.rows).toMatchObject([
+      {
+        name: null,
+        action: 'error',
+        reason: 'api-error',
+        detail: 'the pass could not complete: list persistentvolumeclaims: timed out after 1000 ms',
+      },
+    ]);
     // One budget of 1 s covers the call and its retries: the hang spends it, no second attempt.
     const lists = harness.sim.requests.filter((r) => r.path === '/api/v1/persistentvolumeclaims');
     expect(lists).toHaveLength(1);
