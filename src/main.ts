@@ -12,8 +12,9 @@ import { shardOf } from './core/shard.js';
 import { loadApiConnection, type ApiConnection } from './kube/api-connection.js';
 import { KubeCluster } from './kube/cluster.js';
 import { KubeCustomResources } from './kube/custom-resources.js';
+import { KubeClient } from './kube/client.js';
 import { createConnectionPool } from './kube/keep-alive.js';
-import { createRawClient } from './kube/raw-request.js';
+import { createTransport } from './kube/transport.js';
 import { DEFAULT_RETRY_POLICY, realSleep } from './retry.js';
 import type { Logger } from 'pino';
 import { createLogger } from './log.js';
@@ -91,7 +92,7 @@ function prepare(raw: RawOptions, providerOptions: ProviderOptions): Prepared {
     log.warn({ ...cause, graceMs: SHUTDOWN_GRACE_MS }, 'stopping: no new work is started');
     stop.abort();
     setTimeout(() => {
-      abandon.abort();
+      abandon.abort(new Error('the run was stopped and its grace period ran out'));
     }, SHUTDOWN_GRACE_MS).unref();
   };
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -104,19 +105,21 @@ function prepare(raw: RawOptions, providerOptions: ProviderOptions): Prepared {
     stopRun({ runDeadlineMs: options.runDeadlineMs });
   }, options.runDeadlineMs).unref();
 
-  const pool = createConnectionPool();
-  const send = createRawClient(connection, pool);
-  const cluster = new KubeCluster({
-    send,
+  const client = new KubeClient({
+    transport: createTransport(connection, createConnectionPool()),
     timeoutMs: options.apiTimeoutMs,
     retry: DEFAULT_RETRY_POLICY,
     sleep: realSleep,
     log,
+    stop: abandon.signal,
+  });
+  const cluster = new KubeCluster({
+    client,
+    log,
     reportingController: 'pvc-chonker.io/pvc-chonker',
     reportingInstance: process.env['HOSTNAME'] ?? hostname(),
-    signal: abandon.signal,
   });
-  const stats = createKubeletStatsSource(send, {
+  const stats = createKubeletStatsSource(client, {
     concurrency: options.statsConcurrency,
     timeoutMs: options.statsTimeoutMs,
     signal: abandon.signal,
@@ -133,7 +136,7 @@ function prepare(raw: RawOptions, providerOptions: ProviderOptions): Prepared {
     log,
     runId,
     signal: stop.signal,
-    customResources: new KubeCustomResources(cluster),
+    customResources: new KubeCustomResources(client),
   };
   const config: RunConfig = {
     namespaces: options.namespaces,

@@ -12,219 +12,40 @@ import {
   type PvcSnapshot,
   type StorageClassInfo,
 } from '../core/pvc.js';
-import type { Cluster, PatchOutcome, PvcEvent, PvcPatch } from '../ports.js';
-import { toPersistentVolumeInfo, toPvcSnapshot, toStorageClassInfo } from './convert.js';
-import { KubeApiError, classifyKubeError, messageOf, statusOf, unanswered } from './errors.js';
-import type { CallLimits, RawClient, RawRequest } from './raw-request.js';
-import { expansionApplied, guardedPatchApplied, type Reread } from './write-check.js';
 import { parseQuantity } from '../core/quantity.js';
+import type { Cluster, PatchOutcome, PvcEvent, PvcPatch } from '../ports.js';
+import type { Budget, KubeClient } from './client.js';
+import { toPersistentVolumeInfo, toPvcSnapshot, toStorageClassInfo } from './convert.js';
+import { KubeApiError } from './errors.js';
 import { newEventBody, repeatPatch, seriesEventName, uniqueEventName } from './event-bodies.js';
-import { withRetry, type RetryPolicy, type Sleep, type TransientError } from '../retry.js';
+import { expansionApplied, guardedPatchApplied } from './write-check.js';
 
 export interface KubeClusterOptions {
-  /** --api-timeout: the budget of one call, its retries included. */
-  timeoutMs: number;
-  retry: RetryPolicy;
-  sleep: Sleep;
+  /** Every call goes through it: budget, retries, errors (client.ts). */
+  client: KubeClient;
   log: Logger;
   /** Event source fields: who reports (controller) and which run of it (instance). */
   reportingController: string;
   reportingInstance: string;
-  /** Aborts every in-flight call when the run is told to stop. */
-  signal: AbortSignal;
-  /** Every request goes out through it (see raw-request.ts). */
-  send: RawClient;
 }
 
-/** One page of a list as the API server sends it; items are read by the convert functions. */
-interface Page<T> {
-  items?: T[];
-  metadata?: { continue?: string };
-}
-
-/** A call's time: when it started and its whole budget, its retries and their waits included. */
-export interface Budget {
-  /** Epoch milliseconds. */
-  startedAt: number;
-  budgetMs: number;
-}
-
-/** How to learn, by reading the object again, whether a write that went unanswered applied. */
-export interface WriteCheck<T> {
-  /** The object as it is now (undefined when there is none), within `budget`. */
-  read(budget: Budget): Promise<T>;
-  applied(object: T): boolean;
-}
-
-/** A write's answer, or the re-read object when the write went unanswered but applied. */
-export type Written<T> =
-  | { kind: 'answered'; body: unknown }
-  /** `detail`: why no answer came, and that a re-read shows the write applied. */
-  | { kind: 'applied'; object: T; detail: string };
-
-/** A re-read after an unanswered write is short: at most this, and never more than a call's. */
-const REREAD_MS = 5_000;
-
-const ABANDONED = 'abandoned: the run was stopped and its grace period ran out';
-
-const NOT_TRANSIENT: TransientError = { transient: false, retryAfterMs: undefined };
-
-/** The real Kubernetes API, with a deadline and retries on every call. */
+/** The pass's reads and writes of core Kubernetes objects, through the one client. */
 export class KubeCluster implements Cluster {
   private readonly options: KubeClusterOptions;
+  private readonly client: KubeClient;
 
   constructor(options: KubeClusterOptions) {
     this.options = options;
+    this.client = options.client;
   }
 
-  /** A budget starting now: --api-timeout unless a shorter one is asked for. */
-  private budget(budgetMs = this.options.timeoutMs): Budget {
-    return { startedAt: Date.now(), budgetMs };
-  }
-
-  /** The budget given, else one of --api-timeout starting now. */
-  private budgetOf(given: Budget | undefined): Budget {
-    return given ?? this.budget();
-  }
-
-  /**
-   * One call: its attempts share one budget (client-go's request timeout covers its retries
-   * too), so a call costs at most about --api-timeout, however it fails.
-   */
-  private async call(
-    operation: string,
-    request: RawRequest,
-    budget: Budget = this.budget(),
-  ): Promise<unknown> {
-    const { signal } = this.options;
-    const limits: CallLimits = {
-      deadlineMs: budget.budgetMs,
-      startedAt: budget.startedAt,
-      stop: signal,
-    };
-    // A write that may have reached the server is not sent again blindly: write() re-reads.
-    const isWrite = request.method !== 'GET';
-    // Once the run abandons its calls (SIGTERM + grace), a failure is final: no retry.
-    const classify = (error: unknown): TransientError =>
-      signal.aborted || (isWrite && unanswered(error)) ? NOT_TRANSIENT : classifyKubeError(error);
-    try {
-      return await withRetry(() => this.options.send(request, limits), classify, {
-        policy: this.options.retry,
-        sleep: this.options.sleep,
-        budget: { endsAt: budget.startedAt + budget.budgetMs, now: Date.now },
-        onRetry: (error, attempt, delayMs) => {
-          this.options.log.warn(
-            { operation, attempt, delayMs, err: messageOf(error) },
-            'retrying kubernetes api call',
-          );
-        },
-      });
-    } catch (error) {
-      // After the shutdown grace an abort is ours, not a timeout: say so.
-      if (signal.aborted)
-        throw new KubeApiError(operation, statusOf(error), ABANDONED, { cause: error });
-      throw new KubeApiError(operation, statusOf(error), messageOf(error), {
-        cause: error,
-        unanswered: unanswered(error),
-      });
-    }
-  }
-
-  /**
-   * A write that goes unanswered (a timeout, a connection lost in flight) is not sent again
-   * blindly, as client-go does not retry a timed-out mutation: the object is read again, under a
-   * short deadline, to learn whether the write applied. It is sent again only when the re-read
-   * shows it did not and the call's budget has time left (a connection lost at once, not a
-   * timeout). Not applied, or unknown: a KubeApiError marked unanswered saying which. Public for
-   * the adapters of other kinds (custom-resources.ts).
-   */
-  async write<T>(
-    operation: string,
-    request: RawRequest,
-    check: WriteCheck<T>,
-  ): Promise<Written<T>> {
-    const budget = this.budget();
-    for (let sent = 1; ; sent++) {
-      let failure: KubeApiError;
-      try {
-        return { kind: 'answered', body: await this.call(operation, request, budget) };
-      } catch (error) {
-        if (!(error instanceof KubeApiError && error.unanswered)) throw error;
-        failure = error;
-      }
-      const reread = await this.reread(check);
-      this.options.log.warn(
-        { operation, err: failure.detail, reread: reread.found },
-        'kubernetes write unanswered; read again to learn whether it applied',
-      );
-      if (reread.found === 'applied')
-        return {
-          kind: 'applied',
-          object: reread.object,
-          detail: `${failure.detail}; a re-read shows it applied`,
-        };
-      const left = budget.startedAt + budget.budgetMs - Date.now();
-      if (reread.found === 'not-applied' && sent < this.options.retry.attempts && left > 0)
-        continue;
-      const detail =
-        reread.found === 'not-applied'
-          ? `${failure.detail}; a re-read shows it not applied`
-          : `${failure.detail}; the re-read failed too (${reread.detail}): whether it applied is unknown`;
-      throw new KubeApiError(operation, undefined, detail, { cause: failure, unanswered: true });
-    }
-  }
-
-  private async reread<T>(check: WriteCheck<T>): Promise<Reread<T>> {
-    if (this.options.signal.aborted) return { found: 'unknown', detail: ABANDONED };
-    try {
-      const object = await check.read(this.budget(Math.min(REREAD_MS, this.options.timeoutMs)));
-      return check.applied(object) ? { found: 'applied', object } : { found: 'not-applied' };
-    } catch (error) {
-      const detail = error instanceof KubeApiError ? error.detail : String(error);
-      return { found: 'unknown', detail };
-    }
-  }
-
-  /** Pages through a list with limit/continue, each page one retried, time-limited GET. */
-  async *pages<T>(
+  /** The items of every page (a list restarted after a 410 repeats some: callers key by name). */
+  private async *items<T>(
     operation: string,
     path: string,
     query: Readonly<Record<string, string>>,
-    budget?: Budget,
   ): AsyncIterable<T[]> {
-    let cont: string | undefined;
-    let restarts = 0;
-    for (;;) {
-      const pageQuery = cont === undefined ? query : { ...query, continue: cont };
-      let page: Page<T>;
-      try {
-        page = (await this.call(
-          operation,
-          { method: 'GET', path, query: pageQuery },
-          this.budgetOf(budget),
-        )) as Page<T>;
-      } catch (error) {
-        // 410 Gone: the continue token outlived etcd's compaction. Start the list again; the
-        // caller keys items by name, so items seen twice count once.
-        if (!(
-          error instanceof KubeApiError &&
-          error.status === 410 &&
-          cont !== undefined &&
-          restarts < 2
-        ))
-          throw error;
-        this.options.log.warn(
-          { operation, err: error.message },
-          'list continue token expired, listing again',
-        );
-        restarts++;
-        cont = undefined;
-        continue;
-      }
-      yield page.items ?? [];
-      cont = page.metadata?.continue;
-      if (cont === undefined || cont === '') return;
-    }
+    for await (const page of this.client.pages<T>(operation, path, query)) yield page.items;
   }
 
   /** Cluster-wide, or one page stream per namespace. */
@@ -235,11 +56,11 @@ export class KubeCluster implements Cluster {
     query: Readonly<Record<string, string>>,
   ): AsyncIterable<T[]> {
     if (namespaces.length === 0) {
-      yield* this.pages<T>(operation, `/api/v1/${resource}`, query);
+      yield* this.items<T>(operation, `/api/v1/${resource}`, query);
       return;
     }
     for (const namespace of namespaces) {
-      yield* this.pages<T>(operation, `/api/v1/namespaces/${namespace}/${resource}`, query);
+      yield* this.items<T>(operation, `/api/v1/namespaces/${namespace}/${resource}`, query);
     }
   }
 
@@ -261,7 +82,7 @@ export class KubeCluster implements Cluster {
     const volumes = new Map<string, PersistentVolumeInfo>();
     if (names.size === 0) return volumes;
     const query = { limit: String(pageSize) };
-    for await (const items of this.pages<V1PersistentVolume>(
+    for await (const items of this.items<V1PersistentVolume>(
       'list persistentvolumes',
       '/api/v1/persistentvolumes',
       query,
@@ -277,7 +98,7 @@ export class KubeCluster implements Cluster {
   async listStorageClasses(): Promise<Map<string, StorageClassInfo>> {
     const classes = new Map<string, StorageClassInfo>();
     const path = '/apis/storage.k8s.io/v1/storageclasses';
-    for await (const items of this.pages<V1StorageClass>('list storageclasses', path, {
+    for await (const items of this.items<V1StorageClass>('list storageclasses', path, {
       limit: '500',
     })) {
       for (const storageClass of items)
@@ -300,15 +121,15 @@ export class KubeCluster implements Cluster {
   }
 
   getPvc(ref: PvcRef): Promise<PvcSnapshot | undefined> {
-    return this.readPvc(ref, this.budget());
+    return this.readPvc(ref, this.client.budget());
   }
 
   private async readPvc(ref: PvcRef, budget: Budget): Promise<PvcSnapshot | undefined> {
     try {
-      const pvc = await this.call(
+      const pvc = await this.client.request(
         `get persistentvolumeclaim ${pvcKey(ref)}`,
         { method: 'GET', path: pvcPath(ref) },
-        budget,
+        { budget },
       );
       return toPvcSnapshot(pvc as V1PersistentVolumeClaim);
     } catch (error) {
@@ -325,7 +146,7 @@ export class KubeCluster implements Cluster {
     const requested = parseQuantity(patch.requestStorage);
     const written = { ...patch, requestBytes: requested.ok ? requested.value : -1n };
     try {
-      const outcome = await this.write(
+      const outcome = await this.client.write(
         `patch persistentvolumeclaim ${pvcKey(ref)}`,
         { method: 'PATCH', path: pvcPath(ref), body, contentType: 'application/merge-patch+json' },
         {
@@ -342,7 +163,7 @@ export class KubeCluster implements Cluster {
       if (error.status === 409) return { kind: 'conflict' };
       if (error.status === 404) return { kind: 'not-found' };
       if (error.status === 422 || error.status === 403 || error.status === 400) {
-        return { kind: 'rejected', status: error.status, message: messageOf(error.cause) };
+        return { kind: 'rejected', status: error.status, message: error.detail };
       }
       throw error;
     }
@@ -407,10 +228,10 @@ export class KubeCluster implements Cluster {
   private async readEvent(
     operation: string,
     path: string,
-    budget = this.budget(),
+    budget = this.client.budget(),
   ): Promise<unknown> {
     try {
-      return await this.call(operation, { method: 'GET', path }, budget);
+      return await this.client.request(operation, { method: 'GET', path }, { budget });
     } catch (error) {
       if (error instanceof KubeApiError && error.status === 404) return undefined;
       throw error;
@@ -429,7 +250,7 @@ export class KubeCluster implements Cluster {
   ): Promise<'done' | 'raced'> {
     const path = eventsPath(namespace);
     return this.raceTolerant(() =>
-      this.write(
+      this.client.write(
         operation,
         { method: 'POST', path, body },
         {
@@ -446,9 +267,9 @@ export class KubeCluster implements Cluster {
     body: Record<string, unknown> | undefined,
   ): Promise<'done' | 'raced'> {
     if (body === undefined)
-      throw new KubeApiError(operation, undefined, 'the stored event has no resourceVersion');
+      throw new KubeApiError(operation, { detail: 'the stored event has no resourceVersion' });
     return this.raceTolerant(() =>
-      this.write(
+      this.client.write(
         operation,
         { method: 'PATCH', path, body, contentType: 'application/merge-patch+json' },
         {

@@ -10,7 +10,7 @@ import type {
   CustomResources,
   StatusWriteOutcome,
 } from '../ports.js';
-import type { Budget, KubeCluster } from './cluster.js';
+import type { Budget, KubeClient } from './client.js';
 import { KubeApiError } from './errors.js';
 import { guardedPatchApplied } from './write-check.js';
 
@@ -21,10 +21,10 @@ function describe(ref: CustomResourceRef): string {
 }
 
 export class KubeCustomResources implements CustomResources {
-  private readonly cluster: KubeCluster;
+  private readonly client: KubeClient;
 
-  constructor(cluster: KubeCluster) {
-    this.cluster = cluster;
+  constructor(client: KubeClient) {
+    this.client = client;
   }
 
   private async list(
@@ -34,17 +34,24 @@ export class KubeCustomResources implements CustomResources {
   ): Promise<CustomResourceList> {
     const items: unknown[] = [];
     try {
-      for (const path of paths) {
-        for await (const page of this.cluster.pages<unknown>(operation, path, {
-          limit: String(pageSize),
-        }))
-          items.push(...page);
-      }
+      for (const path of paths) items.push(...(await this.listPath(operation, path, pageSize)));
     } catch (error) {
       if (error instanceof KubeApiError && error.status === 404) return { installed: false };
       throw error;
     }
     return { installed: true, items };
+  }
+
+  private async listPath(operation: string, path: string, pageSize: number): Promise<unknown[]> {
+    const items: unknown[] = [];
+    for await (const page of this.client.pages<unknown>(operation, path, {
+      limit: String(pageSize),
+    })) {
+      // Listed again from the start (410): what came before would count twice.
+      if (page.restarted) items.length = 0;
+      items.push(...page.items);
+    }
+    return items;
   }
 
   listPvcPolicies(namespaces: readonly string[], pageSize: number): Promise<CustomResourceList> {
@@ -71,13 +78,14 @@ export class KubeCustomResources implements CustomResources {
         ? `${base}/${ref.kind}`
         : `${base}/namespaces/${ref.namespace}/${ref.kind}`;
     const query = { fieldSelector: `metadata.name=${ref.name}` };
-    for await (const page of this.cluster.pages<unknown>(
+    const options = budget === undefined ? {} : { budget };
+    for await (const page of this.client.pages<unknown>(
       `get ${describe(ref)}`,
       path,
       query,
-      budget,
+      options,
     )) {
-      if (page[0] !== undefined) return page[0];
+      if (page.items[0] !== undefined) return page.items[0];
     }
     return undefined;
   }
@@ -95,7 +103,7 @@ export class KubeCustomResources implements CustomResources {
         : `${base}/namespaces/${ref.namespace}/${ref.kind}/${ref.name}/status`;
     try {
       // Unanswered: written if a re-read shows it applied; else a KubeApiError saying so.
-      await this.cluster.write(
+      await this.client.write(
         `patch ${describe(ref)}/status`,
         { method: 'PATCH', path, body, contentType: 'application/merge-patch+json' },
         {
