@@ -44,8 +44,13 @@ export interface RequestLogEntry {
   /** Decoded pathname. */
   path: string;
   query: Record<string, string>;
-  /** Final HTTP status; 0 when the request was hung or its socket reset. */
+  /**
+   * Final HTTP status; 0 when the request was hung or its socket reset before it was served
+   * (a request served and then hung keeps the status it was served with).
+   */
   status: number;
+  /** Served but never answered (the fault `hangAfterServing`). */
+  unanswered?: boolean;
   /** Parsed JSON body of writes. */
   body?: unknown;
   contentType?: string;
@@ -83,6 +88,8 @@ interface Outcome {
   headers?: Record<string, string | string[]>;
   hang?: boolean;
   reset?: boolean;
+  /** Served, then hung: the status is what it was served with. */
+  served?: boolean;
   /** A streamed answer (watch): writes its own head and body. */
   stream?: (res: ServerResponse) => void;
 }
@@ -389,9 +396,8 @@ export function createSimServer(deps: ServerDeps): SimServer {
 
   async function applyFault(
     req: IncomingMessage,
-    entry: RequestLogEntry,
+    rule: FaultRule | undefined,
   ): Promise<Outcome | undefined> {
-    const rule = deps.faults.match(entry.method, entry.path);
     if (!rule) return undefined;
     if (rule.delayMs !== undefined) await sleep(rule.delayMs);
     if (rule.hang === true) return { status: 0, hang: true };
@@ -432,12 +438,23 @@ export function createSimServer(deps: ServerDeps): SimServer {
   ): Promise<Outcome> {
     const refused = authorize(req, entry);
     if (refused) return refused;
+    const rule = deps.faults.match(entry.method, entry.path);
+    const outcome = await serve(req, entry, { raw, write, rule });
+    // Served, the answer is then lost: the client cannot tell whether its write applied.
+    return rule?.hangAfterServing === true ? { ...outcome, hang: true, served: true } : outcome;
+  }
+
+  async function serve(
+    req: IncomingMessage,
+    entry: RequestLogEntry,
+    { raw, write, rule }: { raw: string; write: WriteRequest; rule: FaultRule | undefined },
+  ): Promise<Outcome> {
     try {
       const isWrite =
         entry.method !== 'GET' && entry.method !== 'DELETE' && entry.method !== 'HEAD';
       const body = isWrite ? parseJsonBody(raw) : undefined;
       if (body !== undefined) entry.body = body;
-      const faulted = await applyFault(req, entry);
+      const faulted = await applyFault(req, rule);
       if (faulted) return faulted;
       if (deps.latencyMs > 0) await sleep(deps.latencyMs);
       const incoming: Incoming = {
@@ -482,6 +499,10 @@ export function createSimServer(deps: ServerDeps): SimServer {
     deps.requests.push(entry);
     const outcome = await handleApi(req, entry, raw);
     entry.durationMs = Date.now() - startedAt;
+    if (outcome.served === true) {
+      entry.status = outcome.status;
+      entry.unanswered = true;
+    }
     if (outcome.hang === true || outcome.reset === true) return; // hung sockets are destroyed on close
     entry.status = outcome.status;
     if (outcome.stream) {

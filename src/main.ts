@@ -12,9 +12,10 @@ import { shardOf } from './core/shard.js';
 import { loadApiConnection, type ApiConnection } from './kube/api-connection.js';
 import { KubeCluster } from './kube/cluster.js';
 import { KubeCustomResources } from './kube/custom-resources.js';
+import { KubeClient } from './kube/client.js';
 import { createConnectionPool } from './kube/keep-alive.js';
 import { listReader } from './kube/lists.js';
-import { createRawClient } from './kube/raw-request.js';
+import { createTransport } from './kube/transport.js';
 import { DEFAULT_RETRY_POLICY, realSleep } from './retry.js';
 import type { Logger } from 'pino';
 import { createLogger } from './log.js';
@@ -80,7 +81,8 @@ function prepare(raw: RawOptions, providerOptions: ProviderOptions): Prepared {
   const log = createLogger(options.logLevel, runId);
   logWarnings(log);
   const connection = connect(options, process.env);
-  for (const warning of connection.warnings) log.warn(warning);
+  for (const warning of connection.warnings)
+    log.warn({ warning }, 'kubeconfig setting not supported');
 
   // SIGTERM, or the run deadline: stop starting new work at once; abandon in-flight requests
   // after a grace period.
@@ -91,7 +93,7 @@ function prepare(raw: RawOptions, providerOptions: ProviderOptions): Prepared {
     log.warn({ ...cause, graceMs: SHUTDOWN_GRACE_MS }, 'stopping: no new work is started');
     stop.abort();
     setTimeout(() => {
-      abandon.abort();
+      abandon.abort(new Error('the run was stopped and its grace period ran out'));
     }, SHUTDOWN_GRACE_MS).unref();
   };
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -104,19 +106,21 @@ function prepare(raw: RawOptions, providerOptions: ProviderOptions): Prepared {
     stopRun({ runDeadlineMs: options.runDeadlineMs });
   }, options.runDeadlineMs).unref();
 
-  const pool = createConnectionPool();
-  const send = createRawClient(connection, pool);
-  const cluster = new KubeCluster({
-    send,
+  const client = new KubeClient({
+    transport: createTransport(connection, createConnectionPool()),
     timeoutMs: options.apiTimeoutMs,
     retry: DEFAULT_RETRY_POLICY,
     sleep: realSleep,
     log,
+    stop: abandon.signal,
+  });
+  const cluster = new KubeCluster({
+    client,
+    log,
     reportingController: 'pvc-chonker.io/pvc-chonker',
     reportingInstance: process.env['HOSTNAME'] ?? hostname(),
-    signal: abandon.signal,
   });
-  const stats = createKubeletStatsSource(send, {
+  const stats = createKubeletStatsSource(client, {
     concurrency: options.statsConcurrency,
     timeoutMs: options.statsTimeoutMs,
     signal: abandon.signal,
@@ -127,7 +131,7 @@ function prepare(raw: RawOptions, providerOptions: ProviderOptions): Prepared {
   const providers = createProviderGate(providerOptions, {
     log,
     env: process.env,
-    kube: listReader(cluster),
+    kube: listReader(client),
   });
   const { shard } = options;
   const deps: RunDeps = {
@@ -138,7 +142,7 @@ function prepare(raw: RawOptions, providerOptions: ProviderOptions): Prepared {
     log,
     runId,
     signal: stop.signal,
-    customResources: new KubeCustomResources(cluster),
+    customResources: new KubeCustomResources(client),
   };
   const config: RunConfig = {
     namespaces: options.namespaces,
@@ -274,7 +278,12 @@ function buildProgram(): Command {
     .addOption(option('--max-size <quantity>', 'default size never to exceed (none)'))
     .addOption(option('--cooldown <duration>', 'default time between expansions of one PVC (15m)'))
     .addOption(option('--page-size <n>', 'objects per list page (500)'))
-    .addOption(option('--api-timeout <duration>', 'timeout of each Kubernetes API call (15s)'))
+    .addOption(
+      option(
+        '--api-timeout <duration>',
+        'budget of each Kubernetes API call, its retries included (15s)',
+      ),
+    )
     .addOption(option('--stats-timeout <duration>', 'timeout of each node stats call (10s)'))
     .addOption(
       option(

@@ -22,7 +22,13 @@ export type PatchOutcome =
   | { kind: 'conflict' }
   | { kind: 'not-found' }
   /** The API server refused the change (422 Invalid, 403 Forbidden): its message says why. */
-  | { kind: 'rejected'; status: number; message: string };
+  | { kind: 'rejected'; status: number; message: string }
+  /**
+   * No answer came (a timeout, a connection lost in flight), and the patch was not sent again:
+   * the PVC was read again to learn whether it applied. `pvc`: the re-read PVC when it did;
+   * undefined when it did not or no one knows. `detail` says why no answer came and which.
+   */
+  | { kind: 'unanswered'; pvc: PvcSnapshot | undefined; detail: string };
 
 export interface PvcEvent {
   pvc: PvcSnapshot;

@@ -36,6 +36,35 @@ export function outcomeJson(outcome: PvcOutcome): Record<string, unknown> {
   };
 }
 
+/**
+ * The record of a pass that could not complete, after the records decided before it stopped: the
+ * fields of a PVC's, for no PVC, so that a script reading a failed run's report sees why it is
+ * short. A pass fails only when the API server cannot be read (api-error); a stop is interrupted.
+ */
+export function failureJson(summary: RunSummary): Record<string, unknown> | undefined {
+  if (summary.error === undefined) return undefined;
+  const failed = summary.status === 'failed';
+  return {
+    namespace: null,
+    name: null,
+    action: failed ? 'error' : 'skip',
+    reason: failed ? 'api-error' : 'interrupted',
+    type: null,
+    detail: `the pass could not complete: ${summary.error}`,
+    currentSize: null,
+    newSize: null,
+    maxSize: null,
+    usedRatio: null,
+    inodesUsedRatio: null,
+    thresholdsReached: [],
+    provider: null,
+    unhealthy: false,
+    policy: null,
+    otherPolicies: [],
+    group: null,
+  };
+}
+
 function sizeColumn(outcome: PvcOutcome): string {
   const current = size(outcome.currentBytes) ?? '-';
   const next = size(outcome.newBytes);
@@ -76,7 +105,9 @@ export function formatTable(summary: RunSummary): string {
     counts.set(outcome.action, (counts.get(outcome.action) ?? 0) + 1);
   const tally = [...counts].map(([action, count]) => `${count} ${action}`).join(', ');
   const footer = `${summary.pvcsSeen} PVCs seen, ${summary.pvcs.length} managed${tally === '' ? '' : `: ${tally}`}${summary.dryRun ? ' (dry run: nothing was changed)' : ''}`;
-  return [line(header), ...rows.map(line), '', footer].join('\n') + '\n';
+  const failure =
+    summary.error === undefined ? [] : [`the pass could not complete: ${summary.error}`];
+  return [line(header), ...rows.map(line), '', footer, ...failure].join('\n') + '\n';
 }
 
 /** Report text is handed out in pieces of about this many characters. */
@@ -88,16 +119,22 @@ const CHUNK_CHARS = 64 * 1024;
  * memory peak. Each row is stringified inside a one-element array, which indents it as the whole
  * array would; the text between that array's brackets is the row (no second pass over the text).
  */
-function* jsonChunks(outcomes: readonly PvcOutcome[]): Generator<string> {
-  if (outcomes.length === 0) {
+function* jsonRows(summary: RunSummary): Generator<Record<string, unknown>> {
+  for (const outcome of summary.pvcs) yield outcomeJson(outcome);
+  const failure = failureJson(summary);
+  if (failure !== undefined) yield failure;
+}
+
+function* jsonChunks(summary: RunSummary): Generator<string> {
+  if (summary.pvcs.length === 0 && summary.error === undefined) {
     yield '[]\n';
     return;
   }
   let chunk = '[';
   let separator = '\n';
-  for (const outcome of outcomes) {
+  for (const row of jsonRows(summary)) {
     // "[\n" + the indented row + "\n]"
-    chunk += separator + JSON.stringify([outcomeJson(outcome)], null, 2).slice(2, -2);
+    chunk += separator + JSON.stringify([row], null, 2).slice(2, -2);
     separator = ',\n';
     if (chunk.length >= CHUNK_CHARS) {
       yield chunk;
@@ -109,7 +146,7 @@ function* jsonChunks(outcomes: readonly PvcOutcome[]): Generator<string> {
 
 /** The report in pieces, for a writer that waits for the pipe between them. */
 export function reportChunks(summary: RunSummary, format: OutputFormat): Iterable<string> {
-  return format === 'json' ? jsonChunks(summary.pvcs) : [formatTable(summary)];
+  return format === 'json' ? jsonChunks(summary) : [formatTable(summary)];
 }
 
 export function formatReport(summary: RunSummary, format: OutputFormat): string {

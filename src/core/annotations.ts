@@ -53,15 +53,6 @@ export interface PvcAnnotations {
   unknownKeys: string[];
 }
 
-export type Management = 'managed' | 'not-enabled' | 'disabled';
-
-/** A PVC is managed only with enabled "true"; "false" always wins over any policy. */
-export function management(annotations: Readonly<Record<string, string>>): Management {
-  const value = annotations[ANNOTATIONS.enabled];
-  if (value === 'true') return 'managed';
-  return value === 'false' ? 'disabled' : 'not-enabled';
-}
-
 function isSettingKey(key: string): key is SettingKey {
   return Object.hasOwn(SETTING_PARSERS, key);
 }

@@ -164,13 +164,3 @@ export function counterShapes(definition: MetricDefinition): readonly string[][]
   const all = canonicalOrder(definition.labelNames);
   return all.includes('pvc') ? [all, all.filter((name) => name !== 'pvc')] : [all];
 }
-
-/** Counters are the only series carried forward from the previous push. */
-export const COUNTER_NAMES: ReadonlySet<string> = new Set(
-  Object.values(METRICS)
-    .filter((definition) => definition.type === 'counter')
-    .map((definition) => definition.name),
-);
-
-/** Labels the Pushgateway adds from the grouping key; never part of a pushed sample. */
-export const GROUPING_LABELS: ReadonlySet<string> = new Set(['job', 'cluster', 'instance']);

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import { pvcKey, type StatsLookup } from '../core/pvc.js';
-import type { RawClient } from '../kube/raw-request.js';
+import type { KubeClient } from '../kube/client.js';
+import { KubeApiError } from '../kube/errors.js';
 import { timedOut } from '../deadline.js';
 import type { VolumeStatsSource } from '../ports.js';
 import { mapWithConcurrency } from '../concurrency.js';
@@ -17,17 +18,21 @@ export interface KubeletStatsOptions {
 
 /** Asks each node's kubelet once, through the API server proxy. */
 export function createKubeletStatsSource(
-  send: RawClient,
+  client: KubeClient,
   options: KubeletStatsOptions,
 ): VolumeStatsSource {
-  const limits = { deadlineMs: options.timeoutMs, stop: options.signal };
   return {
     async collect(pvcsByNode) {
       const result = new Map<string, StatsLookup>();
       await mapWithConcurrency([...pvcsByNode], options.concurrency, async ([node, pvcs]) => {
         const path = `/api/v1/nodes/${encodeURIComponent(node)}/proxy/stats/summary`;
         try {
-          const summary = await send({ method: 'GET', path }, limits);
+          // One attempt: a kubelet that fails costs its PVCs their stats until the next run.
+          const summary = await client.request(
+            `get stats of node ${node}`,
+            { method: 'GET', path },
+            { budget: client.budget(options.timeoutMs), stop: options.signal, attempts: 1 },
+          );
           const keys = pvcs.map(pvcKey);
           const stats = parseSummary(summary, new Set(keys));
           for (const key of keys) {
@@ -53,5 +58,7 @@ export function createKubeletStatsSource(
 function describe(error: unknown, stop: AbortSignal): string {
   if (timedOut(error)) return 'timed out';
   if (stop.aborted) return 'aborted';
+  if (error instanceof KubeApiError)
+    return error.status === undefined ? error.detail : `HTTP ${error.status}: ${error.detail}`;
   return error instanceof Error ? error.message : String(error);
 }

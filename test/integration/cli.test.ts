@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -291,10 +291,40 @@ describe('exit status', () => {
     harness = await startHarness(seed([]));
     await harness.sim.close();
 
-    const result = await harness.cli(['--api-timeout', '2s']);
+    const result = await harness.cli(['--api-timeout', '2s', '--output', 'json']);
 
     expect(result.code).toBe(1);
     expect(result.logs.some((l) => l['msg'] === 'the pass could not complete')).toBe(true);
+    // Not `[]`: one record says why the report is empty.
+    expect(report(result)).toMatchObject([
+      {
+        namespace: null,
+        name: null,
+        action: 'error',
+        reason: 'api-error',
+        detail: expect.stringMatching(/^the pass could not complete: .*ECONNREFUSED/) as unknown,
+      },
+    ]);
+  });
+
+  it('logs what it ignores of the kubeconfig with a static message, the setting in a field', async () => {
+    harness = await startHarness(seed([{ name: 'a' }]));
+    const kubeconfig = join(harness.dir, 'with-proxy');
+    const text = await readFile(harness.kubeconfig, 'utf8');
+    await writeFile(
+      kubeconfig,
+      text.replace(/^(\s+)server: (.*)$/m, '$1server: $2\n$1proxy-url: http://127.0.0.1:9'),
+    );
+
+    const result = await runCli(['run', '--kubeconfig', kubeconfig]);
+
+    expect(result.code).toBe(0);
+    expect(result.logs.filter((l) => l['msg'] === 'kubeconfig setting not supported')).toEqual([
+      expect.objectContaining({
+        warning:
+          "the kubeconfig's proxy-url http://127.0.0.1:9 is not supported: connecting directly",
+      }),
+    ]);
   });
 
   it('is 1 when the API server refuses the credentials', async () => {

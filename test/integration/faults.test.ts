@@ -77,7 +77,7 @@ function patchesOf(sim: SimCluster, name: string): number[] {
 }
 
 describe('a call that hangs: every call has a timeout', () => {
-  it('a hung PVC list fails the pass after its bounded retries, with exit 1 and no write', async () => {
+  it('a hung PVC list fails the pass once its call budget is spent, with exit 1 and no write', async () => {
     harness = await startHarness(seed([FULL('full')]));
     harness.sim.faults.add({ method: 'GET', path: '^/api/v1/persistentvolumeclaims$', hang: true });
     const before = snapshotPvcs(harness.sim);
@@ -85,11 +85,18 @@ describe('a call that hangs: every call has a timeout', () => {
     const run = await runJson(harness, ['--api-timeout', '1s']);
 
     expect(run.result.code).toBe(1);
-    expect(run.rows).toEqual([]);
-    // 4 attempts of 1 s each plus at most 0.2 + 0.4 + 0.8 s of backoff: not 15 s per call.
+    expect(run.rows).toMatchObject([
+      {
+        name: null,
+        action: 'error',
+        reason: 'api-error',
+        detail: 'the pass could not complete: list persistentvolumeclaims: timed out after 1000 ms',
+      },
+    ]);
+    // One budget of 1 s covers the call and its retries: the hang spends it, no second attempt.
     const lists = harness.sim.requests.filter((r) => r.path === '/api/v1/persistentvolumeclaims');
-    expect(lists).toHaveLength(4);
-    expect(run.result.durationMs).toBeLessThan(9_000);
+    expect(lists).toHaveLength(1);
+    expect(run.result.durationMs).toBeLessThan(6_000);
     const failure = run.result.logs.find((l) => l['msg'] === 'the pass could not complete');
     expect(String(failure?.['err'])).toContain('list persistentvolumeclaims');
     expect(writes(harness.sim)).toEqual([]);
@@ -110,10 +117,9 @@ describe('a call that hangs: every call has a timeout', () => {
       c: 'expand:threshold-reached',
     });
     const stuck = run.rows.find((r) => r['name'] === 'stuck');
-    expect(String(stuck?.['detail'])).toMatch(
-      /^patch failed: patch persistentvolumeclaim db\/stuck/,
-    );
-    expect(patchesOf(harness.sim, 'stuck')).toEqual([0, 0, 0, 0]);
+    expect(String(stuck?.['detail'])).toMatch(/^PATCH unanswered: timed out after 1000 ms/);
+    // Not sent again: a GET re-read it instead.
+    expect(patchesOf(harness.sim, 'stuck')).toEqual([0]);
     expect(requestOf(harness.sim, 'stuck')).toBe('10Gi');
     expect(pvc(harness.sim, 'stuck').metadata.annotations?.['pvc-chonker.io/last-expansion']).toBe(
       undefined,
@@ -123,9 +129,9 @@ describe('a call that hangs: every call has a timeout', () => {
     assertInvariants(harness.sim, before, [run]);
   });
 
-  it('a PATCH that lands after its timeout is not applied twice: the resourceVersion guard holds', async () => {
+  it('a PATCH that lands after its timeout is sent once: the re-read came first, the late PATCH applies alone', async () => {
     harness = await startHarness(seed([FULL('full')]));
-    // The first PATCH is served 2.5 s late, after the client gave up at 1 s and retried.
+    // The first PATCH is served 2.5 s late, after the client gave up at 1 s and read the PVC.
     harness.sim.faults.add({
       method: 'PATCH',
       path: '/persistentvolumeclaims/full$',
@@ -135,11 +141,12 @@ describe('a call that hangs: every call has a timeout', () => {
     const before = snapshotPvcs(harness.sim);
 
     const run = await runJson(harness, ['--api-timeout', '1s']);
-    await whenRequest(harness.sim, (r) => r.method === 'PATCH' && r.status === 409);
+    await whenRequest(harness.sim, (r) => r.method === 'PATCH' && r.status === 200);
 
-    expect(outcomes(run.rows)).toEqual({ full: 'expand:threshold-reached' });
-    // Retry first (200), then the late original meets a newer resourceVersion (409).
-    expect(patchesOf(harness.sim, 'full')).toEqual([409, 200]);
+    // What the re-read saw is what the run reports; the next run sees the late expansion.
+    expect(outcomes(run.rows)).toEqual({ full: 'error:api-error' });
+    expect(String(run.rows[0]?.['detail'])).toMatch(/a re-read shows it not applied/);
+    expect(patchesOf(harness.sim, 'full')).toEqual([200]);
     expect(requestOf(harness.sim, 'full')).toBe('11Gi');
     assertInvariants(harness.sim, before, [run]);
   });

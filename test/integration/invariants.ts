@@ -262,10 +262,13 @@ function wantsEvent(row: Record<string, unknown>, run: RunRecord): boolean {
 function checkVisibility(sim: SimCluster, runs: readonly RunRecord[]): void {
   const events = sim.listObjects('Event') as EventObject[];
   for (const run of runs) {
+    // A pass that could not complete says so in the log and in its report's last record.
+    const failure = run.rows.filter((row) => row['name'] === null);
     if (run.result.code === 1) {
       expect(run.result.logs.some((l) => l['msg'] === 'the pass could not complete')).toBe(true);
+      expect(failure).toMatchObject([{ action: 'error', reason: 'api-error' }]);
     }
-    for (const row of run.rows.filter(isNotOk)) {
+    for (const row of run.rows.filter((r) => r['name'] !== null && isNotOk(r))) {
       const who = `${String(row['namespace'])}/${String(row['name'])} ${String(row['reason'])}`;
       expect(String(row['detail']), `${who}: no detail`).not.toBe('');
       const logged = run.result.logs.some(
