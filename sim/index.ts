@@ -213,7 +213,7 @@ export async function startSimCluster(options: SimClusterOptions): Promise<SimCl
   for (const u of seed.usage) setUsage(u.namespace, u.pvc, u);
 
   const sim = createSimServer({
-    api: { store, resize, admission },
+    api: { store, resize, admission, now },
     kubelet: {
       store,
       faults,

@@ -14,6 +14,8 @@ import https from 'node:https';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { listBody } from '../../sim/api.js';
+import type { JsonObject } from '../../sim/json.js';
 import { resourceForKind, type SimKind } from '../../sim/resources.js';
 import {
   SIM_TOKEN,
@@ -266,9 +268,13 @@ async function startSimTestCluster(
     cli: (args, env, onSpawn) =>
       runCli(['run', '--kubeconfig', kubeconfig, ...args], env, onSpawn, options.nodeArgs),
     ...objectAccess(call),
-    // Reads straight from the store: the same objects a GET serves, past any injected fault.
+    // Straight from the store, past any injected fault, in the form a GET or a list serves.
     get: (kind, namespace, name) => Promise.resolve(sim.getObject(kind, namespace, name)),
-    list: (kind, namespace) => Promise.resolve(sim.listObjects(kind, namespace)),
+    list: (kind, namespace) => {
+      const items = sim.listObjects(kind, namespace) as JsonObject[];
+      const body = listBody(resourceForKind(kind), { items, listMeta: {} });
+      return Promise.resolve(body['items'] as unknown[]);
+    },
     setUsage(namespace, pvc, usage) {
       sim.setUsage(namespace, pvc, usage);
       return Promise.resolve();
