@@ -2,13 +2,18 @@
  * What only the simulated cluster can do, and why: the one list. A test tagged with one of these
  * reasons runs in the normal run (on the simulator) and is skipped on the real API server
  * (`make test-real`); every other integration test runs on both (clusters.ts).
+ *
+ * The simulator can also lag the kubelet's stats behind a resize (`kubeletLagMs`), end a resize
+ * as infeasible or stuck (`sim.pvc-chonker.io/resize-outcome`) and add latency to every request:
+ * test/sim/ covers those; no integration test needs them yet. Tag a test that does with a new
+ * reason here.
  */
 import { describe, it } from 'vitest';
 import { CLUSTER } from './clusters.js';
 
 export const SIM_ONLY = {
   'injected-status':
-    'an answer injected on purpose (409, 429 with Retry-After, 503, 401, 403, a reset connection): the real server gives them only under load, contention or misconfiguration, never on demand',
+    'an answer injected on purpose (409, 429 with Retry-After, 503, 401, a reset connection; a 403 standing for a ClusterRole that lacks a verb, as the simulator has no RBAC): the real server gives them only under load, contention or misconfiguration, never on demand',
   'held-request':
     'a request hung, or held for a set time (a late PATCH, two runs racing, SIGTERM while writes are in flight): the real server answers at once',
   'kubelet-fault':

@@ -27,6 +27,9 @@ const CLAIMS: Claim[] = [
   { name: 'bad', usedPercent: 95, annotations: { 'pvc-chonker.io/threshold': 'eighty' } },
   { name: 'fixed-class', usedPercent: 95, storageClass: 'fixed', node: 'node-b' },
   { name: 'calm', usedPercent: 40 },
+  // Below threshold until the second pass: then full, and then short of inodes.
+  { name: 'later', usedPercent: 40 },
+  { name: 'later-inodes', usedPercent: 40, node: 'node-b' },
   { name: 'unmounted', usedPercent: 95, unmounted: true },
   // Not managed: never touched.
   { name: 'ignored', usedPercent: 99, managed: false },
@@ -60,9 +63,42 @@ const EXTRA = [
   },
 ];
 
+/** Outcomes that hold on every pass. */
+const FIRST = {
+  bad: 'error:invalid-annotation',
+  calm: 'skip:below-threshold',
+  'fixed-class': 'skip:expansion-not-allowed',
+  later: 'skip:below-threshold',
+  'later-inodes': 'skip:below-threshold',
+  stuck: 'skip:max-size-reached',
+  unmounted: 'skip:metrics-unavailable',
+};
+
+/** The first pass's expansions, as `action` (a dry run's would-expand) names them. */
+function expanding(action: string): Record<string, string> {
+  return {
+    capped: `${action}:threshold-reached`,
+    grow: `${action}:threshold-reached`,
+    inodes: `${action}:threshold-reached`,
+    'pg-0': `${action}:threshold-reached`,
+    'es-0': `${action}:threshold-reached`,
+    'es-1': `${action}:group-sync`,
+  };
+}
+
+/** name → "action:reason" of one report. */
+function outcomes(rows: unknown[]): Record<string, string> {
+  return Object.fromEntries(
+    (rows as Record<string, unknown>[]).map((r) => [
+      String(r['name']),
+      `${String(r['action'])}:${String(r['reason'])}`,
+    ]),
+  );
+}
+
 /** What a scenario leaves behind, normalized. */
 interface Outcome {
-  reports: unknown[];
+  reports: unknown[][];
   requests: string[];
   pvcs: unknown[];
   pvs: unknown[];
@@ -138,10 +174,12 @@ function rows(run: RunRecord): unknown[] {
   );
 }
 
-/** Dry run, a pass, every resize finished, a second pass. */
+/** Dry run, a pass, every resize finished and two volumes filling up, a second pass. */
 async function scenario(cluster: TestCluster): Promise<Outcome> {
   const runs = [await runJson(cluster, ['--dry-run']), await runJson(cluster, [])];
   await cluster.settle();
+  await cluster.setUsage('db', 'later', { usedBytes: '9Gi' });
+  await cluster.setUsage('db', 'later-inodes', { inodes: 2000, inodesUsed: 1700 });
   runs.push(await runJson(cluster, []));
   const requests = (await cluster.requests()).map(
     (r) =>
@@ -182,6 +220,22 @@ describe.skipIf(unavailable !== undefined)('one scenario on both clusters', () =
 
     const [sim, real] = await Promise.all(started.map(scenario));
 
+    // The scenario does what it is for (on the real server; the simulator must agree below).
+    expect(real?.reports.map(outcomes)).toEqual([
+      { ...FIRST, ...expanding('would-expand') },
+      { ...FIRST, ...expanding('expand') },
+      {
+        ...FIRST,
+        capped: 'skip:below-threshold',
+        grow: 'skip:cooldown',
+        inodes: 'skip:cooldown',
+        later: 'expand:threshold-reached',
+        'later-inodes': 'expand:threshold-reached',
+        'pg-0': 'skip:below-threshold',
+        'es-0': 'skip:cooldown',
+        'es-1': 'skip:cooldown',
+      },
+    ]);
     // Soft: one run shows every difference.
     expect.soft(sim?.reports).toEqual(real?.reports);
     expect.soft(sim?.pvcs).toEqual(real?.pvcs);
