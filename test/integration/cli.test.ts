@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startSimOnly, startTestCluster, writes, type TestCluster } from './clusters.js';
+import { startSimOnly, startTestCluster, writes, type TestCluster } from './test-cluster.js';
 import { byName, report, runCli, seed } from './harness.js';
 import { itOnSim } from './sim-only.js';
 

@@ -8,7 +8,7 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { CLI_USER, startTestCluster, type ClusterCa, type TestCluster } from './clusters.js';
+import { CLI_USER, startTestCluster, type ClusterCa, type TestCluster } from './test-cluster.js';
 import { report, runCli, seed } from './harness.js';
 
 const TOKENS = {

@@ -6,7 +6,7 @@
  * `make test-node20` and `make test-node24` cover both.
  */
 import { afterEach, expect, it } from 'vitest';
-import { startSimOnly, type TestCluster } from './clusters.js';
+import { startSimOnly, type TestCluster } from './test-cluster.js';
 import { seed, type Claim } from './harness.js';
 import { assertInvariants, outcomes, runJson, snapshotPvcs } from './invariants.js';
 import { describeOnSim } from './sim-only.js';

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ebsVolumesFromSeed } from '../../sim/clouds/ebs-from-seed.js';
 import { startEc2Fake, type Ec2Fake } from '../../sim/clouds/ec2.js';
 import { loadSeed } from '../../sim/index.js';
-import { startTestCluster, type TestCluster } from './clusters.js';
+import { startTestCluster, type TestCluster } from './test-cluster.js';
 import { byName, report, runCli } from './harness.js';
 import { itOnSim } from './sim-only.js';
 

@@ -3,7 +3,7 @@
  * the repetitions; each expansion is an Event of its own, as client-go's recorders record them.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { startSimOnly, startTestCluster, type TestCluster } from './clusters.js';
+import { startSimOnly, startTestCluster, type TestCluster } from './test-cluster.js';
 import { seed, type Claim } from './harness.js';
 import { assertInvariants, outcomes, runJson, snapshotPvcs, type RunRecord } from './invariants.js';
 import { describeOnSim, itOnSim } from './sim-only.js';

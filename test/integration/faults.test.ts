@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SimCluster, SimSeed } from '../../sim/index.js';
 import { startEc2Fake, type Ec2Fake } from '../../sim/clouds/ec2.js';
-import { startSimOnly, startTestCluster, writes, type TestCluster } from './clusters.js';
+import { startSimOnly, startTestCluster, writes, type TestCluster } from './test-cluster.js';
 import { seed, type Claim } from './harness.js';
 import {
   acceptedPatches,

@@ -1,6 +1,6 @@
 /**
  * Runs the built CLI as a separate process, as a user would; seeds are built from a compact
- * description of claims. clusters.ts starts the cluster (simulated or real) a test runs against.
+ * description of claims. test-cluster.ts starts the cluster (simulated or real) a test runs against.
  */
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';

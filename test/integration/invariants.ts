@@ -6,7 +6,7 @@
 import { expect } from 'vitest';
 import { parseDuration } from '../../src/core/duration.js';
 import { parseQuantity } from '../../src/core/quantity.js';
-import type { LoggedRequest, TestCluster } from './clusters.js';
+import type { LoggedRequest, TestCluster } from './test-cluster.js';
 import type { CliResult } from './harness.js';
 
 const PREFIX = 'pvc-chonker.io/';

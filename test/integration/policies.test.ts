@@ -8,7 +8,7 @@ import {
   startTestCluster,
   writes as writesOf,
   type TestCluster,
-} from './clusters.js';
+} from './test-cluster.js';
 import { byName, report, runCli, seed, type Claim } from './harness.js';
 import { itOnSim } from './sim-only.js';
 

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PvcSnapshot } from '../../src/core/pvc.js';
 import { shardOf } from '../../src/core/shard.js';
-import { startSimOnly, startTestCluster, type TestCluster } from './clusters.js';
+import { startSimOnly, startTestCluster, type TestCluster } from './test-cluster.js';
 import { seed, type Claim } from './harness.js';
 import {
   acceptedPatches,

@@ -1,7 +1,7 @@
 /**
  * What only the simulated cluster can do, and why: the one list. A test tagged with one of these
  * reasons runs in the normal run (on the simulator) and is skipped on the real API server
- * (`make test-real`); every other integration test runs on both (clusters.ts).
+ * (`make test-real`); every other integration test runs on both (test-cluster.ts).
  *
  * The simulator can also lag the kubelet's stats behind a resize (`kubeletLagMs`), end a resize
  * as infeasible or stuck (`sim.pvc-chonker.io/resize-outcome`) and add latency to every request:
@@ -9,7 +9,7 @@
  * reason here.
  */
 import { describe, it } from 'vitest';
-import { CLUSTER } from './clusters.js';
+import { CLUSTER } from './test-cluster.js';
 
 export const SIM_ONLY = {
   'injected-status':

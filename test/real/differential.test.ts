@@ -4,7 +4,11 @@
  * nature (uids, resourceVersions, times). A difference is a bug in the simulator: fix sim/.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { startTestCluster, type ClusterKind, type TestCluster } from '../integration/clusters.js';
+import {
+  startTestCluster,
+  type ClusterKind,
+  type TestCluster,
+} from '../integration/test-cluster.js';
 import { seed, type Claim } from '../integration/harness.js';
 import { runJson, type RunRecord } from '../integration/invariants.js';
 import { realTierUnavailable } from './cluster.js';

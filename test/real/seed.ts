@@ -6,7 +6,7 @@
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isSimKind } from '../../sim/resources.js';
-import { apiPath } from '../integration/clusters.js';
+import { apiPath } from '../integration/test-cluster.js';
 import { loadSeed, type SimSeed } from '../../sim/seed.js';
 import type { JsonObject } from '../../sim/json.js';
 import { NETNS_ADDRESS, type RealCluster } from './cluster.js';

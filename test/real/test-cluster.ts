@@ -1,5 +1,5 @@
 /**
- * The TestCluster of test/integration/clusters.ts on a real kube-apiserver: a fresh etcd and
+ * The TestCluster of test/integration/test-cluster.ts on a real kube-apiserver: a fresh etcd and
  * server per cluster, the seed loaded with live statuses, fake kubelets and a resizer playing the
  * missing node and controller parts, and the audit log as the request log.
  */
@@ -14,7 +14,7 @@ import {
   type LoggedRequest,
   type TestCluster,
   type TestClusterOptions,
-} from '../integration/clusters.js';
+} from '../integration/test-cluster.js';
 import { CRDS, runCli } from '../integration/harness.js';
 import { startRealCluster, type AuditEntry, type RealCluster } from './cluster.js';
 import { startResizer } from './kubelets.js';
