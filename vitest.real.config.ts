@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 // The real API server tier (make test-real), inside scripts/in-netns.sh: test/real/ and the
 // integration tests, which PVC_CHONKER_TEST_CLUSTER=real points at a real kube-apiserver (see
-// test/integration/clusters.ts; what stays on the simulator is listed in sim-only.ts). Each
+// test/integration/test-cluster.ts; what stays on the simulator is listed in sim-only.ts). Each
 // cluster is its own etcd and kube-apiserver (about 300 MiB), so files run one at a time per core.
 export default defineConfig({
   test: {
