@@ -6,9 +6,11 @@
  * (`hangAfterServing`: applied, the answer lost). The CLI runs with a full GC every 5 ms, as in
  * deadline-gc.test.ts; `make test-node20` and `make test-node24` run it on both Nodes.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, expect, it } from 'vitest';
 import type { SimCluster } from '../../sim/index.js';
-import { seed, startHarness, type Claim, type Harness } from './harness.js';
+import { seed, type Claim } from './harness.js';
+import { startSimOnly } from './test-cluster.js';
+import { describeOnSim } from './sim-only.js';
 import { assertInvariants, outcomes, runJson, snapshotPvcs, type RunRecord } from './invariants.js';
 
 /** Preloaded into the CLI: a full collection every 5 ms, from its first line on. */
@@ -22,7 +24,7 @@ const API_TIMEOUT_MS = 2_000;
 const ARGS = ['--api-timeout', '2s'];
 const UNANSWERED_LOG = 'kubernetes write unanswered; read again to learn whether it applied';
 
-let harness: Harness | undefined;
+let harness: Awaited<ReturnType<typeof startSimOnly>> | undefined;
 afterEach(async () => {
   await harness?.close();
   harness = undefined;
@@ -84,12 +86,12 @@ function requestOf(sim: SimCluster, name: string): string {
 
 const STUCK_PATCH = /\/persistentvolumeclaims\/stuck$/;
 
-describe('a hung PVC PATCH', () => {
+describeOnSim('held-request')('a hung PVC PATCH', () => {
   it('not applied: a re-read says so, the PVC is api-error naming the timeout, nothing is sent again', async () => {
-    harness = await startHarness(seed([FULL('a'), FULL('stuck')]), { nodeArgs: GC_PRESSURE });
+    harness = await startSimOnly(seed([FULL('a'), FULL('stuck')]), { nodeArgs: GC_PRESSURE });
     const { sim } = harness;
     sim.faults.add({ method: 'PATCH', path: STUCK_PATCH, hang: true });
-    const before = snapshotPvcs(sim);
+    const before = await snapshotPvcs(harness);
 
     const run = await runJson(harness, ARGS);
 
@@ -110,14 +112,14 @@ describe('a hung PVC PATCH', () => {
       { operation: 'patch persistentvolumeclaim db/stuck', reread: 'not-applied' },
     ]);
     expectBounded(sim, run, hung);
-    assertInvariants(sim, before, [run]);
+    await assertInvariants(harness, before, [run]);
   });
 
   it('applied, its answer lost: a re-read finds it applied, the PVC expands once and says so', async () => {
-    harness = await startHarness(seed([FULL('a'), FULL('stuck')]), { nodeArgs: GC_PRESSURE });
+    harness = await startSimOnly(seed([FULL('a'), FULL('stuck')]), { nodeArgs: GC_PRESSURE });
     const { sim } = harness;
     sim.faults.add({ method: 'PATCH', path: STUCK_PATCH, hangAfterServing: true });
-    const before = snapshotPvcs(sim);
+    const before = await snapshotPvcs(harness);
 
     const run = await runJson(harness, ARGS);
 
@@ -135,18 +137,18 @@ describe('a hung PVC PATCH', () => {
     expect(eventsOf(sim, 'stuck')).toEqual(['Normal:threshold-reached']);
     expect(unansweredLogs(run)).toMatchObject([{ reread: 'applied' }]);
     expectBounded(sim, run, hung);
-    assertInvariants(sim, before, [run]);
+    await assertInvariants(harness, before, [run]);
   });
 });
 
 const EVENT_CREATE = /^\/api\/v1\/namespaces\/db\/events$/;
 
-describe('a hung Event create', () => {
+describeOnSim('held-request')('a hung Event create', () => {
   it('not applied: a GET of its name finds none; the expansion stands and its record names the timeout', async () => {
-    harness = await startHarness(seed([FULL('a')]), { nodeArgs: GC_PRESSURE });
+    harness = await startSimOnly(seed([FULL('a')]), { nodeArgs: GC_PRESSURE });
     const { sim } = harness;
     sim.faults.add({ method: 'POST', path: EVENT_CREATE, hang: true });
-    const before = snapshotPvcs(sim);
+    const before = await snapshotPvcs(harness);
 
     const run = await runJson(harness, ARGS);
 
@@ -164,14 +166,14 @@ describe('a hung Event create', () => {
     expect(requestOf(sim, 'a')).toBe('11Gi');
     expect(run.result.logs.filter((l) => l['msg'] === 'recording event failed')).toHaveLength(1);
     expectBounded(sim, run, hung);
-    assertInvariants(sim, before, [run]);
+    await assertInvariants(harness, before, [run]);
   });
 
   it('applied, its answer lost: the GET finds it, and it is not created again', async () => {
-    harness = await startHarness(seed([FULL('a')]), { nodeArgs: GC_PRESSURE });
+    harness = await startSimOnly(seed([FULL('a')]), { nodeArgs: GC_PRESSURE });
     const { sim } = harness;
     sim.faults.add({ method: 'POST', path: EVENT_CREATE, hangAfterServing: true });
-    const before = snapshotPvcs(sim);
+    const before = await snapshotPvcs(harness);
 
     const run = await runJson(harness, ARGS);
 
@@ -186,7 +188,7 @@ describe('a hung Event create', () => {
     ]);
     expect(run.result.logs.filter((l) => l['msg'] === 'recording event failed')).toEqual([]);
     expectBounded(sim, run, hung);
-    assertInvariants(sim, before, [run]);
+    await assertInvariants(harness, before, [run]);
   });
 });
 
@@ -219,16 +221,16 @@ function statusOf(
   return (sim.getObject(kind, ns, name) as { status?: unknown }).status;
 }
 
-describe('a hung status patch', () => {
+describeOnSim('held-request')('a hung status patch', () => {
   it('PVCGroup, not applied: a re-read says so, the failure is logged naming the timeout, not sent again', async () => {
-    harness = await startHarness(
+    harness = await startSimOnly(
       seed([FULL('m-0'), FULL('m-1', { usedPercent: 50 })], [pvcGroup('pair', ['m-0', 'm-1'])]),
       { nodeArgs: GC_PRESSURE, crds: true },
     );
     const { sim } = harness;
     const statusPath = new RegExp(`^${CRD_BASE}/pvcgroups/pair/status$`);
     sim.faults.add({ method: 'PATCH', path: statusPath, hang: true });
-    const before = snapshotPvcs(sim);
+    const before = await snapshotPvcs(harness);
 
     const run = await runJson(harness, ARGS);
 
@@ -253,18 +255,18 @@ describe('a hung status patch', () => {
       },
     ]);
     expectBounded(sim, run, hung);
-    assertInvariants(sim, before, [run]);
+    await assertInvariants(harness, before, [run]);
   });
 
   it('PVCPolicy, applied, its answer lost: a re-read finds the status written, nothing is sent again', async () => {
-    harness = await startHarness(
+    harness = await startSimOnly(
       seed([FULL('p-0', { managed: false, labels: { tier: 'data' } })], [pvcPolicy('data')]),
       { nodeArgs: GC_PRESSURE, crds: true },
     );
     const { sim } = harness;
     const statusPath = new RegExp(`^${CRD_BASE}/namespaces/db/pvcpolicies/data/status$`);
     sim.faults.add({ method: 'PATCH', path: statusPath, hangAfterServing: true });
-    const before = snapshotPvcs(sim);
+    const before = await snapshotPvcs(harness);
 
     const run = await runJson(harness, ARGS);
 
@@ -280,6 +282,6 @@ describe('a hung status patch', () => {
       run.result.logs.filter((l) => /^status (write failed|not written)$/.test(String(l['msg']))),
     ).toEqual([]);
     expectBounded(sim, run, hung);
-    assertInvariants(sim, before, [run]);
+    await assertInvariants(harness, before, [run]);
   });
 });

@@ -69,10 +69,12 @@ export interface AuditEntry {
   subresource?: string;
   namespace?: string;
   name?: string;
-  /** The request body, for writes (audit level Request). */
+  /** The request body, for writes (audit level Request); a PATCH's is the patch document. */
   body?: unknown;
   /** What admission recorded, e.g. `mutation.webhook.admission.k8s.io/round_0_index_0`. */
   annotations?: Record<string, string>;
+  /** When the server received the request (ms since the epoch, with the stamp's microseconds). */
+  receivedAt: number;
 }
 
 export interface RealCluster {
@@ -114,7 +116,8 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
 const AUDIT_POLICY = stringify({
   apiVersion: 'audit.k8s.io/v1',
   kind: 'Policy',
-  omitStages: ['RequestReceived'],
+  // One entry per request, when it completes (a proxied or watch request would log twice).
+  omitStages: ['RequestReceived', 'ResponseStarted'],
   rules: [
     { level: 'Request', verbs: ['create', 'update', 'patch', 'delete', 'deletecollection'] },
     { level: 'Metadata' },
@@ -145,6 +148,7 @@ function start(command: string, args: string[]): Started {
   return { child, tail: () => tail };
 }
 
+/** SIGKILL: the data is thrown away, and a graceful apiserver shutdown costs a second per test. */
 async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) =>
@@ -152,10 +156,8 @@ async function stop(child: ChildProcess): Promise<void> {
       resolve();
     }),
   );
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  child.kill('SIGKILL');
   await exited;
-  clearTimeout(timer);
 }
 
 function jsonRequest(
@@ -204,6 +206,12 @@ function jsonRequest(
   });
 }
 
+/** An RFC 3339 time with microseconds, to fractional ms (Date.parse keeps only ms). */
+function epochMs(time: string): number {
+  const micros = /\.(\d+)Z$/.exec(time)?.[1] ?? '0';
+  return Date.parse(time.replace(/\.\d+Z$/, 'Z')) + Number(`0.${micros}`) * 1000;
+}
+
 function toAuditEntry(line: string): AuditEntry {
   const e = JSON.parse(line) as {
     verb: string;
@@ -218,6 +226,7 @@ function toAuditEntry(line: string): AuditEntry {
     };
     requestObject?: unknown;
     annotations?: Record<string, string>;
+    requestReceivedTimestamp: string;
   };
   const ref = e.objectRef ?? {};
   return {
@@ -225,6 +234,7 @@ function toAuditEntry(line: string): AuditEntry {
     uri: e.requestURI,
     user: e.user?.username ?? '',
     status: e.responseStatus?.code ?? 0,
+    receivedAt: epochMs(e.requestReceivedTimestamp),
     ...(ref.resource === undefined ? {} : { resource: ref.resource }),
     ...(ref.subresource === undefined ? {} : { subresource: ref.subresource }),
     ...(ref.namespace === undefined ? {} : { namespace: ref.namespace }),
@@ -260,8 +270,21 @@ async function waitReady(
   throw new Error(`real cluster not ready in 60 s: ${last}\n${tails}`);
 }
 
+export interface RealClusterOptions {
+  /** More static tokens (token → user), each user in system:masters, as `admin` is. */
+  tokens?: Record<string, string>;
+}
+
+/** The token file: the admin's line, then one line per extra token. */
+function tokenFile(adminToken: string, tokens: Record<string, string>): string {
+  const lines = [[adminToken, 'admin'], ...Object.entries(tokens)].map(
+    ([token, user]) => `${token},${user},${user}-uid,"system:masters"\n`,
+  );
+  return lines.join('');
+}
+
 /** etcd and kube-apiserver on fresh data: every suite gets a cluster of its own. */
-export async function startRealCluster(): Promise<RealCluster> {
+export async function startRealCluster(options: RealClusterOptions = {}): Promise<RealCluster> {
   const unavailable = realTierUnavailable();
   if (unavailable !== undefined) throw new Error(unavailable);
   const dir = await mkdtemp(join(tmpdir(), 'pvc-chonker-real-'));
@@ -304,7 +327,7 @@ export async function startRealCluster(): Promise<RealCluster> {
     writeFile(files.kubeletKey, kubeletClient.keyPem, { mode: 0o600 }),
     writeFile(files.saKey, saKey, { mode: 0o600 }),
     writeFile(files.saPub, saPub),
-    writeFile(files.tokens, `${adminToken},admin,admin-uid,"system:masters"\n`, { mode: 0o600 }),
+    writeFile(files.tokens, tokenFile(adminToken, options.tokens ?? {}), { mode: 0o600 }),
     writeFile(files.auditPolicy, AUDIT_POLICY),
   ]);
 
