@@ -23,6 +23,8 @@ export interface Explanation {
   policies: { chosen: string | null; matched: string[] };
   group: { name: string; coordinationPolicy: string; size: string | null; members: number } | null;
   stats: { capacity: string | null; usedRatio: number | null; inodesUsedRatio: number | null };
+  /** The provider that checks the volume (aws, gcp, azure, topolvm, longhorn, generic). */
+  provider: string | null;
   decision: { action: string; reason: string; detail: string; newSize: string | null } | null;
 }
 
@@ -122,12 +124,23 @@ export async function explain(
       matched: governed.choice.matched.map((p) => `${p.namespace}/${p.name}`),
     },
     group: groupOf(governed.group, summary.pvcs),
+    ...observed(pvc.capacityBytes, outcome),
+    decision: governed.verdict.state === 'managed' ? decisionOf(outcome) : null,
+  };
+}
+
+/** What the pass saw of the volume: its stats, and the provider that checks it. */
+function observed(
+  capacityBytes: bigint | undefined,
+  outcome: PvcOutcome | undefined,
+): Pick<Explanation, 'stats' | 'provider'> {
+  return {
     stats: {
-      capacity: pvc.capacityBytes === undefined ? null : formatQuantity(pvc.capacityBytes),
+      capacity: capacityBytes === undefined ? null : formatQuantity(capacityBytes),
       usedRatio: outcome?.usedRatio ?? null,
       inodesUsedRatio: outcome?.inodesUsedRatio ?? null,
     },
-    decision: governed.verdict.state === 'managed' ? decisionOf(outcome) : null,
+    provider: outcome?.provider ?? null,
   };
 }
 
@@ -171,6 +184,7 @@ export function formatExplanation(e: Explanation): string {
   lines.push(
     `Stats      capacity ${e.stats.capacity ?? '-'}, used ${ratio(e.stats.usedRatio)}, inodes ${ratio(e.stats.inodesUsedRatio)}`,
   );
+  if (e.provider !== null) lines.push(`Provider   ${e.provider}`);
   if (e.decision === null) lines.push('Decision   none (not managed)');
   else {
     const size = e.decision.newSize === null ? '' : ` -> ${e.decision.newSize}`;
