@@ -117,7 +117,9 @@ const AUDIT_POLICY = stringify({
   apiVersion: 'audit.k8s.io/v1',
   kind: 'Policy',
   // One entry per request, when it completes (a proxied or watch request would log twice).
-  omitStages: ['RequestReceived', 'ResponseStarted'],
+  // ResponseStarted is only logged for long-running requests (watches, proxied streams): a watch
+  // still open has no ResponseComplete yet. audit() keeps one entry per request.
+  omitStages: ['RequestReceived'],
   rules: [
     { level: 'Request', verbs: ['create', 'update', 'patch', 'delete', 'deletecollection'] },
     { level: 'Metadata' },
@@ -415,10 +417,15 @@ export async function startRealCluster(options: RealClusterOptions = {}): Promis
     },
     async audit() {
       const text = await readFile(files.auditLog, 'utf8').catch(() => '');
-      return text
-        .split('\n')
-        .filter((line) => line !== '')
-        .map(toAuditEntry);
+      // One entry per request, where it first appeared: a request logged at ResponseStarted
+      // and again at ResponseComplete is kept once, with the final status.
+      const byId = new Map<string, AuditEntry>();
+      for (const line of text.split('\n')) {
+        if (line === '') continue;
+        const { auditID } = JSON.parse(line) as { auditID: string };
+        byId.set(auditID, toAuditEntry(line));
+      }
+      return [...byId.values()];
     },
     async close() {
       await stop(apiserver.child);
