@@ -27,6 +27,7 @@ import {
 import { applyPatch, PATCH_CONTENT_TYPES, unsupportedPatchType } from './patch.js';
 import {
   crdFor,
+  crdHasStatus,
   decodeCustom,
   prepareCustomWrite,
   strategicMergeUnsupported,
@@ -112,8 +113,6 @@ const KINDS_WITH_STATUS: SimKind[] = [
   'StatefulSet',
   'PodDisruptionBudget',
   'CustomResourceDefinition',
-  'PVCPolicy',
-  'PVCGroup',
 ];
 const GENERATE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 
@@ -440,12 +439,20 @@ function prepareCreate(target: ResourceTarget, body: unknown): JsonObject {
   return core;
 }
 
+/** Whether status is a subresource: built-in kinds by the list, custom ones as their CRD says. */
+function hasStatus(ctx: ApiContext, info: ResourceInfo): boolean {
+  const crd = crdFor(ctx.store, info);
+  return crd === undefined
+    ? KINDS_WITH_STATUS.includes(info.kind)
+    : crdHasStatus(crd, info.version);
+}
+
 /** A custom resource's create: status dropped, schema defaults and validation, generation. */
 function prepareCustomCreate(ctx: ApiContext, info: ResourceInfo, core: JsonObject): void {
   const crd = crdFor(ctx.store, info);
   if (crd === undefined) return;
   // With the status subresource, create cannot set status (the CR strategy drops it).
-  if (KINDS_WITH_STATUS.includes(info.kind)) delete core['status'];
+  if (hasStatus(ctx, info)) delete core['status'];
   prepareCustomWrite(crd, info, undefined, core);
 }
 
@@ -516,12 +523,12 @@ function checkIdentity(target: ResourceTarget, candidate: JsonObject): void {
 
 /** Applies the registry strategy: main-resource writes keep status, status writes keep spec. */
 function applyStrategy(
-  kind: SimKind,
+  withStatus: boolean,
   subresource: string | undefined,
   existing: JsonObject,
   candidate: JsonObject,
 ): void {
-  if (!KINDS_WITH_STATUS.includes(kind)) return;
+  if (!withStatus) return;
   if (subresource === 'status') {
     if (existing['spec'] === undefined) delete candidate['spec'];
     else candidate['spec'] = deepCopy(existing['spec']);
@@ -575,7 +582,7 @@ function validatedUpdate(
   md['creationTimestamp'] = meta(existing)['creationTimestamp'];
   candidate['kind'] = existing['kind'];
   candidate['apiVersion'] = existing['apiVersion'];
-  applyStrategy(info.kind, target.subresource, existing, candidate);
+  applyStrategy(hasStatus(ctx, info), target.subresource, existing, candidate);
   if (info.kind === 'Event') validateEventUpdateOrThrow(info, candidate, existing);
   normalizeQuantities(info.kind, candidate);
   prepareKind(info.kind, candidate, existing);
@@ -661,9 +668,9 @@ async function guaranteedUpdate(
   }
 }
 
-function checkSubresource(target: ResourceTarget): void {
+function checkSubresource(ctx: ApiContext, target: ResourceTarget): void {
   const sub = target.subresource;
-  if (sub !== undefined && !(sub === 'status' && KINDS_WITH_STATUS.includes(target.info.kind))) {
+  if (sub !== undefined && !(sub === 'status' && hasStatus(ctx, target.info))) {
     throw notFound(target.info.resource, target.name ?? '', target.info.group);
   }
 }
@@ -674,7 +681,7 @@ export function replaceObject(
   body: unknown,
   write: WriteRequest,
 ): Promise<JsonObject> {
-  checkSubresource(target);
+  checkSubresource(ctx, target);
   if (!isObject(body)) throw badRequest(`Object 'Kind' is missing in '${JSON.stringify(body)}'`);
   return guaranteedUpdate(ctx, target, { ...write, patch: false }, () => {
     const candidate = deepCopy(body);
@@ -694,7 +701,7 @@ export function patchObject(
   patch: PatchBody,
   write: WriteRequest,
 ): Promise<JsonObject> {
-  checkSubresource(target);
+  checkSubresource(ctx, target);
   const type = PATCH_CONTENT_TYPES[patch.contentType];
   if (type === undefined) throw unsupportedPatchType();
   if (type === 'strategic' && target.info.crd !== undefined) throw strategicMergeUnsupported();

@@ -26,6 +26,11 @@ function servedVersion(crd: JsonObject, version: string): JsonObject | undefined
     .find((v) => v['name'] === version && v['served'] !== false);
 }
 
+/** Whether the served version enables the status subresource (the real server's rule). */
+export function crdHasStatus(crd: JsonObject, version: string): boolean {
+  return readPath(servedVersion(crd, version) ?? {}, 'subresources.status') !== undefined;
+}
+
 /** The resource as discovery advertises it, from the CRD (names, short names, scope). */
 export function discoveryEntries(crd: JsonObject): JsonObject[] {
   const names = obj(readPath(crd, 'spec.names'));
@@ -161,8 +166,11 @@ function pruneAndDefault(schema: JsonObject, value: unknown, path: string, prune
   if (isObject(value)) {
     const properties = obj(schema['properties']);
     const extra = schema['additionalProperties'];
+    // x-kubernetes-preserve-unknown-fields keeps what the schema does not name, at this level.
+    const prune =
+      schema['properties'] !== undefined && schema['x-kubernetes-preserve-unknown-fields'] !== true;
     for (const key of Object.keys(value)) {
-      if (properties[key] === undefined && !isObject(extra) && schema['properties'] !== undefined) {
+      if (properties[key] === undefined && !isObject(extra) && prune) {
         pruned.push(at(key));
         Reflect.deleteProperty(value, key);
       }

@@ -16,7 +16,10 @@ export type SimKind =
   | 'CustomResourceDefinition'
   // Custom kinds: served only while their CRD is stored (see crds.ts).
   | 'PVCPolicy'
-  | 'PVCGroup';
+  | 'PVCGroup'
+  // Other projects' custom resources that pvc-chonker reads (CSI snapshots, Velero).
+  | 'VolumeSnapshot'
+  | 'Backup';
 
 export interface ResourceInfo {
   kind: SimKind;
@@ -187,6 +190,32 @@ export const RESOURCES: readonly ResourceInfo[] = [
     subresources: ['status'],
     crd: 'pvcgroups.pvc-chonker.io',
   },
+  // Other projects' custom resources pvc-chonker waits for; served, like any custom resource,
+  // only while a CRD of that name is stored (the tests write minimal ones).
+  {
+    kind: 'VolumeSnapshot',
+    resource: 'volumesnapshots',
+    singular: 'volumesnapshot',
+    group: 'snapshot.storage.k8s.io',
+    version: 'v1',
+    namespaced: true,
+    shortNames: ['vs'],
+    verbs: RW,
+    subresources: ['status'],
+    crd: 'volumesnapshots.snapshot.storage.k8s.io',
+  },
+  {
+    kind: 'Backup',
+    resource: 'backups',
+    singular: 'backup',
+    group: 'velero.io',
+    version: 'v1',
+    namespaced: true,
+    shortNames: [],
+    verbs: RW,
+    subresources: ['status'],
+    crd: 'backups.velero.io',
+  },
   // events.k8s.io/v1 is a second view of the same stored Events (the real server does the same).
   {
     kind: 'Event',
@@ -217,6 +246,8 @@ export const KINDS: readonly SimKind[] = [
   'CustomResourceDefinition',
   'PVCPolicy',
   'PVCGroup',
+  'VolumeSnapshot',
+  'Backup',
 ];
 
 export function findResource(

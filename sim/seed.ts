@@ -106,6 +106,8 @@ const KINDS_WITHOUT_SPEC = new Set([
   'ValidatingWebhookConfiguration',
   'PVCPolicy',
   'PVCGroup',
+  'VolumeSnapshot',
+  'Backup',
 ]);
 
 /** Fills what the apiserver and controllers would have set on a live object. */

@@ -176,8 +176,11 @@ function ageOf(item: InFlight, now: Date): number | undefined {
     : Math.max(0, now.getTime() - item.startedAt.getTime());
 }
 
+/** Whole minutes past the first one: the message of a repeating Warning stays the same longer. */
 function describeAge(ageMs: number | undefined): string {
-  return ageMs === undefined ? 'age unknown' : `for ${formatDuration(ageMs)}`;
+  if (ageMs === undefined) return 'age unknown';
+  const shown = ageMs < 60_000 ? ageMs : Math.floor(ageMs / 60_000) * 60_000;
+  return `for ${formatDuration(shown)}`;
 }
 
 /**
