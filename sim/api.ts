@@ -32,6 +32,7 @@ import {
   prepareCustomWrite,
   strategicMergeUnsupported,
   strictDecodingError,
+  validateCrdWrite,
 } from './crds.js';
 import { checkPvcUpdate } from './pvc-rules.js';
 import { prepareSecret } from './secrets.js';
@@ -391,6 +392,7 @@ function prepareKind(kind: SimKind, candidate: JsonObject, existing: JsonObject 
   else if (kind === 'Secret') prepareSecret(candidate, existing);
   else if (kind === 'MutatingWebhookConfiguration' || kind === 'ValidatingWebhookConfiguration')
     prepareWebhookConfig(kind, candidate);
+  else if (kind === 'CustomResourceDefinition') validateCrdWrite(candidate, existing);
 }
 
 /**

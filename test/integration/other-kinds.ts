@@ -6,6 +6,8 @@
  */
 
 function crd(spec: {
+  /** metadata.annotations: a CRD in a *.k8s.io group needs api-approved.kubernetes.io. */
+  annotations?: Record<string, string>;
   group: string;
   kind: string;
   plural: string;
@@ -16,7 +18,10 @@ function crd(spec: {
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
-    metadata: { name: `${spec.plural}.${spec.group}` },
+    metadata: {
+      name: `${spec.plural}.${spec.group}`,
+      ...(spec.annotations === undefined ? {} : { annotations: spec.annotations }),
+    },
     spec: {
       group: spec.group,
       scope: 'Namespaced',
@@ -45,6 +50,11 @@ function crd(spec: {
 const OPEN = { 'x-kubernetes-preserve-unknown-fields': true } as const;
 
 export const VOLUME_SNAPSHOT_CRD = crd({
+  // A protected community group: the API server refuses the CRD without it (as the real
+  // external-snapshotter CRDs carry it).
+  annotations: {
+    'api-approved.kubernetes.io': 'https://github.com/kubernetes-csi/external-snapshotter',
+  },
   group: 'snapshot.storage.k8s.io',
   kind: 'VolumeSnapshot',
   plural: 'volumesnapshots',
