@@ -104,22 +104,24 @@ function onStopSignal(handler: (signal: NodeJS.Signals) => void): void {
 }
 
 /**
- * Options, logger, adapters and the pass's configuration for one cluster: shared by `run` (once
- * per cluster; `cluster` names it in every log line when there are several), `explain`, `drift`.
+ * Options, logger, adapters and the pass's configuration for one cluster: shared by `run` and
+ * `drift` (once per cluster of the run: `target` gives its context, and its name for every log
+ * line when there are several) and `explain` (one cluster).
  */
 function prepare(
   raw: RawOptions,
   providerOptions: ProviderOptions,
-  clusterName?: string,
+  target?: { context: string | undefined; name: string | undefined },
 ): Prepared {
   const parsed = parseRunOptions(raw, process.env);
   if (!parsed.ok) throw new UsageError(parsed.error);
-  const options = parsed.value;
-  if (options.contexts.length > 1 || options.allContexts)
+  if (target === undefined && (parsed.value.contexts.length > 1 || parsed.value.allContexts))
     throw new UsageError('this command takes one cluster: one --context, no --all-contexts');
+  const options =
+    target === undefined ? parsed.value : { ...parsed.value, context: target.context };
   const runId = randomUUID();
   const root = createLogger(options.logLevel, runId);
-  const log = clusterName === undefined ? root : root.child({ cluster: clusterName });
+  const log = target?.name === undefined ? root : root.child({ cluster: target.name });
   logWarnings(log);
   const connection = connect(options, process.env);
   for (const warning of connection.warnings) log.warn(warning);
@@ -239,16 +241,11 @@ function preparePass(
   target: ClusterTarget,
   multi: boolean,
 ): Result<PreparedPass> {
-  // This cluster's context only: prepare() refuses several.
-  const one: RawOptions = { ...raw, allContexts: false };
-  delete one.context;
-  if (target.context !== undefined) one.context = target.context;
   try {
-    const { log, deps, config, runDeadline, options } = prepare(
-      one,
-      providerOptions,
-      multi ? target.name : undefined,
-    );
+    const { log, deps, config, runDeadline, options } = prepare(raw, providerOptions, {
+      context: target.context,
+      name: multi ? target.name : undefined,
+    });
     return ok({
       log,
       deps,

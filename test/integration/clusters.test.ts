@@ -160,6 +160,16 @@ describe('one run over several clusters', () => {
     expect(new Set(finished.map((l) => l['runId'])).size).toBe(2);
   });
 
+  it('the environment chooses the clusters as the flags do (PVC_CHONKER_ALL_CONTEXTS)', async () => {
+    const result = await runCli(['run', '--dry-run', '--output', 'json'], {
+      PVC_CHONKER_KUBECONFIG: kubeconfig,
+      PVC_CHONKER_ALL_CONTEXTS: 'true',
+    });
+
+    expect(result.code, result.stderr).toBe(0);
+    expect([...new Set(report(result).map((r) => r['cluster']))]).toEqual(['alpha', 'beta']);
+  });
+
   it.each([
     [
       ['--context', 'alpha', '--context', 'gamma'],
