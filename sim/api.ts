@@ -33,6 +33,7 @@ import {
   prepareCustomWrite,
   strategicMergeUnsupported,
   strictDecodingError,
+  validateCrdWrite,
 } from './crds.js';
 import { checkPvcUpdate } from './pvc-rules.js';
 import { prepareSecret } from './secrets.js';
@@ -409,6 +410,7 @@ function prepareKind(kind: SimKind, candidate: JsonObject, existing: JsonObject 
   else if (kind === 'Secret') prepareSecret(candidate, existing);
   else if (kind === 'MutatingWebhookConfiguration' || kind === 'ValidatingWebhookConfiguration')
     prepareWebhookConfig(kind, candidate);
+  else if (kind === 'CustomResourceDefinition') validateCrdWrite(candidate, existing);
 }
 
 /**
@@ -457,6 +459,7 @@ function prepareCreate(target: ResourceTarget, body: unknown): JsonObject {
   return core;
 }
 
+/** Whether status is a subresource: built-in kinds by the list, custom ones as their CRD says. */
 /** A custom resource's create: status dropped, schema defaults and validation, generation. */
 function prepareCustomCreate(ctx: ApiContext, info: ResourceInfo, core: JsonObject): void {
   const crd = crdFor(ctx.store, info);

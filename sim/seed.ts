@@ -106,6 +106,8 @@ const KINDS_WITHOUT_SPEC = new Set([
   'ValidatingWebhookConfiguration',
   'PVCPolicy',
   'PVCGroup',
+  'VolumeSnapshot',
+  'Backup',
 ]);
 
 type Defaults = (o: JsonObject, spec: JsonObject, status: JsonObject) => void;

@@ -155,3 +155,32 @@ export interface CustomResources {
     status: Readonly<Record<string, unknown>>,
   ): Promise<StatusWriteOutcome>;
 }
+
+/** A list of another system's objects, each kept or dropped as it is read; installed: false on 404. */
+export type Listed<T> = { installed: false } | { installed: true; items: T[] };
+
+/**
+ * Objects of the systems the pass acts beside, read once per pass each: CSI snapshots and
+ * Velero backups (wait for them), StatefulSets (their claim templates). Pages are read one at a
+ * time and `keep` turns each object into what is kept (undefined: dropped), so a cluster with
+ * thousands of ready snapshots holds none of them. Every method may throw KubeApiError.
+ */
+export interface Coordination {
+  /** snapshot.storage.k8s.io/v1 VolumeSnapshots (all namespaces when `namespaces` is empty). */
+  listVolumeSnapshots<T>(
+    namespaces: readonly string[],
+    pageSize: number,
+    keep: (object: unknown) => T | undefined,
+  ): Promise<Listed<T>>;
+  /** velero.io/v1 Backups of every namespace: they live in Velero's, not in the PVCs'. */
+  listVeleroBackups<T>(
+    pageSize: number,
+    keep: (object: unknown) => T | undefined,
+  ): Promise<Listed<T>>;
+  /** apps/v1 StatefulSets. */
+  listStatefulSets<T>(
+    namespaces: readonly string[],
+    pageSize: number,
+    keep: (object: unknown) => T | undefined,
+  ): Promise<Listed<T>>;
+}

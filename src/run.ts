@@ -20,6 +20,7 @@ import {
 import { formatQuantity } from './core/quantity.js';
 import type { SettingsLayer } from './core/settings.js';
 import { mapWithConcurrency } from './concurrency.js';
+import { waitForBackups } from './backups.js';
 import {
   coordinateGroups,
   countMatches,
@@ -33,6 +34,7 @@ import {
 } from './governance.js';
 import type {
   Cluster,
+  Coordination,
   CustomResources,
   ExpansionCandidate,
   PatchOutcome,
@@ -55,6 +57,8 @@ export interface RunConfig {
   shard: ((pvc: PvcSnapshot, group: string | undefined) => boolean) | undefined;
   /** Whether this run writes PVCPolicy status (one shard does); default true. */
   writesPolicyStatus?: boolean;
+  /** --snapshot-wait: how long a snapshot or backup in flight holds an expansion (backups.ts). */
+  snapshotWaitMs?: number;
 }
 
 export interface RunDeps {
@@ -68,6 +72,8 @@ export interface RunDeps {
   signal: AbortSignal;
   /** PVCPolicy and PVCGroup; undefined: none (as when the CRDs are not installed). */
   customResources?: CustomResources;
+  /** VolumeSnapshots, Velero Backups and StatefulSets; undefined: no backup is waited for. */
+  coordination?: Coordination;
 }
 
 /** A managed PVC with everything gathered for its decision. */
@@ -588,6 +594,7 @@ export async function run(deps: RunDeps, config: RunConfig): Promise<RunSummary>
     listing.managed = [];
     const { pending, plans } = decideAll(deps, subjects);
     subjects.length = 0;
+    await waitForBackups(deps, config, pending);
     const checked = await checkWithProviders(deps, config, pending);
     // checked holds the same decisions; settle() empties it as it goes, and this must not keep them.
     pending.length = 0;

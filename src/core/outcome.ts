@@ -2,6 +2,7 @@
  * The report vocabulary. The JSON report, the table, the logs, the Events and the metric labels
  * all use exactly these words; add a word when a feature needs one, never two words for one thing.
  */
+import type { TemplateDrift } from './drift.js';
 
 /** expand: the PATCH was sent and accepted; would-expand: the same, in --dry-run. */
 export type Action = 'expand' | 'would-expand' | 'skip' | 'error';
@@ -35,6 +36,10 @@ export type Reason =
   | 'offline-expansion-required'
   // The per-run cap on writes; the next run picks the PVC up.
   | 'max-expansions-per-run'
+  // A VolumeSnapshot of the PVC or a Velero Backup of its namespace is in progress: wait for it.
+  | 'backup-in-progress'
+  // The request is below the size pvc-chonker last wrote: an owner set it back; a person decides.
+  | 'size-reverted'
   // The run was asked to stop (SIGTERM) before this PVC was handled.
   | 'interrupted';
 
@@ -70,6 +75,10 @@ export interface PvcOutcome {
   otherPolicies: readonly string[];
   /** The PVCGroup the PVC belongs to, if any. */
   group: string | undefined;
+  /** For a PVC created from a StatefulSet's volumeClaimTemplates: the template's size and its own. */
+  templateDrift?: TemplateDrift | undefined;
+  /** The cluster the PVC is in: the kubeconfig context, or --cluster-name (the metrics' label). */
+  cluster?: string | undefined;
 }
 
 /** Why an unmanaged PVC was passed over. */

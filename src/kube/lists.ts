@@ -11,6 +11,8 @@ export function listReader(client: Pick<KubeClient, 'pages'>): KubeReader {
     async list(operation, path, query) {
       const items: unknown[] = [];
       for await (const page of client.pages<unknown>(operation, path, query)) {
+        // A list restarted after its continue token expired repeats what it had sent.
+        if (page.restarted) items.length = 0;
         items.push(...page.items);
       }
       return items;

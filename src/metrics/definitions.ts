@@ -105,6 +105,13 @@ export const METRICS = {
     'The largest spec.resources.requests.storage among the members after the last run, in bytes.',
     ['group'],
   ),
+  // One series per StatefulSet volumeClaimTemplate whose PVCs are managed: bounded by the
+  // StatefulSets, not by the PVCs, so written whatever --pvc-metrics says.
+  templateDriftBytes: gauge(
+    'pvc_chonker_template_drift_bytes',
+    'The largest request among the managed PVCs of a StatefulSet volumeClaimTemplate minus the template size, in bytes; above 0: the manifests are behind (pvc-chonker drift).',
+    ['namespace', 'statefulset', 'template'],
+  ),
   pvcsByOutcome: gauge(
     'pvc_chonker_pvcs_by_outcome',
     'Managed PVCs in the last run by action and reason.',

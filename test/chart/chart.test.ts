@@ -260,8 +260,18 @@ describe.skipIf(!HAVE_HELM)('Helm chart charts/pvc-chonker', () => {
     const values = parseObjects(readFileSync(join(CHART, 'values.yaml'), 'utf8'))[0] as unknown as {
       config: Record<string, unknown>;
     };
-    // Connection, output and per-pod flags are not settings of an in-cluster install.
-    const notSettings = ['kubeconfig', 'context', 'output', 'shardIndex', 'shardCount', 'help'];
+    // Connection, output and per-pod flags are not settings of an in-cluster install, and neither
+    // are those of a run over several kubeconfig contexts (a central Job, docs/operations.md).
+    const notSettings = [
+      'kubeconfig',
+      'context',
+      'allContexts',
+      'clusterConcurrency',
+      'output',
+      'shardIndex',
+      'shardCount',
+      'help',
+    ];
     const flagKeys = new Set(flags.map(camel).filter((k) => !notSettings.includes(k)));
 
     expect(help.code, help.stderr).toBe(0);
