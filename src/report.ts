@@ -55,10 +55,15 @@ export function outcomeJson(outcome: PvcOutcome): Record<string, unknown> {
  * fields of a PVC's, for no PVC, so that a script reading a failed run's report sees why it is
  * short. A pass fails only when the API server cannot be read (api-error); a stop is interrupted.
  */
-export function failureJson(summary: RunSummary): Record<string, unknown> | undefined {
+/** The record of a pass that could not complete: an outcome row's keys, `cluster` its name. */
+export function failureJson(
+  summary: RunSummary,
+  cluster: string | null = null,
+): Record<string, unknown> | undefined {
   if (summary.error === undefined) return undefined;
   const failed = summary.status === 'failed';
   return {
+    cluster,
     namespace: null,
     name: null,
     action: failed ? 'error' : 'skip',
@@ -76,6 +81,7 @@ export function failureJson(summary: RunSummary): Record<string, unknown> | unde
     policy: null,
     otherPolicies: [],
     group: null,
+    templateDrift: null,
   };
 }
 
@@ -165,10 +171,11 @@ export function formatClustersTable(
   const footers = showCluster
     ? [...reports.map(({ name, summary }) => `${name}: ${footerOf(summary)}`), dryRun.trim()]
     : reports.map(({ summary }) => `${footerOf(summary)}${dryRun}`);
-  const failures = reports.flatMap(({ name, summary }) =>
-    summary.error === undefined
+  // Over several clusters each footer already says which pass failed, and why.
+  const failures = reports.flatMap(({ summary }) =>
+    showCluster || summary.error === undefined
       ? []
-      : [`${showCluster ? `${name}: ` : ''}the pass could not complete: ${summary.error}`],
+      : [`the pass could not complete: ${summary.error}`],
   );
   return (
     [line(header), ...rows.map(line), '', ...footers.filter((f) => f !== ''), ...failures].join(
@@ -194,8 +201,8 @@ const CHUNK_CHARS = 64 * 1024;
 function* jsonRows(reports: readonly ClusterReport[]): Generator<Record<string, unknown>> {
   for (const { name, summary } of reports) {
     for (const outcome of summary.pvcs) yield outcomeJson(outcome);
-    const failure = failureJson(summary);
-    if (failure !== undefined) yield reports.length > 1 ? { cluster: name, ...failure } : failure;
+    const failure = failureJson(summary, name === '' ? null : name);
+    if (failure !== undefined) yield failure;
   }
 }
 

@@ -150,6 +150,8 @@ describe('one run over several clusters', () => {
     expect(rows.map((r) => [r['cluster'], r['name'], r['action']])).toEqual([
       ['alpha', 'a-calm', 'skip'],
       ['alpha', 'a-full', 'expand'],
+      // The failed cluster's record says why it has no rows.
+      ['beta', null, 'error'],
     ]);
     expect(writes(alpha.sim).filter((w) => w.method === 'PATCH')).toHaveLength(1);
     expect(writes(beta.sim)).toEqual([]);
@@ -236,7 +238,11 @@ describe('one run over several clusters', () => {
     ]);
 
     expect(result.code).toBe(1);
-    expect(report(result).map((r) => r['cluster'])).toEqual(['alpha', 'alpha']);
+    expect(report(result).map((r) => [r['cluster'], r['name']])).toEqual([
+      ['alpha', 'a-calm'],
+      ['alpha', 'a-full'],
+      ['beta', null],
+    ]);
     expect(result.logs).toContainEqual(
       expect.objectContaining({
         level: 'error',
@@ -267,7 +273,10 @@ describe('several clusters with a cluster that cannot be reached', () => {
       ]);
 
       expect(result.code).toBe(1);
-      expect(report(result)).toMatchObject([{ cluster: 'up', name: 'ok', action: 'expand' }]);
+      expect(report(result)).toMatchObject([
+        { cluster: 'up', name: 'ok', action: 'expand' },
+        { cluster: 'down', name: null, action: 'error', reason: 'api-error' },
+      ]);
     } finally {
       await up.close();
       await h.close();
