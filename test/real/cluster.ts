@@ -11,12 +11,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import https from 'node:https';
 import { createServer, type AddressInfo } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { createSimCa, type SimCa } from '../../sim/tls.js';
+import { jsonRequest } from '../integration/json-request.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
@@ -160,52 +160,6 @@ async function stop(child: ChildProcess): Promise<void> {
   );
   child.kill('SIGKILL');
   await exited;
-}
-
-function jsonRequest(
-  url: string,
-  ca: string,
-  token: string,
-  method: string,
-  body: unknown,
-  contentType: string,
-): Promise<{ status: number; body: unknown }> {
-  return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const request = https.request(
-      url,
-      {
-        method,
-        ca,
-        agent: false,
-        headers: {
-          authorization: `Bearer ${token}`,
-          accept: 'application/json',
-          ...(payload === undefined
-            ? {}
-            : { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) }),
-        },
-        timeout: 30_000,
-      },
-      (response) => {
-        let text = '';
-        response.setEncoding('utf8');
-        response.on('data', (chunk: string) => (text += chunk));
-        response.on('end', () => {
-          let parsed: unknown = text;
-          try {
-            parsed = JSON.parse(text);
-          } catch {
-            // not JSON (e.g. /readyz's "ok"): the text itself
-          }
-          resolve({ status: response.statusCode ?? 0, body: parsed });
-        });
-      },
-    );
-    request.on('timeout', () => request.destroy(new Error(`${method} ${url}: timed out`)));
-    request.on('error', reject);
-    request.end(payload);
-  });
 }
 
 /** An RFC 3339 time with microseconds, to fractional ms (Date.parse keeps only ms). */
@@ -374,14 +328,13 @@ export async function startRealCluster(options: RealClusterOptions = {}): Promis
 
   const url = `https://127.0.0.1:${securePort}`;
   const request: RealCluster['request'] = (method, path, body, options = {}) =>
-    jsonRequest(
-      `${url}${path}`,
-      ca.caPem,
-      options.token ?? adminToken,
+    jsonRequest(`${url}${path}`, {
       method,
+      token: options.token ?? adminToken,
       body,
-      options.contentType ?? 'application/json',
-    );
+      ...(options.contentType === undefined ? {} : { contentType: options.contentType }),
+      ca: ca.caPem,
+    });
   await waitReady(() => request('GET', '/readyz'), [etcd, apiserver]);
   const versionAnswer = await request('GET', '/version');
   const version = (versionAnswer.body as { gitVersion?: string }).gitVersion ?? 'unknown';
