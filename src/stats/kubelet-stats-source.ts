@@ -22,8 +22,13 @@ export function createKubeletStatsSource(
   options: KubeletStatsOptions,
 ): VolumeStatsSource {
   return {
-    async collect(pvcsByNode) {
+    async collect(pvcsByNode, onStats) {
       const result = new Map<string, StatsLookup>();
+      // Each node's answer goes on at once (the pass decides its PVCs while others are asked).
+      const deliver = (stats: Map<string, StatsLookup>): void => {
+        for (const [key, lookup] of stats) result.set(key, lookup);
+        onStats?.(stats);
+      };
       await mapWithConcurrency([...pvcsByNode], options.concurrency, async ([node, pvcs]) => {
         const path = `/api/v1/nodes/${encodeURIComponent(node)}/proxy/stats/summary`;
         try {
@@ -35,19 +40,23 @@ export function createKubeletStatsSource(
           );
           const keys = pvcs.map(pvcKey);
           const stats = parseSummary(summary, new Set(keys));
+          const ofNode = new Map<string, StatsLookup>();
           for (const key of keys) {
             const found = stats.get(key);
-            result.set(
+            ofNode.set(
               key,
               found === undefined
                 ? { kind: 'unavailable', detail: `node ${node} reported no stats for the volume` }
                 : { kind: 'found', stats: found },
             );
           }
+          deliver(ofNode);
         } catch (error) {
           const detail = `kubelet stats from node ${node} failed: ${describe(error, options.signal)}`;
           options.log.warn({ node, pvcs: pvcs.length, err: detail }, 'kubelet stats unavailable');
-          for (const pvc of pvcs) result.set(pvcKey(pvc), { kind: 'unavailable', detail });
+          const ofNode = new Map<string, StatsLookup>();
+          for (const pvc of pvcs) ofNode.set(pvcKey(pvc), { kind: 'unavailable', detail });
+          deliver(ofNode);
         }
       });
       return result;
