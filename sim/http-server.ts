@@ -8,8 +8,8 @@ import {
   createObject,
   deleteObject,
   getStored,
-  listBody,
   listItemReadView,
+  listJson,
   listObjects,
   patchObject,
   replaceObject,
@@ -84,6 +84,8 @@ export interface ServerDeps {
 interface Outcome {
   status: number;
   json?: unknown;
+  /** JSON already serialised (a list page, from each object's cached JSON). */
+  body?: Buffer;
   text?: string;
   headers?: Record<string, string | string[]>;
   hang?: boolean;
@@ -224,7 +226,7 @@ async function handleCollection(
           result.listMeta,
         ),
       };
-    return { status: 200, json: listBody(target.info, result) };
+    return { status: 200, body: listJson(target.info, result) };
   }
   if (req.method === 'POST') {
     if (target.info.namespaced && target.namespace === undefined)
@@ -372,6 +374,13 @@ function addFaultFromJson(faults: FaultInjector, body: unknown): void {
 
 function send(res: ServerResponse, outcome: Outcome): void {
   const headers: Record<string, string | string[]> = { ...outcome.headers };
+  if (outcome.body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    headers['Content-Length'] = String(outcome.body.length);
+    res.writeHead(outcome.status, headers);
+    res.end(outcome.body);
+    return;
+  }
   let payload = '';
   if (outcome.text !== undefined) {
     headers['Content-Type'] = 'text/plain; charset=utf-8';
@@ -380,9 +389,11 @@ function send(res: ServerResponse, outcome: Outcome): void {
     headers['Content-Type'] = 'application/json';
     payload = JSON.stringify(outcome.json);
   }
-  headers['Content-Length'] = String(Buffer.byteLength(payload));
+  // Encoded once: a string would be measured for Content-Length, then encoded again to write.
+  const bytes = Buffer.from(payload);
+  headers['Content-Length'] = String(bytes.length);
   res.writeHead(outcome.status, headers);
-  res.end(payload);
+  res.end(bytes);
 }
 
 export interface SimServer {

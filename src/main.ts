@@ -151,7 +151,11 @@ function prepare(
   }, options.runDeadlineMs).unref();
 
   const client = new KubeClient({
-    transport: createTransport(connection, createConnectionPool()),
+    // Kubelets, writes and the lists (up to three at once, and the custom resources) side by side.
+    transport: createTransport(
+      connection,
+      createConnectionPool(options.statsConcurrency + options.writeConcurrency + 6),
+    ),
     timeoutMs: options.apiTimeoutMs,
     retry: DEFAULT_RETRY_POLICY,
     sleep: realSleep,

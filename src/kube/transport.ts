@@ -26,6 +26,8 @@ export interface KubeRequest {
   body?: unknown;
   /** Of the body; application/json unless a patch type is named. */
   contentType?: string;
+  /** Answered with the response's text, unparsed: for a caller that reads only part of it. */
+  text?: boolean;
 }
 
 /** How long one attempt may take and what abandons it. */
@@ -343,6 +345,10 @@ function answered(
       return;
     }
     call.end(new HttpStatusError(status, response.headers, text));
+    return;
+  }
+  if (call.request.text === true) {
+    call.succeed(text);
     return;
   }
   let value: unknown;

@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
-import { pvcKey, type StatsLookup } from '../core/pvc.js';
+import { pvcKey, type StatsLookup, type VolumeStats } from '../core/pvc.js';
 import type { KubeClient } from '../kube/client.js';
 import { KubeApiError } from '../kube/errors.js';
 import { timedOut } from '../deadline.js';
 import type { VolumeStatsSource } from '../ports.js';
 import { mapWithConcurrency } from '../concurrency.js';
-import { parseSummary } from './kubelet-summary.js';
+import { parseSummary, parseSummaryText } from './kubelet-summary.js';
 
 export interface KubeletStatsOptions {
   /** Nodes asked at once. */
@@ -35,11 +35,11 @@ export function createKubeletStatsSource(
           // One attempt: a kubelet that fails costs its PVCs their stats until the next run.
           const summary = await client.request(
             `get stats of node ${node}`,
-            { method: 'GET', path },
+            { method: 'GET', path, text: true },
             { budget: client.budget(options.timeoutMs), stop: options.signal, attempts: 1 },
           );
           const keys = pvcs.map(pvcKey);
-          const stats = parseSummary(summary, new Set(keys));
+          const stats = readSummary(String(summary), new Set(keys));
           const ofNode = new Map<string, StatsLookup>();
           for (const key of keys) {
             const found = stats.get(key);
@@ -62,6 +62,11 @@ export function createKubeletStatsSource(
       return result;
     },
   };
+}
+
+/** Only the pods' volume lists when the text is as expected; else the whole document. */
+function readSummary(text: string, wanted: ReadonlySet<string>): Map<string, VolumeStats> {
+  return parseSummaryText(text, wanted) ?? parseSummary(JSON.parse(text), wanted);
 }
 
 function describe(error: unknown, stop: AbortSignal): string {
