@@ -8,7 +8,7 @@ HELM    := .cache/tools/helm
 VITEST  := node_modules/vitest/vitest.mjs
 IMAGE   ?= pvc-chonker:dev
 
-.PHONY: all build typecheck lint shellcheck licenses chart-readme format test test-node20 test-node24 test-real real-cluster demo bench bench-webhook image sbom audit tools system-deps clean
+.PHONY: all build typecheck lint shellcheck licenses chart-readme format test test-node20 test-node24 test-real real-cluster demo bench bench-real bench-webhook image sbom audit tools system-deps clean
 
 all: build
 
@@ -84,6 +84,14 @@ BENCH_NODE ?= $(NODE24)
 bench: build $(NODE24)
 	cache=$$(mktemp -d) && NODE_COMPILE_CACHE=$$cache $(BENCH_NODE) --expose-gc dist/bench/scale.js --runs 3 $(BENCH_ARGS); status=$$?; rm -rf $$cache; exit $$status
 	$(MAKE) --no-print-directory bench-webhook
+
+## Issue 19's fleet on the real API server tier (2,000 PVCs on 200 nodes, fake kubelets behind the
+## real node proxy), inside the private network namespace: CPU per pass (quiet and expanding),
+## requests (audit log) and peak RSS of the built CLI on Node.js 24 with the image's node flags and
+## a filled compile cache. BENCH_REAL_ARGS='--cpu-prof /tmp/prof' adds where a quiet pass's CPU goes.
+BENCH_REAL_ARGS ?=
+bench-real: build real-cluster $(NODE24)
+	cache=$$(mktemp -d) && NODE_COMPILE_CACHE=$$cache bash scripts/in-netns.sh $(BENCH_NODE) dist/bench/real.js $(BENCH_REAL_ARGS); status=$$?; rm -rf $$cache; exit $$status
 
 bench-webhook: build
 	node dist/bench/webhook.js
