@@ -11,7 +11,7 @@
  * pass with their usage raised: after it the PVCs are resizing, so it is not repeated.
  *
  *   bash scripts/in-netns.sh node dist/bench/real.js [--pvcs N] [--nodes N] [--over 0.1]
- *     [--quiet-runs N] [--cpu-prof DIR] [--node-flags='...']
+ *     [--quiet-runs N] [--cpu-prof DIR] [--node-flags='...'] [--cli OTHER/dist/pvc-chonker.mjs]
  *
  * With --cpu-prof, the last quiet pass is profiled too (its CPU figures then include the
  * profiler's), and where its CPU went is printed by bench/profile-phases.ts.
@@ -41,6 +41,8 @@ interface Options {
   over: number;
   quietRuns: number;
   cpuProfDir: string | undefined;
+  /** The CLI bundle to run: this build's, or another (--cli) to compare builds. */
+  cli: string;
   nodeFlags: string[];
 }
 
@@ -54,6 +56,7 @@ function readOptions(argv: string[]): Options {
       'quiet-runs': { type: 'string', default: '3' },
       'cpu-prof': { type: 'string' },
       'node-flags': { type: 'string' },
+      cli: { type: 'string' },
     },
   });
   const flags = values['node-flags'];
@@ -63,6 +66,7 @@ function readOptions(argv: string[]): Options {
     over: Number(values.over),
     quietRuns: Math.max(1, Number(values['quiet-runs'])),
     cpuProfDir: values['cpu-prof'],
+    cli: values.cli ?? BUILT_CLI,
     nodeFlags:
       flags === undefined ? imageNodeFlags() : flags.split(' ').filter((flag) => flag !== ''),
   };
@@ -90,11 +94,11 @@ function outcomesOf(stdout: string): Map<string, number> {
 /** One pass of the CLI; its requests are the audit log's entries by its user since it started. */
 async function pass(
   cluster: RealCluster,
-  nodeArgs: readonly string[],
+  run: { cli: string; nodeArgs: readonly string[] },
   args: readonly string[],
 ): Promise<Pass> {
   const before = (await cluster.audit()).filter((entry) => entry.user === CLI_USER).length;
-  const child = await runChild(nodeArgs, args, BUILT_CLI);
+  const child = await runChild(run.nodeArgs, args, run.cli);
   const after = (await cluster.audit()).filter((entry) => entry.user === CLI_USER).length;
   return { child, requests: after - before, outcomes: outcomesOf(child.stdout) };
 }
@@ -185,7 +189,8 @@ async function main(): Promise<void> {
   const options = readOptions(process.argv.slice(2));
   const unavailable = realTierUnavailable();
   if (unavailable !== undefined) throw new Error(unavailable);
-  if (!existsSync(BUILT_CLI)) throw new Error(`${BUILT_CLI} is missing: run npm run build first`);
+  if (!existsSync(options.cli))
+    throw new Error(`${options.cli} is missing: run npm run build first`);
   const dir = await mkdtemp(join(tmpdir(), 'pvc-chonker-bench-real-'));
   const cluster = await startRealCluster({ tokens: { [CLI_TOKEN]: CLI_USER } });
   const loadStart = Date.now();
@@ -213,26 +218,29 @@ async function main(): Promise<void> {
     ];
     // With a compile cache, fill it first, as the image build does.
     if (process.env['NODE_COMPILE_CACHE'] !== undefined)
-      await runChild([], ['run', '--help'], BUILT_CLI);
+      await runChild([], ['run', '--help'], options.cli);
     const quietPasses: Pass[] = [];
     for (let i = 0; i < options.quietRuns; i++)
-      quietPasses.push(await pass(cluster, options.nodeFlags, args));
+      quietPasses.push(
+        await pass(cluster, { cli: options.cli, nodeArgs: options.nodeFlags }, args),
+      );
     let profileText = '';
     if (options.cpuProfDir !== undefined) {
       const profDir = join(options.cpuProfDir, `quiet-${Date.now()}`);
-      await pass(cluster, [...options.nodeFlags, '--cpu-prof', '--cpu-prof-dir', profDir], args);
+      const nodeArgs = [...options.nodeFlags, '--cpu-prof', '--cpu-prof-dir', profDir];
+      await pass(cluster, { cli: options.cli, nodeArgs }, args);
       const [file] = await readdir(profDir);
       if (file !== undefined) profileText = phaseTable(profilePhases(join(profDir, file)));
     }
     for (const usage of usageOf(options, options.over))
       await kubelets.setUsage(usage.namespace, usage.pvc, usage);
-    const expanding = await pass(cluster, options.nodeFlags, args);
+    const expanding = await pass(cluster, { cli: options.cli, nodeArgs: options.nodeFlags }, args);
     const startUp = await nodeStartUp(options.nodeFlags);
     const out: string[] = [];
     out.push(
       `pvc-chonker on a real kube-apiserver ${cluster.version}: ${options.pvcs} PVCs on ${options.nodes} nodes, ${Math.round(options.pvcs * options.over)} over threshold for the expanding pass (fleet loaded in ${loadedMs} ms)\n`,
     );
-    out.push(`command: node ${[...options.nodeFlags, BUILT_CLI, ...args].join(' ')}\n`);
+    out.push(`command: node ${[...options.nodeFlags, options.cli, ...args].join(' ')}\n`);
     out.push(
       `  (NODE_COMPILE_CACHE ${process.env['NODE_COMPILE_CACHE'] === undefined ? 'unset' : 'set, filled first'})\n\n`,
     );

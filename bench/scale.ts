@@ -199,7 +199,7 @@ function gc(): void {
  * core of its own and bounded the pass it was meant to measure.
  */
 function simOptions(seed: ReturnType<typeof benchFleet>, options: BenchOptions): SimClusterOptions {
-  return { seed, latencyMs: options.latencyMs, resizeDelayMs: 60_000, preserializeLists: true };
+  return { seed, latencyMs: options.latencyMs, resizeDelayMs: 60_000, preserialize: true };
 }
 
 interface FloorRun {

@@ -276,6 +276,7 @@ async function handleItem(
   if (target.info.kind === 'Node' && target.subresource === 'proxy') {
     const result = proxyToKubelet(deps.kubelet, target.name ?? '', target.tail.join('/'));
     if (result.hang === true) return { status: 0, hang: true };
+    if (result.body !== undefined) return { status: result.status, body: result.body };
     return result.text !== undefined
       ? { status: result.status, text: result.text }
       : { status: result.status, json: result.json };

@@ -11,6 +11,7 @@ import { createFaultInjector, type FaultInjector } from './faults.js';
 import { createSimServer, type RequestLogEntry, type ServerDeps } from './http-server.js';
 import { deepCopy, isObject, namespaceOf, nameOf, type JsonObject } from './json.js';
 import { usageFrom, type VolumeUsage } from './kubelet.js';
+import { proxyToKubelet, type KubeletDeps } from './kubelet-proxy.js';
 import { SIM_TOKEN, SIM_USER, writeKubeconfigFile } from './kubeconfig.js';
 import { createResizeController } from './resize.js';
 import { resourceForKind, simKindOf, type SimKind } from './resources.js';
@@ -63,10 +64,12 @@ export interface SimClusterOptions {
    */
   authentication?: AuthenticationOptions;
   /**
-   * Serialise every seeded object for lists before serving (make bench): the pass's lists then
-   * cost the sim a copy of cached bytes, so the sim's CPU does not bound the pass it measures.
+   * Serialise every seeded object for lists, and every node's kubelet summary, before serving
+   * (make bench): the pass's lists and stats then cost the sim a copy of cached bytes, so the
+   * sim's CPU does not bound the pass it measures. A summary is built again once its node's pods,
+   * their PVCs or any usage change.
    */
-  preserializeLists?: boolean;
+  preserialize?: boolean;
 }
 
 /**
@@ -169,11 +172,16 @@ async function securityOf(options: SimClusterOptions): Promise<Security> {
   };
 }
 
-/** Every seeded kind's objects serialised for lists ahead of the first one (preserializeLists). */
-function preserialize(store: ObjectStore, seed: SimSeed, wanted: boolean | undefined): void {
+/** Every seeded kind's objects serialised for lists, and every node's summary (preserialize). */
+function preserialize(
+  wanted: boolean | undefined,
+  { store, seed, kubelet }: { store: ObjectStore; seed: SimSeed; kubelet: KubeletDeps },
+): void {
   if (wanted !== true) return;
+  kubelet.summaries = new Map();
   const kinds = new Set(seed.objects.map(kindOfObject));
   for (const kind of kinds) warmListJson(resourceForKind(kind), store.sorted(kind).objects);
+  for (const node of store.list('Node')) proxyToKubelet(kubelet, nameOf(node), 'stats/summary');
 }
 
 export async function startSimCluster(options: SimClusterOptions): Promise<SimCluster> {
@@ -219,25 +227,29 @@ export async function startSimCluster(options: SimClusterOptions): Promise<SimCl
     if (kind === 'PersistentVolumeClaim') resize.onPvcWritten(undefined, stored);
   }
 
+  let usageVersion = 0;
+  const kubelet: KubeletDeps = {
+    store,
+    faults,
+    usageOf: (ns, pvc) => usage.get(objectKey(ns, pvc)),
+    kubeletCapacityBytes: (pvc) => resize.kubeletCapacityBytes(pvc),
+    now,
+    usageVersion: () => usageVersion,
+  };
   function setUsage(namespace: string, pvcName: string, input: Partial<SimVolumeUsage>): void {
     const key = objectKey(namespace, pvcName);
+    usageVersion++;
     usage.set(
       key,
       usageFrom(input, usage.get(key), store.get('PersistentVolumeClaim', namespace, pvcName)),
     );
   }
   for (const u of seed.usage) setUsage(u.namespace, u.pvc, u);
-  preserialize(store, seed, options.preserializeLists);
+  preserialize(options.preserialize, { store, seed, kubelet });
 
   const sim = createSimServer({
     api: { store, resize, admission, now },
-    kubelet: {
-      store,
-      faults,
-      usageOf: (ns, pvc) => usage.get(objectKey(ns, pvc)),
-      kubeletCapacityBytes: (pvc) => resize.kubeletCapacityBytes(pvc),
-      now,
-    },
+    kubelet,
     faults,
     requests,
     latencyMs: options.latencyMs ?? 0,
