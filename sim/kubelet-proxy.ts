@@ -27,7 +27,7 @@ export interface KubeletDeps {
    * `preserialize`): a kubelet too serves stats it collected a few seconds earlier. Unset: every
    * summary is built when asked.
    */
-  summaries?: Map<string, { fingerprint: string; body: Buffer }>;
+  summaries?: Map<string, { fingerprint: string; body: Buffer | undefined }>;
   /** Bumped whenever a volume's usage is set. */
   usageVersion(): number;
 }
@@ -48,13 +48,20 @@ function fingerprint(deps: KubeletDeps, pods: readonly JsonObject[], usageVersio
   return parts.join(',');
 }
 
-function summaryBody(deps: KubeletDeps, inputs: SummaryInputs, nodeName: string): Buffer {
+/** The node's summary as JSON, or undefined when its kubelet fails (a usage's kubeletFails). */
+function summaryBody(
+  deps: KubeletDeps,
+  inputs: SummaryInputs,
+  nodeName: string,
+): Buffer | undefined {
   const cache = deps.summaries;
-  if (cache === undefined) return Buffer.from(JSON.stringify(buildSummary(inputs)));
+  const build = (): Buffer | undefined =>
+    nodeKubeletFails(inputs) ? undefined : Buffer.from(JSON.stringify(buildSummary(inputs)));
+  if (cache === undefined) return build();
   const print = fingerprint(deps, inputs.pods, deps.usageVersion());
   const cached = cache.get(nodeName);
   if (cached?.fingerprint === print) return cached.body;
-  const body = Buffer.from(JSON.stringify(buildSummary(inputs)));
+  const body = build();
   cache.set(nodeName, { fingerprint: print, body });
   return body;
 }
@@ -139,6 +146,7 @@ export function proxyToKubelet(deps: KubeletDeps, nodeName: string, path: string
     kubeletCapacityBytes: (pvc) => deps.kubeletCapacityBytes(pvc),
     now: deps.now(),
   };
-  if (nodeKubeletFails(inputs)) return unreachable(node, deps, path);
-  return { status: 200, body: summaryBody(deps, inputs, nodeName) };
+  const body = summaryBody(deps, inputs, nodeName);
+  if (body === undefined) return unreachable(node, deps, path);
+  return { status: 200, body };
 }
