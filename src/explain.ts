@@ -22,7 +22,13 @@ export interface Explanation {
   settings: { name: string; value: string; source: string }[];
   policies: { chosen: string | null; matched: string[] };
   group: { name: string; coordinationPolicy: string; size: string | null; members: number } | null;
-  stats: { capacity: string | null; usedRatio: number | null; inodesUsedRatio: number | null };
+  stats: {
+    capacity: string | null;
+    usedRatio: number | null;
+    inodesUsedRatio: number | null;
+    /** Where the usage was read (kubelet, kubelet-proxy, prometheus), or null when not asked. */
+    source: string | null;
+  };
   decision: { action: string; reason: string; detail: string; newSize: string | null } | null;
 }
 
@@ -122,12 +128,20 @@ export async function explain(
       matched: governed.choice.matched.map((p) => `${p.namespace}/${p.name}`),
     },
     group: groupOf(governed.group, summary.pvcs),
-    stats: {
-      capacity: pvc.capacityBytes === undefined ? null : formatQuantity(pvc.capacityBytes),
-      usedRatio: outcome?.usedRatio ?? null,
-      inodesUsedRatio: outcome?.inodesUsedRatio ?? null,
-    },
+    stats: statsOf(pvc.capacityBytes, outcome),
     decision: governed.verdict.state === 'managed' ? decisionOf(outcome) : null,
+  };
+}
+
+function statsOf(
+  capacityBytes: bigint | undefined,
+  outcome: PvcOutcome | undefined,
+): Explanation['stats'] {
+  return {
+    capacity: capacityBytes === undefined ? null : formatQuantity(capacityBytes),
+    usedRatio: outcome?.usedRatio ?? null,
+    inodesUsedRatio: outcome?.inodesUsedRatio ?? null,
+    source: outcome?.source ?? null,
   };
 }
 
@@ -168,8 +182,9 @@ export function formatExplanation(e: Explanation): string {
       ? 'Group      none'
       : `Group      ${e.group.name} (${e.group.coordinationPolicy}), size ${e.group.size ?? 'unknown'}, ${e.group.members} managed members`,
   );
+  const from = e.stats.source === null ? '' : `, from ${e.stats.source}`;
   lines.push(
-    `Stats      capacity ${e.stats.capacity ?? '-'}, used ${ratio(e.stats.usedRatio)}, inodes ${ratio(e.stats.inodesUsedRatio)}`,
+    `Stats      capacity ${e.stats.capacity ?? '-'}, used ${ratio(e.stats.usedRatio)}, inodes ${ratio(e.stats.inodesUsedRatio)}${from}`,
   );
   if (e.decision === null) lines.push('Decision   none (not managed)');
   else {

@@ -6,8 +6,10 @@
 import { Command, CommanderError, Option } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { parseRunOptions, type RawRunOptions, type RunOptions } from './config.js';
+import { booleanSwitch, parseRunOptions, type RawRunOptions, type RunOptions } from './config.js';
+import { err, ok, type Result } from './core/result.js';
 import { shardOf } from './core/shard.js';
 import { loadApiConnection, type ApiConnection } from './kube/api-connection.js';
 import { KubeCluster } from './kube/cluster.js';
@@ -27,12 +29,19 @@ import type { ProviderOptions } from './providers/types.js';
 import { reportChunks } from './report.js';
 import { explain, formatExplanation } from './explain.js';
 import { run, type RunConfig, type RunDeps } from './run.js';
-import { createKubeletStatsSource } from './stats/kubelet-stats-source.js';
+import { createStatsSource } from './stats/create-stats-source.js';
+import {
+  parseStatsOptions,
+  STATS_FLAGS,
+  type RawStatsOptions,
+  type StatsPlan,
+} from './stats/options.js';
+import type { StatsTally } from './stats/tally.js';
 import { parseMetricsConfig, type RawMetricsOptions } from './metrics/config.js';
 import { publishMetrics } from './metrics/publish.js';
 
 /** Everything commander hands over for `run`. */
-type RawOptions = RawRunOptions & RawProviderOptions & RawMetricsOptions;
+type RawOptions = RawRunOptions & RawProviderOptions & RawMetricsOptions & RawStatsOptions;
 
 /** Documented exit statuses (README, "Exit status"). */
 export const EXIT = { ok: 0, failed: 1, usage: 2, metrics: 3, interrupted: 4 } as const;
@@ -68,6 +77,35 @@ interface Prepared {
   config: RunConfig;
   /** The --run-deadline timer, cleared once the pass is over (the push has its own deadline). */
   runDeadline: NodeJS.Timeout;
+  /** What the stats sources did, for the summary's metrics. */
+  statsTally: StatsTally;
+}
+
+/** A file an option names (a CA, a token), read once at start; the error names the file. */
+function readOptionFile(path: string): Result<string> {
+  try {
+    // eslint-disable-next-line security/detect-non-literal-fs-filename -- a path the operator gave as an option
+    return ok(readFileSync(path, 'utf8'));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    return err(`cannot read ${path}${code === '' ? '' : ` (${code})`}`);
+  }
+}
+
+/** The stats flags, with PVC_CHONKER_KUBELET_INSECURE_SKIP_TLS_VERIFY read as a boolean. */
+function statsPlanOf(raw: RawOptions): StatsPlan {
+  const insecure = booleanSwitch(
+    raw.kubeletInsecureSkipTlsVerify,
+    'PVC_CHONKER_KUBELET_INSECURE_SKIP_TLS_VERIFY',
+    process.env,
+  );
+  if (!insecure.ok) throw new UsageError(insecure.error);
+  const plan = parseStatsOptions(
+    { ...raw, kubeletInsecureSkipTlsVerify: insecure.value },
+    readOptionFile,
+  );
+  if (!plan.ok) throw new UsageError(plan.error);
+  return plan.value;
 }
 
 /** Options, logger, adapters and the pass's configuration: shared by `run` and `explain`. */
@@ -75,6 +113,7 @@ function prepare(raw: RawOptions, providerOptions: ProviderOptions): Prepared {
   const parsed = parseRunOptions(raw, process.env);
   if (!parsed.ok) throw new UsageError(parsed.error);
   const options = parsed.value;
+  const statsPlan = statsPlanOf(raw);
   const runId = randomUUID();
   const log = createLogger(options.logLevel, runId);
   logWarnings(log);
@@ -115,7 +154,10 @@ function prepare(raw: RawOptions, providerOptions: ProviderOptions): Prepared {
     reportingInstance: process.env['HOSTNAME'] ?? hostname(),
     signal: abandon.signal,
   });
-  const stats = createKubeletStatsSource(send, {
+  const { stats, tally: statsTally } = createStatsSource(statsPlan, {
+    send,
+    request: (operation, request) => cluster.request(operation, request),
+    credentials: () => connection.credentials(),
     concurrency: options.statsConcurrency,
     timeoutMs: options.statsTimeoutMs,
     signal: abandon.signal,
@@ -148,7 +190,7 @@ function prepare(raw: RawOptions, providerOptions: ProviderOptions): Prepared {
     // Policy status counts every listed PVC, so one shard writes it.
     writesPolicyStatus: shard === undefined || shard.index === 0,
   };
-  return { options, log, deps, config, runDeadline };
+  return { options, log, deps, config, runDeadline, statsTally };
 }
 
 function providerOptionsOf(raw: RawOptions): ProviderOptions {
@@ -192,12 +234,12 @@ async function runCommand(raw: RawOptions): Promise<number> {
   const providerOptions = providerOptionsOf(raw);
   const metricsConfig = parseMetricsConfig(raw, process.env);
   if (!metricsConfig.ok) throw new UsageError(metricsConfig.error);
-  const { options, log, deps, config, runDeadline } = prepare(raw, providerOptions);
+  const { options, log, deps, config, runDeadline, statsTally } = prepare(raw, providerOptions);
   log.info(
     { dryRun: options.dryRun, namespaces: options.namespaces, shard: options.shard },
     'run started',
   );
-  const summary = await run(deps, config);
+  const summary = { ...(await run(deps, config)), stats: statsTally.report() };
   clearTimeout(runDeadline);
   await writeReport(reportChunks(summary, options.output));
   const counts: Record<string, number> = {};
@@ -311,12 +353,13 @@ function buildProgram(): Command {
         'per-PVC series for all, problems or none (default: all up to 2,000 PVCs, else problems)',
       ),
     );
-  for (const flag of PROVIDER_FLAGS) {
-    const providerOption = new Option(flag.flag, flag.description).env(flag.env);
+  for (const flag of [...PROVIDER_FLAGS, ...STATS_FLAGS]) {
+    const flagOption = new Option(flag.flag, flag.description).env(flag.env);
     command.addOption(
-      flag.defaultValue === undefined ? providerOption : providerOption.default(flag.defaultValue),
+      flag.defaultValue === undefined ? flagOption : flagOption.default(flag.defaultValue),
     );
   }
+  addStatsSwitches(command);
   command.action(async (raw: RawOptions) => {
     process.exitCode = await runCommand(raw);
   });
@@ -341,6 +384,26 @@ function buildProgram(): Command {
   });
   addWebhookCommand(program);
   return program;
+}
+
+/** The stats flags that are not plain values: a boolean switch and a repeatable header. */
+function addStatsSwitches(command: Command): void {
+  command
+    // No .env() (see --dry-run); statsPlanOf reads PVC_CHONKER_KUBELET_INSECURE_SKIP_TLS_VERIFY.
+    .addOption(
+      new Option(
+        '--kubelet-insecure-skip-tls-verify',
+        "do not verify the kubelets' serving certificates (self-signed kubelet certificates; env: PVC_CHONKER_KUBELET_INSECURE_SKIP_TLS_VERIFY=true|false)",
+      ),
+    )
+    .addOption(
+      option(
+        '--prometheus-header <header>',
+        "'Name: value' sent to Prometheus, e.g. X-Scope-OrgID (repeatable; the env variable holds one per line)",
+      )
+        .argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value])
+        .default([]),
+    );
 }
 
 /** `webhook`: its modules load only when it runs, so `run` starts as fast as before. */

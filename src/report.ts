@@ -33,6 +33,7 @@ export function outcomeJson(outcome: PvcOutcome): Record<string, unknown> {
     policy: outcome.policy ?? null,
     otherPolicies: outcome.otherPolicies,
     group: outcome.group ?? null,
+    source: outcome.source ?? null,
   };
 }
 

@@ -114,7 +114,19 @@ describe('pvc-chonker run against the simulated cluster', () => {
     const count = (kind: string): number => kinds.filter((k) => k === kind).length;
     // 7 PVCs at 2 per page: 4 pages.
     expect(count('GET /api/v1/persistentvolumeclaims')).toBe(4);
-    expect(count('GET /api/v1/nodes/NAME/proxy/stats/summary')).toBe(2);
+    // One Node read per node with a managed PVC (its address), then its kubelet, directly.
+    expect(count('GET /api/v1/nodes/NAME')).toBe(2);
+    expect(count('GET /api/v1/nodes/NAME/proxy/stats/summary')).toBe(0);
+    const kubeletCalls = [...harness.sim.kubelets.values()].map((k) => [
+      k.nodeName,
+      k.requests.map((r) => `${r.method} ${r.path} ${r.subresource} ${r.status}`),
+    ]);
+    expect(kubeletCalls).toEqual([
+      ['node-a', ['GET /stats/summary stats 200']],
+      ['node-b', ['GET /stats/summary stats 200']],
+      ['node-c', []],
+      ['node-d', []],
+    ]);
     expect(
       harness.sim.requests.some((r) => r.path.includes('node-c') || r.path.includes('node-d')),
     ).toBe(false);

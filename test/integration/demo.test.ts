@@ -43,7 +43,12 @@ describe('the demo fleet with docs/examples', () => {
     let ready: { url: string; ec2Url: string } = { url: '', ec2Url: '' };
     sim = await startFromConfig(
       {
-        options: { seed: root('test/fixtures/sim/demo-fleet.yaml'), crds: CRDS, resizeDelayMs: 10 },
+        options: {
+          seed: root('test/fixtures/sim/demo-fleet.yaml'),
+          crds: CRDS,
+          resizeDelayMs: 10,
+          kubelets: true,
+        },
         kubeconfigPath: kubeconfig,
         ec2: true,
       },

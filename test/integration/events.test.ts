@@ -123,7 +123,7 @@ describe('Warning Events aggregate across runs', () => {
     expect(events[0]).toMatchObject({ count: 2, series: { count: 2 } });
     expect(
       h.sim.requests
-        .filter((r) => r.method === 'POST')
+        .filter((r) => r.method === 'POST' && r.path.endsWith('/events'))
         .map((r) => r.status)
         .sort(),
     ).toEqual([201, 409]);

@@ -184,10 +184,16 @@ export async function startHarness(
     latencyMs?: number;
     nodeArgs?: readonly string[];
     crds?: boolean;
+    /**
+     * A kubelet reached directly for each node (default true), as in a real cluster: the CLI's
+     * default source reads them; false leaves the nodes without an address (only the proxy).
+     */
+    kubelets?: boolean;
   } = {},
 ): Promise<Harness> {
   const sim = await startSimCluster({
     seed: simSeed,
+    kubelets: options.kubelets ?? true,
     ...(options.crds === true ? { crds: CRDS } : {}),
     resizeDelayMs: options.resizeDelayMs ?? 50,
     ...(options.latencyMs === undefined ? {} : { latencyMs: options.latencyMs }),
@@ -220,8 +226,15 @@ export function byName(
   return rows.find((row) => row['name'] === name);
 }
 
+/**
+ * Whether a request may change something: every method but GET, except the reviews (a
+ * TokenReview or an access review is a POST that asks a question and stores nothing; the
+ * kubelets send them for every request, pvc-chonker's `auto` source one per pass).
+ */
+export function isWrite(request: { method: string; path: string }): boolean {
+  return request.method !== 'GET' && !request.path.endsWith('reviews');
+}
+
 export function writes(sim: SimCluster): { method: string; path: string }[] {
-  return sim.requests
-    .filter((r) => r.method !== 'GET')
-    .map((r) => ({ method: r.method, path: r.path }));
+  return sim.requests.filter(isWrite).map((r) => ({ method: r.method, path: r.path }));
 }

@@ -7,7 +7,7 @@ import { expect } from 'vitest';
 import { parseDuration } from '../../src/core/duration.js';
 import { parseQuantity } from '../../src/core/quantity.js';
 import type { SimCluster } from '../../sim/index.js';
-import type { CliResult, Harness } from './harness.js';
+import { isWrite, type CliResult, type Harness } from './harness.js';
 
 const PREFIX = 'pvc-chonker.io/';
 const DEFAULT_COOLDOWN = '15m';
@@ -221,7 +221,7 @@ function checkDryRuns(sim: SimCluster, runs: readonly RunRecord[]): void {
     );
     if (overlapped) continue;
     const writes = sim.requests.filter(
-      (r) => r.method !== 'GET' && r.startedAt >= run.startedAt && r.startedAt <= run.finishedAt,
+      (r) => isWrite(r) && r.startedAt >= run.startedAt && r.startedAt <= run.finishedAt,
     );
     expect(writes.map((r) => `${r.method} ${r.path}`)).toEqual([]);
   }

@@ -3,7 +3,15 @@
  * cluster serving the project's own CRDs.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { byName, report, seed, startHarness, type Claim, type Harness } from './harness.js';
+import {
+  byName,
+  isWrite,
+  report,
+  seed,
+  startHarness,
+  type Claim,
+  type Harness,
+} from './harness.js';
 
 let harness: Harness | undefined;
 afterEach(async () => {
@@ -321,7 +329,7 @@ describe('groups', () => {
       action: 'would-expand',
       reason: 'group-sync',
     });
-    expect(harness.sim.requests.filter((r) => r.method !== 'GET')).toEqual([]);
+    expect(harness.sim.requests.filter(isWrite)).toEqual([]);
     // Each custom resource is listed exactly once.
     expect(harness.sim.requests.filter((r) => r.path.endsWith('/pvcpolicies'))).toHaveLength(1);
     expect(harness.sim.requests.filter((r) => r.path.endsWith('/pvcgroups'))).toHaveLength(1);
@@ -385,6 +393,6 @@ describe('explain', () => {
     expect(Math.max(...text.stdout.split('\n').map((l) => l.length))).toBeLessThanOrEqual(80);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('db/nope not found');
-    expect(h.sim.requests.filter((r) => r.method !== 'GET')).toEqual([]);
+    expect(h.sim.requests.filter(isWrite)).toEqual([]);
   });
 });
