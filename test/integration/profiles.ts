@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { HAVE_KUBECTL, KUBECTL, ROOT, parseObjects, run } from '../chart/tools.js';
-import { startSimCluster, type SimCluster, type SimSeed } from '../../sim/index.js';
+import { SIM_TOKEN, startSimCluster, type SimCluster, type SimSeed } from '../../sim/index.js';
 import { runCli, type CliResult } from './harness.js';
 
 export { HAVE_KUBECTL };
@@ -40,7 +40,8 @@ export async function profileObjects(
       (o) => o.kind === 'ClusterRole' || o.kind === 'ClusterRoleBinding',
     );
     for (const o of objects)
-      if (o.kind === 'ClusterRole') (o as { rules: unknown[] }).rules.push(...extraRules);
+      if (o.kind === 'ClusterRole')
+        (o as unknown as { rules: unknown[] }).rules.push(...extraRules);
     return objects;
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -52,6 +53,8 @@ export interface ProfileCluster {
   dir: string;
   /** The CLI as the ServiceAccount, with its token and the cluster CA (as in a pod). */
   cli(args: readonly string[], env?: Record<string, string>): Promise<CliResult>;
+  /** The CLI as the cluster admin (system:masters), for what is not about permissions. */
+  adminCli(args: readonly string[], env?: Record<string, string>): Promise<CliResult>;
   close(): Promise<void>;
 }
 
@@ -59,43 +62,50 @@ export interface ProfileCluster {
 export async function startProfileCluster(
   seed: SimSeed,
   roles: Record<string, unknown>[],
+  /** Other identities (token → user), e.g. the Prometheus that scrapes the kubelets. */
+  tokens: Record<string, string> = {},
 ): Promise<ProfileCluster> {
   const sim = await startSimCluster({
     seed: { ...seed, objects: [...seed.objects, ...roles] },
     tls: true,
     kubelets: true,
     rbac: true,
-    authentication: { tokens: { [SA_TOKEN]: SERVICE_ACCOUNT } },
+    authentication: { tokens: { ...tokens, [SA_TOKEN]: SERVICE_ACCOUNT } },
     resizeDelayMs: 50,
   });
   const dir = await mkdtemp(join(tmpdir(), 'pvc-chonker-profile-'));
   const kubeconfig = join(dir, 'kubeconfig');
-  await writeFile(
-    kubeconfig,
-    stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [
-        {
-          name: 'sim',
-          cluster: {
-            server: sim.url,
-            'certificate-authority-data': Buffer.from(sim.tls?.caPem ?? '').toString('base64'),
-          },
-        },
-      ],
-      users: [{ name: 'sa', user: { token: SA_TOKEN } }],
-      contexts: [{ name: 'sim', context: { cluster: 'sim', user: 'sa' } }],
-      'current-context': 'sim',
-    }),
-  );
+  await writeFile(kubeconfig, kubeconfigText(sim, SA_TOKEN));
+  const admin = join(dir, 'admin.kubeconfig');
+  await writeFile(admin, kubeconfigText(sim, SIM_TOKEN));
   return {
     sim,
     dir,
     cli: (args, env) => runCli(['run', '--kubeconfig', kubeconfig, ...args], env),
+    adminCli: (args, env) => runCli(['run', '--kubeconfig', admin, ...args], env),
     async close() {
       await sim.close();
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A kubeconfig for the sim with `token` and the cluster CA. */
+function kubeconfigText(sim: SimCluster, token: string): string {
+  return stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [
+      {
+        name: 'sim',
+        cluster: {
+          server: sim.url,
+          'certificate-authority-data': Buffer.from(sim.tls?.caPem ?? '').toString('base64'),
+        },
+      },
+    ],
+    users: [{ name: 'user', user: { token } }],
+    contexts: [{ name: 'sim', context: { cluster: 'sim', user: 'user' } }],
+    'current-context': 'sim',
+  });
 }

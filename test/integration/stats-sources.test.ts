@@ -158,9 +158,7 @@ describe.skipIf(!HAVE_KUBECTL)('the kubelet-proxy profile: nodes/proxy only', ()
     const rows = report(await cluster.cli(['--output', 'json', '--stats-source', 'kubelet']));
 
     expect(String(byName(rows, 'full')?.['detail'])).toMatch(
-      new RegExp(
-        `answered HTTP 403: Forbidden \\(user=${SERVICE_ACCOUNT}, verb=get, resource=nodes, subresource=stats\\)$`,
-      ),
+      /answered HTTP 403: Forbidden \(user=system:serviceaccount:pvc-chonker:pvc-chonker, verb=get, resource=nodes, subresource=stats\)$/,
     );
     expect(kubeletCalls(cluster)['node-a']).toEqual([
       `/stats/summary stats ${SERVICE_ACCOUNT} 403`,
