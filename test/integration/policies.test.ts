@@ -388,8 +388,13 @@ describe('explain', () => {
       reason: 'threshold-reached',
       newSize: '11Gi',
     });
+    // Where the usage came from: the node's kubelet, read directly (the default source).
+    expect(e['stats']).toMatchObject({ capacity: '10Gi', source: 'kubelet' });
     expect(text.code).toBe(0);
     expect(text.stdout).toContain('threshold         85%         from policy:db/database');
+    expect(text.stdout).toMatch(
+      /^Stats {6}capacity 10Gi, used \d+\.\d%, inodes .*, from kubelet$/m,
+    );
     expect(Math.max(...text.stdout.split('\n').map((l) => l.length))).toBeLessThanOrEqual(80);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('db/nope not found');

@@ -62,3 +62,15 @@ describe('the JSON report, made row by row', () => {
     expect(chunks.length).toBeGreaterThan(1);
   });
 });
+
+describe('a row names where its usage was read', () => {
+  it.each([
+    ['kubelet', 'kubelet'],
+    ['prometheus', 'prometheus'],
+    [undefined, null],
+  ] as const)('source %s → %s', (source, shown) => {
+    const row = outcomeJson({ ...outcome('data'), source });
+
+    expect(row['source']).toBe(shown);
+  });
+});
