@@ -311,14 +311,19 @@ function buildProgram(): Command {
     .addOption(option('--cooldown <duration>', 'default time between expansions of one PVC (15m)'))
     .addOption(option('--page-size <n>', 'objects per list page (500)'))
     .addOption(option('--api-timeout <duration>', 'timeout of each Kubernetes API call (15s)'))
-    .addOption(option('--stats-timeout <duration>', 'timeout of each node stats call (10s)'))
+    .addOption(
+      option(
+        '--stats-timeout <duration>',
+        "timeout of each node's stats call, or of each Prometheus query (10s)",
+      ),
+    )
     .addOption(
       option(
         '--run-deadline <duration>',
         'stop the pass as on SIGTERM after this long: the rest is reported interrupted (190s)',
       ),
     )
-    .addOption(option('--stats-concurrency <n>', 'nodes asked for stats at once (16)'))
+    .addOption(option('--stats-concurrency <n>', 'nodes asked for their usage at once (16)'))
     .addOption(option('--write-concurrency <n>', 'PATCH and Event writes at once (4)'))
     .addOption(
       option(
