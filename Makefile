@@ -8,7 +8,7 @@ HELM    := .cache/tools/helm
 VITEST  := node_modules/vitest/vitest.mjs
 IMAGE   ?= pvc-chonker:dev
 
-.PHONY: all build typecheck lint shellcheck licenses chart-readme format test test-node20 test-node24 demo bench bench-webhook image sbom audit tools system-deps clean
+.PHONY: all build typecheck lint shellcheck licenses chart-readme format test test-node20 test-node24 test-real real-cluster demo bench bench-webhook image sbom audit tools system-deps clean
 
 all: build
 
@@ -51,14 +51,24 @@ $(KUBECTL) $(HELM):
 system-deps:
 	bash scripts/install-system-deps.sh
 
-## Every test, on Node.js 20 (the machine's) and on Node.js 24 (the image's), plus types and lint.
-test: tools build typecheck lint shellcheck licenses test-node20 test-node24
+## Every test, on Node.js 20 (the machine's) and on Node.js 24 (the image's), plus types and lint,
+## then the real API server tier.
+test: tools build typecheck lint shellcheck licenses test-node20 test-node24 test-real
 
 test-node20: build
 	node $(VITEST) run
 
 test-node24: build $(NODE24)
 	$(NODE24) $(VITEST) run
+
+## kube-apiserver and etcd built from Go modules (versions in scripts/real-cluster-versions.env),
+## cached in .cache/real: 5-10 min the first time on 2 cores, nothing after.
+real-cluster:
+	bash scripts/build-real-cluster.sh
+
+## The tests against a real kube-apiserver + etcd, inside a private network namespace (root).
+test-real: build real-cluster tools
+	bash scripts/in-netns.sh node $(VITEST) run --config vitest.real.config.ts
 
 ## The main job on the embedded simulated cluster, twice: the second run shows cooldown holding.
 demo: build

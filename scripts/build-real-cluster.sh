@@ -10,7 +10,7 @@
 # too, so `go install` refuses it; it is built as the main package of a wrapper module.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-# shellcheck source=scripts/real-cluster-versions.env
+# shellcheck source=/dev/null
 source scripts/real-cluster-versions.env
 
 root="$PWD/.cache/real"

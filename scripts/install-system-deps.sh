@@ -10,9 +10,12 @@ need=()
 command -v prometheus-pushgateway >/dev/null 2>&1 || need+=(prometheus-pushgateway)
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
+# The real API server tier runs in a network namespace: unshare (util-linux) and ip (iproute2).
+command -v unshare >/dev/null 2>&1 || need+=(util-linux)
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
 
 if [[ ${#need[@]} -eq 0 ]]; then
-  echo "system deps present: prometheus-pushgateway, promtool, shellcheck" >&2
+  echo "system deps present: prometheus-pushgateway, promtool, shellcheck, unshare, ip" >&2
   exit 0
 fi
 
@@ -53,4 +56,6 @@ trap cleanup EXIT
 command -v prometheus-pushgateway >/dev/null
 command -v promtool >/dev/null
 command -v shellcheck >/dev/null
+command -v unshare >/dev/null
+command -v ip >/dev/null
 echo "installed: ${need[*]}" >&2

@@ -10,7 +10,7 @@ import { request } from 'node:https';
 import { isIP } from 'node:net';
 import { arr, isObject, meta, obj, str, stringMap, type JsonObject } from './json.js';
 import { jsonPatch } from './patch.js';
-import type { ResourceInfo } from './resources.js';
+import { wireKind, type ResourceInfo } from './resources.js';
 import { apiError, ApiError } from './status.js';
 import type { ObjectStore } from './store.js';
 
@@ -337,7 +337,7 @@ function optionsOf(attrs: AdmissionAttributes): JsonObject {
 
 export function reviewRequest(uid: string, attrs: AdmissionAttributes): JsonObject {
   const { info } = attrs;
-  const kind = { group: info.group, version: info.version, kind: info.kind };
+  const kind = { group: info.group, version: info.version, kind: wireKind(info) };
   const resource = { group: info.group, version: info.version, resource: info.resource };
   const request: JsonObject = {
     uid,

@@ -28,6 +28,7 @@ import { applyPatch, PATCH_CONTENT_TYPES, unsupportedPatchType } from './patch.j
 import {
   crdFor,
   decodeCustom,
+  hasStatusSubresource,
   prepareCustomWrite,
   strategicMergeUnsupported,
   strictDecodingError,
@@ -37,7 +38,13 @@ import { prepareSecret } from './secrets.js';
 import { prepareWebhookConfig } from './webhook-configs.js';
 import { canonicalQuantity, QUANTITY_FORMAT_ERROR } from './quantity.js';
 import type { ResizeController } from './resize.js';
-import { apiVersionOf, resourceForKind, type ResourceInfo, type SimKind } from './resources.js';
+import {
+  apiVersionOf,
+  resourceForKind,
+  wireKind,
+  type ResourceInfo,
+  type SimKind,
+} from './resources.js';
 import { applySeedDefaults, labelNamespace } from './seed.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
 import {
@@ -99,6 +106,7 @@ export interface ResourceTarget {
   fieldValidation?: string;
 }
 
+/** Built-in kinds with a status subresource; a custom resource has one when its CRD says so. */
 const KINDS_WITH_STATUS: SimKind[] = [
   'PersistentVolumeClaim',
   'PersistentVolume',
@@ -112,9 +120,14 @@ const KINDS_WITH_STATUS: SimKind[] = [
   'StatefulSet',
   'PodDisruptionBudget',
   'CustomResourceDefinition',
-  'PVCPolicy',
-  'PVCGroup',
 ];
+
+function hasStatus(store: ObjectStore, info: ResourceInfo): boolean {
+  const crd = crdFor(store, info);
+  return crd === undefined
+    ? KINDS_WITH_STATUS.includes(info.kind)
+    : hasStatusSubresource(crd, info);
+}
 const GENERATE_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 
 // --- views: events.k8s.io/v1 is a renamed view of the stored core Event ---------------------
@@ -290,7 +303,7 @@ export function listItemReadView(info: ResourceInfo, stored: JsonObject): JsonOb
 
 export function listBody(info: ResourceInfo, result: ListResult): JsonObject {
   return {
-    kind: `${info.kind}List`,
+    kind: `${wireKind(info)}List`,
     apiVersion: apiVersionOf(info),
     metadata: result.listMeta,
     items: result.items.map((o) => listItemView(info, o)),
@@ -436,7 +449,7 @@ function prepareCreate(target: ResourceTarget, body: unknown): JsonObject {
   delete md['uid'];
   delete md['creationTimestamp'];
   const core = fromView(info, view);
-  core['kind'] = info.kind;
+  core['kind'] = wireKind(info);
   return core;
 }
 
@@ -445,7 +458,7 @@ function prepareCustomCreate(ctx: ApiContext, info: ResourceInfo, core: JsonObje
   const crd = crdFor(ctx.store, info);
   if (crd === undefined) return;
   // With the status subresource, create cannot set status (the CR strategy drops it).
-  if (KINDS_WITH_STATUS.includes(info.kind)) delete core['status'];
+  if (hasStatus(ctx.store, info)) delete core['status'];
   prepareCustomWrite(crd, info, undefined, core);
 }
 
@@ -479,7 +492,7 @@ export async function createObject(
     write.warnings,
   );
   const core = applySeedDefaults(mutated === sent ? defaulted : fromView(info, mutated));
-  core['kind'] = info.kind;
+  core['kind'] = wireKind(info);
   checkNamespace(target, core);
   normalizeQuantities(info.kind, core);
   prepareKind(info.kind, core, undefined);
@@ -516,12 +529,12 @@ function checkIdentity(target: ResourceTarget, candidate: JsonObject): void {
 
 /** Applies the registry strategy: main-resource writes keep status, status writes keep spec. */
 function applyStrategy(
-  kind: SimKind,
+  withStatus: boolean,
   subresource: string | undefined,
   existing: JsonObject,
   candidate: JsonObject,
 ): void {
-  if (!KINDS_WITH_STATUS.includes(kind)) return;
+  if (!withStatus) return;
   if (subresource === 'status') {
     if (existing['spec'] === undefined) delete candidate['spec'];
     else candidate['spec'] = deepCopy(existing['spec']);
@@ -575,7 +588,7 @@ function validatedUpdate(
   md['creationTimestamp'] = meta(existing)['creationTimestamp'];
   candidate['kind'] = existing['kind'];
   candidate['apiVersion'] = existing['apiVersion'];
-  applyStrategy(info.kind, target.subresource, existing, candidate);
+  applyStrategy(hasStatus(ctx.store, info), target.subresource, existing, candidate);
   if (info.kind === 'Event') validateEventUpdateOrThrow(info, candidate, existing);
   normalizeQuantities(info.kind, candidate);
   prepareKind(info.kind, candidate, existing);
@@ -661,9 +674,9 @@ async function guaranteedUpdate(
   }
 }
 
-function checkSubresource(target: ResourceTarget): void {
+function checkSubresource(ctx: ApiContext, target: ResourceTarget): void {
   const sub = target.subresource;
-  if (sub !== undefined && !(sub === 'status' && KINDS_WITH_STATUS.includes(target.info.kind))) {
+  if (sub !== undefined && !(sub === 'status' && hasStatus(ctx.store, target.info))) {
     throw notFound(target.info.resource, target.name ?? '', target.info.group);
   }
 }
@@ -674,7 +687,7 @@ export function replaceObject(
   body: unknown,
   write: WriteRequest,
 ): Promise<JsonObject> {
-  checkSubresource(target);
+  checkSubresource(ctx, target);
   if (!isObject(body)) throw badRequest(`Object 'Kind' is missing in '${JSON.stringify(body)}'`);
   return guaranteedUpdate(ctx, target, { ...write, patch: false }, () => {
     const candidate = deepCopy(body);
@@ -694,7 +707,7 @@ export function patchObject(
   patch: PatchBody,
   write: WriteRequest,
 ): Promise<JsonObject> {
-  checkSubresource(target);
+  checkSubresource(ctx, target);
   const type = PATCH_CONTENT_TYPES[patch.contentType];
   if (type === undefined) throw unsupportedPatchType();
   if (type === 'strategic' && target.info.crd !== undefined) throw strategicMergeUnsupported();

@@ -4,7 +4,7 @@
 // the project's CRDs use: type, properties, items, additionalProperties, required, enum,
 // pattern, minimum and maxItems, with the real server's messages; `default` is applied.
 import { arr, deepCopy, isObject, meta, obj, readPath, str, type JsonObject } from './json.js';
-import type { ResourceInfo } from './resources.js';
+import { wireKind, type ResourceInfo } from './resources.js';
 import { apiError, badRequest, goQuote, invalid, type FieldError } from './status.js';
 import type { ObjectStore } from './store.js';
 import { humanDuration } from './table.js';
@@ -24,6 +24,11 @@ function servedVersion(crd: JsonObject, version: string): JsonObject | undefined
   return arr(readPath(crd, 'spec.versions'))
     .map(obj)
     .find((v) => v['name'] === version && v['served'] !== false);
+}
+
+/** Whether the CRD gives the resource's version a status subresource. */
+export function hasStatusSubresource(crd: JsonObject, info: ResourceInfo): boolean {
+  return readPath(servedVersion(crd, info.version) ?? {}, 'subresources.status') !== undefined;
 }
 
 /** The resource as discovery advertises it, from the CRD (names, short names, scope). */
@@ -230,7 +235,7 @@ export function prepareCustomWrite(
     errs.splice(0, errs.length, ...errs.filter((e) => !before.has(`${e.field}\u0000${e.body}`)));
   }
   if (errs.length > 0)
-    throw invalid(info.kind, str(meta(candidate)['name']) ?? '', errs, info.group);
+    throw invalid(wireKind(info), str(meta(candidate)['name']) ?? '', errs, info.group);
   const md = meta(candidate);
   const before = existing === undefined ? 0 : Number(meta(existing)['generation'] ?? 1);
   const specChanged =
@@ -253,7 +258,7 @@ export function strictDecodingError(
   const why = `strict decoding error: ${pruned.map((p) => `unknown field "${p}"`).join(', ')}`;
   if (patched === undefined)
     return badRequest(
-      `${info.kind} in version "${info.version}" cannot be handled as a ${info.kind}: ${why}`,
+      `${wireKind(info)} in version "${info.version}" cannot be handled as a ${wireKind(info)}: ${why}`,
     );
   const value = JSON.stringify(patched);
   return apiError(

@@ -8,7 +8,7 @@ import { defaultAuthorizer, type AuthenticationOptions } from './auth.js';
 import { crdFor, decodeCustom, prepareCustomWrite } from './crds.js';
 import { createFaultInjector, type FaultInjector } from './faults.js';
 import { createSimServer, type RequestLogEntry, type ServerDeps } from './http-server.js';
-import { deepCopy, namespaceOf, nameOf, type JsonObject } from './json.js';
+import { deepCopy, isObject, namespaceOf, nameOf, type JsonObject } from './json.js';
 import type { VolumeUsage } from './kubelet.js';
 import { SIM_TOKEN, SIM_USER, writeKubeconfigFile } from './kubeconfig.js';
 import { proxyToKubelet, type KubeletDeps } from './kubelet-proxy.js';
@@ -22,7 +22,7 @@ import { createRbacAuthorizer, MASTERS_GROUP } from './rbac.js';
 import { capacityBytes } from './pvc-rules.js';
 import { parseQuantity } from './quantity.js';
 import { createResizeController } from './resize.js';
-import { isSimKind, resourceForKind, type SimKind } from './resources.js';
+import { resourceForKind, simKindOf, type SimKind } from './resources.js';
 import {
   applySeedDefaults,
   loadSeed,
@@ -175,8 +175,11 @@ function usageFrom(
 }
 
 function kindOfObject(o: unknown): SimKind {
-  const kind = (o as { kind?: unknown } | null)?.kind;
-  if (!isSimKind(kind)) throw new Error(`putObject: unsupported kind ${String(kind)}`);
+  const kind = isObject(o) ? simKindOf(o) : undefined;
+  if (kind === undefined)
+    throw new Error(
+      `putObject: unsupported kind ${String((o as { kind?: unknown } | null)?.kind)}`,
+    );
   return kind;
 }
 

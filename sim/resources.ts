@@ -16,10 +16,19 @@ export type SimKind =
   | 'CustomResourceDefinition'
   // Custom kinds: served only while their CRD is stored (see crds.ts).
   | 'PVCPolicy'
-  | 'PVCGroup';
+  | 'PVCGroup'
+  // Longhorn's (longhorn.io/v1beta2), read by the Longhorn provider. Its Node is not core's
+  // Node: ids differ from the kind on the wire (`kindName`).
+  | 'LonghornNode'
+  | 'LonghornReplica'
+  | 'LonghornVolume'
+  | 'LonghornSetting';
 
 export interface ResourceInfo {
+  /** The sim's id of the kind; also the kind on the wire unless `kindName` says otherwise. */
   kind: SimKind;
+  /** The kind on the wire, when two groups have a kind of the same name (Longhorn's Node). */
+  kindName?: string;
   /** Plural resource name used in URLs. */
   resource: string;
   singular: string;
@@ -187,6 +196,26 @@ export const RESOURCES: readonly ResourceInfo[] = [
     subresources: ['status'],
     crd: 'pvcgroups.pvc-chonker.io',
   },
+  ...(
+    [
+      ['LonghornNode', 'Node', 'nodes', 'lhn'],
+      ['LonghornReplica', 'Replica', 'replicas', 'lhr'],
+      ['LonghornVolume', 'Volume', 'volumes', 'lhv'],
+      ['LonghornSetting', 'Setting', 'settings', 'lhs'],
+    ] as const
+  ).map(([kind, kindName, resource, shortName]): ResourceInfo => ({
+    kind,
+    kindName,
+    resource,
+    singular: kindName.toLowerCase(),
+    group: 'longhorn.io',
+    version: 'v1beta2',
+    namespaced: true,
+    shortNames: [shortName],
+    verbs: RW,
+    subresources: ['status'],
+    crd: `${resource}.longhorn.io`,
+  })),
   // events.k8s.io/v1 is a second view of the same stored Events (the real server does the same).
   {
     kind: 'Event',
@@ -217,6 +246,10 @@ export const KINDS: readonly SimKind[] = [
   'CustomResourceDefinition',
   'PVCPolicy',
   'PVCGroup',
+  'LonghornNode',
+  'LonghornReplica',
+  'LonghornVolume',
+  'LonghornSetting',
 ];
 
 export function findResource(
@@ -238,6 +271,27 @@ export function resourceForKind(kind: SimKind): ResourceInfo {
 
 export function isSimKind(value: unknown): value is SimKind {
   return typeof value === 'string' && (KINDS as readonly string[]).includes(value);
+}
+
+/** The kind as objects of this resource carry it on the wire. */
+export function wireKind(info: ResourceInfo): string {
+  return info.kindName ?? info.kind;
+}
+
+/**
+ * The sim's kind of an object, from its `kind` and the group of its `apiVersion` (Longhorn's Node
+ * is longhorn.io/v1beta2, core's is v1); undefined for kinds the sim does not know.
+ */
+export function simKindOf(o: { kind?: unknown; apiVersion?: unknown }): SimKind | undefined {
+  const { kind, apiVersion } = o;
+  if (typeof kind !== 'string') return undefined;
+  const group =
+    typeof apiVersion === 'string' && apiVersion.includes('/') ? apiVersion.split('/')[0] : '';
+  const found = RESOURCES.find((r) => wireKind(r) === kind && r.group === group);
+  if (found !== undefined) return found.kind;
+  // No exact match (apiVersion left out, or an older group version): the name decides, as before
+  // kinds of the same name existed.
+  return isSimKind(kind) ? kind : undefined;
 }
 
 export function apiVersionOf(info: ResourceInfo): string {

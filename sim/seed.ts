@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseAllDocuments } from 'yaml';
 import { isObject, obj, str, type JsonObject } from './json.js';
-import { isSimKind, type SimKind } from './resources.js';
+import { resourceForKind, simKindOf, type SimKind } from './resources.js';
 import { kubeTime } from './store.js';
 
 export const SIM_API_VERSION = 'sim.pvc-chonker.io/v1';
@@ -82,7 +82,7 @@ export function parseSeed(text: string, now: Date = new Date()): SimSeed {
     const value = expandDeep(doc.toJS(), now);
     if (!isObject(value)) continue;
     if (value['kind'] === 'SimVolumeUsage') seed.usage.push(toUsage(value));
-    else if (isSimKind(value['kind'])) seed.objects.push(value);
+    else if (simKindOf(value) !== undefined) seed.objects.push(value);
     else throw new Error(`seed: unsupported kind ${JSON.stringify(value['kind'])}`);
   }
   return seed;
@@ -94,7 +94,7 @@ export async function loadSeed(path: string): Promise<SimSeed> {
 }
 
 export function kindOf(o: JsonObject): SimKind | undefined {
-  return isSimKind(o['kind']) ? o['kind'] : undefined;
+  return simKindOf(o);
 }
 
 /** Kinds whose objects have no spec/status pair to default. */
@@ -111,7 +111,9 @@ const KINDS_WITHOUT_SPEC = new Set([
 /** Fills what the apiserver and controllers would have set on a live object. */
 export function applySeedDefaults(o: JsonObject): JsonObject {
   // Custom resources have no controller here: what was written is what is stored.
-  if (KINDS_WITHOUT_SPEC.has(String(o['kind']))) return o;
+  const kind = simKindOf(o);
+  if (kind === undefined || KINDS_WITHOUT_SPEC.has(kind) || resourceForKind(kind).crd !== undefined)
+    return o;
   const spec = obj(o['spec']);
   const status = obj(o['status']);
   o['spec'] = spec;

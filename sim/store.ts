@@ -1,7 +1,7 @@
 // In-memory object store with one global resourceVersion counter, like etcd's revision.
 import { randomUUID } from 'node:crypto';
 import { deepCopy, meta, nameOf, namespaceOf, type JsonObject } from './json.js';
-import { apiVersionOf, resourceForKind, type SimKind } from './resources.js';
+import { apiVersionOf, resourceForKind, wireKind, type SimKind } from './resources.js';
 
 export interface ObjectStore {
   /** Current global resourceVersion (the last write's). */
@@ -149,8 +149,8 @@ export function createStore(now: () => Date = () => new Date()): ObjectStore {
     rv += 1;
     md['resourceVersion'] = String(rv);
     // Stored objects carry kind/apiVersion; list responses strip them per item.
-    const stored: JsonObject = { kind, apiVersion: apiVersionOf(info), ...copy };
-    stored['kind'] = kind;
+    const stored: JsonObject = { kind: wireKind(info), apiVersion: apiVersionOf(info), ...copy };
+    stored['kind'] = wireKind(info);
     stored['apiVersion'] = apiVersionOf(info);
     mapFor(kind).set(key, stored);
     written(kind, key, existing !== undefined, stored);

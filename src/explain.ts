@@ -29,6 +29,8 @@ export interface Explanation {
     /** Where the usage was read (kubelet, kubelet-proxy, prometheus), or null when not asked. */
     source: string | null;
   };
+  /** The provider that checks the volume (aws, gcp, azure, topolvm, longhorn, generic). */
+  provider: string | null;
   decision: { action: string; reason: string; detail: string; newSize: string | null } | null;
 }
 
@@ -128,20 +130,24 @@ export async function explain(
       matched: governed.choice.matched.map((p) => `${p.namespace}/${p.name}`),
     },
     group: groupOf(governed.group, summary.pvcs),
-    stats: statsOf(pvc.capacityBytes, outcome),
+    ...observed(pvc.capacityBytes, outcome),
     decision: governed.verdict.state === 'managed' ? decisionOf(outcome) : null,
   };
 }
 
-function statsOf(
+/** What the pass saw of the volume: its stats and their source, and the provider that checks it. */
+function observed(
   capacityBytes: bigint | undefined,
   outcome: PvcOutcome | undefined,
-): Explanation['stats'] {
+): Pick<Explanation, 'stats' | 'provider'> {
   return {
-    capacity: capacityBytes === undefined ? null : formatQuantity(capacityBytes),
-    usedRatio: outcome?.usedRatio ?? null,
-    inodesUsedRatio: outcome?.inodesUsedRatio ?? null,
-    source: outcome?.source ?? null,
+    stats: {
+      capacity: capacityBytes === undefined ? null : formatQuantity(capacityBytes),
+      usedRatio: outcome?.usedRatio ?? null,
+      inodesUsedRatio: outcome?.inodesUsedRatio ?? null,
+      source: outcome?.source ?? null,
+    },
+    provider: outcome?.provider ?? null,
   };
 }
 
@@ -163,6 +169,12 @@ function ratio(value: number | null): string {
   return value === null ? '-' : formatRatio(value);
 }
 
+/** Capacity, usage and where the usage was read. */
+function statsLine(stats: Explanation['stats']): string {
+  const from = stats.source === null ? '' : `, from ${stats.source}`;
+  return `Stats      capacity ${stats.capacity ?? '-'}, used ${ratio(stats.usedRatio)}, inodes ${ratio(stats.inodesUsedRatio)}${from}`;
+}
+
 /** The text form: aligned, within 80 columns except for long details, which wrap. */
 export function formatExplanation(e: Explanation): string {
   const lines: string[] = [
@@ -182,10 +194,8 @@ export function formatExplanation(e: Explanation): string {
       ? 'Group      none'
       : `Group      ${e.group.name} (${e.group.coordinationPolicy}), size ${e.group.size ?? 'unknown'}, ${e.group.members} managed members`,
   );
-  const from = e.stats.source === null ? '' : `, from ${e.stats.source}`;
-  lines.push(
-    `Stats      capacity ${e.stats.capacity ?? '-'}, used ${ratio(e.stats.usedRatio)}, inodes ${ratio(e.stats.inodesUsedRatio)}${from}`,
-  );
+  lines.push(statsLine(e.stats));
+  if (e.provider !== null) lines.push(`Provider   ${e.provider}`);
   if (e.decision === null) lines.push('Decision   none (not managed)');
   else {
     const size = e.decision.newSize === null ? '' : ` -> ${e.decision.newSize}`;

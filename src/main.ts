@@ -15,6 +15,7 @@ import { loadApiConnection, type ApiConnection } from './kube/api-connection.js'
 import { KubeCluster } from './kube/cluster.js';
 import { KubeCustomResources } from './kube/custom-resources.js';
 import { createConnectionPool } from './kube/keep-alive.js';
+import { listReader } from './kube/lists.js';
 import { createRawClient } from './kube/raw-request.js';
 import { DEFAULT_RETRY_POLICY, realSleep } from './retry.js';
 import type { Logger } from 'pino';
@@ -163,8 +164,13 @@ function prepare(raw: RawOptions, providerOptions: ProviderOptions): Prepared {
     signal: abandon.signal,
     log,
   });
-  // Cloud SDKs load lazily, only when a PVC of that cloud wants to grow.
-  const providers = createProviderGate(providerOptions, { log, env: process.env });
+  // Cloud SDKs load, and Nodes or Longhorn resources are read, only when a PVC of that provider
+  // wants to grow.
+  const providers = createProviderGate(providerOptions, {
+    log,
+    env: process.env,
+    kube: listReader(cluster),
+  });
   const { shard } = options;
   const deps: RunDeps = {
     cluster,

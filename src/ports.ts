@@ -73,6 +73,8 @@ export interface ExpansionCandidate {
   fromBytes: bigint;
   /** What the core decided to request (capped at max-size, whole Gi). */
   toBytes: bigint;
+  /** The PVC's min-increase: a provider that can grant only a smaller step grants none below it. */
+  minIncreaseBytes: bigint;
   history: readonly { time: Date; fromBytes: bigint; toBytes: bigint; reason: string }[];
 }
 
@@ -81,10 +83,29 @@ export type ProviderVerdict =
   | {
       ok: false;
       provider: string;
-      reason: 'provider-refused' | 'provider-circuit-open' | 'provider-error' | 'max-size-reached';
+      reason:
+        | 'provider-refused'
+        | 'provider-circuit-open'
+        | 'provider-error'
+        | 'provider-capacity'
+        | 'offline-expansion-required'
+        | 'max-size-reached';
       detail: string;
       retryAt: Date | undefined;
     };
+
+/**
+ * Whole lists of any kind, for the on-premises providers (TopoLVM's Nodes, Longhorn's custom
+ * resources): every item of every page, as untrusted JSON the reader validates. Throws
+ * KubeApiError.
+ */
+export interface KubeReader {
+  list(
+    operation: string,
+    path: string,
+    query: Readonly<Record<string, string>>,
+  ): Promise<unknown[]>;
+}
 
 /** What the cloud will allow: the provider of each volume, and a batched check of candidates. */
 export interface ProviderGate {

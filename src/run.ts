@@ -282,6 +282,7 @@ async function checkWithProviders(
       storageClass: subject.storageClass,
       fromBytes: decision.fromBytes ?? 0n,
       toBytes: decision.toBytes ?? 0n,
+      minIncreaseBytes: decision.settings.settings.minIncreaseBytes,
       history: decision.history,
     }));
   const verdicts =

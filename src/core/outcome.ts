@@ -30,6 +30,10 @@ export type Reason =
   | 'provider-refused'
   | 'provider-circuit-open'
   | 'provider-error'
+  // On-premises storage (TopoLVM, Longhorn): the node or disk has not the room for the step.
+  | 'provider-capacity'
+  // Longhorn can grow this volume only while it is detached (its version or data engine).
+  | 'offline-expansion-required'
   // The per-run cap on writes; the next run picks the PVC up.
   | 'max-expansions-per-run'
   // The run was asked to stop (SIGTERM) before this PVC was handled.
@@ -57,7 +61,7 @@ export interface PvcOutcome {
   maxSizeBytes: bigint | undefined;
   usedRatio: number | undefined;
   inodesUsedRatio: number | undefined;
-  /** Cloud provider that governs the volume (aws, gcp, azure, generic), when known. */
+  /** Provider that governs the volume (aws, gcp, azure, topolvm, longhorn, generic), when known. */
   provider: string | undefined;
   /** The volume is in a state that needs a human: a failed resize. */
   unhealthy: boolean;

@@ -43,6 +43,11 @@ export interface PersistentVolumeInfo {
   gcePersistentDiskName: string | undefined;
   /** topology.kubernetes.io/zone (from labels or node affinity), when known. */
   zone: string | undefined;
+  /**
+   * The `In` requirements of spec.nodeAffinity.required, values by key: where a node-local volume
+   * lives (TopoLVM's topology.topolvm.io/node). Empty for most volumes.
+   */
+  nodeAffinity: Readonly<Record<string, readonly string[]>>;
 }
 
 export interface StorageClassInfo {

@@ -89,6 +89,22 @@ const ZONE_KEYS = [
   'topology.gke.io/zone',
 ];
 
+const NO_AFFINITY: Readonly<Record<string, readonly string[]>> = {};
+
+/** The `In` requirements of the PV's required node affinity, values by key (most PVs have none). */
+function affinityOf(pv: V1PersistentVolume): Readonly<Record<string, readonly string[]>> {
+  const terms = pv.spec?.nodeAffinity?.required?.nodeSelectorTerms;
+  if (terms === undefined || terms.length === 0) return NO_AFFINITY;
+  const values: Record<string, string[]> = {};
+  for (const term of terms) {
+    for (const e of term.matchExpressions ?? []) {
+      if (e.operator !== 'In' || e.values === undefined) continue;
+      (values[e.key] ??= []).push(...e.values);
+    }
+  }
+  return values;
+}
+
 /** The zone from the PV's labels, else from its node affinity. */
 function zoneOf(pv: V1PersistentVolume): string | undefined {
   const labels = pv.metadata?.labels ?? {};
@@ -110,6 +126,7 @@ export function toPersistentVolumeInfo(pv: V1PersistentVolume): PersistentVolume
     awsElasticBlockStoreVolumeId: spec.awsElasticBlockStore?.volumeID,
     gcePersistentDiskName: spec.gcePersistentDisk?.pdName,
     zone: zoneOf(pv),
+    nodeAffinity: affinityOf(pv),
   };
 }
 

@@ -47,6 +47,8 @@ export const EXPANSION_FAILURE_REASONS: ReadonlySet<Reason> = new Set<Reason>([
   'provider-refused',
   'provider-circuit-open',
   'provider-error',
+  'provider-capacity',
+  'offline-expansion-required',
   'conflict',
   'api-error',
 ]);

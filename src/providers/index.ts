@@ -14,6 +14,8 @@ import { checkAws, loadEc2Sdk, type AwsDeps } from './aws.js';
 import { azureVerdict } from './azure.js';
 import { checkGcp, createPassThroughAuth, loadComputeSdk, type GcpDeps } from './gcp.js';
 import { genericVerdict } from './generic.js';
+import { checkLonghorn } from './longhorn.js';
+import { checkTopolvm } from './topolvm.js';
 import { realSleep } from '../retry.js';
 import { createCircuitBreaker, type ProviderRetry } from './resilience.js';
 import { errorMessage, type Env, type ProviderRuntime } from './runtime.js';
@@ -21,6 +23,7 @@ import { chooseProvider, PROVIDER_ANNOTATION } from './select.js';
 import {
   verdictRefused,
   type ExpansionCandidate,
+  type KubeReader,
   type ProviderGate,
   type ProviderName,
   type ProviderOptions,
@@ -31,6 +34,7 @@ export type {
   AwsModificationRule,
   ExpansionCandidate,
   HistoryEntry,
+  KubeReader,
   ProviderGate,
   ProviderName,
   ProviderOptions,
@@ -52,6 +56,8 @@ export interface ProviderGateDeps {
   log: Logger;
   /** The process environment (main passes process.env): AWS_* and GOOGLE_CLOUD_PROJECT are read. */
   env: Env;
+  /** The pass's Kubernetes client, for TopoLVM's Nodes and Longhorn's custom resources. */
+  kube: KubeReader;
   sleep?: (ms: number) => Promise<void>;
   /** [0, 1) for backoff jitter; Math.random by default. */
   random?: () => number;
@@ -103,6 +109,8 @@ export function createProviderGate(options: ProviderOptions, deps: ProviderGateD
   });
   const awsRt = runtime('aws');
   const gcpRt = runtime('gcp');
+  const topolvmRt = runtime('topolvm');
+  const longhornRt = runtime('longhorn');
   const awsDeps: AwsDeps = { loadSdk: lazy('aws', log, loadEc2Sdk) };
   const gcpDeps: GcpDeps = {
     loadSdk: lazy('gcp', log, loadComputeSdk),
@@ -139,6 +147,8 @@ export function createProviderGate(options: ProviderOptions, deps: ProviderGateD
         aws: [],
         gcp: [],
         azure: [],
+        topolvm: [],
+        longhorn: [],
         generic: [],
       };
       for (const candidate of candidates) {
@@ -151,7 +161,7 @@ export function createProviderGate(options: ProviderOptions, deps: ProviderGateD
         if (choice.ok) {
           groups[choice.provider].push(candidate);
         } else {
-          const detail = `invalid ${PROVIDER_ANNOTATION} annotation '${choice.invalid}': expected auto, aws, gcp, azure or generic`;
+          const detail = `invalid ${PROVIDER_ANNOTATION} annotation '${choice.invalid}': expected auto, aws, gcp, azure, topolvm, longhorn or generic`;
           verdicts.set(
             pvcKey(candidate.pvc),
             verdictRefused(choice.provider, 'provider-refused', detail),
@@ -160,11 +170,20 @@ export function createProviderGate(options: ProviderOptions, deps: ProviderGateD
       }
       for (const c of groups.azure) verdicts.set(pvcKey(c.pvc), azureVerdict(c));
       for (const c of groups.generic) verdicts.set(pvcKey(c.pvc), genericVerdict(c));
-      const [aws, gcp] = await Promise.all([
+      // Each provider is asked only when it has a candidate: no list of Nodes or Longhorn
+      // resources, no SDK import, on a cluster without its volumes.
+      const answers = await Promise.all([
         guarded('aws', groups.aws, () => checkAws(groups.aws, awsRt, awsDeps, now)),
         guarded('gcp', groups.gcp, () => checkGcp(groups.gcp, gcpRt, gcpDeps)),
+        guarded('topolvm', groups.topolvm, () =>
+          checkTopolvm(groups.topolvm, topolvmRt, deps.kube),
+        ),
+        guarded('longhorn', groups.longhorn, () =>
+          checkLonghorn(groups.longhorn, longhornRt, deps.kube),
+        ),
       ]);
-      for (const [key, verdict] of [...aws, ...gcp]) verdicts.set(key, verdict);
+      for (const [key, verdict] of answers.flatMap((answer) => [...answer]))
+        verdicts.set(key, verdict);
       return verdicts;
     },
   };

@@ -2,6 +2,7 @@
  * The provider flags: their names, defaults and validation. Pure; the CLI maps flags and
  * PVC_CHONKER_* variables to the raw strings parsed here.
  */
+import { parseQuantity } from '../core/quantity.js';
 import { err, ok, type Result } from '../core/result.js';
 import { isProviderName } from './select.js';
 import type { AwsModificationRule, ProviderOptions } from './types.js';
@@ -22,6 +23,8 @@ export interface RawProviderOptions {
   awsModificationRule?: string | undefined;
   providerMaxRetries?: string | undefined;
   providerRetryBaseDelayMs?: string | undefined;
+  onpremReserve?: string | undefined;
+  longhornNamespace?: string | undefined;
 }
 
 export const PROVIDER_FLAGS: readonly ProviderFlag[] = [
@@ -30,7 +33,8 @@ export const PROVIDER_FLAGS: readonly ProviderFlag[] = [
     flag: '--provider <name>',
     env: 'PVC_CHONKER_PROVIDER',
     defaultValue: 'auto',
-    description: 'cloud provider for all PVCs: auto (from each PV), aws, gcp, azure or generic',
+    description:
+      'provider for all PVCs: auto (from each PV), aws, gcp, azure, topolvm, longhorn or generic',
   },
   {
     key: 'gcpEndpoint',
@@ -71,7 +75,27 @@ export const PROVIDER_FLAGS: readonly ProviderFlag[] = [
     description:
       'first backoff delay of a throttled cloud call; doubles per retry, full jitter, at most 20 s',
   },
+  {
+    key: 'onpremReserve',
+    flag: '--onprem-reserve <quantity>',
+    env: 'PVC_CHONKER_ONPREM_RESERVE',
+    defaultValue: '1Gi',
+    description:
+      'space kept free on every TopoLVM node (per device class) and Longhorn disk; 0 keeps none',
+  },
+  {
+    key: 'longhornNamespace',
+    flag: '--longhorn-namespace <ns>',
+    env: 'PVC_CHONKER_LONGHORN_NAMESPACE',
+    defaultValue: 'longhorn-system',
+    description: "namespace of Longhorn's nodes, replicas, volumes and settings",
+  },
 ];
+
+/** A namespace name: an RFC 1123 label (63 characters at most, alphanumeric at both ends). */
+function isNamespaceName(text: string): boolean {
+  return text.length <= 63 && /^[a-z0-9-]+$/.test(text) && !/^-|-$/.test(text);
+}
 
 const RULES: readonly AwsModificationRule[] = ['strict', 'current', 'legacy'];
 
@@ -114,6 +138,21 @@ function endpoint(
   return undefined;
 }
 
+function reserve(values: Record<string, string | undefined>, errors: string[]): bigint {
+  const text = raw(values, 'onpremReserve');
+  const parsed = parseQuantity(text);
+  if (parsed.ok) return parsed.value;
+  errors.push(`${flagName('onpremReserve')}: ${parsed.error}`);
+  return 0n;
+}
+
+function namespace(values: Record<string, string | undefined>, errors: string[]): string {
+  const text = raw(values, 'longhornNamespace');
+  if (isNamespaceName(text)) return text;
+  errors.push(`${flagName('longhornNamespace')}: expected a namespace name, got '${text}'`);
+  return 'longhorn-system';
+}
+
 /** Validates every provider flag at once; the error names each bad flag and value. */
 export function parseProviderOptions(
   values: Record<string, string | undefined>,
@@ -121,7 +160,9 @@ export function parseProviderOptions(
   const errors: string[] = [];
   const provider = raw(values, 'provider').toLowerCase();
   if (provider !== 'auto' && !isProviderName(provider)) {
-    errors.push(`--provider: expected auto, aws, gcp, azure or generic, got '${provider}'`);
+    errors.push(
+      `--provider: expected auto, aws, gcp, azure, topolvm, longhorn or generic, got '${provider}'`,
+    );
   }
   const rule = raw(values, 'awsModificationRule').toLowerCase();
   if (!(RULES as readonly string[]).includes(rule)) {
@@ -134,6 +175,8 @@ export function parseProviderOptions(
     breakerThreshold: wholeNumber(values, 'providerBreakerThreshold', 1, errors),
     maxRetries: wholeNumber(values, 'providerMaxRetries', 0, errors),
     retryBaseDelayMs: wholeNumber(values, 'providerRetryBaseDelayMs', 0, errors),
+    onpremReserveBytes: reserve(values, errors),
+    longhornNamespace: namespace(values, errors),
   };
   return errors.length === 0 ? ok(options) : err(errors.join('; '));
 }

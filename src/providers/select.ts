@@ -8,13 +8,23 @@ import type { ProviderName, ProviderOptions } from './types.js';
 export const PROVIDER_ANNOTATION = 'pvc-chonker.io/provider';
 export const AWS_VOLUME_TYPE_ANNOTATION = 'pvc-chonker.io/aws-volume-type';
 
-const PROVIDER_NAMES: readonly ProviderName[] = ['aws', 'gcp', 'azure', 'generic'];
+const PROVIDER_NAMES: readonly ProviderName[] = [
+  'aws',
+  'gcp',
+  'azure',
+  'topolvm',
+  'longhorn',
+  'generic',
+];
 
 export function isProviderName(value: string): value is ProviderName {
   return (PROVIDER_NAMES as readonly string[]).includes(value);
 }
 
-/** CSI drivers and in-tree provisioners, by the cloud they belong to. */
+/** TopoLVM's CSI driver, and its name before 0.16 (kept with USE_LEGACY); its keys follow the name. */
+export const TOPOLVM_DRIVERS: readonly string[] = ['topolvm.io', 'topolvm.cybozu.com'];
+
+/** CSI drivers and in-tree provisioners, by the provider they belong to. */
 const DRIVERS: Readonly<Record<string, ProviderName>> = {
   'ebs.csi.aws.com': 'aws',
   'kubernetes.io/aws-ebs': 'aws',
@@ -22,6 +32,9 @@ const DRIVERS: Readonly<Record<string, ProviderName>> = {
   'kubernetes.io/gce-pd': 'gcp',
   'disk.csi.azure.com': 'azure',
   'kubernetes.io/azure-disk': 'azure',
+  'topolvm.io': 'topolvm',
+  'topolvm.cybozu.com': 'topolvm',
+  'driver.longhorn.io': 'longhorn',
 };
 
 /**

@@ -3,15 +3,15 @@
  * size, and the cloud behind the volume gets a say before the PVC is patched.
  */
 import type { ExpansionRecord } from '../core/history.js';
-import type { ExpansionCandidate, ProviderGate, ProviderVerdict } from '../ports.js';
+import type { ExpansionCandidate, KubeReader, ProviderGate, ProviderVerdict } from '../ports.js';
 
-export type ProviderName = 'aws' | 'gcp' | 'azure' | 'generic';
+export type ProviderName = 'aws' | 'gcp' | 'azure' | 'topolvm' | 'longhorn' | 'generic';
 
 /** One expansion entry from the `pvc-chonker.io/expansion-history` annotation, parsed by the core. */
 export type HistoryEntry = ExpansionRecord;
 
 // The gate's contract lives with the other ports; re-exported here for the provider modules.
-export type { ExpansionCandidate, ProviderGate, ProviderVerdict };
+export type { ExpansionCandidate, KubeReader, ProviderGate, ProviderVerdict };
 
 export type ProviderRefusal = Extract<ProviderVerdict, { ok: false }>['reason'];
 
@@ -34,6 +34,10 @@ export interface ProviderOptions {
   maxRetries: number;
   /** First backoff delay in milliseconds; doubles per retry, full jitter, capped at 20 s. */
   retryBaseDelayMs: number;
+  /** Bytes kept free on every TopoLVM node and Longhorn disk (--onprem-reserve); 0: none. */
+  onpremReserveBytes: bigint;
+  /** Where Longhorn's custom resources live (--longhorn-namespace). */
+  longhornNamespace: string;
 }
 
 export function verdictOk(provider: string, toBytes: bigint, warnings: string[]): ProviderVerdict {

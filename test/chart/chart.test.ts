@@ -492,14 +492,19 @@ describe.skipIf(!HAVE_HELM || !HAVE_KUBECTL)('the rendered chart applied with re
   });
 });
 
-/** The node rules of a rendered or built ClusterRole pvc-chonker: `resource verb` pairs. */
+/**
+ * The stats source's node rules of a rendered or built ClusterRole pvc-chonker, as `resource verb`
+ * pairs: `get` on core nodes and their subresources (TopoLVM's `list` of nodes, a provider's
+ * rule, and Longhorn's own `nodes` are not the source's).
+ */
 function nodeRules(objects: K8sObject[]): string[] {
   const role = objects.find((o) => keyOf(o) === 'ClusterRole//pvc-chonker') as unknown as {
-    rules: { resources: string[]; verbs: string[] }[];
+    rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[];
   };
   return role.rules
+    .filter((r) => r.apiGroups.includes(''))
     .flatMap((r) => r.resources.flatMap((res) => r.verbs.map((v) => `${res} ${v}`)))
-    .filter((pair) => pair.startsWith('nodes'));
+    .filter((pair) => pair === 'nodes get' || pair.startsWith('nodes/'));
 }
 
 /** `kubectl kustomize` of an overlay of cronjob/ with one component of cronjob/components/. */

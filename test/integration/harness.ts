@@ -30,6 +30,18 @@ export interface Claim {
   inodesUsed?: number;
   /** EBS / GCE PD CSI source for the PV. */
   csi?: { driver: string; volumeHandle: string };
+  /** The PV's required node affinity (`In`), values by key: a node-local volume (TopoLVM). */
+  nodeAffinity?: Record<string, string[]>;
+}
+
+function nodeAffinityOf(claim: Claim): Record<string, unknown> {
+  if (claim.nodeAffinity === undefined) return {};
+  const matchExpressions = Object.entries(claim.nodeAffinity).map(([key, values]) => ({
+    key,
+    operator: 'In',
+    values,
+  }));
+  return { nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions }] } } };
 }
 
 function claimObjects(claim: Claim): Record<string, unknown>[] {
@@ -54,6 +66,7 @@ function claimObjects(claim: Claim): Record<string, unknown>[] {
         csi,
         claimRef: { namespace, name: claim.name },
         persistentVolumeReclaimPolicy: 'Delete',
+        ...nodeAffinityOf(claim),
       },
       status: { phase: 'Bound' },
     },
@@ -86,8 +99,18 @@ function claimObjects(claim: Claim): Record<string, unknown>[] {
   return objects;
 }
 
+/** A core Node among `extra` replaces the plain one `seed` would make of that name. */
+function givenNodes(extra: readonly Record<string, unknown>[]): Set<string> {
+  return new Set(
+    extra
+      .filter((o) => o['kind'] === 'Node' && o['apiVersion'] === 'v1')
+      .map((o) => String((o['metadata'] as { name?: unknown } | undefined)?.name)),
+  );
+}
+
 export function seed(claims: readonly Claim[], extra: Record<string, unknown>[] = []): SimSeed {
-  const nodes = [...new Set(claims.map((c) => c.node ?? 'node-a'))];
+  const given = givenNodes(extra);
+  const nodes = [...new Set(claims.map((c) => c.node ?? 'node-a'))].filter((n) => !given.has(n));
   const objects = [
     {
       apiVersion: 'storage.k8s.io/v1',

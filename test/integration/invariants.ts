@@ -234,6 +234,8 @@ const NOT_OK = new Set([
   'provider-refused',
   'provider-circuit-open',
   'provider-error',
+  'provider-capacity',
+  'offline-expansion-required',
   'max-expansions-per-run',
   'max-size-reached',
   'expansion-not-allowed',

@@ -6,6 +6,7 @@ import { GIB } from '../../src/providers/limits.js';
 import type {
   ExpansionCandidate,
   HistoryEntry,
+  KubeReader,
   ProviderOptions,
 } from '../../src/providers/types.js';
 
@@ -45,6 +46,7 @@ export function pv(over: Partial<PersistentVolumeInfo> = {}): PersistentVolumeIn
     awsElasticBlockStoreVolumeId: undefined,
     gcePersistentDiskName: undefined,
     zone: undefined,
+    nodeAffinity: {},
     ...over,
   };
 }
@@ -59,6 +61,7 @@ export function storageClass(
 export interface CandidateOptions {
   fromGi?: number;
   toGi?: number;
+  minIncreaseGi?: number;
   history?: HistoryEntry[];
   annotations?: Record<string, string>;
   storageClass?: StorageClassInfo;
@@ -75,6 +78,7 @@ export function candidate(
     storageClass: o.storageClass,
     fromBytes: gi(o.fromGi ?? 100),
     toBytes: gi(o.toGi ?? 120),
+    minIncreaseBytes: gi(o.minIncreaseGi ?? 1),
     history: o.history ?? [],
   };
 }
@@ -117,6 +121,8 @@ export function options(over: Partial<ProviderOptions> = {}): ProviderOptions {
     breakerThreshold: 3,
     maxRetries: 3,
     retryBaseDelayMs: 1000,
+    onpremReserveBytes: gi(1),
+    longhornNamespace: 'longhorn-system',
     ...over,
   };
 }
@@ -146,5 +152,24 @@ export function awsEnv(url: string): Record<string, string> {
     AWS_ACCESS_KEY_ID: 'AKIAFAKEFAKEFAKEFAKE',
     AWS_SECRET_ACCESS_KEY: 'fake-secret-key',
     AWS_REGION: 'us-east-1',
+  };
+}
+
+/**
+ * A Kubernetes reader answering each list from `answer` (by operation and query), recording every
+ * call; by default every list is empty.
+ */
+export function scriptedKube(
+  answer: (operation: string, query: Readonly<Record<string, string>>) => unknown[] = () => [],
+): { kube: KubeReader; calls: string[] } {
+  const calls: string[] = [];
+  return {
+    calls,
+    kube: {
+      list(operation, path, query) {
+        calls.push(`${operation} ${path} ${new URLSearchParams(query).toString()}`);
+        return Promise.resolve().then(() => answer(operation, query));
+      },
+    },
   };
 }

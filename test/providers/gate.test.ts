@@ -22,6 +22,7 @@ import {
   memoryLogger,
   options,
   pv,
+  scriptedKube,
   storageClass,
 } from './builders.js';
 
@@ -62,12 +63,15 @@ async function check(
   verdicts: Map<string, ProviderVerdict>;
   logs: Record<string, unknown>[];
   slept: number[];
+  kubeCalls: string[];
 }> {
   const { log, lines } = memoryLogger();
   const slept: number[] = [];
+  const kube = scriptedKube();
   const gate = createProviderGate(options({ gcpEndpoint: gcp.url, ...over }), {
     log,
     env: awsEnv(ec2.url),
+    kube: kube.kube,
     sleep: (ms) => {
       slept.push(ms);
       return Promise.resolve();
@@ -75,7 +79,7 @@ async function check(
     random: () => 0.5,
   });
   const verdicts = await gate.check(candidates, now);
-  return { verdicts, logs: lines(), slept };
+  return { verdicts, logs: lines(), slept, kubeCalls: kube.calls };
 }
 
 function verdict(verdicts: Map<string, ProviderVerdict>, name: string): ProviderVerdict {
@@ -448,7 +452,7 @@ describe('circuit breaker', () => {
 
 describe('selection and lazy loading', () => {
   it('loads no SDK and calls no cloud when no candidate is on a cloud', async () => {
-    const { verdicts, logs } = await check([
+    const { verdicts, logs, kubeCalls } = await check([
       candidate('ceph', pv({ csiDriver: 'rbd.csi.ceph.com' })),
       candidate('az', pv({ csiDriver: 'disk.csi.azure.com' }), {
         storageClass: storageClass('disk.csi.azure.com', { skuName: 'Premium_LRS' }),
@@ -470,6 +474,8 @@ describe('selection and lazy loading', () => {
     expect(logs.filter((l) => l.msg === 'provider sdk loaded')).toEqual([]);
     expect(ec2.requests).toEqual([]);
     expect(gcp.requests).toEqual([]);
+    // No TopoLVM or Longhorn volume among them: no Node or Longhorn list either.
+    expect(kubeCalls).toEqual([]);
   });
 
   it('loads only the SDK of the clouds present', async () => {
@@ -508,7 +514,7 @@ describe('selection and lazy loading', () => {
 
   it('providerFor needs no I/O', () => {
     const { log } = memoryLogger();
-    const gate = createProviderGate(options(), { log, env: {} });
+    const gate = createProviderGate(options(), { log, env: {}, kube: scriptedKube().kube });
     const c = ebs('x', 'vol-0aa');
 
     expect(gate.providerFor(c.pvc, c.pv, c.storageClass)).toBe('aws');

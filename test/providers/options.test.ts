@@ -12,6 +12,8 @@ describe('parseProviderOptions', () => {
         breakerThreshold: 3,
         maxRetries: 3,
         retryBaseDelayMs: 1000,
+        onpremReserveBytes: 1024n ** 3n,
+        longhornNamespace: 'longhorn-system',
       },
     });
   });
@@ -24,6 +26,8 @@ describe('parseProviderOptions', () => {
       providerBreakerThreshold: '5',
       providerMaxRetries: '0',
       providerRetryBaseDelayMs: '250',
+      onpremReserve: '0',
+      longhornNamespace: 'storage',
     });
 
     expect(result).toEqual({
@@ -35,12 +39,23 @@ describe('parseProviderOptions', () => {
         breakerThreshold: 5,
         maxRetries: 0,
         retryBaseDelayMs: 250,
+        onpremReserveBytes: 0n,
+        longhornNamespace: 'storage',
       },
     });
   });
 
   it.each([
-    [{ provider: 'oracle' }, "--provider: expected auto, aws, gcp, azure or generic, got 'oracle'"],
+    [
+      { provider: 'oracle' },
+      "--provider: expected auto, aws, gcp, azure, topolvm, longhorn or generic, got 'oracle'",
+    ],
+    [{ onpremReserve: '1 GiB' }, '--onprem-reserve: "1 GiB" is not a Kubernetes quantity'],
+    [{ onpremReserve: '-1Gi' }, '--onprem-reserve: "-1Gi" is negative'],
+    [
+      { longhornNamespace: 'Longhorn_System' },
+      "--longhorn-namespace: expected a namespace name, got 'Longhorn_System'",
+    ],
     [
       { gcpEndpoint: 'ftp://x' },
       "--gcp-endpoint: expected an http:// or https:// URL, got 'ftp://x'",

@@ -14,6 +14,15 @@ describe('detectProvider', () => {
     ['EBS CSI', pv({ csiDriver: 'ebs.csi.aws.com' }), undefined, 'aws'],
     ['PD CSI', pv({ csiDriver: 'pd.csi.storage.gke.io' }), undefined, 'gcp'],
     ['Azure Disk CSI', pv({ csiDriver: 'disk.csi.azure.com' }), undefined, 'azure'],
+    ['TopoLVM', pv({ csiDriver: 'topolvm.io' }), undefined, 'topolvm'],
+    [
+      'TopoLVM before 0.16 (legacy name)',
+      pv({ csiDriver: 'topolvm.cybozu.com' }),
+      undefined,
+      'topolvm',
+    ],
+    ['Longhorn', pv({ csiDriver: 'driver.longhorn.io' }), undefined, 'longhorn'],
+    ['no PV, Longhorn class', undefined, storageClass('driver.longhorn.io'), 'longhorn'],
     [
       'in-tree EBS',
       pv({ awsElasticBlockStoreVolumeId: 'aws://us-east-1a/vol-0abc' }),

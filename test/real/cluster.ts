@@ -1,0 +1,406 @@
+/**
+ * A real kube-apiserver with etcd, started like envtest starts one: the referee for the
+ * simulated cluster. Built from Go modules by scripts/build-real-cluster.sh; `make test-real`
+ * runs the tier inside a private network namespace (scripts/in-netns.sh) whose `lo` carries
+ * TEST-NET-1 (192.0.2.0/24), because the API server's node proxy refuses loopback kubelets.
+ *
+ * There is no controller-manager, scheduler or kubelet: tests set statuses through the status
+ * subresource, and `startResizer` plays the CSI resizer and the kubelet's filesystem growth.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import https from 'node:https';
+import { createServer, type AddressInfo } from 'node:net';
+import { networkInterfaces, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { createSimCa, type SimCa } from '../../sim/tls.js';
+
+const ROOT = new URL('../../', import.meta.url).pathname;
+
+/** The pinned releases, from the one file that names them. */
+export const VERSIONS = (() => {
+  const text = readFileSync(join(ROOT, 'scripts/real-cluster-versions.env'), 'utf8');
+  const entries = new Map(
+    text
+      .split('\n')
+      .filter((line) => /^[A-Z_]+=\S+$/.test(line))
+      .map((line) => line.split('=') as [string, string]),
+  );
+  const value = (key: string): string => {
+    const found = entries.get(key);
+    if (found === undefined) throw new Error(`scripts/real-cluster-versions.env: no ${key}`);
+    return found;
+  };
+  return { kubernetes: value('KUBERNETES_VERSION'), etcd: value('ETCD_VERSION') };
+})();
+
+export const BINARIES = {
+  apiserver: join(ROOT, `.cache/real/bin/kube-apiserver-${VERSIONS.kubernetes}`),
+  etcd: join(ROOT, `.cache/real/bin/etcd-${VERSIONS.etcd}`),
+};
+
+/** The address inside the namespace that the API server advertises and fake kubelets bind. */
+export const NETNS_ADDRESS = '192.0.2.1';
+const SERVICE_RANGE = '198.51.100.0/24'; // TEST-NET-2: never routed anywhere
+
+/** Why the real tier cannot run here, or undefined when it can. */
+export function realTierUnavailable(): string | undefined {
+  if (!existsSync(BINARIES.apiserver) || !existsSync(BINARIES.etcd)) {
+    return `no ${BINARIES.apiserver} or ${BINARIES.etcd}: run scripts/build-real-cluster.sh`;
+  }
+  const lo = networkInterfaces()['lo'] ?? [];
+  if (!lo.some((a) => a.address === NETNS_ADDRESS)) {
+    return `lo has no ${NETNS_ADDRESS}: run inside scripts/in-netns.sh (make test-real)`;
+  }
+  return undefined;
+}
+
+/** One entry of the API server's audit log, reduced to what tests assert on. */
+export interface AuditEntry {
+  verb: string;
+  /** The request URI, query included. */
+  uri: string;
+  user: string;
+  status: number;
+  resource?: string;
+  subresource?: string;
+  namespace?: string;
+  name?: string;
+  /** The request body, for writes (audit level Request). */
+  body?: unknown;
+  /** What admission recorded, e.g. `mutation.webhook.admission.k8s.io/round_0_index_0`. */
+  annotations?: Record<string, string>;
+}
+
+export interface RealCluster {
+  /** `https://127.0.0.1:PORT`. */
+  url: string;
+  /** The CA that signed the serving certificate; it also signs client certificates. */
+  ca: SimCa;
+  /** Authenticates as `admin` in system:masters. */
+  adminToken: string;
+  /** A kubeconfig for `token` (default the admin's), verifying the server with the CA. */
+  writeKubeconfig(path: string, token?: string): Promise<void>;
+  /** A JSON request as the admin (or `token`); resolves with the status and the parsed body. */
+  request(
+    method: string,
+    path: string,
+    body?: unknown,
+    options?: { token?: string; contentType?: string },
+  ): Promise<{ status: number; body: unknown }>;
+  /** The audit log so far, in order. */
+  audit(): Promise<AuditEntry[]>;
+  version: string;
+  dir: string;
+  close(): Promise<void>;
+}
+
+export function freePort(host = '127.0.0.1'): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => {
+        resolve(port);
+      });
+    });
+  });
+}
+
+const AUDIT_POLICY = stringify({
+  apiVersion: 'audit.k8s.io/v1',
+  kind: 'Policy',
+  omitStages: ['RequestReceived'],
+  rules: [
+    { level: 'Request', verbs: ['create', 'update', 'patch', 'delete', 'deletecollection'] },
+    { level: 'Metadata' },
+  ],
+});
+
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+interface Started {
+  child: ChildProcess;
+  /** The end of what it wrote to stderr. */
+  tail(): string;
+}
+
+function start(command: string, args: string[]): Started {
+  const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  running.add(child);
+  let tail = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    tail = (tail + chunk.toString()).slice(-4_000);
+  });
+  child.on('exit', () => {
+    running.delete(child);
+  });
+  return { child, tail: () => tail };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      resolve();
+    }),
+  );
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+function jsonRequest(
+  url: string,
+  ca: string,
+  token: string,
+  method: string,
+  body: unknown,
+  contentType: string,
+): Promise<{ status: number; body: unknown }> {
+  return new Promise((resolve, reject) => {
+    const payload = body === undefined ? undefined : JSON.stringify(body);
+    const request = https.request(
+      url,
+      {
+        method,
+        ca,
+        agent: false,
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: 'application/json',
+          ...(payload === undefined
+            ? {}
+            : { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) }),
+        },
+        timeout: 30_000,
+      },
+      (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => {
+          let parsed: unknown = text;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            // not JSON (e.g. /readyz's "ok"): the text itself
+          }
+          resolve({ status: response.statusCode ?? 0, body: parsed });
+        });
+      },
+    );
+    request.on('timeout', () => request.destroy(new Error(`${method} ${url}: timed out`)));
+    request.on('error', reject);
+    request.end(payload);
+  });
+}
+
+function toAuditEntry(line: string): AuditEntry {
+  const e = JSON.parse(line) as {
+    verb: string;
+    requestURI: string;
+    user?: { username?: string };
+    responseStatus?: { code?: number };
+    objectRef?: {
+      resource?: string;
+      subresource?: string;
+      namespace?: string;
+      name?: string;
+    };
+    requestObject?: unknown;
+    annotations?: Record<string, string>;
+  };
+  const ref = e.objectRef ?? {};
+  return {
+    verb: e.verb,
+    uri: e.requestURI,
+    user: e.user?.username ?? '',
+    status: e.responseStatus?.code ?? 0,
+    ...(ref.resource === undefined ? {} : { resource: ref.resource }),
+    ...(ref.subresource === undefined ? {} : { subresource: ref.subresource }),
+    ...(ref.namespace === undefined ? {} : { namespace: ref.namespace }),
+    ...(ref.name === undefined ? {} : { name: ref.name }),
+    ...(e.requestObject === undefined ? {} : { body: e.requestObject }),
+    ...(e.annotations === undefined ? {} : { annotations: e.annotations }),
+  };
+}
+
+async function waitReady(
+  call: () => Promise<{ status: number; body: unknown }>,
+  processes: Started[],
+): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  let last = '';
+  while (Date.now() < deadline) {
+    for (const started of processes) {
+      const { exitCode, spawnfile } = started.child;
+      if (exitCode !== null) {
+        throw new Error(`real cluster: ${spawnfile} exited ${exitCode}:\n${started.tail()}`);
+      }
+    }
+    try {
+      const answer = await call();
+      if (answer.status === 200) return;
+      last = `HTTP ${answer.status}: ${JSON.stringify(answer.body).slice(0, 400)}`;
+    } catch (error) {
+      last = String(error);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  const tails = processes.map((p) => p.tail()).join('\n');
+  throw new Error(`real cluster not ready in 60 s: ${last}\n${tails}`);
+}
+
+/** etcd and kube-apiserver on fresh data: every suite gets a cluster of its own. */
+export async function startRealCluster(): Promise<RealCluster> {
+  const unavailable = realTierUnavailable();
+  if (unavailable !== undefined) throw new Error(unavailable);
+  const dir = await mkdtemp(join(tmpdir(), 'pvc-chonker-real-'));
+  const [etcdPort, peerPort, securePort] = [await freePort(), await freePort(), await freePort()];
+
+  const ca = await createSimCa();
+  const serving = await ca.issueServingCertificate([
+    '127.0.0.1',
+    NETNS_ADDRESS,
+    'localhost',
+    'kubernetes',
+    'kubernetes.default',
+    'kubernetes.default.svc',
+    'kubernetes.default.svc.cluster.local',
+  ]);
+  const kubeletClient = await ca.issueClientCertificate('kube-apiserver-kubelet-client', [
+    'kubeadm:cluster-admins',
+  ]);
+  const saKeys = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const saKey = saKeys.privateKey.export({ type: 'pkcs8', format: 'pem' });
+  const saPub = saKeys.publicKey.export({ type: 'spki', format: 'pem' });
+  const adminToken = randomBytes(24).toString('hex');
+  const files = {
+    caCert: join(dir, 'ca.crt'),
+    servingCert: join(dir, 'serving.crt'),
+    servingKey: join(dir, 'serving.key'),
+    kubeletCert: join(dir, 'kubelet-client.crt'),
+    kubeletKey: join(dir, 'kubelet-client.key'),
+    saKey: join(dir, 'sa.key'),
+    saPub: join(dir, 'sa.pub'),
+    tokens: join(dir, 'tokens.csv'),
+    auditPolicy: join(dir, 'audit-policy.yaml'),
+    auditLog: join(dir, 'audit.log'),
+  };
+  await Promise.all([
+    writeFile(files.caCert, ca.caPem),
+    writeFile(files.servingCert, serving.certPem),
+    writeFile(files.servingKey, serving.keyPem, { mode: 0o600 }),
+    writeFile(files.kubeletCert, kubeletClient.certPem),
+    writeFile(files.kubeletKey, kubeletClient.keyPem, { mode: 0o600 }),
+    writeFile(files.saKey, saKey, { mode: 0o600 }),
+    writeFile(files.saPub, saPub),
+    writeFile(files.tokens, `${adminToken},admin,admin-uid,"system:masters"\n`, { mode: 0o600 }),
+    writeFile(files.auditPolicy, AUDIT_POLICY),
+  ]);
+
+  const etcdUrl = `http://127.0.0.1:${etcdPort}`;
+  const peerUrl = `http://127.0.0.1:${peerPort}`;
+  const etcd = start(BINARIES.etcd, [
+    `--data-dir=${join(dir, 'etcd')}`,
+    `--listen-client-urls=${etcdUrl}`,
+    `--advertise-client-urls=${etcdUrl}`,
+    `--listen-peer-urls=${peerUrl}`,
+    `--initial-advertise-peer-urls=${peerUrl}`,
+    `--initial-cluster=default=${peerUrl}`,
+    '--unsafe-no-fsync=true',
+    '--log-level=warn',
+  ]);
+  const apiserver = start(BINARIES.apiserver, [
+    `--etcd-servers=${etcdUrl}`,
+    `--cert-dir=${join(dir, 'certs')}`,
+    `--tls-cert-file=${files.servingCert}`,
+    `--tls-private-key-file=${files.servingKey}`,
+    `--client-ca-file=${files.caCert}`,
+    `--secure-port=${securePort}`,
+    '--bind-address=127.0.0.1',
+    `--advertise-address=${NETNS_ADDRESS}`,
+    '--endpoint-reconciler-type=none',
+    `--service-cluster-ip-range=${SERVICE_RANGE}`,
+    '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+    `--service-account-key-file=${files.saPub}`,
+    `--service-account-signing-key-file=${files.saKey}`,
+    `--token-auth-file=${files.tokens}`,
+    '--authorization-mode=RBAC',
+    '--disable-admission-plugins=ServiceAccount',
+    '--enable-aggregator-routing=true',
+    `--kubelet-client-certificate=${files.kubeletCert}`,
+    `--kubelet-client-key=${files.kubeletKey}`,
+    '--kubelet-preferred-address-types=InternalIP',
+    `--audit-policy-file=${files.auditPolicy}`,
+    `--audit-log-path=${files.auditLog}`,
+    '--audit-log-mode=blocking',
+    '--v=0',
+  ]);
+
+  const url = `https://127.0.0.1:${securePort}`;
+  const request: RealCluster['request'] = (method, path, body, options = {}) =>
+    jsonRequest(
+      `${url}${path}`,
+      ca.caPem,
+      options.token ?? adminToken,
+      method,
+      body,
+      options.contentType ?? 'application/json',
+    );
+  await waitReady(() => request('GET', '/readyz'), [etcd, apiserver]);
+  const versionAnswer = await request('GET', '/version');
+  const version = (versionAnswer.body as { gitVersion?: string }).gitVersion ?? 'unknown';
+
+  return {
+    url,
+    ca,
+    adminToken,
+    version,
+    dir,
+    request,
+    async writeKubeconfig(path, token = adminToken) {
+      await writeFile(
+        path,
+        stringify({
+          apiVersion: 'v1',
+          kind: 'Config',
+          clusters: [
+            {
+              name: 'real',
+              cluster: {
+                server: url,
+                'certificate-authority-data': Buffer.from(ca.caPem).toString('base64'),
+              },
+            },
+          ],
+          users: [{ name: 'real', user: { token } }],
+          contexts: [{ name: 'real', context: { cluster: 'real', user: 'real' } }],
+          'current-context': 'real',
+        }),
+        { mode: 0o600 },
+      );
+    },
+    async audit() {
+      const text = await readFile(files.auditLog, 'utf8').catch(() => '');
+      return text
+        .split('\n')
+        .filter((line) => line !== '')
+        .map(toAuditEntry);
+    },
+    async close() {
+      await stop(apiserver.child);
+      await stop(etcd.child);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
