@@ -13,6 +13,7 @@
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer, request as httpsRequest, type Server } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { arr, isObject, obj, str, type JsonObject } from './json.js';
 import type { KeyPair } from './tls.js';
 
@@ -43,6 +44,14 @@ export interface FakeKubeletOptions {
   /** Default 127.0.0.1, and a port of the kernel's choosing. */
   host?: string;
   port?: number;
+  /**
+   * The kubelet's --client-ca-file: a client certificate it verifies authenticates as its CN in
+   * the groups of its O (how the API server's node proxy calls a kubelet); one it does not
+   * verify is a 401. Unset, only bearer tokens are read.
+   */
+  clientCaPem?: string;
+  /** Called with each request once it is answered (or left hanging). */
+  onRequest?: (request: KubeletRequest) => void;
 }
 
 export interface KubeletRequest {
@@ -252,6 +261,23 @@ function reply(
   res.end(body);
 }
 
+/**
+ * The kubelet's x509 authenticator: a verified client certificate is its CN, in the groups of
+ * its O and system:authenticated; one that does not verify is an error (a 401).
+ */
+function certificateCaller(req: IncomingMessage, enabled: boolean): Caller | 'error' | undefined {
+  if (!enabled) return undefined;
+  const socket = req.socket as TLSSocket;
+  const cert = socket.getPeerCertificate();
+  if (Object.keys(cert).length === 0) return undefined;
+  if (!socket.authorized) return 'error';
+  const subject = cert.subject as unknown as Record<string, string | string[] | undefined>;
+  const list = (value: string | string[] | undefined): string[] =>
+    value === undefined ? [] : Array.isArray(value) ? value : [value];
+  const [username = ''] = list(subject['CN']);
+  return { username, groups: [...list(subject['O']), 'system:authenticated'] };
+}
+
 export async function startFakeKubelet(options: FakeKubeletOptions): Promise<FakeKubelet> {
   const requests: KubeletRequest[] = [];
   const sockets = new Set<Socket>();
@@ -259,27 +285,34 @@ export async function startFakeKubelet(options: FakeKubeletOptions): Promise<Fak
   let fault: FakeKubeletFault | undefined;
   const node = options.nodeName;
 
+  /** The x509 authenticator, then the webhook token authenticator; 'error' is a 401. */
+  async function identify(req: IncomingMessage): Promise<Caller | 'error' | undefined> {
+    const x509 = certificateCaller(req, options.clientCaPem !== undefined);
+    if (x509 !== undefined) return x509;
+    const header = req.headers.authorization ?? '';
+    const bearer = /^Bearer (\S+)$/i.exec(header.trim())?.[1];
+    if (bearer === undefined) return undefined;
+    try {
+      return await authenticate(options.apiServer, bearer);
+    } catch {
+      return 'error';
+    }
+  }
+
   /** Authentication then authorization, as the kubelet's auth filter: the refusal, if any. */
   async function admit(
     req: IncomingMessage,
     entry: KubeletRequest,
   ): Promise<[number, string] | undefined> {
-    const header = req.headers.authorization ?? '';
-    const bearer = /^Bearer (\S+)$/i.exec(header.trim())?.[1];
-    if (bearer === undefined) return [401, 'Unauthorized'];
-    let caller: Caller | undefined;
-    try {
-      caller = await authenticate(options.apiServer, bearer);
-    } catch {
-      return [401, 'Unauthorized'];
-    }
-    if (caller === undefined) return [401, 'Unauthorized'];
-    entry.user = caller.username;
+    const who = await identify(req);
+    // Anonymous requests are refused: --anonymous-auth=false, as every managed cluster sets it.
+    if (who === undefined || who === 'error') return [401, 'Unauthorized'];
+    entry.user = who.username;
     const verb = VERBS[entry.method] ?? '';
-    const where = `user=${caller.username}, verb=${verb}, resource=nodes, subresource=${entry.subresource}`;
+    const where = `user=${who.username}, verb=${verb}, resource=nodes, subresource=${entry.subresource}`;
     try {
       if (
-        !(await authorize(options.apiServer, caller, {
+        !(await authorize(options.apiServer, who, {
           verb,
           subresource: entry.subresource,
           node,
@@ -332,17 +365,27 @@ export async function startFakeKubelet(options: FakeKubeletOptions): Promise<Fak
       status: 0,
     };
     requests.push(entry);
-    const refused = await admit(req, entry);
-    if (refused !== undefined) {
-      entry.status = refused[0];
-      reply(res, refused[0], refused[1]);
-      return;
+    try {
+      const refused = await admit(req, entry);
+      if (refused !== undefined) {
+        entry.status = refused[0];
+        reply(res, refused[0], refused[1]);
+        return;
+      }
+      await serve(path, res, entry);
+    } finally {
+      options.onRequest?.(entry);
     }
-    await serve(path, res, entry);
   }
 
+  // With a client CA the handshake asks for a certificate but does not require one: the
+  // authenticator, not TLS, decides what a missing or unverified certificate means.
+  const tls =
+    options.clientCaPem === undefined
+      ? {}
+      : { ca: options.clientCaPem, requestCert: true, rejectUnauthorized: false };
   const server: Server = createServer(
-    { key: options.serving.keyPem, cert: options.serving.certPem },
+    { key: options.serving.keyPem, cert: options.serving.certPem, ...tls },
     (req, res) => {
       handle(req, res).catch((error: unknown) => {
         if (!res.headersSent)

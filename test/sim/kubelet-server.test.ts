@@ -5,7 +5,14 @@
 import { request } from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { goFloat, volumeExposition } from '../../sim/kubelet-server.js';
-import { kubeletSubresource, startSimCluster, type SimCluster } from '../../sim/index.js';
+import {
+  kubeletSubresource,
+  SIM_KUBELET_TOKEN,
+  startFakeKubelet,
+  startSimCluster,
+  type SimCluster,
+} from '../../sim/index.js';
+import { createSimCa } from '../../sim/tls.js';
 import { baseSeed } from './fixtures.js';
 
 const SA = 'system:serviceaccount:pvc-chonker:pvc-chonker';
@@ -271,5 +278,52 @@ describe('the kubelet’s exposition', () => {
     expect(text).toContain(
       'kubelet_volume_stats_available_bytes{namespace="db",persistentvolumeclaim="a\\"b"} 40 1700000000000\n',
     );
+  });
+});
+
+describe('a kubelet with a client CA (how the node proxy reaches it)', () => {
+  it('authenticates a verified client certificate as its CN and groups, refuses another CA’s', async () => {
+    const ca = sim.tls;
+    if (ca === undefined) throw new Error('the sim serves no TLS');
+    const serving = await ca.issueServingCertificate(['127.0.0.1']);
+    const seen: string[] = [];
+    const kubelet = await startFakeKubelet({
+      nodeName: 'n1',
+      serving,
+      clientCaPem: ca.caPem,
+      apiServer: { url: sim.url, caPem: ca.caPem, token: SIM_KUBELET_TOKEN },
+      summary: () => sim.kubeletSummary('n1'),
+      onRequest: (r) => seen.push(`${r.user} ${String(r.status)}`),
+    });
+    const withCertificate = async (pair: { certPem: string; keyPem: string }): Promise<number> =>
+      new Promise((resolve, reject) => {
+        const outgoing = request(
+          `${kubelet.url}/stats/summary`,
+          { ca: ca.caPem, cert: pair.certPem, key: pair.keyPem },
+          (response) => {
+            response.resume();
+            response.on('end', () => {
+              resolve(response.statusCode ?? 0);
+            });
+          },
+        );
+        outgoing.on('error', reject);
+        outgoing.end();
+      });
+    try {
+      const apiServer = await ca.issueClientCertificate('kube-apiserver-kubelet-client', [
+        'system:masters',
+      ]);
+      const stranger = await (
+        await createSimCa()
+      ).issueClientCertificate('kube-apiserver-kubelet-client', ['system:masters']);
+
+      const statuses = [await withCertificate(apiServer), await withCertificate(stranger)];
+
+      expect(statuses).toEqual([200, 401]);
+      expect(seen).toEqual(['kube-apiserver-kubelet-client 200', ' 401']);
+    } finally {
+      await kubelet.close();
+    }
   });
 });
