@@ -2,6 +2,7 @@
 // preconditions, strategies (status is reset on main-resource writes), validation and admission.
 import { randomBytes } from 'node:crypto';
 import type { Admission, AdmissionAttributes, AdmissionOperation } from './admission.js';
+import { deleteStored, finishDeletion, releaseProtection } from './deletion.js';
 import {
   checkEventDecodes,
   coreToEventsV1,
@@ -32,6 +33,7 @@ import {
   prepareCustomWrite,
   strategicMergeUnsupported,
   strictDecodingError,
+  validateCrdWrite,
 } from './crds.js';
 import { checkPvcUpdate } from './pvc-rules.js';
 import { prepareSecret } from './secrets.js';
@@ -69,6 +71,7 @@ export interface ApiContext {
   store: ObjectStore;
   resize: ResizeController;
   admission: Admission;
+  now(): Date;
 }
 
 /** Per write: `?dryRun=All`, and the warnings the response carries as Warning headers. */
@@ -291,6 +294,8 @@ function listItemView(info: ResourceInfo, stored: JsonObject): JsonObject {
   // Shallow: the item shares nested objects with the stored one and goes straight to JSON.
   // Stored objects are never mutated in place (put stores a fresh copy), so this is safe.
   const view = isEventsV1(info) ? coreToEventsV1(stored) : { ...stored };
+  // A custom resource's items are unstructured objects: they keep kind and apiVersion.
+  if (info.crd !== undefined) return view;
   delete view['kind'];
   delete view['apiVersion'];
   return view;
@@ -405,6 +410,7 @@ function prepareKind(kind: SimKind, candidate: JsonObject, existing: JsonObject 
   else if (kind === 'Secret') prepareSecret(candidate, existing);
   else if (kind === 'MutatingWebhookConfiguration' || kind === 'ValidatingWebhookConfiguration')
     prepareWebhookConfig(kind, candidate);
+  else if (kind === 'CustomResourceDefinition') validateCrdWrite(candidate, existing);
 }
 
 /**
@@ -453,6 +459,7 @@ function prepareCreate(target: ResourceTarget, body: unknown): JsonObject {
   return core;
 }
 
+/** Whether status is a subresource: built-in kinds by the list, custom ones as their CRD says. */
 /** A custom resource's create: status dropped, schema defaults and validation, generation. */
 function prepareCustomCreate(ctx: ApiContext, info: ResourceInfo, core: JsonObject): void {
   const crd = crdFor(ctx.store, info);
@@ -608,6 +615,22 @@ interface UpdateAttempt {
   candidateView: JsonObject;
 }
 
+/** Stores an admitted update, and what follows from it: a deletion finished, a resize, a release. */
+function storeUpdate(
+  ctx: ApiContext,
+  kind: SimKind,
+  existing: JsonObject,
+  candidate: JsonObject,
+): JsonObject {
+  const before = deepCopy(existing);
+  const stored = ctx.store.put(kind, candidate);
+  if (finishDeletion(ctx.store, kind, stored)) return stored;
+  if (kind === 'PersistentVolumeClaim') ctx.resize.onPvcWritten(before, stored);
+  // A pod that finished, or a volume no longer Bound, may free what is being deleted.
+  if (kind === 'Pod' || kind === 'PersistentVolume') releaseProtection(ctx.store);
+  return stored;
+}
+
 /** The attempt lost a race with another writer and, with no precondition, is run again. */
 const RETRY = Symbol('retry');
 
@@ -645,10 +668,7 @@ async function tryUpdate(
   // A no-op update leaves resourceVersion alone, as the real registry does.
   if (write.dryRun || deepEqual(withoutVersion(candidate), withoutVersion(existing)))
     return toView(info, write.dryRun ? candidate : existing);
-  const before = deepCopy(existing);
-  const stored = ctx.store.put(info.kind, candidate);
-  if (info.kind === 'PersistentVolumeClaim') ctx.resize.onPvcWritten(before, stored);
-  return toView(info, stored);
+  return toView(info, storeUpdate(ctx, info.kind, existing, candidate));
 }
 
 /**
@@ -720,12 +740,7 @@ export function patchObject(
 
 export function deleteObject(ctx: ApiContext, target: ResourceTarget): JsonObject {
   const existing = getStored(ctx, target);
-  ctx.store.delete(
-    target.info.kind,
-    target.info.namespaced ? target.namespace : undefined,
-    target.name ?? '',
-  );
-  return toView(target.info, existing);
+  return toView(target.info, deleteStored(ctx.store, target.info.kind, existing, ctx.now()));
 }
 
 export function kindInfo(kind: SimKind): ResourceInfo {

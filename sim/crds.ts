@@ -5,7 +5,7 @@
 // pattern, minimum and maxItems, with the real server's messages; `default` is applied.
 import { arr, deepCopy, isObject, meta, obj, readPath, str, type JsonObject } from './json.js';
 import { wireKind, type ResourceInfo } from './resources.js';
-import { apiError, badRequest, goQuote, invalid, type FieldError } from './status.js';
+import { apiError, badRequest, goQuote, invalid, required, type FieldError } from './status.js';
 import type { ObjectStore } from './store.js';
 import { humanDuration } from './table.js';
 
@@ -57,6 +57,74 @@ export function discoveryEntries(crd: JsonObject): JsonObject[] {
     }
   }
   return entries;
+}
+
+// --- CRD writes ---------------------------------------------------------------------------------
+
+const APPROVAL = 'api-approved.kubernetes.io';
+const APPROVAL_FIELD = `metadata.annotations[${APPROVAL}]`;
+
+/** The Kubernetes community's groups: a CRD there needs its API review's approval (KEP 1111). */
+function isProtectedGroup(group: string): boolean {
+  return (
+    group === 'k8s.io' ||
+    group === 'kubernetes.io' ||
+    group.endsWith('.k8s.io') ||
+    group.endsWith('.kubernetes.io')
+  );
+}
+
+type Approval = 'missing' | 'invalid' | 'approved';
+
+function approvalOf(crd: JsonObject | undefined): Approval {
+  const value = crd === undefined ? undefined : str(obj(meta(crd)['annotations'])[APPROVAL]);
+  if (value === undefined) return 'missing';
+  if (value.startsWith('unapproved')) return 'approved';
+  // Go's url.Parse refuses little: control characters, and a scheme-less first segment with ':'.
+  // eslint-disable-next-line no-control-regex -- control characters are what it refuses
+  return /[\x00-\x1f\x7f]/.test(value) ||
+    (/^[^/]*:/.test(value) && !/^[a-z][a-z0-9+.-]*:/i.test(value))
+    ? 'invalid'
+    : 'approved';
+}
+
+/**
+ * A CRD in a protected group (*.k8s.io, *.kubernetes.io) needs the api-approved.kubernetes.io
+ * annotation: a URL, or a reason starting with "unapproved" (apiextensions validateAPIApproval).
+ * An update that leaves the approval state as it was is never refused.
+ */
+export function validateCrdWrite(candidate: JsonObject, existing: JsonObject | undefined): void {
+  const group = str(readPath(candidate, 'spec.group')) ?? '';
+  if (!isProtectedGroup(group)) return;
+  const state = approvalOf(candidate);
+  if (existing !== undefined && approvalOf(existing) === state) return;
+  const link = 'see https://github.com/kubernetes/enhancements/pull/1111';
+  const name = str(meta(candidate)['name']) ?? '';
+  if (state === 'missing')
+    throw invalid(
+      'CustomResourceDefinition',
+      name,
+      [
+        required(
+          APPROVAL_FIELD,
+          `protected groups must have approval annotation "${APPROVAL}", ${link}`,
+        ),
+      ],
+      'apiextensions.k8s.io',
+    );
+  if (state === 'invalid')
+    throw invalid(
+      'CustomResourceDefinition',
+      name,
+      [
+        invalidValue(
+          APPROVAL_FIELD,
+          str(obj(meta(candidate)['annotations'])[APPROVAL]) ?? '',
+          `protected groups must have approval annotation "${APPROVAL}" with either a URL or a reason starting with "unapproved", ${link}`,
+        ),
+      ],
+      'apiextensions.k8s.io',
+    );
 }
 
 // --- schema validation ------------------------------------------------------------------------
@@ -166,8 +234,11 @@ function pruneAndDefault(schema: JsonObject, value: unknown, path: string, prune
   if (isObject(value)) {
     const properties = obj(schema['properties']);
     const extra = schema['additionalProperties'];
+    // x-kubernetes-preserve-unknown-fields keeps what the schema does not name, at this level.
+    const prune =
+      schema['properties'] !== undefined && schema['x-kubernetes-preserve-unknown-fields'] !== true;
     for (const key of Object.keys(value)) {
-      if (properties[key] === undefined && !isObject(extra) && schema['properties'] !== undefined) {
+      if (properties[key] === undefined && !isObject(extra) && prune) {
         pruned.push(at(key));
         Reflect.deleteProperty(value, key);
       }

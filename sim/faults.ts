@@ -14,6 +14,12 @@ export interface FaultRule {
   message?: string;
   /** Never answer (until close()). */
   hang?: boolean;
+  /**
+   * Serve the request (a write applies), then never answer: a write whose answer is lost, so
+   * the client cannot tell from the connection whether it applied. Logged with its served status
+   * and `unanswered: true`.
+   */
+  hangAfterServing?: boolean;
   /** Destroy the socket without a response. */
   reset?: boolean;
   /** Wait this long first; then apply `status` if set, else serve normally. */

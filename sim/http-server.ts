@@ -53,8 +53,13 @@ export interface RequestLogEntry {
   /** Decoded pathname. */
   path: string;
   query: Record<string, string>;
-  /** Final HTTP status; 0 when the request was hung or its socket reset. */
+  /**
+   * Final HTTP status; 0 when the request was hung or its socket reset before it was served
+   * (a request served and then hung keeps the status it was served with).
+   */
   status: number;
+  /** Served but never answered (the fault `hangAfterServing`). */
+  unanswered?: boolean;
   /** Parsed JSON body of writes. */
   body?: unknown;
   contentType?: string;
@@ -96,6 +101,8 @@ interface Outcome {
   headers?: Record<string, string | string[]>;
   hang?: boolean;
   reset?: boolean;
+  /** Served, then hung: the status is what it was served with. */
+  served?: boolean;
   /** A streamed answer (watch): writes its own head and body. */
   stream?: (res: ServerResponse) => void;
 }
@@ -417,9 +424,8 @@ export function createSimServer(deps: ServerDeps): SimServer {
 
   async function applyFault(
     req: IncomingMessage,
-    entry: RequestLogEntry,
+    rule: FaultRule | undefined,
   ): Promise<Outcome | undefined> {
-    const rule = deps.faults.match(entry.method, entry.path);
     if (!rule) return undefined;
     if (rule.delayMs !== undefined) await sleep(rule.delayMs);
     if (rule.hang === true) return { status: 0, hang: true };
@@ -466,18 +472,34 @@ export function createSimServer(deps: ServerDeps): SimServer {
   ): Promise<Outcome> {
     const auth = authorize(req, entry);
     if (auth.refused !== undefined) return auth.refused;
+    const rule = deps.faults.match(entry.method, entry.path);
+    const outcome = await serve(req, entry, { raw, write, rule, user: auth.user });
+    // Served, the answer is then lost: the client cannot tell whether its write applied.
+    return rule?.hangAfterServing === true ? { ...outcome, hang: true, served: true } : outcome;
+  }
+
+  async function serve(
+    req: IncomingMessage,
+    entry: RequestLogEntry,
+    {
+      raw,
+      write,
+      rule,
+      user,
+    }: { raw: string; write: WriteRequest; rule: FaultRule | undefined; user: UserInfo },
+  ): Promise<Outcome> {
     try {
       const isWrite =
         entry.method !== 'GET' && entry.method !== 'DELETE' && entry.method !== 'HEAD';
       const body = isWrite ? parseJsonBody(raw) : undefined;
       if (body !== undefined) entry.body = body;
-      const faulted = await applyFault(req, entry);
+      const faulted = await applyFault(req, rule);
       if (faulted) return faulted;
       if (deps.latencyMs > 0) await sleep(deps.latencyMs);
       const incoming: Incoming = {
         method: entry.method,
         path: entry.path,
-        user: auth.user,
+        user,
         query: entry.query,
         accept: req.headers.accept,
         contentType: (entry.contentType ?? '').split(';')[0]?.trim() ?? '',
@@ -517,6 +539,10 @@ export function createSimServer(deps: ServerDeps): SimServer {
     deps.requests.push(entry);
     const outcome = await handleApi(req, entry, raw);
     entry.durationMs = Date.now() - startedAt;
+    if (outcome.served === true) {
+      entry.status = outcome.status;
+      entry.unanswered = true;
+    }
     if (outcome.hang === true || outcome.reset === true) return; // hung sockets are destroyed on close
     entry.status = outcome.status;
     if (outcome.stream) {

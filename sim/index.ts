@@ -9,7 +9,7 @@ import { crdFor, decodeCustom, prepareCustomWrite } from './crds.js';
 import { createFaultInjector, type FaultInjector } from './faults.js';
 import { createSimServer, type RequestLogEntry, type ServerDeps } from './http-server.js';
 import { deepCopy, isObject, namespaceOf, nameOf, type JsonObject } from './json.js';
-import type { VolumeUsage } from './kubelet.js';
+import { usageFrom, type VolumeUsage } from './kubelet.js';
 import { SIM_TOKEN, SIM_USER, writeKubeconfigFile } from './kubeconfig.js';
 import { proxyToKubelet, type KubeletDeps } from './kubelet-proxy.js';
 import {
@@ -19,17 +19,9 @@ import {
   type KubeletAnswer,
 } from './kubelet-server.js';
 import { createRbacAuthorizer, MASTERS_GROUP } from './rbac.js';
-import { capacityBytes } from './pvc-rules.js';
-import { parseQuantity } from './quantity.js';
 import { createResizeController } from './resize.js';
 import { resourceForKind, simKindOf, type SimKind } from './resources.js';
-import {
-  applySeedDefaults,
-  loadSeed,
-  type SimSeed,
-  type SimVolumeUsage,
-  type SizeInput,
-} from './seed.js';
+import { applySeedDefaults, loadSeed, type SimSeed, type SimVolumeUsage } from './seed.js';
 import { createStore, objectKey, type ObjectStore } from './store.js';
 import { createSimCa, SIM_SERVING_NAMES, type SimCa } from './tls.js';
 import { createWatchHub } from './watch.js';
@@ -141,37 +133,6 @@ export interface SimCluster {
   /** Makes every continue token issued so far expire (410 Gone), like an etcd compaction. */
   compact(): void;
   close(): Promise<void>;
-}
-
-function toBytes(value: SizeInput | undefined): bigint | undefined {
-  if (value === undefined) return undefined;
-  const parsed = parseQuantity(
-    typeof value === 'bigint' ? value : typeof value === 'number' ? Math.round(value) : value,
-  );
-  if (!parsed) throw new Error(`invalid size ${String(value)}`);
-  return parsed.bytes;
-}
-
-const NO_USAGE: VolumeUsage = { usedBytes: 0n, fsOverheadBytes: 0n, kubeletFails: false };
-
-/** Merges a partial update into the previous usage; a new inode total is pinned to today's size. */
-function usageFrom(
-  input: Partial<SimVolumeUsage>,
-  previous: VolumeUsage = NO_USAGE,
-  pvc?: JsonObject,
-): VolumeUsage {
-  const usage: VolumeUsage = {
-    ...previous,
-    usedBytes: toBytes(input.usedBytes) ?? previous.usedBytes,
-    fsOverheadBytes: toBytes(input.fsOverheadBytes) ?? previous.fsOverheadBytes,
-    kubeletFails: input.kubeletFails ?? previous.kubeletFails,
-  };
-  if (input.inodes !== undefined) {
-    usage.inodes = input.inodes;
-    usage.inodesAtBytes = pvc ? capacityBytes(pvc) : 0n;
-  }
-  if (input.inodesUsed !== undefined) usage.inodesUsed = input.inodesUsed;
-  return usage;
 }
 
 function kindOfObject(o: unknown): SimKind {
@@ -376,7 +337,7 @@ export async function startSimCluster(options: SimClusterOptions): Promise<SimCl
     }
   };
   const sim = createSimServer({
-    api: { store, resize, admission },
+    api: { store, resize, admission, now },
     kubelet: kubeletDeps,
     ...authorizationOf(options, store, security),
     faults,

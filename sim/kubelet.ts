@@ -4,6 +4,9 @@
 // collects filesystem stats for mounted filesystem volumes (it only adds block volume metrics
 // to Prometheus, never to the summary).
 import { arr, meta, nameOf, namespaceOf, obj, readPath, str, type JsonObject } from './json.js';
+import { capacityBytes } from './pvc-rules.js';
+import { parseQuantity } from './quantity.js';
+import type { SimVolumeUsage, SizeInput } from './seed.js';
 import { kubeTime } from './store.js';
 
 export interface VolumeUsage {
@@ -14,6 +17,41 @@ export interface VolumeUsage {
   kubeletFails: boolean;
   /** Filesystem size when `inodes` was given, so the inode total scales as ext4 grows. */
   inodesAtBytes?: bigint;
+}
+
+function toBytes(value: SizeInput | undefined): bigint | undefined {
+  if (value === undefined) return undefined;
+  const parsed = parseQuantity(
+    typeof value === 'bigint' ? value : typeof value === 'number' ? Math.round(value) : value,
+  );
+  if (!parsed) throw new Error(`invalid size ${String(value)}`);
+  return parsed.bytes;
+}
+
+const NO_USAGE: VolumeUsage = { usedBytes: 0n, fsOverheadBytes: 0n, kubeletFails: false };
+
+/**
+ * Merges a partial update into the previous usage; a new inode total is pinned to the claim's
+ * size now (`pvc`'s status.capacity), so it scales as the filesystem grows. The simulated
+ * cluster and the real tier's fake kubelets both keep usage this way.
+ */
+export function usageFrom(
+  input: Partial<SimVolumeUsage>,
+  previous: VolumeUsage = NO_USAGE,
+  pvc?: JsonObject,
+): VolumeUsage {
+  const usage: VolumeUsage = {
+    ...previous,
+    usedBytes: toBytes(input.usedBytes) ?? previous.usedBytes,
+    fsOverheadBytes: toBytes(input.fsOverheadBytes) ?? previous.fsOverheadBytes,
+    kubeletFails: input.kubeletFails ?? previous.kubeletFails,
+  };
+  if (input.inodes !== undefined) {
+    usage.inodes = input.inodes;
+    usage.inodesAtBytes = pvc ? capacityBytes(pvc) : 0n;
+  }
+  if (input.inodesUsed !== undefined) usage.inodesUsed = input.inodesUsed;
+  return usage;
 }
 
 export interface SummaryInputs {

@@ -22,7 +22,10 @@ export type SimKind =
   | 'LonghornNode'
   | 'LonghornReplica'
   | 'LonghornVolume'
-  | 'LonghornSetting';
+  | 'LonghornSetting'
+  // Other projects' custom resources that pvc-chonker reads (CSI snapshots, Velero).
+  | 'VolumeSnapshot'
+  | 'Backup';
 
 export interface ResourceInfo {
   /** The sim's id of the kind; also the kind on the wire unless `kindName` says otherwise. */
@@ -216,6 +219,32 @@ export const RESOURCES: readonly ResourceInfo[] = [
     subresources: ['status'],
     crd: `${resource}.longhorn.io`,
   })),
+  // Other projects' custom resources pvc-chonker waits for; served, like any custom resource,
+  // only while a CRD of that name is stored (the tests write minimal ones).
+  {
+    kind: 'VolumeSnapshot',
+    resource: 'volumesnapshots',
+    singular: 'volumesnapshot',
+    group: 'snapshot.storage.k8s.io',
+    version: 'v1',
+    namespaced: true,
+    shortNames: ['vs'],
+    verbs: RW,
+    subresources: ['status'],
+    crd: 'volumesnapshots.snapshot.storage.k8s.io',
+  },
+  {
+    kind: 'Backup',
+    resource: 'backups',
+    singular: 'backup',
+    group: 'velero.io',
+    version: 'v1',
+    namespaced: true,
+    shortNames: [],
+    verbs: RW,
+    subresources: ['status'],
+    crd: 'backups.velero.io',
+  },
   // events.k8s.io/v1 is a second view of the same stored Events (the real server does the same).
   {
     kind: 'Event',
@@ -250,6 +279,8 @@ export const KINDS: readonly SimKind[] = [
   'LonghornReplica',
   'LonghornVolume',
   'LonghornSetting',
+  'VolumeSnapshot',
+  'Backup',
 ];
 
 export function findResource(

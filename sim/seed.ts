@@ -106,10 +106,39 @@ const KINDS_WITHOUT_SPEC = new Set([
   'ValidatingWebhookConfiguration',
   'PVCPolicy',
   'PVCGroup',
+  'VolumeSnapshot',
+  'Backup',
 ]);
+
+type Defaults = (o: JsonObject, spec: JsonObject, status: JsonObject) => void;
+
+/** Per kind: what the API server's defaults, strategy and admission, and the controllers, set. */
+const KIND_DEFAULTS: Partial<Record<SimKind, Defaults>> = {
+  PersistentVolumeClaim(o, spec, status) {
+    pvcDefaults(spec, status);
+    protect(o, PVC_PROTECTION_FINALIZER);
+  },
+  PersistentVolume(o, spec, status) {
+    pvDefaults(spec, status);
+    protect(o, PV_PROTECTION_FINALIZER);
+  },
+  Pod(_o, spec, status) {
+    if (str(spec['nodeName']) !== undefined) status['phase'] ??= 'Running';
+  },
+  Namespace(o, spec, status) {
+    status['phase'] ??= 'Active';
+    // The namespace controller's finalizer: the namespace strategy sets it on create.
+    spec['finalizers'] ??= ['kubernetes'];
+    labelNamespace(o);
+  },
+};
 
 /** Fills what the apiserver and controllers would have set on a live object. */
 export function applySeedDefaults(o: JsonObject): JsonObject {
+  if (o['kind'] === 'StorageClass') {
+    o['reclaimPolicy'] ??= 'Delete';
+    o['volumeBindingMode'] ??= 'Immediate';
+  }
   // Custom resources have no controller here: what was written is what is stored.
   const kind = simKindOf(o);
   if (kind === undefined || KINDS_WITHOUT_SPEC.has(kind) || resourceForKind(kind).crd !== undefined)
@@ -118,24 +147,21 @@ export function applySeedDefaults(o: JsonObject): JsonObject {
   const status = obj(o['status']);
   o['spec'] = spec;
   o['status'] = status;
-  switch (o['kind']) {
-    case 'PersistentVolumeClaim':
-      pvcDefaults(spec, status);
-      break;
-    case 'PersistentVolume':
-      pvDefaults(spec, status);
-      break;
-    case 'Pod':
-      if (str(spec['nodeName']) !== undefined) status['phase'] ??= 'Running';
-      break;
-    case 'Namespace':
-      status['phase'] ??= 'Active';
-      labelNamespace(o);
-      break;
-    default:
-      break;
-  }
+  KIND_DEFAULTS[kind]?.(o, spec, status);
   return o;
+}
+
+/** Held until the pvc-protection controller sees no pod using the claim (deletion.ts). */
+export const PVC_PROTECTION_FINALIZER = 'kubernetes.io/pvc-protection';
+/** Held until the pv-protection controller sees the volume no longer Bound (deletion.ts). */
+export const PV_PROTECTION_FINALIZER = 'kubernetes.io/pv-protection';
+
+/** The StorageObjectInUseProtection admission plugin adds its finalizer on create. */
+function protect(o: JsonObject, finalizer: string): void {
+  const md = obj(o['metadata']);
+  o['metadata'] = md;
+  const finalizers = Array.isArray(md['finalizers']) ? (md['finalizers'] as unknown[]) : [];
+  if (!finalizers.includes(finalizer)) md['finalizers'] = [...finalizers, finalizer];
 }
 
 /** The API server labels every namespace with its name (webhook namespaceSelectors use it). */

@@ -1,6 +1,6 @@
 // In-memory object store with one global resourceVersion counter, like etcd's revision.
 import { randomUUID } from 'node:crypto';
-import { deepCopy, meta, nameOf, namespaceOf, type JsonObject } from './json.js';
+import { deepCopy, isObject, meta, nameOf, namespaceOf, obj, type JsonObject } from './json.js';
 import { apiVersionOf, resourceForKind, wireKind, type SimKind } from './resources.js';
 
 export interface ObjectStore {
@@ -89,6 +89,38 @@ export function kubeTime(date: Date): string {
   return date.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+/** ObjectMeta's maps and lists are `omitempty`: an empty one is not stored, nor served. */
+function omitEmptyCollections(md: JsonObject): void {
+  for (const key of ['labels', 'annotations', 'finalizers', 'ownerReferences']) {
+    const value = md[key];
+    const empty = Array.isArray(value)
+      ? value.length === 0
+      : isObject(value) && Object.keys(value).length === 0;
+    // eslint-disable-next-line @typescript-eslint/no-dynamic-delete -- one of four known keys
+    if (empty) delete md[key];
+  }
+}
+
+/**
+ * The PersistentVolume strategy stamps status.lastPhaseTransitionTime on create and whenever
+ * the phase changes, unless the writer set a new time itself (GA in Kubernetes 1.31).
+ */
+function stampPhaseTransition(
+  pv: JsonObject,
+  existing: JsonObject | undefined,
+  now: () => Date,
+): void {
+  const status = obj(pv['status']);
+  const before = obj(existing?.['status']);
+  const stamped = status['lastPhaseTransitionTime'];
+  const changed = existing === undefined || status['phase'] !== before['phase'];
+  if (!changed || status['phase'] === undefined) return;
+  if (stamped === undefined || stamped === before['lastPhaseTransitionTime']) {
+    status['lastPhaseTransitionTime'] = kubeTime(now());
+    pv['status'] = status;
+  }
+}
+
 export function createStore(now: () => Date = () => new Date()): ObjectStore {
   const maps = new Map<SimKind, Map<string, JsonObject>>();
   // Per kind: the sorted view list() serves from, dropped when a key is added or removed (an
@@ -145,6 +177,8 @@ export function createStore(now: () => Date = () => new Date()): ObjectStore {
     const existingMeta = existing ? meta(existing) : undefined;
     md['uid'] ??= existingMeta?.['uid'] ?? randomUUID();
     md['creationTimestamp'] ??= existingMeta?.['creationTimestamp'] ?? kubeTime(now());
+    omitEmptyCollections(md);
+    if (kind === 'PersistentVolume') stampPhaseTransition(copy, existing, now);
     if (!info.namespaced) delete md['namespace'];
     rv += 1;
     md['resourceVersion'] = String(rv);

@@ -2,6 +2,7 @@
  * Flags and their PVC_CHONKER_* environment variables, validated once into typed values. Pure:
  * a bad value becomes a one-line message that names the flag and the value.
  */
+import { DEFAULT_SNAPSHOT_WAIT_MS } from './core/backups.js';
 import { parseDuration } from './core/duration.js';
 import { combine, err, ok, type Result } from './core/result.js';
 import { parseSettingsLayer, type SettingKey, type SettingsLayer } from './core/settings.js';
@@ -10,7 +11,12 @@ import type { OutputFormat } from './report.js';
 /** The flag values as commander hands them over (strings; --namespace repeatable). */
 export interface RawRunOptions {
   kubeconfig?: string;
-  context?: string;
+  /** `run` collects repeated --context flags into a list. */
+  context?: string | string[];
+  allContexts?: boolean;
+  clusterConcurrency?: string;
+  snapshotWait?: string;
+  waitForBackups?: string;
   namespace?: string[];
   dryRun?: boolean;
   output?: string;
@@ -53,7 +59,16 @@ export function parseLogLevel(text: string | undefined): Result<LogLevel> {
 
 export interface RunOptions {
   kubeconfig: string | undefined;
+  /** The one context given; undefined with none or several (see `contexts`). */
   context: string | undefined;
+  /** Every --context given, in order, once each: one cluster each. */
+  contexts: string[];
+  /** --all-contexts: one cluster per context of the kubeconfig. */
+  allContexts: boolean;
+  /** Clusters whose passes run at once. */
+  clusterConcurrency: number;
+  /** --snapshot-wait: how long a snapshot or backup in flight holds an expansion. */
+  snapshotWaitMs: number;
   namespaces: string[];
   dryRun: boolean;
   output: OutputFormat;
@@ -161,6 +176,7 @@ const SETTING_FLAGS: readonly [SettingKey, keyof RawRunOptions][] = [
   ['min-increase', 'minIncrease'],
   ['max-size', 'maxSize'],
   ['cooldown', 'cooldown'],
+  ['wait-for-backups', 'waitForBackups'],
 ];
 
 function flagSettings(raw: RawRunOptions): Result<SettingsLayer> {
@@ -173,6 +189,12 @@ function flagSettings(raw: RawRunOptions): Result<SettingsLayer> {
   if (layer.ok) return layer;
   const [problem] = layer.error;
   return err(`--${problem?.key ?? ''}: ${problem?.message ?? ''}`);
+}
+
+function contexts(value: string | string[] | undefined): Result<string[]> {
+  const list = (typeof value === 'string' ? [value] : (value ?? [])).map((name) => name.trim());
+  if (list.includes('')) return err('--context: must not be empty');
+  return ok([...new Set(list)]);
 }
 
 /** Every check, first failure reported. */
@@ -211,11 +233,22 @@ export function parseRunOptions(
     }),
     shard: shard(raw, env),
     dryRun: booleanSwitch(raw.dryRun, 'PVC_CHONKER_DRY_RUN', env),
+    contexts: contexts(raw.context),
+    allContexts: booleanSwitch(raw.allContexts, 'PVC_CHONKER_ALL_CONTEXTS', env),
+    clusterConcurrency: integer('cluster-concurrency', raw.clusterConcurrency, {
+      fallback: 4,
+      min: 1,
+      max: 64,
+    }),
+    snapshotWaitMs: durationFlag('snapshot-wait', raw.snapshotWait, DEFAULT_SNAPSHOT_WAIT_MS),
   });
   if (!checked.ok) return checked;
+  const { contexts: given } = checked.value;
+  if (checked.value.allContexts && given.length > 0)
+    return err('--all-contexts and --context: choose one');
   return ok({
     kubeconfig: raw.kubeconfig,
-    context: raw.context,
+    context: given.length === 1 ? given[0] : undefined,
     output,
     logLevel: logLevel.value,
     ...checked.value,

@@ -5,6 +5,7 @@
  * and its group's members; the settings are the ones decide() resolved.
  */
 import { decide } from './core/decision.js';
+import { drifted, templateDriftOf, type TemplateDrift } from './core/drift.js';
 import { formatDuration } from './core/duration.js';
 import type { PvcOutcome } from './core/outcome.js';
 import { formatRatio } from './core/percent.js';
@@ -12,6 +13,7 @@ import type { PvcGroup } from './core/pvc-group.js';
 import { pvcKey, type PvcRef } from './core/pvc.js';
 import { formatQuantity } from './core/quantity.js';
 import type { ResolvedSettings, SettingName, Settings } from './core/settings.js';
+import { loadOwners } from './drift.js';
 import { govern, layersFor, loadGovernance } from './governance.js';
 import { run, type RunConfig, type RunDeps } from './run.js';
 
@@ -32,6 +34,14 @@ export interface Explanation {
   /** The provider that checks the volume (aws, gcp, azure, topolvm, longhorn, generic). */
   provider: string | null;
   decision: { action: string; reason: string; detail: string; newSize: string | null } | null;
+  /** For a PVC created from a StatefulSet's volumeClaimTemplates. */
+  templateDrift: {
+    statefulSet: string;
+    template: string;
+    templateSize: string | null;
+    pvcSize: string | null;
+    drifted: boolean;
+  } | null;
 }
 
 const SETTING_LABELS: Record<SettingName, string> = {
@@ -41,6 +51,7 @@ const SETTING_LABELS: Record<SettingName, string> = {
   minIncreaseBytes: 'min-increase',
   maxSizeBytes: 'max-size',
   cooldownMs: 'cooldown',
+  waitForBackups: 'wait-for-backups',
 };
 
 function showSetting(name: SettingName, settings: Settings): string {
@@ -61,6 +72,8 @@ function showSetting(name: SettingName, settings: Settings): string {
       return settings.maxSizeBytes === undefined ? 'none' : formatQuantity(settings.maxSizeBytes);
     case 'cooldownMs':
       return formatDuration(settings.cooldownMs);
+    case 'waitForBackups':
+      return String(settings.waitForBackups);
   }
 }
 
@@ -82,6 +95,42 @@ function decisionOf(outcome: PvcOutcome | undefined): Explanation['decision'] {
   };
 }
 
+function driftOf(drift: TemplateDrift | undefined): Explanation['templateDrift'] {
+  if (drift === undefined) return null;
+  const size = (bytes: bigint | undefined): string | null =>
+    bytes === undefined ? null : formatQuantity(bytes);
+  return {
+    statefulSet: drift.statefulSet,
+    template: drift.template,
+    templateSize: size(drift.templateBytes),
+    pvcSize: size(drift.pvcBytes),
+    drifted: drifted(drift),
+  };
+}
+
+/** The PVC's StatefulSet template, from the StatefulSets of its namespace. */
+async function templateDriftFor(
+  deps: RunDeps,
+  config: RunConfig,
+  pvc: { namespace: string; name: string; requestBytes: bigint | undefined },
+): Promise<TemplateDrift | undefined> {
+  if (deps.coordination === undefined) return undefined;
+  try {
+    const owners = await loadOwners(deps.coordination, {
+      namespaces: [pvc.namespace],
+      pageSize: config.pageSize,
+    });
+    return templateDriftOf(owners, pvc);
+  } catch (error) {
+    // The rest of the explanation does not depend on it.
+    deps.log.warn(
+      { err: error instanceof Error ? error.message : String(error) },
+      'listing statefulsets failed: no templateDrift',
+    );
+    return undefined;
+  }
+}
+
 /** Undefined when the PVC does not exist. */
 export async function explain(
   deps: RunDeps,
@@ -90,9 +139,10 @@ export async function explain(
 ): Promise<Explanation | undefined> {
   const pvc = await deps.cluster.getPvc(ref);
   if (pvc === undefined) return undefined;
-  const [classes, governance] = await Promise.all([
+  const [classes, governance, drift] = await Promise.all([
     deps.cluster.listStorageClasses(),
     loadGovernance(deps.customResources, { namespaces: [], pageSize: config.pageSize }, deps.log),
+    templateDriftFor(deps, config, pvc),
   ]);
   const storageClass =
     pvc.storageClassName === undefined ? undefined : classes.get(pvc.storageClassName);
@@ -132,6 +182,7 @@ export async function explain(
     group: groupOf(governed.group, summary.pvcs),
     ...observed(pvc.capacityBytes, outcome),
     decision: governed.verdict.state === 'managed' ? decisionOf(outcome) : null,
+    templateDrift: driftOf(drift),
   };
 }
 
@@ -196,13 +247,23 @@ export function formatExplanation(e: Explanation): string {
   );
   lines.push(statsLine(e.stats));
   if (e.provider !== null) lines.push(`Provider   ${e.provider}`);
-  if (e.decision === null) lines.push('Decision   none (not managed)');
-  else {
-    const size = e.decision.newSize === null ? '' : ` -> ${e.decision.newSize}`;
-    lines.push(`Decision   ${e.decision.action} (${e.decision.reason})${size}`);
-    for (const part of wrap(e.decision.detail, 68)) lines.push(`           ${part}`);
-  }
+  if (e.templateDrift !== null) lines.push(templateLine(e.templateDrift));
+  lines.push(...decisionLines(e.decision));
   return `${lines.join('\n')}\n`;
+}
+
+function decisionLines(decision: Explanation['decision']): string[] {
+  if (decision === null) return ['Decision   none (not managed)'];
+  const size = decision.newSize === null ? '' : ` -> ${decision.newSize}`;
+  return [
+    `Decision   ${decision.action} (${decision.reason})${size}`,
+    ...wrap(decision.detail, 68).map((part) => `           ${part}`),
+  ];
+}
+
+function templateLine(d: NonNullable<Explanation['templateDrift']>): string {
+  const state = d.drifted ? 'drifted: run pvc-chonker drift' : 'in sync';
+  return `Template   statefulset ${d.statefulSet}, volumeClaimTemplate ${d.template}: ${d.templateSize ?? '-'} (PVC ${d.pvcSize ?? '-'}; ${state})`;
 }
 
 function wrap(text: string, width: number): string[] {

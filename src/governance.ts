@@ -24,7 +24,7 @@ import {
   type PolicyChoice,
   type PvcPolicy,
 } from './core/pvc-policy.js';
-import { pvcKey, type PvcSnapshot, type StorageClassInfo } from './core/pvc.js';
+import type { PvcSnapshot, StorageClassInfo } from './core/pvc.js';
 import type { SettingsLayer } from './core/settings.js';
 import type { CustomResourceRef, CustomResources } from './ports.js';
 
@@ -258,8 +258,4 @@ export async function writeStatuses(
     jobs.push(guarded(ref, () => writeOnce(resources, ref, build, undefined)));
   }
   await Promise.all(jobs);
-}
-
-export function memberKey(pvc: PvcSnapshot): string {
-  return pvcKey(pvc);
 }

@@ -9,14 +9,26 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { booleanSwitch, parseRunOptions, type RawRunOptions, type RunOptions } from './config.js';
+import {
+  driftClusters,
+  planClusters,
+  runClusters,
+  worstExit,
+  type ClusterHooks,
+  type ClusterTarget,
+  type PreparedPass,
+} from './clusters.js';
 import { err, ok, type Result } from './core/result.js';
 import { shardOf } from './core/shard.js';
-import { loadApiConnection, type ApiConnection } from './kube/api-connection.js';
+import { driftJson, formatDriftTable } from './drift.js';
+import { listContexts, loadApiConnection, type ApiConnection } from './kube/api-connection.js';
 import { KubeCluster } from './kube/cluster.js';
+import { KubeCoordination } from './kube/coordination.js';
 import { KubeCustomResources } from './kube/custom-resources.js';
+import { KubeClient, type KubeClientOptions } from './kube/client.js';
 import { createConnectionPool } from './kube/keep-alive.js';
 import { listReader } from './kube/lists.js';
-import { createRawClient } from './kube/raw-request.js';
+import { createTransport } from './kube/transport.js';
 import { DEFAULT_RETRY_POLICY, realSleep } from './retry.js';
 import type { Logger } from 'pino';
 import { createLogger } from './log.js';
@@ -27,9 +39,9 @@ import {
   type RawProviderOptions,
 } from './providers/index.js';
 import type { ProviderOptions } from './providers/types.js';
-import { reportChunks } from './report.js';
+import { clustersReportChunks } from './report.js';
 import { explain, formatExplanation } from './explain.js';
-import { run, type RunConfig, type RunDeps } from './run.js';
+import type { RunConfig, RunDeps } from './run.js';
 import { createStatsSource } from './stats/create-stats-source.js';
 import {
   parseStatsOptions,
@@ -38,7 +50,11 @@ import {
   type StatsPlan,
 } from './stats/options.js';
 import type { StatsTally } from './stats/tally.js';
-import { parseMetricsConfig, type RawMetricsOptions } from './metrics/config.js';
+import {
+  parseMetricsConfig,
+  type MetricsConfig,
+  type RawMetricsOptions,
+} from './metrics/config.js';
 import { publishMetrics } from './metrics/publish.js';
 
 /** Everything commander hands over for `run`. */
@@ -46,6 +62,9 @@ type RawOptions = RawRunOptions & RawProviderOptions & RawMetricsOptions & RawSt
 
 /** Documented exit statuses (README, "Exit status"). */
 export const EXIT = { ok: 0, failed: 1, usage: 2, metrics: 3, interrupted: 4 } as const;
+
+/** Least severe first: a run over several clusters exits with its worst cluster's status. */
+const EXIT_SEVERITY: readonly number[] = [EXIT.ok, EXIT.metrics, EXIT.interrupted, EXIT.failed];
 
 /** After SIGTERM, in-flight requests get this long before they are abandoned. */
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -109,17 +128,56 @@ function statsPlanOf(raw: RawOptions): StatsPlan {
   return plan.value;
 }
 
-/** Options, logger, adapters and the pass's configuration: shared by `run` and `explain`. */
-function prepare(raw: RawOptions, providerOptions: ProviderOptions): Prepared {
+/**
+ * Clients of the one kind for servers that are not the API server (kubelets, Prometheus): one
+ * keep-alive pool for all of them (an agent keys its sockets by host and TLS options).
+ */
+function clientsFor(
+  options: Omit<KubeClientOptions, 'transport'>,
+): (connection: ApiConnection) => KubeClient {
+  const pool = createConnectionPool();
+  return (connection) =>
+    new KubeClient({ ...options, transport: createTransport(connection, pool) });
+}
+
+const stopHandlers = new Set<(signal: NodeJS.Signals) => void>();
+
+/** One listener per signal for the process; each cluster's pass adds the stop of its own. */
+function onStopSignal(handler: (signal: NodeJS.Signals) => void): void {
+  if (stopHandlers.size === 0) {
+    const stopAll = (signal: NodeJS.Signals): void => {
+      for (const stop of stopHandlers) stop(signal);
+    };
+    process.once('SIGTERM', stopAll);
+    process.once('SIGINT', stopAll);
+  }
+  stopHandlers.add(handler);
+}
+
+/**
+ * Options, logger, adapters and the pass's configuration for one cluster: shared by `run` and
+ * `drift` (once per cluster of the run: `target` gives its context, and its name for every log
+ * line when there are several) and `explain` (one cluster).
+ */
+function prepare(
+  raw: RawOptions,
+  providerOptions: ProviderOptions,
+  target?: { context: string | undefined; name: string | undefined },
+): Prepared {
   const parsed = parseRunOptions(raw, process.env);
   if (!parsed.ok) throw new UsageError(parsed.error);
-  const options = parsed.value;
+  if (target === undefined && (parsed.value.contexts.length > 1 || parsed.value.allContexts))
+    throw new UsageError('this command takes one cluster: one --context, no --all-contexts');
+  const options =
+    target === undefined ? parsed.value : { ...parsed.value, context: target.context };
   const statsPlan = statsPlanOf(raw);
   const runId = randomUUID();
-  const log = createLogger(options.logLevel, runId);
+  const root = createLogger(options.logLevel, runId);
+  const log = target?.name === undefined ? root : root.child({ cluster: target.name });
   logWarnings(log);
   const connection = connect(options, process.env);
-  for (const warning of connection.warnings) log.warn(warning);
+  for (const warning of connection.warnings)
+    log.warn({ warning }, 'kubeconfig setting not supported');
 
   // SIGTERM, or the run deadline: stop starting new work at once; abandon in-flight requests
   // after a grace period.
@@ -130,34 +188,40 @@ function prepare(raw: RawOptions, providerOptions: ProviderOptions): Prepared {
     log.warn({ ...cause, graceMs: SHUTDOWN_GRACE_MS }, 'stopping: no new work is started');
     stop.abort();
     setTimeout(() => {
-      abandon.abort();
+      abandon.abort(new Error('the run was stopped and its grace period ran out'));
     }, SHUTDOWN_GRACE_MS).unref();
   };
   const onSignal = (signal: NodeJS.Signals): void => {
     stopRun({ signal });
   };
-  process.once('SIGTERM', onSignal);
-  process.once('SIGINT', onSignal);
+  onStopSignal(onSignal);
   // A held, unref'd timer: it fires even if everything else hangs, and never keeps the process up.
   const runDeadline = setTimeout(() => {
     stopRun({ runDeadlineMs: options.runDeadlineMs });
   }, options.runDeadlineMs).unref();
 
-  const pool = createConnectionPool();
-  const send = createRawClient(connection, pool);
-  const cluster = new KubeCluster({
-    send,
+  const clientOptions = {
     timeoutMs: options.apiTimeoutMs,
     retry: DEFAULT_RETRY_POLICY,
     sleep: realSleep,
     log,
+    stop: abandon.signal,
+  };
+  const client = new KubeClient({
+    ...clientOptions,
+    transport: createTransport(connection, createConnectionPool()),
+  });
+  const cluster = new KubeCluster({
+    client,
+    log,
     reportingController: 'pvc-chonker.io/pvc-chonker',
     reportingInstance: process.env['HOSTNAME'] ?? hostname(),
-    signal: abandon.signal,
   });
   const { stats, tally: statsTally } = createStatsSource(statsPlan, {
-    send,
-    request: (operation, request) => cluster.request(operation, request),
+    client,
+    // Kubelets and Prometheus are reached through the same transport, deadline and error model,
+    // each kind with a keep-alive pool of its own (their TLS is not the API server's).
+    clientFor: clientsFor({ ...clientOptions, timeoutMs: options.statsTimeoutMs }),
     credentials: () => connection.credentials(),
     concurrency: options.statsConcurrency,
     timeoutMs: options.statsTimeoutMs,
@@ -169,7 +233,7 @@ function prepare(raw: RawOptions, providerOptions: ProviderOptions): Prepared {
   const providers = createProviderGate(providerOptions, {
     log,
     env: process.env,
-    kube: listReader(cluster),
+    kube: listReader(client),
   });
   const { shard } = options;
   const deps: RunDeps = {
@@ -180,7 +244,8 @@ function prepare(raw: RawOptions, providerOptions: ProviderOptions): Prepared {
     log,
     runId,
     signal: stop.signal,
-    customResources: new KubeCustomResources(cluster),
+    customResources: new KubeCustomResources(client),
+    coordination: new KubeCoordination(client),
   };
   const config: RunConfig = {
     namespaces: options.namespaces,
@@ -195,6 +260,7 @@ function prepare(raw: RawOptions, providerOptions: ProviderOptions): Prepared {
         : (pvc, group) => shardOf(pvc, shard.count, group) === shard.index,
     // Policy status counts every listed PVC, so one shard writes it.
     writesPolicyStatus: shard === undefined || shard.index === 0,
+    snapshotWaitMs: options.snapshotWaitMs,
   };
   return { options, log, deps, config, runDeadline, statsTally };
 }
@@ -236,36 +302,119 @@ async function writeReport(chunks: Iterable<string>): Promise<void> {
   }
 }
 
+/** One cluster's pass; in a run over several, an unusable context fails that cluster only. */
+function preparePass(
+  raw: RawOptions,
+  providerOptions: ProviderOptions,
+  target: ClusterTarget,
+  multi: boolean,
+): Result<PreparedPass> {
+  try {
+    const { log, deps, config, runDeadline, options, statsTally } = prepare(raw, providerOptions, {
+      context: target.context,
+      name: multi ? target.name : undefined,
+    });
+    return ok({
+      log,
+      deps,
+      config,
+      startFields: { namespaces: options.namespaces, shard: options.shard },
+      finish: () => {
+        clearTimeout(runDeadline);
+      },
+      statsReport: () => statsTally.report(),
+    });
+  } catch (error) {
+    if (!multi || !(error instanceof UsageError)) throw error;
+    return err(error.message);
+  }
+}
+
+/** The clusters of this run (one unless --context repeats or --all-contexts), or a usage error. */
+function clustersOf(raw: RawOptions, options: RunOptions, metrics: MetricsConfig) {
+  const plan = planClusters(
+    {
+      contexts: options.contexts,
+      allContexts: options.allContexts,
+      clusterName: raw.clusterName,
+      defaultName: metrics.clusterName,
+      pushes: metrics.pushgatewayUrl !== undefined,
+      metricsFile: metrics.metricsFile !== undefined,
+    },
+    () => listContexts(options, { env: process.env }),
+  );
+  if (!plan.ok) throw new UsageError(plan.error);
+  return plan.value;
+}
+
 async function runCommand(raw: RawOptions): Promise<number> {
   const providerOptions = providerOptionsOf(raw);
   const metricsConfig = parseMetricsConfig(raw, process.env);
   if (!metricsConfig.ok) throw new UsageError(metricsConfig.error);
-  const { options, log, deps, config, runDeadline, statsTally } = prepare(raw, providerOptions);
-  log.info(
-    { dryRun: options.dryRun, namespaces: options.namespaces, shard: options.shard },
-    'run started',
-  );
-  const summary = { ...(await run(deps, config)), stats: statsTally.report() };
-  clearTimeout(runDeadline);
-  await writeReport(reportChunks(summary, options.output));
-  const counts: Record<string, number> = {};
-  for (const outcome of summary.pvcs) counts[outcome.action] = (counts[outcome.action] ?? 0) + 1;
-  log.info(
-    {
-      status: summary.status,
-      pvcsSeen: summary.pvcsSeen,
-      managed: summary.pvcs.length,
-      ...counts,
-      durationMs: summary.finishedAt.getTime() - summary.startedAt.getTime(),
+  const parsed = parseRunOptions(raw, process.env);
+  if (!parsed.ok) throw new UsageError(parsed.error);
+  const { targets, multi } = clustersOf(raw, parsed.value, metricsConfig.value);
+  const hooks: ClusterHooks = {
+    prepare: (target) => preparePass(raw, providerOptions, target, multi),
+    publish: async (summary, target, log) => {
+      const config = { ...metricsConfig.value, clusterName: target.name };
+      const published = await publishMetrics(summary, config, { log });
+      if (summary.status === 'failed') return EXIT.failed;
+      if (summary.status === 'interrupted') return EXIT.interrupted;
+      return published.error === undefined ? EXIT.ok : EXIT.metrics;
     },
-    'run finished',
+    log: createLogger(parsed.value.logLevel, randomUUID()),
+    now: () => new Date(),
+    failedExit: EXIT.failed,
+  };
+  const results = await runClusters(targets, parsed.value.clusterConcurrency, hooks);
+  const reports = results.map(({ target, summary }) => ({ name: target.name, summary }));
+  await writeReport(clustersReportChunks(reports, parsed.value.output, multi));
+  return worstExit(
+    results.map((result) => result.exit),
+    EXIT_SEVERITY,
   );
-  // Also after a failed or interrupted pass: then the failure is what the metrics say.
-  const published = await publishMetrics(summary, metricsConfig.value, { log });
-  if (summary.status === 'failed') return EXIT.failed;
-  if (summary.status === 'interrupted') return EXIT.interrupted;
-  return published.error === undefined ? EXIT.ok : EXIT.metrics;
 }
+
+/** `drift`: per StatefulSet template, the size to put in the manifests; read-only. */
+async function driftCommand(raw: RawOptions): Promise<number> {
+  const parsed = parseRunOptions(raw, process.env);
+  if (!parsed.ok) throw new UsageError(parsed.error);
+  const { targets, multi } = clustersOf(raw, parsed.value, {
+    ...NO_METRICS,
+    clusterName: raw.clusterName ?? 'default',
+  });
+  const providerOptions = providerOptionsOf(raw);
+  const results = await driftClusters(targets, parsed.value.clusterConcurrency, {
+    prepare: (target) => preparePass(raw, providerOptions, target, multi),
+    log: createLogger(parsed.value.logLevel, randomUUID()),
+  });
+  const rows = results.flatMap(({ target, rows: found }) =>
+    found.map((row) => ({ ...(multi ? { cluster: target.name } : {}), row })),
+  );
+  const text =
+    parsed.value.output === 'json'
+      ? `${JSON.stringify(
+          rows.map(({ cluster, row }) => driftJson(row, cluster)),
+          null,
+          2,
+        )}\n`
+      : formatDriftTable(rows);
+  await writeReport([text]);
+  return results.some((result) => result.error !== undefined) ? EXIT.failed : EXIT.ok;
+}
+
+/** Metrics settings for commands that publish none. */
+const NO_METRICS: MetricsConfig = {
+  pushgatewayUrl: undefined,
+  jobName: 'pvc-chonker',
+  clusterName: 'default',
+  metricsFile: undefined,
+  auth: undefined,
+  timeoutMs: 0,
+  retries: 0,
+  pvcMetrics: undefined,
+};
 
 function buildProgram(): Command {
   const program = new Command('pvc-chonker')
@@ -284,7 +433,16 @@ function buildProgram(): Command {
       .description(
         'list annotated PVCs, read their usage, expand those that need it, report, exit',
       ),
+    true,
   )
+    // No .env() (see --dry-run); config.ts reads PVC_CHONKER_ALL_CONTEXTS=true|false.
+    .addOption(
+      new Option(
+        '--all-contexts',
+        'every context of the kubeconfig, each cluster a pass of its own (env: PVC_CHONKER_ALL_CONTEXTS)',
+      ),
+    )
+    .addOption(option('--cluster-concurrency <n>', 'clusters whose passes run at once (4)'))
     .addOption(option('--namespace <ns...>', 'only these namespaces (repeatable; default: all)'))
     // No .env() here: commander would read PVC_CHONKER_DRY_RUN=false as true; config.ts parses it.
     .addOption(
@@ -315,8 +473,25 @@ function buildProgram(): Command {
     .addOption(option('--min-increase <quantity>', 'default smallest growth step (1Gi)'))
     .addOption(option('--max-size <quantity>', 'default size never to exceed (none)'))
     .addOption(option('--cooldown <duration>', 'default time between expansions of one PVC (15m)'))
+    .addOption(
+      option(
+        '--wait-for-backups <bool>',
+        'default: hold an expansion while a snapshot or backup of the PVC runs (true)',
+      ),
+    )
+    .addOption(
+      option(
+        '--snapshot-wait <duration>',
+        'how long a snapshot or backup in progress holds an expansion before it is called stuck (2h)',
+      ),
+    )
     .addOption(option('--page-size <n>', 'objects per list page (500)'))
-    .addOption(option('--api-timeout <duration>', 'timeout of each Kubernetes API call (15s)'))
+    .addOption(
+      option(
+        '--api-timeout <duration>',
+        'budget of each Kubernetes API call, its retries included (15s)',
+      ),
+    )
     .addOption(
       option(
         '--stats-timeout <duration>',
@@ -393,6 +568,18 @@ function buildProgram(): Command {
       output: raw.output === 'text' ? 'table' : 'json',
     });
   });
+  const drift = program
+    .command('drift')
+    .description(
+      'read-only: per StatefulSet volumeClaimTemplate, the size its PVCs grew to: the size to put in the manifests',
+    );
+  for (const shared of command.options) {
+    if (shared.long !== '--output') drift.addOption(shared);
+  }
+  drift.addOption(option('--output <format>', 'table or json').default('table'));
+  drift.action(async (raw: RawOptions) => {
+    process.exitCode = await driftCommand(raw);
+  });
   addWebhookCommand(program);
   return program;
 }
@@ -419,7 +606,13 @@ function addStatsSwitches(command: Command): void {
 
 /** `webhook`: its modules load only when it runs, so `run` starts as fast as before. */
 /** Where the API server is and who we are to it: the same flags for every command using it. */
-function withConnectionOptions(command: Command): Command {
+function withConnectionOptions(command: Command, severalClusters = false): Command {
+  const context = severalClusters
+    ? option(
+        '--context <name>',
+        'kubeconfig context to use; repeat it for several clusters, each a pass of its own',
+      ).argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value])
+    : option('--context <name>', 'kubeconfig context to use');
   return command
     .addOption(
       option(
@@ -427,7 +620,7 @@ function withConnectionOptions(command: Command): Command {
         'kubeconfig file (else KUBECONFIG, in-cluster config, ~/.kube/config)',
       ),
     )
-    .addOption(option('--context <name>', 'kubeconfig context to use'));
+    .addOption(context);
 }
 
 function addWebhookCommand(program: Command): void {

@@ -22,7 +22,13 @@ export type PatchOutcome =
   | { kind: 'conflict' }
   | { kind: 'not-found' }
   /** The API server refused the change (422 Invalid, 403 Forbidden): its message says why. */
-  | { kind: 'rejected'; status: number; message: string };
+  | { kind: 'rejected'; status: number; message: string }
+  /**
+   * No answer came (a timeout, a connection lost in flight), and the patch was not sent again:
+   * the PVC was read again to learn whether it applied. `pvc`: the re-read PVC when it did;
+   * undefined when it did not or no one knows. `detail` says why no answer came and which.
+   */
+  | { kind: 'unanswered'; pvc: PvcSnapshot | undefined; detail: string };
 
 export interface PvcEvent {
   pvc: PvcSnapshot;
@@ -148,4 +154,33 @@ export interface CustomResources {
     resourceVersion: string,
     status: Readonly<Record<string, unknown>>,
   ): Promise<StatusWriteOutcome>;
+}
+
+/** A list of another system's objects, each kept or dropped as it is read; installed: false on 404. */
+export type Listed<T> = { installed: false } | { installed: true; items: T[] };
+
+/**
+ * Objects of the systems the pass acts beside, read once per pass each: CSI snapshots and
+ * Velero backups (wait for them), StatefulSets (their claim templates). Pages are read one at a
+ * time and `keep` turns each object into what is kept (undefined: dropped), so a cluster with
+ * thousands of ready snapshots holds none of them. Every method may throw KubeApiError.
+ */
+export interface Coordination {
+  /** snapshot.storage.k8s.io/v1 VolumeSnapshots (all namespaces when `namespaces` is empty). */
+  listVolumeSnapshots<T>(
+    namespaces: readonly string[],
+    pageSize: number,
+    keep: (object: unknown) => T | undefined,
+  ): Promise<Listed<T>>;
+  /** velero.io/v1 Backups of every namespace: they live in Velero's, not in the PVCs'. */
+  listVeleroBackups<T>(
+    pageSize: number,
+    keep: (object: unknown) => T | undefined,
+  ): Promise<Listed<T>>;
+  /** apps/v1 StatefulSets. */
+  listStatefulSets<T>(
+    namespaces: readonly string[],
+    pageSize: number,
+    keep: (object: unknown) => T | undefined,
+  ): Promise<Listed<T>>;
 }

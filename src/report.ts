@@ -1,4 +1,5 @@
 /** The run's report on stdout: a table for people, or one JSON array for scripts. */
+import { drifted, type TemplateDrift } from './core/drift.js';
 import type { PvcOutcome, RunSummary } from './core/outcome.js';
 import { formatRatio } from './core/percent.js';
 import { formatQuantity } from './core/quantity.js';
@@ -13,9 +14,21 @@ function percent(ratio: number | undefined): string {
   return ratio === undefined ? '-' : formatRatio(ratio);
 }
 
+function driftJson(drift: TemplateDrift | undefined): Record<string, unknown> | null {
+  if (drift === undefined) return null;
+  return {
+    statefulSet: drift.statefulSet,
+    template: drift.template,
+    templateSize: size(drift.templateBytes),
+    pvcSize: size(drift.pvcBytes),
+    drifted: drifted(drift),
+  };
+}
+
 /** The JSON shape of one PVC: sizes as Kubernetes quantities, ratios in [0, 1] or null. */
 export function outcomeJson(outcome: PvcOutcome): Record<string, unknown> {
   return {
+    cluster: outcome.cluster ?? null,
     namespace: outcome.namespace,
     name: outcome.name,
     action: outcome.action,
@@ -34,6 +47,43 @@ export function outcomeJson(outcome: PvcOutcome): Record<string, unknown> {
     otherPolicies: outcome.otherPolicies,
     group: outcome.group ?? null,
     source: outcome.source ?? null,
+    templateDrift: driftJson(outcome.templateDrift),
+  };
+}
+
+/**
+ * The record of a pass that could not complete, after the records decided before it stopped: the
+ * fields of a PVC's, for no PVC, so that a script reading a failed run's report sees why it is
+ * short. A pass fails only when the API server cannot be read (api-error); a stop is interrupted.
+ */
+/** The record of a pass that could not complete: an outcome row's keys, `cluster` its name. */
+export function failureJson(
+  summary: RunSummary,
+  cluster: string | null = null,
+): Record<string, unknown> | undefined {
+  if (summary.error === undefined) return undefined;
+  const failed = summary.status === 'failed';
+  return {
+    cluster,
+    namespace: null,
+    name: null,
+    action: failed ? 'error' : 'skip',
+    reason: failed ? 'api-error' : 'interrupted',
+    type: null,
+    detail: `the pass could not complete: ${summary.error}`,
+    currentSize: null,
+    newSize: null,
+    maxSize: null,
+    usedRatio: null,
+    inodesUsedRatio: null,
+    thresholdsReached: [],
+    provider: null,
+    unhealthy: false,
+    policy: null,
+    otherPolicies: [],
+    group: null,
+    source: null,
+    templateDrift: null,
   };
 }
 
@@ -51,18 +101,63 @@ function reasonColumn(outcome: PvcOutcome): string {
   return `${outcome.reason}${type}`;
 }
 
-export function formatTable(summary: RunSummary): string {
-  const header = ['NAMESPACE', 'PVC', 'USED', 'INODES', 'SIZE', 'ACTION', 'REASON', 'DETAIL'];
-  const rows = summary.pvcs.map((o) => [
-    o.namespace,
-    o.name,
-    percent(o.usedRatio),
-    percent(o.inodesUsedRatio),
-    sizeColumn(o),
-    o.action,
-    reasonColumn(o),
-    o.detail,
-  ]);
+/** The DETAIL cell: the decision's detail, and the template's size when the PVC outgrew it. */
+function detailColumn(outcome: PvcOutcome): string {
+  const drift = outcome.templateDrift;
+  if (drift === undefined || !drifted(drift)) return outcome.detail;
+  return `${outcome.detail}; statefulset ${drift.statefulSet} template ${drift.template} is ${size(drift.templateBytes) ?? '-'} (pvc-chonker drift)`;
+}
+
+/** One pass's report, with the name of its cluster. */
+export interface ClusterReport {
+  name: string;
+  summary: RunSummary;
+}
+
+function footerOf(summary: RunSummary): string {
+  const counts = new Map<string, number>();
+  for (const outcome of summary.pvcs)
+    counts.set(outcome.action, (counts.get(outcome.action) ?? 0) + 1);
+  const tally = [...counts].map(([action, count]) => `${count} ${action}`).join(', ');
+  const failed =
+    summary.status === 'success'
+      ? ''
+      : ` (${summary.status}${summary.error === undefined ? '' : `: ${summary.error}`})`;
+  return `${summary.pvcsSeen} PVCs seen, ${summary.pvcs.length} managed${tally === '' ? '' : `: ${tally}`}${failed}`;
+}
+
+/**
+ * The table of one or more passes. With `showCluster` a CLUSTER column comes first and the
+ * footer has one line per cluster; a cluster whose pass failed says why there.
+ */
+export function formatClustersTable(
+  reports: readonly ClusterReport[],
+  showCluster: boolean,
+): string {
+  const header = [
+    ...(showCluster ? ['CLUSTER'] : []),
+    'NAMESPACE',
+    'PVC',
+    'USED',
+    'INODES',
+    'SIZE',
+    'ACTION',
+    'REASON',
+    'DETAIL',
+  ];
+  const rows = reports.flatMap(({ name, summary }) =>
+    summary.pvcs.map((o) => [
+      ...(showCluster ? [name] : []),
+      o.namespace,
+      o.name,
+      percent(o.usedRatio),
+      percent(o.inodesUsedRatio),
+      sizeColumn(o),
+      o.action,
+      reasonColumn(o),
+      detailColumn(o),
+    ]),
+  );
   const widths = header.map((title, column) =>
     Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),
   );
@@ -72,12 +167,27 @@ export function formatTable(summary: RunSummary): string {
         column === cells.length - 1 ? cell : cell.padEnd(widths[column] ?? 0),
       )
       .join('  ');
-  const counts = new Map<string, number>();
-  for (const outcome of summary.pvcs)
-    counts.set(outcome.action, (counts.get(outcome.action) ?? 0) + 1);
-  const tally = [...counts].map(([action, count]) => `${count} ${action}`).join(', ');
-  const footer = `${summary.pvcsSeen} PVCs seen, ${summary.pvcs.length} managed${tally === '' ? '' : `: ${tally}`}${summary.dryRun ? ' (dry run: nothing was changed)' : ''}`;
-  return [line(header), ...rows.map(line), '', footer].join('\n') + '\n';
+  const dryRun = reports.some(({ summary }) => summary.dryRun)
+    ? ' (dry run: nothing was changed)'
+    : '';
+  const footers = showCluster
+    ? [...reports.map(({ name, summary }) => `${name}: ${footerOf(summary)}`), dryRun.trim()]
+    : reports.map(({ summary }) => `${footerOf(summary)}${dryRun}`);
+  // Over several clusters each footer already says which pass failed, and why.
+  const failures = reports.flatMap(({ summary }) =>
+    showCluster || summary.error === undefined
+      ? []
+      : [`the pass could not complete: ${summary.error}`],
+  );
+  return (
+    [line(header), ...rows.map(line), '', ...footers.filter((f) => f !== ''), ...failures].join(
+      '\n',
+    ) + '\n'
+  );
+}
+
+export function formatTable(summary: RunSummary): string {
+  return formatClustersTable([{ name: '', summary }], false);
 }
 
 /** Report text is handed out in pieces of about this many characters. */
@@ -89,16 +199,25 @@ const CHUNK_CHARS = 64 * 1024;
  * memory peak. Each row is stringified inside a one-element array, which indents it as the whole
  * array would; the text between that array's brackets is the row (no second pass over the text).
  */
-function* jsonChunks(outcomes: readonly PvcOutcome[]): Generator<string> {
-  if (outcomes.length === 0) {
+/** Each pass's rows, then its failure record; over several clusters that record names its own. */
+function* jsonRows(reports: readonly ClusterReport[]): Generator<Record<string, unknown>> {
+  for (const { name, summary } of reports) {
+    for (const outcome of summary.pvcs) yield outcomeJson(outcome);
+    const failure = failureJson(summary, name === '' ? null : name);
+    if (failure !== undefined) yield failure;
+  }
+}
+
+function* jsonChunks(reports: readonly ClusterReport[]): Generator<string> {
+  if (reports.every(({ summary }) => summary.pvcs.length === 0 && summary.error === undefined)) {
     yield '[]\n';
     return;
   }
   let chunk = '[';
   let separator = '\n';
-  for (const outcome of outcomes) {
+  for (const row of jsonRows(reports)) {
     // "[\n" + the indented row + "\n]"
-    chunk += separator + JSON.stringify([outcomeJson(outcome)], null, 2).slice(2, -2);
+    chunk += separator + JSON.stringify([row], null, 2).slice(2, -2);
     separator = ',\n';
     if (chunk.length >= CHUNK_CHARS) {
       yield chunk;
@@ -110,7 +229,17 @@ function* jsonChunks(outcomes: readonly PvcOutcome[]): Generator<string> {
 
 /** The report in pieces, for a writer that waits for the pipe between them. */
 export function reportChunks(summary: RunSummary, format: OutputFormat): Iterable<string> {
-  return format === 'json' ? jsonChunks(summary.pvcs) : [formatTable(summary)];
+  return format === 'json' ? jsonChunks([{ name: '', summary }]) : [formatTable(summary)];
+}
+
+/** One report over several passes: every row carries its cluster (the outcomes' `cluster`). */
+export function clustersReportChunks(
+  reports: readonly ClusterReport[],
+  format: OutputFormat,
+  showCluster: boolean,
+): Iterable<string> {
+  if (format === 'table') return [formatClustersTable(reports, showCluster)];
+  return jsonChunks(reports);
 }
 
 export function formatReport(summary: RunSummary, format: OutputFormat): string {

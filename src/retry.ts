@@ -51,6 +51,16 @@ export function parseRetryAfter(value: string | undefined, nowMs: number): numbe
   return Number.isNaN(date) ? undefined : Math.max(0, date - nowMs);
 }
 
+/**
+ * A call's total time, retries and their waits included: once the next attempt could not start
+ * before `endsAt`, the last failure stands (client-go's request timeout covers its retries too).
+ */
+export interface RetryBudget {
+  /** Epoch milliseconds. */
+  endsAt: number;
+  now: () => number;
+}
+
 export async function withRetry<T>(
   call: () => Promise<T>,
   classify: (error: unknown) => TransientError,
@@ -60,6 +70,7 @@ export async function withRetry<T>(
     /** [0, 1], for the jitter; Math.random by default, NO_JITTER for the full window. */
     random?: () => number;
     onRetry?: (error: unknown, attempt: number, delayMs: number) => void;
+    budget?: RetryBudget;
   },
 ): Promise<T> {
   for (let attempt = 0; ; attempt++) {
@@ -72,6 +83,8 @@ export async function withRetry<T>(
         options.policy.maxDelayMs * 2,
         retryAfterMs ?? backoffDelay(options.policy, attempt, options.random),
       );
+      const { budget } = options;
+      if (budget !== undefined && budget.now() + delayMs >= budget.endsAt) throw error;
       options.onRetry?.(error, attempt + 1, delayMs);
       await options.sleep(delayMs);
     }

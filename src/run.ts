@@ -20,6 +20,7 @@ import {
 import { formatQuantity } from './core/quantity.js';
 import type { SettingsLayer } from './core/settings.js';
 import { mapWithConcurrency } from './concurrency.js';
+import { waitForBackups } from './backups.js';
 import {
   coordinateGroups,
   countMatches,
@@ -33,8 +34,10 @@ import {
 } from './governance.js';
 import type {
   Cluster,
+  Coordination,
   CustomResources,
   ExpansionCandidate,
+  PatchOutcome,
   ProviderGate,
   ProviderVerdict,
   VolumeStatsSource,
@@ -54,6 +57,8 @@ export interface RunConfig {
   shard: ((pvc: PvcSnapshot, group: string | undefined) => boolean) | undefined;
   /** Whether this run writes PVCPolicy status (one shard does); default true. */
   writesPolicyStatus?: boolean;
+  /** --snapshot-wait: how long a snapshot or backup in flight holds an expansion (backups.ts). */
+  snapshotWaitMs?: number;
 }
 
 export interface RunDeps {
@@ -67,6 +72,8 @@ export interface RunDeps {
   signal: AbortSignal;
   /** PVCPolicy and PVCGroup; undefined: none (as when the CRDs are not installed). */
   customResources?: CustomResources;
+  /** VolumeSnapshots, Velero Backups and StatefulSets; undefined: no backup is waited for. */
+  coordination?: Coordination;
 }
 
 /** A managed PVC with everything gathered for its decision. */
@@ -335,6 +342,40 @@ function regroup(item: Pending, fresh: PvcSnapshot): Pending {
   return { ...item, subject, decision: { ...item.decision, fromBytes: fresh.capacityBytes } };
 }
 
+/** A PATCH that went unanswered is not sent again: the re-read said whether it applied. */
+function unansweredPatch(
+  item: Pending,
+  outcome: { pvc: PvcSnapshot | undefined; detail: string },
+): Pending {
+  const note = `PATCH unanswered: ${outcome.detail}`;
+  if (outcome.pvc === undefined)
+    return held(item, 'api-error', `${note}; the next run tries again`, { action: 'error' });
+  return {
+    ...item,
+    subject: { ...item.subject, pvc: outcome.pvc },
+    decision: { ...item.decision, detail: `${item.decision.detail}; ${note}` },
+  };
+}
+
+/** The PVC's record after a PATCH that did not conflict. */
+function patched(item: Pending, outcome: Exclude<PatchOutcome, { kind: 'conflict' }>): Pending {
+  switch (outcome.kind) {
+    case 'patched':
+      return { ...item, subject: { ...item.subject, pvc: outcome.pvc } };
+    case 'not-found':
+      return held(item, 'api-error', DELETED, { warn: false });
+    case 'rejected':
+      return held(
+        item,
+        'api-error',
+        `the API server refused the resize (HTTP ${outcome.status}): ${outcome.message}`,
+        { action: 'error' },
+      );
+    case 'unanswered':
+      return unansweredPatch(item, outcome);
+  }
+}
+
 /** PATCH size and state together, guarded by resourceVersion; on 409 re-read and decide once more. */
 async function expand(deps: RunDeps, item: Pending): Promise<Pending> {
   let current = item;
@@ -361,21 +402,8 @@ async function expand(deps: RunDeps, item: Pending): Promise<Pending> {
       requestStorage: formatQuantity(toBytes),
       annotations,
     });
-    switch (outcome.kind) {
-      case 'patched':
-        return { ...current, subject: { ...current.subject, pvc: outcome.pvc } };
-      case 'not-found':
-        return held(current, 'api-error', DELETED, { warn: false });
-      case 'rejected':
-        return held(
-          current,
-          'api-error',
-          `the API server refused the resize (HTTP ${outcome.status}): ${outcome.message}`,
-          { action: 'error' },
-        );
-      case 'conflict':
-        current = await redecide(deps, current);
-    }
+    if (outcome.kind !== 'conflict') return patched(current, outcome);
+    current = await redecide(deps, current);
   }
   if (current.decision.action !== 'expand') return current;
   return held(
@@ -390,12 +418,13 @@ function messageFor(item: Pending): string {
   return `${item.decision.reason}: ${item.decision.detail}`;
 }
 
+/** Records the PVC's Event; when that fails, the PVC's record says so too. */
 async function recordEvent(
   deps: RunDeps,
   item: Pending,
   type: 'Normal' | 'Warning',
   action: string,
-): Promise<void> {
+): Promise<Pending> {
   const { pvc } = item.subject;
   try {
     await deps.cluster.recordEvent({
@@ -405,11 +434,15 @@ async function recordEvent(
       action,
       message: messageFor(item),
     });
+    return item;
   } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
     deps.log.warn(
-      { namespace: pvc.namespace, name: pvc.name, err: String(error) },
+      { namespace: pvc.namespace, name: pvc.name, err: message },
       'recording event failed',
     );
+    const detail = `${item.decision.detail}; its ${type} Event was not recorded: ${message}`;
+    return { ...item, decision: { ...item.decision, detail } };
   }
 }
 
@@ -430,13 +463,12 @@ async function applyOne(deps: RunDeps, item: Pending): Promise<Pending> {
         { action: 'error' },
       );
     }
-    if (result.decision.action === 'expand') await recordEvent(deps, result, 'Normal', 'expand');
-    else if (result.decision.warn)
-      await recordEvent(deps, result, 'Warning', result.decision.action);
+    if (result.decision.action === 'expand') return recordEvent(deps, result, 'Normal', 'expand');
+    if (result.decision.warn) return recordEvent(deps, result, 'Warning', result.decision.action);
     return result;
   }
   if (item.decision.warn && !deps.signal.aborted)
-    await recordEvent(deps, item, 'Warning', item.decision.action);
+    return recordEvent(deps, item, 'Warning', item.decision.action);
   return item;
 }
 
@@ -483,8 +515,8 @@ async function settle(
   deps: RunDeps,
   config: RunConfig,
   decided: Pending[],
+  outcomes: PvcOutcome[],
 ): Promise<{ outcomes: PvcOutcome[]; members: Map<string, MemberResult[]> }> {
-  const outcomes: PvcOutcome[] = [];
   const writes: { index: number; item: Pending | undefined }[] = [];
   const final: Pending[] = [];
   for (const item of decided) {
@@ -550,6 +582,8 @@ export async function run(deps: RunDeps, config: RunConfig): Promise<RunSummary>
     unmanaged: { 'not-enabled': 0, disabled: 0, 'other-shard': 0 },
     matchCounts: new Map(),
   };
+  // The records decided so far: a pass that fails later still reports them.
+  const outcomes: PvcOutcome[] = [];
   try {
     const [classes, governance] = await Promise.all([
       deps.cluster.listStorageClasses(),
@@ -561,10 +595,11 @@ export async function run(deps: RunDeps, config: RunConfig): Promise<RunSummary>
     listing.managed = [];
     const { pending, plans } = decideAll(deps, subjects);
     subjects.length = 0;
+    await waitForBackups(deps, config, pending);
     const checked = await checkWithProviders(deps, config, pending);
     // checked holds the same decisions; settle() empties it as it goes, and this must not keep them.
     pending.length = 0;
-    const settled = await settle(deps, config, checked);
+    const settled = await settle(deps, config, checked, outcomes);
     const pvcs = settled.outcomes;
     // Dry run writes nothing, status included.
     if (!config.dryRun)
@@ -602,7 +637,7 @@ export async function run(deps: RunDeps, config: RunConfig): Promise<RunSummary>
       error: message,
       pvcsSeen: listing.seen,
       unmanaged: listing.unmanaged,
-      pvcs: [],
+      pvcs: outcomes,
     };
   }
 }

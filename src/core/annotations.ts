@@ -21,6 +21,11 @@ export const ANNOTATIONS = {
   expansionHistory: `${ANNOTATION_PREFIX}expansion-history`,
   provider: `${ANNOTATION_PREFIX}provider`,
   awsVolumeType: `${ANNOTATION_PREFIX}aws-volume-type`,
+  /**
+   * Written by a person: the time of the expansion whose size was set back (size-reverted) that
+   * they accept, so the PVC may grow again. It names one expansion: a later revert warns again.
+   */
+  sizeRevertedAck: `${ANNOTATION_PREFIX}size-reverted-ack`,
 } as const;
 
 /** Keys that are read by other parts (providers) or written as state, beside the settings. */
@@ -33,6 +38,7 @@ const OTHER_KEYS = new Set([
   'group',
   // Written by the admission webhook: the PVCPolicy that selected the PVC at creation.
   'policy',
+  'size-reverted-ack',
 ]);
 
 /** A bad annotation: the key, the value as written, and what is wrong with it. */
@@ -47,19 +53,12 @@ export interface PvcAnnotations {
   layer: SettingsLayer;
   lastExpansion: Date | undefined;
   history: ExpansionRecord[];
+  /** pvc-chonker.io/size-reverted-ack: the reverted expansion a person accepted. */
+  sizeRevertedAck: Date | undefined;
   /** Malformed values: the PVC is skipped and nothing is patched. */
   problems: AnnotationProblem[];
   /** Keys under the prefix that mean nothing to this version: warned about, not fatal. */
   unknownKeys: string[];
-}
-
-export type Management = 'managed' | 'not-enabled' | 'disabled';
-
-/** A PVC is managed only with enabled "true"; "false" always wins over any policy. */
-export function management(annotations: Readonly<Record<string, string>>): Management {
-  const value = annotations[ANNOTATIONS.enabled];
-  if (value === 'true') return 'managed';
-  return value === 'false' ? 'disabled' : 'not-enabled';
 }
 
 function isSettingKey(key: string): key is SettingKey {
@@ -88,13 +87,9 @@ export function parseAnnotations(annotations: Readonly<Record<string, string>>):
     }
   }
 
-  let lastExpansion: Date | undefined;
-  const lastText = annotations[ANNOTATIONS.lastExpansion];
-  if (lastText !== undefined) {
-    const parsed = parseTime(lastText);
-    if (parsed.ok) lastExpansion = parsed.value;
-    else problems.push({ key: ANNOTATIONS.lastExpansion, value: lastText, message: parsed.error });
-  }
+  const lastExpansion = readTime(annotations, ANNOTATIONS.lastExpansion, problems);
+
+  const sizeRevertedAck = readTime(annotations, ANNOTATIONS.sizeRevertedAck, problems);
 
   let history: ExpansionRecord[] = [];
   const historyText = annotations[ANNOTATIONS.expansionHistory];
@@ -107,7 +102,21 @@ export function parseAnnotations(annotations: Readonly<Record<string, string>>):
     }
   }
 
-  return { layer, lastExpansion, history, problems, unknownKeys };
+  return { layer, lastExpansion, history, sizeRevertedAck, problems, unknownKeys };
+}
+
+/** An RFC 3339 time annotation; a bad value is a problem. */
+function readTime(
+  annotations: Readonly<Record<string, string>>,
+  key: string,
+  problems: AnnotationProblem[],
+): Date | undefined {
+  const text = annotations[key];
+  if (text === undefined) return undefined;
+  const parsed = parseTime(text);
+  if (parsed.ok) return parsed.value;
+  problems.push({ key, value: text, message: parsed.error });
+  return undefined;
 }
 
 /** 'pvc-chonker.io/threshold: "eighty" is not a percentage', cut so a report line stays readable. */

@@ -1,6 +1,11 @@
-import { describeProblem, parseAnnotations, type PvcAnnotations } from './annotations.js';
+import {
+  ANNOTATIONS,
+  describeProblem,
+  parseAnnotations,
+  type PvcAnnotations,
+} from './annotations.js';
 import { formatDuration } from './duration.js';
-import type { ExpansionRecord } from './history.js';
+import { formatTime, type ExpansionRecord } from './history.js';
 import type { LayerProblem } from './layers.js';
 import type { Reason, ThresholdType } from './outcome.js';
 import { formatRatio, percentOf, ratio, reachesPercent } from './percent.js';
@@ -193,6 +198,22 @@ const checkBound: Check = (context) => {
     : undefined;
 };
 
+/**
+ * The request below the size pvc-chonker last wrote: an owner (an operator, a GitOps tool, a
+ * restore) set it back. Growing it again would fight that owner, so the PVC waits for a person:
+ * fix the owner, or accept the smaller size with the ack annotation naming that expansion.
+ */
+const checkSizeReverted: Check = (context) => {
+  const last = context.annotations.history.at(-1);
+  const request = context.input.pvc.requestBytes;
+  if (last === undefined || request === undefined || request >= last.toBytes) return undefined;
+  const when = formatTime(last.time);
+  const ack = context.annotations.sizeRevertedAck;
+  if (ack?.getTime() === last.time.getTime()) return undefined;
+  const detail = `spec.resources.requests.storage is ${formatQuantity(request)}, below the ${formatQuantity(last.toBytes)} pvc-chonker wrote at ${when}: something set it back; no expansion until the owner keeps the new size or the PVC is annotated ${ANNOTATIONS.sizeRevertedAck}=${when}`;
+  return skip(context, 'size-reverted', detail, true);
+};
+
 /** A max-size annotation below the current size is a mistake, not a limit reached. */
 const checkMaxSizeAnnotation: Check = (context) => {
   const { settings, sources } = context.resolved;
@@ -278,6 +299,7 @@ const CHECKS: readonly Check[] = [
   checkLayers,
   checkAnnotations,
   checkBound,
+  checkSizeReverted,
   checkMaxSizeAnnotation,
   checkResize,
   checkStorageClass,

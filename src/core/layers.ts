@@ -6,7 +6,7 @@
  */
 import { ANNOTATION_PREFIX, ANNOTATIONS } from './annotations.js';
 import type { Reason } from './outcome.js';
-import type { PolicyChoice, PvcPolicy } from './pvc-policy.js';
+import type { PvcPolicy } from './pvc-policy.js';
 import { describeFieldProblem, policySource } from './pvc-policy.js';
 import type { PvcSnapshot, StorageClassInfo } from './pvc.js';
 import {
@@ -179,9 +179,4 @@ export function withProviderAnnotations(pvc: PvcSnapshot, layers: PvcLayers): Pv
   const keys = Object.keys(layers.providerAnnotations);
   if (keys.every((key) => pvc.annotations[key] === layers.providerAnnotations[key])) return pvc;
   return { ...pvc, annotations: { ...layers.providerAnnotations, ...pvc.annotations } };
-}
-
-/** Names of the policies that matched, the chosen one first: for logs and reports. */
-export function matchedPolicyNames(choice: PolicyChoice): string[] {
-  return choice.matched.map((policy) => `${policy.namespace}/${policy.name}`);
 }

@@ -3,6 +3,7 @@
  * all use exactly these words; add a word when a feature needs one, never two words for one thing.
  */
 import type { StatsSourceName } from './pvc.js';
+import type { TemplateDrift } from './drift.js';
 
 /** expand: the PATCH was sent and accepted; would-expand: the same, in --dry-run. */
 export type Action = 'expand' | 'would-expand' | 'skip' | 'error';
@@ -36,6 +37,10 @@ export type Reason =
   | 'offline-expansion-required'
   // The per-run cap on writes; the next run picks the PVC up.
   | 'max-expansions-per-run'
+  // A VolumeSnapshot of the PVC or a Velero Backup of its namespace is in progress: wait for it.
+  | 'backup-in-progress'
+  // The request is below the size pvc-chonker last wrote: an owner set it back; a person decides.
+  | 'size-reverted'
   // The run was asked to stop (SIGTERM) before this PVC was handled.
   | 'interrupted';
 
@@ -73,6 +78,10 @@ export interface PvcOutcome {
   group: string | undefined;
   /** Where its usage was read (or the source that failed); absent when none was asked. */
   source?: StatsSourceName | undefined;
+  /** For a PVC created from a StatefulSet's volumeClaimTemplates: the template's size and its own. */
+  templateDrift?: TemplateDrift | undefined;
+  /** The cluster the PVC is in: the kubeconfig context, or --cluster-name (the metrics' label). */
+  cluster?: string | undefined;
 }
 
 /** Why an unmanaged PVC was passed over. */

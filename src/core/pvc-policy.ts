@@ -32,6 +32,7 @@ export const TEMPLATE_SETTING_FIELDS = {
   minIncrease: 'min-increase',
   maxSize: 'max-size',
   cooldown: 'cooldown',
+  waitForBackups: 'wait-for-backups',
 } as const satisfies Record<string, SettingKey>;
 
 type TemplateSettingField = keyof typeof TEMPLATE_SETTING_FIELDS;
@@ -124,6 +125,14 @@ function positiveInteger(
   return undefined;
 }
 
+/**
+ * A template setting's text: a string as written, or a boolean (waitForBackups: false in YAML)
+ * as the annotation would spell it; the setting's own parser then judges it.
+ */
+function settingText(value: unknown, field: string, problems: FieldProblem[]): string | undefined {
+  return typeof value === 'boolean' ? String(value) : optionalString(value, field, problems);
+}
+
 function templateLayer(
   template: Record<string, unknown>,
   source: SettingsLayer['source'],
@@ -132,7 +141,7 @@ function templateLayer(
   const texts: Partial<Record<SettingKey, string>> = {};
   const fieldOf = new Map<SettingKey, string>();
   for (const field of Object.keys(TEMPLATE_SETTING_FIELDS) as TemplateSettingField[]) {
-    const text = optionalString(template[field], `spec.template.${field}`, problems);
+    const text = settingText(template[field], `spec.template.${field}`, problems);
     if (text === undefined) continue;
     texts[TEMPLATE_SETTING_FIELDS[field]] = text;
     fieldOf.set(TEMPLATE_SETTING_FIELDS[field], `spec.template.${field}`);

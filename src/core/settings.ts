@@ -19,6 +19,11 @@ export interface Settings {
   minIncreaseBytes: bigint;
   maxSizeBytes: bigint | undefined;
   cooldownMs: number;
+  /**
+   * Hold an expansion while a CSI VolumeSnapshot of the PVC or a Velero Backup of its namespace
+   * is in progress (reason backup-in-progress); see backups.ts.
+   */
+  waitForBackups: boolean;
 }
 
 export type SettingName = keyof Settings;
@@ -47,6 +52,7 @@ export const DEFAULT_SETTINGS: Settings = {
   minIncreaseBytes: GiB,
   maxSizeBytes: undefined,
   cooldownMs: 15 * 60_000,
+  waitForBackups: true,
 };
 
 /**
@@ -62,6 +68,7 @@ export function resolveSettings(layers: readonly SettingsLayer[]): ResolvedSetti
     minIncreaseBytes: 'default',
     maxSizeBytes: 'default',
     cooldownMs: 'default',
+    waitForBackups: 'default',
   };
   for (const layer of layers) {
     for (const name of Object.keys(layer.values) as SettingName[]) {
@@ -134,6 +141,13 @@ export function parseCooldown(text: string): Result<number> {
   return parseDuration(text);
 }
 
+/** "true" or "false", exactly: an annotation that switches a behaviour on or off. */
+export function parseSwitch(text: string): Result<boolean> {
+  if (text === 'true') return ok(true);
+  if (text === 'false') return ok(false);
+  return err(`${JSON.stringify(text)} is not "true" or "false"`);
+}
+
 /** Text forms of the settings, keyed as the annotations and flags name them. */
 export const SETTING_PARSERS = {
   threshold: { setting: 'threshold', parse: parseThreshold },
@@ -142,6 +156,7 @@ export const SETTING_PARSERS = {
   'min-increase': { setting: 'minIncreaseBytes', parse: parseMinIncrease },
   'max-size': { setting: 'maxSizeBytes', parse: parseMaxSize },
   cooldown: { setting: 'cooldownMs', parse: parseCooldown },
+  'wait-for-backups': { setting: 'waitForBackups', parse: parseSwitch },
 } as const satisfies Record<
   string,
   { setting: SettingName; parse: (text: string) => Result<unknown> }

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { withoutUndefined } from '../core/json.js';
 import { err, ok, type Result } from '../core/result.js';
 import {
+  contextNames,
   resolveKubeconfig,
   type ClusterEntry,
   type CredentialPlugin,
@@ -279,14 +280,14 @@ function fromFiles(
     : err(`cannot load kubeconfig ${JSON.stringify(label)}: ${connection.error}`);
 }
 
+/** Where the connection comes from: kubeconfig files (and how to name them), or the pod. */
+type Source = { kind: 'files'; paths: string[]; label: string } | { kind: 'in-cluster' };
+
 /**
  * kubectl's precedence: --kubeconfig (each file must exist), else KUBECONFIG (a colon-separated
  * list; missing files are skipped), else the pod's service account, else ~/.kube/config.
  */
-export function loadApiConnection(
-  choice: ConnectionChoice,
-  environment: ConnectionEnvironment,
-): Result<ApiConnection> {
+function locate(choice: ConnectionChoice, environment: ConnectionEnvironment): Result<Source> {
   const { env } = environment;
   const split = (list: string): string[] => list.split(':').filter((file) => file !== '');
   const exists = (file: string): boolean =>
@@ -296,23 +297,54 @@ export function loadApiConnection(
     const files = split(choice.kubeconfig);
     const missing = files.find((file) => !exists(file));
     if (missing !== undefined) return err(`--kubeconfig: "${missing}" does not exist`);
-    return fromFiles(files, choice.context, choice.kubeconfig);
+    return ok({ kind: 'files', paths: files, label: choice.kubeconfig });
   }
   const fromEnv = env['KUBECONFIG'];
   if (fromEnv !== undefined && fromEnv !== '') {
     const files = split(fromEnv).filter(exists);
     if (files.length === 0) return err(`KUBECONFIG: none of "${fromEnv}" exists`);
-    return fromFiles(files, choice.context, fromEnv);
+    return ok({ kind: 'files', paths: files, label: fromEnv });
   }
-  if (env['KUBERNETES_SERVICE_HOST'] !== undefined) {
-    if (choice.context !== undefined)
-      return err(`--context: "${choice.context}" needs a kubeconfig; in a pod there is none`);
-    return inCluster(env, environment.serviceAccountDir ?? SERVICE_ACCOUNT_DIR);
-  }
+  if (env['KUBERNETES_SERVICE_HOST'] !== undefined) return ok({ kind: 'in-cluster' });
   const file = join(environment.home ?? homedir(), '.kube', 'config');
   if (!exists(file))
     return err(
       `no kubeconfig: pass --kubeconfig, set KUBECONFIG, or run in a cluster (${file} does not exist)`,
     );
-  return fromFiles([file], choice.context, file);
+  return ok({ kind: 'files', paths: [file], label: file });
+}
+
+/** The connection to the API server, found in kubectl's order of precedence (see locate). */
+export function loadApiConnection(
+  choice: ConnectionChoice,
+  environment: ConnectionEnvironment,
+): Result<ApiConnection> {
+  const source = locate(choice, environment);
+  if (!source.ok) return source;
+  if (source.value.kind === 'files')
+    return fromFiles(source.value.paths, choice.context, source.value.label);
+  if (choice.context !== undefined)
+    return err(`--context: "${choice.context}" needs a kubeconfig; in a pod there is none`);
+  return inCluster(environment.env, environment.serviceAccountDir ?? SERVICE_ACCOUNT_DIR);
+}
+
+/** The kubeconfig's context names (several clusters in one run); a pod has none. */
+export function listContexts(
+  choice: Pick<ConnectionChoice, 'kubeconfig'>,
+  environment: ConnectionEnvironment,
+): Result<string[]> {
+  const source = locate(choice, environment);
+  if (!source.ok) return source;
+  if (source.value.kind === 'in-cluster')
+    return err('several clusters need a kubeconfig with their contexts; in a pod there is none');
+  const files: KubeconfigFile[] = [];
+  for (const path of source.value.paths) {
+    const text = readText(path);
+    if (!text.ok) return text;
+    files.push({ path, text: text.value });
+  }
+  const names = contextNames(files);
+  return names.ok
+    ? names
+    : err(`cannot load kubeconfig ${JSON.stringify(source.value.label)}: ${names.error}`);
 }

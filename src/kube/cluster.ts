@@ -12,119 +12,40 @@ import {
   type PvcSnapshot,
   type StorageClassInfo,
 } from '../core/pvc.js';
+import { parseQuantity } from '../core/quantity.js';
 import type { Cluster, PatchOutcome, PvcEvent, PvcPatch } from '../ports.js';
+import type { Budget, KubeClient } from './client.js';
 import { toPersistentVolumeInfo, toPvcSnapshot, toStorageClassInfo } from './convert.js';
-import { KubeApiError, classifyKubeError, messageOf, statusOf } from './errors.js';
-import type { CallLimits, RawClient, RawRequest } from './raw-request.js';
+import { KubeApiError } from './errors.js';
 import { newEventBody, repeatPatch, seriesEventName, uniqueEventName } from './event-bodies.js';
-import { withRetry, type RetryPolicy, type Sleep, type TransientError } from '../retry.js';
+import { expansionApplied, guardedPatchApplied } from './write-check.js';
 
 export interface KubeClusterOptions {
-  timeoutMs: number;
-  retry: RetryPolicy;
-  sleep: Sleep;
+  /** Every call goes through it: budget, retries, errors (client.ts). */
+  client: KubeClient;
   log: Logger;
   /** Event source fields: who reports (controller) and which run of it (instance). */
   reportingController: string;
   reportingInstance: string;
-  /** Aborts every in-flight call when the run is told to stop. */
-  signal: AbortSignal;
-  /** Every request goes out through it (see raw-request.ts). */
-  send: RawClient;
 }
 
-/** One page of a list as the API server sends it; items are read by the convert functions. */
-interface Page<T> {
-  items?: T[];
-  metadata?: { continue?: string };
-}
-
-/** The real Kubernetes API, with a deadline and retries on every call. */
+/** The pass's reads and writes of core Kubernetes objects, through the one client. */
 export class KubeCluster implements Cluster {
   private readonly options: KubeClusterOptions;
-  private readonly limits: CallLimits;
+  private readonly client: KubeClient;
 
   constructor(options: KubeClusterOptions) {
     this.options = options;
-    this.limits = { deadlineMs: options.timeoutMs, stop: options.signal };
+    this.client = options.client;
   }
 
-  /** One attempt of a request, under its own deadline joined with the run's stop. */
-  private attempt(request: RawRequest): Promise<unknown> {
-    return this.options.send(request, this.limits);
-  }
-
-  /**
-   * One request with the deadline, retries and error naming of every call; for the adapters of
-   * other kinds (custom-resources.ts) that share this client.
-   */
-  request(operation: string, request: RawRequest): Promise<unknown> {
-    return this.call(operation, () => this.attempt(request));
-  }
-
-  private async call<T>(operation: string, request: () => Promise<T>): Promise<T> {
-    try {
-      // Once the run abandons its calls (SIGTERM + grace), a failure is final: no retry.
-      const classify = (error: unknown): TransientError =>
-        this.options.signal.aborted
-          ? { transient: false, retryAfterMs: undefined }
-          : classifyKubeError(error);
-      return await withRetry(request, classify, {
-        policy: this.options.retry,
-        sleep: this.options.sleep,
-        onRetry: (error, attempt, delayMs) => {
-          this.options.log.warn(
-            { operation, attempt, delayMs, err: messageOf(error) },
-            'retrying kubernetes api call',
-          );
-        },
-      });
-    } catch (error) {
-      // After the shutdown grace an abort is ours, not a timeout: say so.
-      const detail = this.options.signal.aborted
-        ? 'abandoned: the run was stopped and its grace period ran out'
-        : messageOf(error);
-      throw new KubeApiError(operation, statusOf(error), detail, { cause: error });
-    }
-  }
-
-  /** Pages through a list with limit/continue, each page one retried, time-limited GET. */
-  async *pages<T>(
+  /** The items of every page (a list restarted after a 410 repeats some: callers key by name). */
+  private async *items<T>(
     operation: string,
     path: string,
     query: Readonly<Record<string, string>>,
   ): AsyncIterable<T[]> {
-    let cont: string | undefined;
-    let restarts = 0;
-    for (;;) {
-      const pageQuery = cont === undefined ? query : { ...query, continue: cont };
-      let page: Page<T>;
-      try {
-        page = (await this.call(operation, () =>
-          this.attempt({ method: 'GET', path, query: pageQuery }),
-        )) as Page<T>;
-      } catch (error) {
-        // 410 Gone: the continue token outlived etcd's compaction. Start the list again; the
-        // caller keys items by name, so items seen twice count once.
-        if (!(
-          error instanceof KubeApiError &&
-          error.status === 410 &&
-          cont !== undefined &&
-          restarts < 2
-        ))
-          throw error;
-        this.options.log.warn(
-          { operation, err: error.message },
-          'list continue token expired, listing again',
-        );
-        restarts++;
-        cont = undefined;
-        continue;
-      }
-      yield page.items ?? [];
-      cont = page.metadata?.continue;
-      if (cont === undefined || cont === '') return;
-    }
+    for await (const page of this.client.pages<T>(operation, path, query)) yield page.items;
   }
 
   /** Cluster-wide, or one page stream per namespace. */
@@ -135,11 +56,11 @@ export class KubeCluster implements Cluster {
     query: Readonly<Record<string, string>>,
   ): AsyncIterable<T[]> {
     if (namespaces.length === 0) {
-      yield* this.pages<T>(operation, `/api/v1/${resource}`, query);
+      yield* this.items<T>(operation, `/api/v1/${resource}`, query);
       return;
     }
     for (const namespace of namespaces) {
-      yield* this.pages<T>(operation, `/api/v1/namespaces/${namespace}/${resource}`, query);
+      yield* this.items<T>(operation, `/api/v1/namespaces/${namespace}/${resource}`, query);
     }
   }
 
@@ -161,7 +82,7 @@ export class KubeCluster implements Cluster {
     const volumes = new Map<string, PersistentVolumeInfo>();
     if (names.size === 0) return volumes;
     const query = { limit: String(pageSize) };
-    for await (const items of this.pages<V1PersistentVolume>(
+    for await (const items of this.items<V1PersistentVolume>(
       'list persistentvolumes',
       '/api/v1/persistentvolumes',
       query,
@@ -177,7 +98,7 @@ export class KubeCluster implements Cluster {
   async listStorageClasses(): Promise<Map<string, StorageClassInfo>> {
     const classes = new Map<string, StorageClassInfo>();
     const path = '/apis/storage.k8s.io/v1/storageclasses';
-    for await (const items of this.pages<V1StorageClass>('list storageclasses', path, {
+    for await (const items of this.items<V1StorageClass>('list storageclasses', path, {
       limit: '500',
     })) {
       for (const storageClass of items)
@@ -199,10 +120,16 @@ export class KubeCluster implements Cluster {
     return nodes;
   }
 
-  async getPvc(ref: PvcRef): Promise<PvcSnapshot | undefined> {
+  getPvc(ref: PvcRef): Promise<PvcSnapshot | undefined> {
+    return this.readPvc(ref, this.client.budget());
+  }
+
+  private async readPvc(ref: PvcRef, budget: Budget): Promise<PvcSnapshot | undefined> {
     try {
-      const pvc = await this.call(`get persistentvolumeclaim ${pvcKey(ref)}`, () =>
-        this.attempt({ method: 'GET', path: pvcPath(ref) }),
+      const pvc = await this.client.request(
+        `get persistentvolumeclaim ${pvcKey(ref)}`,
+        { method: 'GET', path: pvcPath(ref) },
+        { budget },
       );
       return toPvcSnapshot(pvc as V1PersistentVolumeClaim);
     } catch (error) {
@@ -216,22 +143,27 @@ export class KubeCluster implements Cluster {
       metadata: { resourceVersion: patch.resourceVersion, annotations: patch.annotations },
       spec: { resources: { requests: { storage: patch.requestStorage } } },
     };
+    const requested = parseQuantity(patch.requestStorage);
+    const written = { ...patch, requestBytes: requested.ok ? requested.value : -1n };
     try {
-      const pvc = await this.call(`patch persistentvolumeclaim ${pvcKey(ref)}`, () =>
-        this.attempt({
-          method: 'PATCH',
-          path: pvcPath(ref),
-          body,
-          contentType: 'application/merge-patch+json',
-        }),
+      const outcome = await this.client.write(
+        `patch persistentvolumeclaim ${pvcKey(ref)}`,
+        { method: 'PATCH', path: pvcPath(ref), body, contentType: 'application/merge-patch+json' },
+        {
+          read: (budget) => this.readPvc(ref, budget),
+          applied: (pvc) => expansionApplied(written, pvc),
+        },
       );
-      return { kind: 'patched', pvc: toPvcSnapshot(pvc as V1PersistentVolumeClaim) };
+      return outcome.kind === 'answered'
+        ? { kind: 'patched', pvc: toPvcSnapshot(outcome.body as V1PersistentVolumeClaim) }
+        : { kind: 'unanswered', pvc: outcome.object, detail: outcome.detail };
     } catch (error) {
       if (!(error instanceof KubeApiError)) throw error;
+      if (error.unanswered) return { kind: 'unanswered', pvc: undefined, detail: error.detail };
       if (error.status === 409) return { kind: 'conflict' };
       if (error.status === 404) return { kind: 'not-found' };
       if (error.status === 422 || error.status === 403 || error.status === 400) {
-        return { kind: 'rejected', status: error.status, message: messageOf(error.cause) };
+        return { kind: 'rejected', status: error.status, message: error.detail };
       }
       throw error;
     }
@@ -293,24 +225,38 @@ export class KubeCluster implements Cluster {
     );
   }
 
-  private async readEvent(operation: string, path: string): Promise<unknown> {
+  private async readEvent(
+    operation: string,
+    path: string,
+    budget = this.client.budget(),
+  ): Promise<unknown> {
     try {
-      return await this.call(operation, () => this.attempt({ method: 'GET', path }));
+      return await this.client.request(operation, { method: 'GET', path }, { budget });
     } catch (error) {
       if (error instanceof KubeApiError && error.status === 404) return undefined;
       throw error;
     }
   }
 
-  /** 'raced': a concurrent run got there first (409 AlreadyExists or Conflict, or 404 on patch). */
+  /**
+   * 'raced': a concurrent run got there first (409 AlreadyExists or Conflict, or 404 on patch).
+   * An Event's name is chosen before it is sent, so an unanswered create is learned by reading
+   * that name.
+   */
   private async createEvent(
     operation: string,
     namespace: string,
-    body: Record<string, unknown>,
+    body: Record<string, unknown> & { metadata: { name: string } },
   ): Promise<'done' | 'raced'> {
+    const path = eventsPath(namespace);
     return this.raceTolerant(() =>
-      this.call(operation, () =>
-        this.attempt({ method: 'POST', path: eventsPath(namespace), body }),
+      this.client.write(
+        operation,
+        { method: 'POST', path, body },
+        {
+          read: (budget) => this.readEvent(operation, `${path}/${body.metadata.name}`, budget),
+          applied: (stored) => stored !== undefined,
+        },
       ),
     );
   }
@@ -321,10 +267,15 @@ export class KubeCluster implements Cluster {
     body: Record<string, unknown> | undefined,
   ): Promise<'done' | 'raced'> {
     if (body === undefined)
-      throw new KubeApiError(operation, undefined, 'the stored event has no resourceVersion');
+      throw new KubeApiError(operation, { detail: 'the stored event has no resourceVersion' });
     return this.raceTolerant(() =>
-      this.call(operation, () =>
-        this.attempt({ method: 'PATCH', path, body, contentType: 'application/merge-patch+json' }),
+      this.client.write(
+        operation,
+        { method: 'PATCH', path, body, contentType: 'application/merge-patch+json' },
+        {
+          read: (budget) => this.readEvent(operation, path, budget),
+          applied: (stored) => guardedPatchApplied(body, stored),
+        },
       ),
     );
   }

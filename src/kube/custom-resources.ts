@@ -10,8 +10,9 @@ import type {
   CustomResources,
   StatusWriteOutcome,
 } from '../ports.js';
-import type { KubeCluster } from './cluster.js';
+import type { Budget, KubeClient } from './client.js';
 import { KubeApiError } from './errors.js';
+import { guardedPatchApplied } from './write-check.js';
 
 function describe(ref: CustomResourceRef): string {
   return ref.namespace === undefined
@@ -20,10 +21,10 @@ function describe(ref: CustomResourceRef): string {
 }
 
 export class KubeCustomResources implements CustomResources {
-  private readonly cluster: KubeCluster;
+  private readonly client: KubeClient;
 
-  constructor(cluster: KubeCluster) {
-    this.cluster = cluster;
+  constructor(client: KubeClient) {
+    this.client = client;
   }
 
   private async list(
@@ -33,17 +34,24 @@ export class KubeCustomResources implements CustomResources {
   ): Promise<CustomResourceList> {
     const items: unknown[] = [];
     try {
-      for (const path of paths) {
-        for await (const page of this.cluster.pages<unknown>(operation, path, {
-          limit: String(pageSize),
-        }))
-          items.push(...page);
-      }
+      for (const path of paths) items.push(...(await this.listPath(operation, path, pageSize)));
     } catch (error) {
       if (error instanceof KubeApiError && error.status === 404) return { installed: false };
       throw error;
     }
     return { installed: true, items };
+  }
+
+  private async listPath(operation: string, path: string, pageSize: number): Promise<unknown[]> {
+    const items: unknown[] = [];
+    for await (const page of this.client.pages<unknown>(operation, path, {
+      limit: String(pageSize),
+    })) {
+      // Listed again from the start (410): what came before would count twice.
+      if (page.restarted) items.length = 0;
+      items.push(...page.items);
+    }
+    return items;
   }
 
   listPvcPolicies(namespaces: readonly string[], pageSize: number): Promise<CustomResourceList> {
@@ -63,15 +71,21 @@ export class KubeCustomResources implements CustomResources {
    * Re-reads one object with a list and a metadata.name field selector, so the RBAC stays at
    * list (no get) on the custom resources.
    */
-  async get(ref: CustomResourceRef): Promise<unknown> {
+  async get(ref: CustomResourceRef, budget?: Budget): Promise<unknown> {
     const base = `/apis/${CRD_GROUP}/${CRD_VERSION}`;
     const path =
       ref.namespace === undefined
         ? `${base}/${ref.kind}`
         : `${base}/namespaces/${ref.namespace}/${ref.kind}`;
     const query = { fieldSelector: `metadata.name=${ref.name}` };
-    for await (const page of this.cluster.pages<unknown>(`get ${describe(ref)}`, path, query)) {
-      if (page[0] !== undefined) return page[0];
+    const options = budget === undefined ? {} : { budget };
+    for await (const page of this.client.pages<unknown>(
+      `get ${describe(ref)}`,
+      path,
+      query,
+      options,
+    )) {
+      if (page.items[0] !== undefined) return page.items[0];
     }
     return undefined;
   }
@@ -88,12 +102,15 @@ export class KubeCustomResources implements CustomResources {
         ? `${base}/${ref.kind}/${ref.name}/status`
         : `${base}/namespaces/${ref.namespace}/${ref.kind}/${ref.name}/status`;
     try {
-      await this.cluster.request(`patch ${describe(ref)}/status`, {
-        method: 'PATCH',
-        path,
-        body,
-        contentType: 'application/merge-patch+json',
-      });
+      // Unanswered: written if a re-read shows it applied; else a KubeApiError saying so.
+      await this.client.write(
+        `patch ${describe(ref)}/status`,
+        { method: 'PATCH', path, body, contentType: 'application/merge-patch+json' },
+        {
+          read: (budget) => this.get(ref, budget),
+          applied: (object) => guardedPatchApplied(body, object),
+        },
+      );
       return 'written';
     } catch (error) {
       if (error instanceof KubeApiError && error.status === 409) return 'conflict';

@@ -67,7 +67,7 @@ export function newEventBody(
   name: string,
   source: EventSource,
   now: Date,
-): Record<string, unknown> {
+): Record<string, unknown> & { metadata: { name: string; namespace: string } } {
   const { pvc } = event;
   return {
     metadata: { name, namespace: pvc.namespace },

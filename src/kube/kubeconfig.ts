@@ -296,6 +296,12 @@ function execWithCommandPath(exec: Entry, dir: string): Entry {
   return { ...exec, command: join(dir, command) };
 }
 
+/** Every context of the merged files, in the order they first appear (for --all-contexts). */
+export function contextNames(files: readonly KubeconfigFile[]): Result<string[]> {
+  const merged = merge(files);
+  return merged.ok ? ok([...merged.value.contexts.keys()]) : merged;
+}
+
 /**
  * The context to use (`--context`, else the first current-context) and its cluster and user.
  * A context without a user is allowed (no credentials), as in kubectl.

@@ -86,7 +86,7 @@ function envValue(env: Env, name: string): string | undefined {
  */
 const GROUPING_VALUE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
 
-function parseGroupingValue(flag: string, value: string): Result<string> {
+export function parseGroupingValue(flag: string, value: string): Result<string> {
   if (value === '') return err(`${flag}: must not be empty`);
   if (value.includes('/')) {
     return err(`${flag} "${value}": must not contain '/' (it is a path segment of the push URL)`);

@@ -105,6 +105,13 @@ export const METRICS = {
     'The largest spec.resources.requests.storage among the members after the last run, in bytes.',
     ['group'],
   ),
+  // One series per StatefulSet volumeClaimTemplate whose PVCs are managed: bounded by the
+  // StatefulSets, not by the PVCs, so written whatever --pvc-metrics says.
+  templateDriftBytes: gauge(
+    'pvc_chonker_template_drift_bytes',
+    'The largest request among the managed PVCs of a StatefulSet volumeClaimTemplate minus the template size, in bytes; above 0: the manifests are behind (pvc-chonker drift).',
+    ['namespace', 'statefulset', 'template'],
+  ),
   pvcsByOutcome: gauge(
     'pvc_chonker_pvcs_by_outcome',
     'Managed PVCs in the last run by action and reason.',
@@ -175,13 +182,3 @@ export function counterShapes(definition: MetricDefinition): readonly string[][]
   const all = canonicalOrder(definition.labelNames);
   return all.includes('pvc') ? [all, all.filter((name) => name !== 'pvc')] : [all];
 }
-
-/** Counters are the only series carried forward from the previous push. */
-export const COUNTER_NAMES: ReadonlySet<string> = new Set(
-  Object.values(METRICS)
-    .filter((definition) => definition.type === 'counter')
-    .map((definition) => definition.name),
-);
-
-/** Labels the Pushgateway adds from the grouping key; never part of a pushed sample. */
-export const GROUPING_LABELS: ReadonlySet<string> = new Set(['job', 'cluster', 'instance']);

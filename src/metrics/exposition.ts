@@ -3,6 +3,7 @@
  * the PUT body and --metrics-file are streamed, so a run never holds the whole text, nor an
  * object per series (a 10,000-PVC fleet in `all` mode is 130,000 series, 10 MB of text).
  */
+import { driftBytes, summarizeDrift } from '../core/drift.js';
 import type { PvcOutcome } from '../core/outcome.js';
 import { METRICS, type MetricDefinition, type MetricKey } from './definitions.js';
 import { COUNTER_FAMILIES, type MetricsPlan } from './series.js';
@@ -131,6 +132,23 @@ function governanceFamilies(pvcs: readonly PvcOutcome[], out: ChunkBuffer): void
   );
 }
 
+/** Per StatefulSet template of the managed PVCs: largest request − template size. */
+function driftSamples(pvcs: readonly PvcOutcome[]): [string, number][] {
+  const claims = pvcs.flatMap(({ namespace, templateDrift }) =>
+    templateDrift === undefined ? [] : [{ namespace, drift: templateDrift }],
+  );
+  return summarizeDrift(claims).flatMap((row): [string, number][] => {
+    const bytes = driftBytes(row);
+    if (bytes === undefined) return [];
+    const labelText = withLabel(
+      withLabel(namespaceLabelText(row.namespace), 'statefulset', row.statefulSet),
+      'template',
+      row.template,
+    );
+    return [[labelText, Number(bytes)]];
+  });
+}
+
 function runFamilies(plan: MetricsPlan, out: ChunkBuffer): void {
   const { summary } = plan;
   const seconds = (date: Date): number => date.getTime() / 1000;
@@ -162,6 +180,7 @@ function runFamilies(plan: MetricsPlan, out: ChunkBuffer): void {
       stats.sources.map((source) => [withLabel('', 'source', source), stats.pvcs[source] ?? 0]),
     );
   governanceFamilies(summary.pvcs, out);
+  labelled(out, 'templateDriftBytes', driftSamples(summary.pvcs));
 }
 
 /**

@@ -37,7 +37,7 @@ const THRESHOLD_TYPES: readonly ThresholdType[] = ['storage', 'inodes'];
 
 /**
  * Skip reasons that still mean "this PVC could not be grown": a refusal by the StorageClass or
- * the cloud, or a resize the storage system rejected. Waiting by design (cooldown, a resize in
+ * the cloud, a resize the storage system rejected, or a size an owner keeps setting back. Waiting by design (cooldown, a resize in
  * flight, the per-run cap, missing or stale stats, max size) is not a failure; max size has
  * its own counter. The alert rules (cronjob/monitoring) list the same words.
  */
@@ -51,6 +51,8 @@ export const EXPANSION_FAILURE_REASONS: ReadonlySet<Reason> = new Set<Reason>([
   'offline-expansion-required',
   'conflict',
   'api-error',
+  // An owner set the size back: no expansion until a person acts.
+  'size-reverted',
 ]);
 
 /** Whether an outcome counts in pvc_chonker_expansion_failures_total: every error, and refusals. */

@@ -5,8 +5,8 @@
  */
 import type { Logger } from 'pino';
 import type { StatsSourceName } from '../core/pvc.js';
-import type { RequestCredentials } from '../kube/api-connection.js';
-import type { RawClient, RawRequest } from '../kube/raw-request.js';
+import type { ApiConnection, RequestCredentials } from '../kube/api-connection.js';
+import type { KubeClient } from '../kube/client.js';
 import type { VolumeStatsSource } from '../ports.js';
 import { createDirectReader } from './kubelet-direct-reader.js';
 import { createProxyReader } from './kubelet-proxy-reader.js';
@@ -17,10 +17,16 @@ import { checkProxyPermission } from './proxy-permission.js';
 import { createStatsTally, type StatsTally } from './tally.js';
 
 export interface StatsSourceDeps {
-  /** The pass's raw API client, for the node proxy (no retries: a kubelet is not the API). */
-  send: RawClient;
-  /** One API call with the pass's deadline and retries: Node reads, the permission check. */
-  request: (operation: string, request: RawRequest) => Promise<unknown>;
+  /**
+   * The pass's Kubernetes client: Node reads and the permission check (with the API timeout
+   * and retries), the node proxy (one attempt under the stats timeout).
+   */
+  client: KubeClient;
+  /**
+   * A client of the same kind (transport, deadline, error model) for a server that is not the
+   * API server: a kubelet, or Prometheus.
+   */
+  clientFor: (connection: ApiConnection) => KubeClient;
   /** The API connection's credentials; the direct kubelet path sends its bearer token. */
   credentials: () => Promise<RequestCredentials>;
   /** Nodes asked at once, and the timeout of each node's (or Prometheus query's) call. */
@@ -44,10 +50,18 @@ export function createStatsSource(
   const { timeoutMs, signal, log, concurrency } = deps;
   if (plan.source === 'prometheus')
     return {
-      stats: createPrometheusSource({ ...plan.prometheus, timeoutMs, signal, log, tally }),
+      stats: createPrometheusSource({
+        ...plan.prometheus,
+        clientFor: deps.clientFor,
+        timeoutMs,
+        signal,
+        log,
+        tally,
+      }),
       tally,
     };
-  const proxy = createProxyReader(deps.send, { timeoutMs, signal });
+  const { client } = deps;
+  const proxy = createProxyReader(client, { timeoutMs, signal });
   if (plan.source === 'kubelet-proxy')
     return {
       stats: createNodeStatsSource({
@@ -62,17 +76,22 @@ export function createStatsSource(
     };
   const direct = createDirectReader({
     getNode: (name) =>
-      deps.request(`get node ${name}`, {
+      client.request(`get node ${name}`, {
         method: 'GET',
         path: `/api/v1/nodes/${encodeURIComponent(name)}`,
       }),
     credentials: deps.credentials,
+    clientFor: deps.clientFor,
     trust: plan.trust,
     timeoutMs,
     signal,
   });
   const fallback = plan.proxyFallback
-    ? { reader: proxy, permitted: () => checkProxyPermission(deps.request, signal) }
+    ? {
+        reader: proxy,
+        permitted: () =>
+          checkProxyPermission((operation, request) => client.request(operation, request), signal),
+      }
     : undefined;
   return {
     stats: createNodeStatsSource({ primary: direct, fallback, concurrency, signal, log, tally }),

@@ -3,14 +3,15 @@
  * https://INTERNAL_IP:PORT/stats/summary with the ServiceAccount's bearer token. A kubelet in
  * webhook mode checks the token with a TokenReview and asks a SubjectAccessReview for `get` on
  * `nodes/stats` (its authorizer maps /stats/* to that subresource), so no `nodes/proxy` is needed.
- * The Node object is read first (`get` on `nodes`) for its address and kubelet port.
+ * The Node object is read first (`get` on `nodes`) for its address and kubelet port. The call goes
+ * through the one client's transport (its deadline, error model and credential handling), aimed
+ * at the kubelet instead of the API server.
  */
-import https from 'node:https';
-import type { RequestCredentials } from '../kube/api-connection.js';
-import { httpRequest } from './http-request.js';
+import type { ApiConnection, RequestCredentials, TlsOptions } from '../kube/api-connection.js';
+import type { KubeClient } from '../kube/client.js';
 import { kubeletEndpoint, kubeletUrl } from './kubelet-endpoint.js';
 import type { NodeSummaryReader } from './node-stats-source.js';
-import { describeFailure, reasonOf, reasonOfStatus, StatsSourceError } from './source-error.js';
+import { describeCall, describeFailure, reasonOf, StatsSourceError } from './source-error.js';
 
 /**
  * How the kubelets' serving certificates are verified: as the API server's are (in a pod, the
@@ -25,6 +26,8 @@ export interface DirectReaderOptions {
   getNode: (name: string) => Promise<unknown>;
   /** The API connection's credentials: its bearer token (and client certificate) are sent. */
   credentials: () => Promise<RequestCredentials>;
+  /** A client of the one kind (transport, deadline, errors) for another server: a kubelet. */
+  clientFor: (connection: ApiConnection) => KubeClient;
   trust: KubeletTrust;
   /** Per node, for the kubelet call (the Node read has the API timeout). */
   timeoutMs: number;
@@ -52,7 +55,7 @@ function cachedCredentials(
 }
 
 /** The TLS options of a kubelet call: the trust chosen, and the client certificate if any. */
-function tlsOptions(trust: KubeletTrust, credentials: RequestCredentials): https.RequestOptions {
+function tlsOptions(trust: KubeletTrust, credentials: RequestCredentials): TlsOptions {
   const { ca, cert, key, rejectUnauthorized } = credentials.tls;
   // The API server's tls-server-name is its own name, never a kubelet's: it is not carried over.
   const client = { ...(cert === undefined ? {} : { cert }), ...(key === undefined ? {} : { key }) };
@@ -71,10 +74,17 @@ function tlsOptions(trust: KubeletTrust, credentials: RequestCredentials): https
 }
 
 export function createDirectReader(options: DirectReaderOptions): NodeSummaryReader {
-  const credentials = cachedCredentials(options.credentials);
-  // One request per node and pass: nothing to keep alive.
-  const agent = new https.Agent({ keepAlive: false });
-  const { signal } = options;
+  const shared = cachedCredentials(options.credentials);
+  const { signal, timeoutMs } = options;
+  // The kubelet gets the bearer token (and client certificate), not impersonation headers.
+  const credentials = async (): Promise<RequestCredentials> => {
+    const applied = await shared();
+    const authorization = applied.headers['Authorization'];
+    return {
+      tls: tlsOptions(options.trust, applied),
+      headers: authorization === undefined ? {} : { Authorization: authorization },
+    };
+  };
 
   const endpointOf = async (node: string): Promise<URL> => {
     let object: unknown;
@@ -92,42 +102,25 @@ export function createDirectReader(options: DirectReaderOptions): NodeSummaryRea
     source: 'kubelet',
     async read(node) {
       const url = await endpointOf(node);
-      const applied = await credentials();
-      const authorization = applied.headers['Authorization'];
-      let answer;
+      const client = options.clientFor({
+        server: new URL(url.origin),
+        source: `the kubelet of node ${node}`,
+        warnings: [],
+        credentials,
+      });
       try {
-        answer = await httpRequest(
-          {
-            method: 'GET',
-            url,
-            headers: {
-              Accept: 'application/json',
-              ...(authorization === undefined ? {} : { Authorization: authorization }),
-            },
-            tls: tlsOptions(options.trust, applied),
-            agent,
-          },
-          { timeoutMs: options.timeoutMs, stop: signal },
+        // One attempt: a kubelet that fails costs its PVCs their stats until the next run.
+        return await client.request(
+          `get stats of node ${node} from its kubelet`,
+          { method: 'GET', path: url.pathname },
+          { budget: client.budget(timeoutMs), stop: signal, attempts: 1 },
         );
       } catch (error) {
+        const description = describeCall(error, signal);
+        const answered = description.startsWith('HTTP ');
         throw new StatsSourceError(
           reasonOf(error),
-          `${url.host}: ${describeFailure(error, signal)}`,
-        );
-      }
-      if (answer.status !== 200) {
-        const text = answer.body.trim().slice(0, 300);
-        throw new StatsSourceError(
-          reasonOfStatus(answer.status),
-          `${url.host} answered HTTP ${answer.status}${text === '' ? '' : `: ${text}`}`,
-        );
-      }
-      try {
-        return JSON.parse(answer.body) as unknown;
-      } catch {
-        throw new StatsSourceError(
-          'bad-response',
-          `${url.host}: the Summary API answer is not JSON`,
+          answered ? `${url.host} answered ${description}` : `${url.host}: ${description}`,
         );
       }
     },

@@ -80,23 +80,6 @@ export function parseVector(body: unknown): Result<Vector> {
 }
 
 /**
- * The words of an error answer: Prometheus' own (`{"status":"error","errorType":"bad_data",
- * "error":"..."}`), else the start of whatever a gateway in front of it said.
- */
-export function errorOfBody(text: string): string {
-  try {
-    const body: unknown = JSON.parse(text);
-    if (isRecord(body) && typeof body['error'] === 'string') {
-      const type = typeof body['errorType'] === 'string' ? `${body['errorType']}: ` : '';
-      return `${type}${body['error']}`;
-    }
-  } catch {
-    // Not JSON: a proxy's or gateway's text.
-  }
-  return text.trim().slice(0, 300);
-}
-
-/**
  * A count as Prometheus prints it (Go's strconv.FormatFloat(v, 'f', -1, 64): integers without a
  * decimal point or exponent), read exactly; anything else (NaN, +Inf, fractions) is no count.
  */

@@ -3,15 +3,14 @@
  * whole pass (never one per PVC), plus one for the age of the samples. Needs no access to the
  * nodes at all, only a Prometheus (or Thanos, Mimir, Cortex) that scrapes the kubelets.
  */
-import http from 'node:http';
-import https from 'node:https';
 import type { Logger } from 'pino';
 import { formatDuration } from '../core/duration.js';
 import { pvcKey, type StatsLookup } from '../core/pvc.js';
+import type { ApiConnection } from '../kube/api-connection.js';
+import { KubeApiError } from '../kube/errors.js';
+import type { KubeClient, KubeRequest } from '../kube/client.js';
 import type { VolumeStatsSource } from '../ports.js';
-import { httpRequest, type HttpRequest } from './http-request.js';
 import {
-  errorOfBody,
   freshnessQuery,
   parseVector,
   VOLUME_FIELDS,
@@ -22,7 +21,7 @@ import {
   type VolumeField,
   type VolumeValues,
 } from './prometheus-query.js';
-import { describeFailure, reasonOf, reasonOfStatus, StatsSourceError } from './source-error.js';
+import { describeCall, describeFailure, reasonOf, StatsSourceError } from './source-error.js';
 import type { StatsTally } from './tally.js';
 
 export interface PrometheusOptions {
@@ -38,58 +37,63 @@ export interface PrometheusOptions {
   maxAgeMs: number;
   /** Per query. */
   timeoutMs: number;
+  /** A client of the one kind (transport, deadline, errors) for another server: Prometheus. */
+  clientFor: (connection: ApiConnection) => KubeClient;
   signal: AbortSignal;
   log: Logger;
   tally: StatsTally;
 }
 
-/** The /api/v1/query endpoint under the base URL (its path prefix kept). */
-function queryUrl(base: URL): URL {
-  const url = new URL(base.href);
-  url.pathname = `${url.pathname.replace(/\/$/, '')}/api/v1/query`;
-  return url;
+type Query = (expr: string) => Promise<Vector>;
+
+/** Prometheus as a server of the one client: its URL, its headers, its CA. */
+function prometheusConnection(options: PrometheusOptions): ApiConnection {
+  const tls = options.caPem === undefined ? {} : { ca: options.caPem };
+  return {
+    server: options.url,
+    source: 'prometheus',
+    warnings: [],
+    credentials: () => Promise.resolve({ tls, headers: { ...options.headers } }),
+  };
 }
 
-type Query = (expr: string) => Promise<Vector>;
+/** 405 or 501 to a POST: a gateway that takes only GET. */
+function postRefused(error: unknown): boolean {
+  return error instanceof KubeApiError && (error.status === 405 || error.status === 501);
+}
 
 /**
  * POST with a form body, as client_golang's API client sends queries (long selectors fit), and
- * GET with the same parameters when a gateway answers 405 or 501 to the POST.
+ * GET with the same parameters when a gateway answers 405 or 501 to the POST. One attempt each,
+ * each with the per-query timeout.
  */
 function createQuery(options: PrometheusOptions): Query {
-  const endpoint = queryUrl(options.url);
-  const agent =
-    endpoint.protocol === 'https:'
-      ? new https.Agent({ keepAlive: true })
-      : new http.Agent({ keepAlive: true });
-  const tls = options.caPem === undefined ? {} : { ca: options.caPem };
-  const limits = { timeoutMs: options.timeoutMs, stop: options.signal };
-  const send = (request: Omit<HttpRequest, 'agent' | 'tls'>) =>
-    httpRequest({ ...request, agent, tls }, limits);
+  const client = options.clientFor(prometheusConnection(options));
+  const { signal, timeoutMs } = options;
+  const send = (operation: string, request: KubeRequest): Promise<unknown> =>
+    client.request(operation, request, {
+      budget: client.budget(timeoutMs),
+      stop: signal,
+      attempts: 1,
+    });
   return async (expr) => {
     const form = new URLSearchParams({ query: expr }).toString();
-    const headers = { ...options.headers, Accept: 'application/json' };
-    let answer = await send({
-      method: 'POST',
-      url: endpoint,
-      headers: { ...headers, 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: form,
-    });
-    if (answer.status === 405 || answer.status === 501) {
-      const url = new URL(endpoint.href);
-      url.search = form;
-      answer = await send({ method: 'GET', url, headers });
-    }
-    if (answer.status !== 200)
-      throw new StatsSourceError(
-        reasonOfStatus(answer.status),
-        `HTTP ${answer.status}: ${errorOfBody(answer.body)}`,
-      );
+    const path = '/api/v1/query';
     let body: unknown;
     try {
-      body = JSON.parse(answer.body);
-    } catch {
-      throw new StatsSourceError('bad-response', 'the answer is not JSON');
+      try {
+        body = await send('query prometheus', {
+          method: 'POST',
+          path,
+          text: form,
+          contentType: 'application/x-www-form-urlencoded',
+        });
+      } catch (error) {
+        if (!postRefused(error)) throw error;
+        body = await send('query prometheus', { method: 'GET', path, query: { query: expr } });
+      }
+    } catch (error) {
+      throw new StatsSourceError(reasonOf(error), describeCall(error, signal));
     }
     const vector = parseVector(body);
     if (!vector.ok) throw new StatsSourceError('bad-response', vector.error);

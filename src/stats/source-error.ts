@@ -6,9 +6,8 @@
 import type { StatsErrorReason } from '../core/outcome.js';
 import { isRecord } from '../core/json.js';
 import { deadlineOf } from '../deadline.js';
-import { KubeApiError, messageOf } from '../kube/errors.js';
-import { RawHttpError } from '../kube/raw-request.js';
-import { BodyTooLargeError, ConnectTimeoutError } from './http-request.js';
+import { KubeApiError } from '../kube/errors.js';
+import { NOT_JSON } from '../kube/transport.js';
 
 /** A failure of a source that is already classified (an HTTP status, a bad body, no address). */
 export class StatsSourceError extends Error {
@@ -64,6 +63,7 @@ function codeOf(error: unknown): string | undefined {
 
 function reasonOfCode(code: string | undefined): StatsErrorReason {
   if (code === undefined) return 'unreachable';
+  if (code === NOT_JSON) return 'bad-response';
   if (UNREACHABLE_CODES.has(code)) return 'unreachable';
   return isTlsCode(code) ? 'tls' : 'unreachable';
 }
@@ -71,21 +71,33 @@ function reasonOfCode(code: string | undefined): StatsErrorReason {
 /** A failed request's reason word; the run's own stop is the caller's to tell apart. */
 export function reasonOf(error: unknown): StatsErrorReason {
   if (error instanceof StatsSourceError) return error.reason;
-  if (deadlineOf(error) !== undefined) return 'timeout';
-  if (error instanceof RawHttpError) return reasonOfStatus(error.status);
+  const deadline = deadlineOf(error);
+  // No connection by the deadline: out of reach (the proxy may do better), not a slow answer.
+  if (deadline !== undefined) return deadline.connecting ? 'unreachable' : 'timeout';
   if (error instanceof KubeApiError)
     return error.status === undefined ? reasonOf(error.cause) : reasonOfStatus(error.status);
-  if (error instanceof BodyTooLargeError) return 'bad-response';
   return reasonOfCode(codeOf(error));
+}
+
+/**
+ * A failed call to a kubelet or Prometheus in words: its status and the answer's own words, or
+ * what happened on the way (no connection, a timeout, a TLS failure).
+ */
+export function describeCall(error: unknown, stop: AbortSignal): string {
+  if (error instanceof KubeApiError && error.status !== undefined)
+    return `HTTP ${error.status}: ${error.detail}`;
+  if (error instanceof KubeApiError && deadlineOf(error) === undefined && !stop.aborted)
+    return error.detail;
+  return describeFailure(error, stop);
 }
 
 /** The failure in words, for a PVC's detail and the log. */
 export function describeFailure(error: unknown, stop: AbortSignal): string {
-  if (deadlineOf(error) !== undefined) return 'timed out';
+  const deadline = deadlineOf(error);
+  if (deadline !== undefined)
+    return deadline.connecting ? `no connection within ${deadline.ms} ms` : 'timed out';
   if (stop.aborted) return 'aborted: the run was stopped';
   if (error instanceof StatsSourceError || error instanceof KubeApiError) return error.message;
-  if (error instanceof ConnectTimeoutError) return error.message;
-  if (error instanceof RawHttpError) return `HTTP ${error.status}: ${messageOf(error)}`;
   const code = codeOf(error);
   const message = error instanceof Error ? error.message : String(error);
   return code === undefined || message.includes(code) ? message : `${code}: ${message}`;

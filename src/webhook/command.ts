@@ -6,8 +6,10 @@ import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { createLogger } from '../log.js';
 import type { ApiConnection } from '../kube/api-connection.js';
+import { KubeClient } from '../kube/client.js';
 import { createConnectionPool } from '../kube/keep-alive.js';
-import { createKubeApi } from './kube-api.js';
+import { createTransport } from '../kube/transport.js';
+import { DEFAULT_RETRY_POLICY, realSleep } from '../retry.js';
 import { parseWebhookOptions, type RawWebhookOptions } from './options.js';
 import { startPolicyCache } from './policy-cache.js';
 import { createWebhookServer } from './server.js';
@@ -15,6 +17,9 @@ import { ensureTls, startRotation, type TlsMaterial } from './tls.js';
 
 /** Per-request deadline: below the 5 s timeoutSeconds of the webhook configurations. */
 const DEADLINE_MS = 4_000;
+
+/** The budget of each of the webhook's own API calls, its retries included (the pass's default). */
+const API_TIMEOUT_MS = 15_000;
 
 export interface WebhookCommandDeps {
   env: Readonly<Record<string, string | undefined>>;
@@ -32,8 +37,17 @@ export async function webhookCommand(
   const options = parsed.value;
   const log = createLogger(options.logLevel, randomUUID());
   const connection = deps.connect(options.kubeconfig, options.context);
-  for (const warning of connection.warnings) log.warn(warning);
-  const api = createKubeApi(connection, createConnectionPool());
+  for (const warning of connection.warnings)
+    log.warn({ warning }, 'kubeconfig setting not supported');
+  // The process's calls end with it; the cache's list and watch stop with the cache.
+  const client = new KubeClient({
+    transport: createTransport(connection, createConnectionPool()),
+    timeoutMs: API_TIMEOUT_MS,
+    retry: DEFAULT_RETRY_POLICY,
+    sleep: realSleep,
+    log,
+    stop: new AbortController().signal,
+  });
   const now = (): Date => new Date();
 
   const tlsSource = options.tls;
@@ -47,10 +61,10 @@ export async function webhookCommand(
       keyPem: await readFile(tlsSource.keyFile, 'utf8'),
     };
   } else {
-    material = await ensureTls({ api, now, log }, tlsSource);
+    material = await ensureTls({ client, now, log }, tlsSource);
   }
 
-  const cache = startPolicyCache(api, { relistMs: options.relistMs, pageSize: 500, log });
+  const cache = startPolicyCache(client, { relistMs: options.relistMs, pageSize: 500, log });
   const webhook = createWebhookServer(
     { cert: material.certPem, key: material.keyPem },
     { snapshot: () => cache.snapshot(), ready: () => cache.synced(), log, deadlineMs: DEADLINE_MS },
@@ -58,7 +72,7 @@ export async function webhookCommand(
   const rotation =
     tlsSource.kind === 'auto' && 'notAfter' in material
       ? startRotation(
-          () => ensureTls({ api, now, log }, tlsSource),
+          () => ensureTls({ client, now, log }, tlsSource),
           material,
           (fresh) => {
             webhook.server.setSecureContext({

@@ -8,7 +8,8 @@ import type { Logger } from 'pino';
 import { admissionSnapshot, type AdmissionSnapshot } from '../core/admission.js';
 import { parsePvcGroup, type PvcGroup } from '../core/pvc-group.js';
 import { parsePvcPolicy, type PvcPolicy } from '../core/pvc-policy.js';
-import type { KubeApi } from './kube-api.js';
+import type { KubeClient } from '../kube/client.js';
+import { KubeApiError } from '../kube/errors.js';
 
 const BASE = '/apis/pvc-chonker.io/v1alpha1';
 
@@ -25,10 +26,9 @@ export interface CacheOptions {
   log: Logger;
 }
 
-interface ListBody {
-  items?: unknown[];
-  metadata?: { resourceVersion?: string; continue?: string };
-}
+/** The server ends a watch after this (timeoutSeconds); the client's deadline is a bit later. */
+const WATCH_SECONDS = 300;
+const WATCH_DEADLINE_MS = (WATCH_SECONDS + 30) * 1000;
 
 interface Entry {
   key: string;
@@ -42,13 +42,13 @@ class Reflector {
   private resourceVersion = '';
   private readonly abort = new AbortController();
   private readonly resource: string;
-  private readonly api: KubeApi;
+  private readonly client: KubeClient;
   private readonly options: CacheOptions;
   private readonly onChange: () => void;
 
-  constructor(resource: string, api: KubeApi, options: CacheOptions, onChange: () => void) {
+  constructor(resource: string, client: KubeClient, options: CacheOptions, onChange: () => void) {
     this.resource = resource;
-    this.api = api;
+    this.client = client;
     this.options = options;
     this.onChange = onChange;
   }
@@ -57,37 +57,29 @@ class Reflector {
     this.abort.abort();
   }
 
-  /** Lists every page; false when the list failed (a 404: the CRD is not installed, is empty). */
+  /** Lists every page; false when the CRD is not installed (404): the kind is then empty. */
   private async list(): Promise<boolean> {
     const fresh = new Map<string, unknown>();
-    let continueToken = '';
-    do {
-      const body = await this.page(continueToken);
-      if (body === undefined) {
-        this.replace(new Map(), '');
-        return false;
+    let resourceVersion = '';
+    try {
+      for await (const page of this.client.pages<unknown>(
+        `list ${this.resource}`,
+        `${BASE}/${this.resource}`,
+        { limit: String(this.options.pageSize) },
+        { stop: this.abort.signal },
+      )) {
+        // Listed again from the start (410): only the new listing is the truth.
+        if (page.restarted) fresh.clear();
+        addEntries(fresh, page.items);
+        resourceVersion = page.resourceVersion ?? '';
       }
-      for (const item of body.items ?? []) {
-        const entry = entryOf(item);
-        if (entry) fresh.set(entry.key, entry.object);
-      }
-      continueToken = body.metadata?.continue ?? '';
-      if (continueToken === '') this.replace(fresh, body.metadata?.resourceVersion ?? '');
-    } while (continueToken !== '');
+    } catch (error) {
+      if (!(error instanceof KubeApiError && error.status === 404)) throw error;
+      this.replace(new Map(), '');
+      return false;
+    }
+    this.replace(fresh, resourceVersion);
     return true;
-  }
-
-  /** One page of the list; undefined on 404 (the CRD is not installed). */
-  private async page(continueToken: string): Promise<ListBody | undefined> {
-    const query: Record<string, string> = { limit: String(this.options.pageSize) };
-    if (continueToken !== '') query['continue'] = continueToken;
-    const reply = await this.api.call('GET', `${BASE}/${this.resource}`, {
-      query,
-      signal: this.abort.signal,
-    });
-    if (reply.status === 404) return undefined;
-    if (reply.status !== 200) throw new Error(`list ${this.resource}: HTTP ${reply.status}`);
-    return reply.body as ListBody;
   }
 
   private replace(objects: Map<string, unknown>, resourceVersion: string): void {
@@ -131,12 +123,20 @@ class Reflector {
   /** Watches until the stream ends; 'relist' when its resourceVersion is gone. */
   private async watchOnce(): Promise<'ended' | 'relist'> {
     const state = { gone: false };
-    await this.api.watch(
+    await this.client.watch(
+      `watch ${this.resource}`,
       `${BASE}/${this.resource}`,
-      { resourceVersion: this.resourceVersion, allowWatchBookmarks: 'true', timeoutSeconds: '300' },
-      this.abort.signal,
-      (event) => {
-        if (!this.apply(event)) state.gone = true;
+      {
+        resourceVersion: this.resourceVersion,
+        allowWatchBookmarks: 'true',
+        timeoutSeconds: String(WATCH_SECONDS),
+      },
+      {
+        deadlineMs: WATCH_DEADLINE_MS,
+        stop: this.abort.signal,
+        onEvent: (event) => {
+          if (!this.apply(event)) state.gone = true;
+        },
       },
     );
     return state.gone ? 'relist' : 'ended';
@@ -178,6 +178,13 @@ class Reflector {
   }
 }
 
+function addEntries(objects: Map<string, unknown>, items: readonly unknown[]): void {
+  for (const item of items) {
+    const entry = entryOf(item);
+    if (entry) objects.set(entry.key, entry.object);
+  }
+}
+
 function entryOf(object: unknown): Entry | undefined {
   const md = (object as { metadata?: { name?: unknown; namespace?: unknown } } | undefined)
     ?.metadata;
@@ -186,13 +193,13 @@ function entryOf(object: unknown): Entry | undefined {
   return { key: `${ns}/${md.name}`, object };
 }
 
-export function startPolicyCache(api: KubeApi, options: CacheOptions): PolicyCache {
+export function startPolicyCache(client: KubeClient, options: CacheOptions): PolicyCache {
   let current: AdmissionSnapshot | undefined;
   const invalidate = (): void => {
     current = undefined;
   };
-  const policies = new Reflector('pvcpolicies', api, options, invalidate);
-  const groups = new Reflector('pvcgroups', api, options, invalidate);
+  const policies = new Reflector('pvcpolicies', client, options, invalidate);
+  const groups = new Reflector('pvcgroups', client, options, invalidate);
   void policies.run();
   void groups.run();
 

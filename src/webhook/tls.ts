@@ -6,7 +6,8 @@
 import { X509Certificate } from 'node:crypto';
 import type { Logger } from 'pino';
 import { createCertificateAuthority } from '../certificate-authority.js';
-import type { KubeApi } from './kube-api.js';
+import type { KubeClient } from '../kube/client.js';
+import { KubeApiError } from '../kube/errors.js';
 
 const DAY_MS = 86_400_000;
 /** Certificates are valid this long. */
@@ -116,7 +117,7 @@ export interface AutoTlsOptions {
 }
 
 export interface AutoTlsDeps {
-  api: KubeApi;
+  client: KubeClient;
   now(): Date;
   log: Logger;
 }
@@ -127,45 +128,72 @@ function fresh(material: TlsMaterial | undefined, now: Date): material is TlsMat
   return material !== undefined && material.notAfter.getTime() - now.getTime() > RENEW_BEFORE_MS;
 }
 
+/** The object at `path`, or undefined when there is none (404). */
+async function readObject(client: KubeClient, operation: string, path: string): Promise<unknown> {
+  try {
+    return await client.request(operation, { method: 'GET', path });
+  } catch (error) {
+    if (error instanceof KubeApiError && error.status === 404) return undefined;
+    throw error;
+  }
+}
+
+/** True when written, false when another replica won the race (409: AlreadyExists or Conflict). */
+async function writeSecret(
+  deps: AutoTlsDeps,
+  options: AutoTlsOptions,
+  material: TlsMaterial,
+  stored: StoredSecret | undefined,
+): Promise<boolean> {
+  const { namespace, name } = options.secret;
+  const path = `/api/v1/namespaces/${namespace}/secrets`;
+  try {
+    // Guarded either way (create: AlreadyExists; update: the resourceVersion read), so a write
+    // whose answer was lost is not re-sent: the next turn of the loop reads what is there.
+    await (stored === undefined
+      ? deps.client.request(`create secret ${namespace}/${name}`, {
+          method: 'POST',
+          path,
+          body: secretBody(options.secret, material),
+        })
+      : deps.client.request(`update secret ${namespace}/${name}`, {
+          method: 'PUT',
+          path: `${path}/${name}`,
+          body: secretBody(options.secret, material, stored.resourceVersion),
+        }));
+    return true;
+  } catch (error) {
+    if (error instanceof KubeApiError && error.status === 409) return false;
+    throw error;
+  }
+}
+
 /**
  * The certificate to serve: the Secret's if it is good for more than 30 days, else a new one
  * written with a guard (create: AlreadyExists; update: the resourceVersion read). A replica that
  * loses either race uses what the winner wrote, so replicas starting together share one CA.
  */
 async function settleSecret(deps: AutoTlsDeps, options: AutoTlsOptions): Promise<TlsMaterial> {
-  const path = `/api/v1/namespaces/${options.secret.namespace}/secrets`;
+  const { namespace, name } = options.secret;
+  const path = `/api/v1/namespaces/${namespace}/secrets/${name}`;
   for (let attempt = 0; attempt < 3; attempt++) {
-    const got = await deps.api.call('GET', `${path}/${options.secret.name}`);
-    if (got.status !== 200 && got.status !== 404)
-      throw new TlsError(
-        `reading Secret ${options.secret.namespace}/${options.secret.name}: HTTP ${got.status}`,
-      );
-    const stored = got.status === 200 ? readSecret(got.body) : undefined;
+    const got = await readObject(deps.client, `get secret ${namespace}/${name}`, path);
+    const stored = got === undefined ? undefined : readSecret(got);
     if (fresh(stored?.material, deps.now())) return stored.material;
     const material = await generateTls(options.service, deps.now());
-    const written =
-      stored === undefined
-        ? await deps.api.call('POST', path, { body: secretBody(options.secret, material) })
-        : await deps.api.call('PUT', `${path}/${options.secret.name}`, {
-            body: secretBody(options.secret, material, stored.resourceVersion),
-          });
-    if (written.status === 200 || written.status === 201) {
+    if (await writeSecret(deps, options, material, stored)) {
       deps.log.info(
         { secret: options.secret, notAfter: material.notAfter },
         'serving certificate written',
       );
       return material;
     }
-    if (written.status !== 409)
-      throw new TlsError(
-        `writing Secret ${options.secret.namespace}/${options.secret.name}: HTTP ${written.status}`,
-      );
     deps.log.info(
       { secret: options.secret },
       'another replica wrote the certificate first; reading it',
     );
   }
-  throw new TlsError(`Secret ${options.secret.namespace}/${options.secret.name} kept changing`);
+  throw new TlsError(`Secret ${namespace}/${name} kept changing`);
 }
 
 const CONFIG_KINDS = ['mutatingwebhookconfigurations', 'validatingwebhookconfigurations'] as const;
@@ -175,13 +203,12 @@ async function publishCaBundle(deps: AutoTlsDeps, name: string, caPem: string): 
   const caBundle = b64(caPem);
   for (const kind of CONFIG_KINDS) {
     const path = `/apis/admissionregistration.k8s.io/v1/${kind}/${name}`;
-    const got = await deps.api.call('GET', path);
-    if (got.status === 404) {
+    const got = await readObject(deps.client, `get ${kind}/${name}`, path);
+    if (got === undefined) {
       deps.log.warn({ kind, name }, 'webhook configuration not found; caBundle not published');
       continue;
     }
-    if (got.status !== 200) throw new TlsError(`reading ${kind}/${name}: HTTP ${got.status}`);
-    const webhooks = ((got.body as { webhooks?: unknown[] }).webhooks ?? []) as {
+    const webhooks = ((got as { webhooks?: unknown[] }).webhooks ?? []) as {
       name?: string;
       clientConfig?: { caBundle?: string };
     }[];
@@ -196,12 +223,12 @@ async function publishCaBundle(deps: AutoTlsDeps, name: string, caPem: string): 
           ],
     );
     if (patch.length === 0) continue;
-    const patched = await deps.api.call('PATCH', path, {
+    await deps.client.request(`patch caBundle of ${kind}/${name}`, {
+      method: 'PATCH',
+      path,
       body: patch,
       contentType: 'application/json-patch+json',
     });
-    if (patched.status !== 200)
-      throw new TlsError(`patching caBundle of ${kind}/${name}: HTTP ${patched.status}`);
     deps.log.info({ kind, name, webhooks: webhooks.length }, 'caBundle published');
   }
 }

@@ -274,8 +274,18 @@ describe.skipIf(!HAVE_HELM)('Helm chart charts/pvc-chonker', () => {
       config: Record<string, unknown>;
       stats: Record<string, Record<string, unknown> | string>;
     };
-    // Connection, output and per-pod flags are not settings of an in-cluster install.
-    const notSettings = ['kubeconfig', 'context', 'output', 'shardIndex', 'shardCount', 'help'];
+    // Connection, output and per-pod flags are not settings of an in-cluster install, and neither
+    // are those of a run over several kubeconfig contexts (a central Job, docs/operations.md).
+    const notSettings = [
+      'kubeconfig',
+      'context',
+      'allContexts',
+      'clusterConcurrency',
+      'output',
+      'shardIndex',
+      'shardCount',
+      'help',
+    ];
     // The stats source's flags have a section of their own (files come from mounted objects).
     const statsKeys = Object.keys(STATS_VALUES);
     const flagKeys = new Set(

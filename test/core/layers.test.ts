@@ -121,6 +121,42 @@ const cases: Case[] = [
     shown: '50Gi',
   },
   {
+    name: 'wait-for-backups: on by default',
+    setting: 'waitForBackups',
+    source: 'default',
+    shown: 'true',
+  },
+  {
+    name: 'wait-for-backups: a flag switches it off',
+    flags: { 'wait-for-backups': 'false' },
+    setting: 'waitForBackups',
+    source: 'flag',
+    shown: 'false',
+  },
+  {
+    name: 'wait-for-backups: the class default',
+    storageClass: { 'pvc-chonker.io/wait-for-backups': 'false' },
+    setting: 'waitForBackups',
+    source: 'storageclass:gp3',
+    shown: 'false',
+  },
+  {
+    name: 'wait-for-backups: a policy template field, as a YAML boolean',
+    storageClass: { 'pvc-chonker.io/wait-for-backups': 'true' },
+    policy: { waitForBackups: false },
+    setting: 'waitForBackups',
+    source: 'policy:db/db',
+    shown: 'false',
+  },
+  {
+    name: 'wait-for-backups: the annotation beats the policy',
+    policy: { waitForBackups: false },
+    annotations: { 'pvc-chonker.io/wait-for-backups': 'true' },
+    setting: 'waitForBackups',
+    source: 'annotation',
+    shown: 'true',
+  },
+  {
     name: 'policy inodesThreshold',
     policy: { inodesThreshold: '95%' },
     setting: 'inodesThreshold',
@@ -174,6 +210,38 @@ describe('layer resolution', () => {
     expect(decision.detail).toContain('PVCPolicy db/db');
     expect(decision.detail).toContain('spec.template.threshold');
     expect(decision.detail).toContain('"eighty"');
+  });
+
+  it.each([
+    ['an annotation', { 'pvc-chonker.io/wait-for-backups': 'no' }, 'invalid-annotation'],
+  ] as const)(
+    'a wait-for-backups that is not "true" or "false" (%s) is an error',
+    (_, annotations, reason) => {
+      const decision = decide({
+        pvc: pvc({ annotations }),
+        storageClass: cls({}),
+        stats: usage({ usedPercent: 95 }, '10Gi'),
+        layers: [],
+        now: NOW,
+      });
+
+      expect(decision).toMatchObject({ action: 'error', reason });
+      expect(decision.detail).toBe(
+        'pvc-chonker.io/wait-for-backups: "no" is not "true" or "false"',
+      );
+    },
+  );
+
+  it('a policy waitForBackups that is neither a boolean nor "true"/"false" makes the policy invalid', () => {
+    const parsed = policy({ waitForBackups: 'off' });
+
+    expect(parsed.problems).toEqual([
+      {
+        field: 'spec.template.waitForBackups',
+        value: '"off"',
+        message: '"off" is not "true" or "false"',
+      },
+    ]);
   });
 
   it('a bad class annotation names the class', () => {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startSimCluster, type SimCluster, type SimSeed } from '../../sim/index.js';
-import { isWrite } from '../integration/harness.js';
+import { isWrite } from '../integration/test-cluster.js';
 import {
   HAVE_HELM,
   HAVE_KUBECTL,

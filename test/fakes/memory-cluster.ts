@@ -27,6 +27,10 @@ export class MemoryCluster implements Cluster {
   readonly gets: PvcRef[] = [];
   /** Conflicts to answer before a patch of this key succeeds; the hook runs at each conflict. */
   conflicts = new Map<string, { count: number; onConflict?: () => void }>();
+  /** Patches of this key go unanswered; 'applied': the patch applies all the same. */
+  unanswered = new Map<string, 'applied' | 'not-applied'>();
+  /** Every Event fails with it. */
+  eventFailure: Error | undefined;
 
   add(pvc: PvcSnapshot, node = 'node-1'): void {
     this.pvcs.set(pvcKey(pvc), pvc);
@@ -67,6 +71,9 @@ export class MemoryCluster implements Cluster {
     }
     if (patch.resourceVersion !== current.resourceVersion)
       return Promise.resolve({ kind: 'conflict' });
+    const unanswered = this.unanswered.get(pvcKey(ref));
+    if (unanswered === 'not-applied')
+      return Promise.resolve({ kind: 'unanswered', pvc: undefined, detail: 'lost; not applied' });
     const requested = parseQuantity(patch.requestStorage);
     const updated: PvcSnapshot = {
       ...current,
@@ -75,10 +82,13 @@ export class MemoryCluster implements Cluster {
       requestBytes: requested.ok ? requested.value : current.requestBytes,
     };
     this.pvcs.set(pvcKey(ref), updated);
+    if (unanswered === 'applied')
+      return Promise.resolve({ kind: 'unanswered', pvc: updated, detail: 'lost; applied' });
     return Promise.resolve({ kind: 'patched', pvc: updated });
   }
 
   recordEvent(event: PvcEvent): Promise<void> {
+    if (this.eventFailure !== undefined) return Promise.reject(this.eventFailure);
     this.events.push(event);
     return Promise.resolve();
   }

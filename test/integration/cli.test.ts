@@ -1,18 +1,20 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { byName, report, runCli, seed, startHarness, writes, type Harness } from './harness.js';
+import { startSimOnly, startTestCluster, writes, type TestCluster } from './test-cluster.js';
+import { byName, report, runCli, seed } from './harness.js';
+import { itOnSim } from './sim-only.js';
 
 interface PvcObject {
   metadata: { annotations?: Record<string, string>; resourceVersion: string };
   spec: { resources: { requests: { storage: string } } };
 }
 
-let harness: Harness | undefined;
+let cluster: TestCluster | undefined;
 afterEach(async () => {
-  await harness?.close();
-  harness = undefined;
+  await cluster?.close();
+  cluster = undefined;
 });
 
 const FLEET = [
@@ -29,11 +31,11 @@ const FLEET = [
   { name: 'unmanaged', usedPercent: 99, managed: false, node: 'node-c' },
 ];
 
-describe('pvc-chonker run against the simulated cluster', () => {
+describe('pvc-chonker run', () => {
   it('expands what needs it in one PATCH with state annotations, and records events', async () => {
-    harness = await startHarness(seed(FLEET));
+    const c = (cluster = await startTestCluster(seed(FLEET)));
 
-    const result = await harness.cli(['--output', 'json']);
+    const result = await c.cli(['--output', 'json']);
 
     expect(result.code).toBe(0);
     const rows = report(result);
@@ -52,7 +54,7 @@ describe('pvc-chonker run against the simulated cluster', () => {
       type: 'storage',
     });
     expect(byName(rows, 'inodes')).toMatchObject({ type: 'inodes', inodesUsedRatio: 0.9 });
-    const full = harness.sim.getObject('PersistentVolumeClaim', 'db', 'full') as PvcObject;
+    const full = (await c.get('PersistentVolumeClaim', 'db', 'full')) as PvcObject;
     expect(full.spec.resources.requests.storage).toBe('11Gi');
     expect(full.metadata.annotations?.['pvc-chonker.io/last-expansion']).toMatch(
       /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/,
@@ -60,19 +62,23 @@ describe('pvc-chonker run against the simulated cluster', () => {
     expect(
       JSON.parse(full.metadata.annotations?.['pvc-chonker.io/expansion-history'] ?? '[]'),
     ).toMatchObject([{ from: '10Gi', to: '11Gi', reason: 'threshold-reached' }]);
-    const bad = harness.sim.getObject('PersistentVolumeClaim', 'db', 'bad') as PvcObject;
+    const bad = (await c.get('PersistentVolumeClaim', 'db', 'bad')) as PvcObject;
     expect(bad.spec.resources.requests.storage).toBe('10Gi');
     // One PATCH per expansion, and every event accepted by the API server's validation.
-    const patches = harness.sim.requests.filter((r) => r.method === 'PATCH');
-    expect(patches.map((r) => [r.path, r.status, r.contentType])).toEqual([
-      ['/api/v1/namespaces/db/persistentvolumeclaims/full', 200, 'application/merge-patch+json'],
-      ['/api/v1/namespaces/db/persistentvolumeclaims/inodes', 200, 'application/merge-patch+json'],
+    const requests = await c.requests();
+    const patches = requests.filter((r) => r.method === 'PATCH');
+    expect(patches.map((r) => [r.path, r.status]).sort()).toEqual([
+      ['/api/v1/namespaces/db/persistentvolumeclaims/full', 200],
+      ['/api/v1/namespaces/db/persistentvolumeclaims/inodes', 200],
     ]);
-    const events = harness.sim.requests.filter(
-      (r) => r.method === 'POST' && r.path.endsWith('/events'),
-    );
-    expect(events.every((r) => r.status === 201)).toBe(true);
-    const recorded = harness.sim.listObjects('Event') as {
+    // A merge patch (the real server enforces the type; only the simulator's log shows it).
+    for (const patch of patches)
+      expect(patch.contentType ?? 'application/merge-patch+json').toBe(
+        'application/merge-patch+json',
+      );
+    const events = requests.filter((r) => r.method === 'POST' && r.path.endsWith('/events'));
+    expect(events.map((r) => r.status)).toEqual([201, 201, 201, 201]);
+    const recorded = (await c.list('Event')) as {
       type: string;
       reason: string;
       involvedObject: { name: string };
@@ -88,26 +94,27 @@ describe('pvc-chonker run against the simulated cluster', () => {
   });
 
   it('sends no write of any kind in dry run', async () => {
-    harness = await startHarness(seed(FLEET));
+    const c = (cluster = await startTestCluster(seed(FLEET)));
 
-    const result = await harness.cli(['--dry-run', '--output', 'json']);
+    const result = await c.cli(['--dry-run', '--output', 'json']);
 
     expect(result.code).toBe(0);
     expect(byName(report(result), 'full')).toMatchObject({
       action: 'would-expand',
       newSize: '11Gi',
     });
-    expect(writes(harness.sim)).toEqual([]);
+    expect(await writes(c)).toEqual([]);
   });
 
   it('makes only the lists, one stats call per node with a managed PVC, and one patch + event per expansion', async () => {
-    harness = await startHarness(
+    const c = (cluster = await startTestCluster(
       seed([...FLEET, { name: 'elsewhere', usedPercent: 10, node: 'node-d', managed: false }]),
-    );
+    ));
 
-    await harness.cli(['--page-size', '2']);
+    await c.cli(['--page-size', '2']);
 
-    const kinds = harness.sim.requests.map(
+    const requests = await c.requests();
+    const kinds = requests.map(
       (r) =>
         `${r.method} ${r.path.replace(/\/namespaces\/[^/]+/, '').replace(/\/(persistentvolumeclaims|nodes)\/[^/]+/, '/$1/NAME')}`,
     );
@@ -117,52 +124,46 @@ describe('pvc-chonker run against the simulated cluster', () => {
     // One Node read per node with a managed PVC (its address), then its kubelet, directly.
     expect(count('GET /api/v1/nodes/NAME')).toBe(2);
     expect(count('GET /api/v1/nodes/NAME/proxy/stats/summary')).toBe(0);
-    const kubeletCalls = [...harness.sim.kubelets.values()].map((k) => [
-      k.nodeName,
-      k.requests.map((r) => `${r.method} ${r.path} ${r.subresource} ${r.status}`),
+    expect(c.kubeletRequests()).toEqual([
+      'node-a GET /stats/summary stats 200',
+      'node-b GET /stats/summary stats 200',
     ]);
-    expect(kubeletCalls).toEqual([
-      ['node-a', ['GET /stats/summary stats 200']],
-      ['node-b', ['GET /stats/summary stats 200']],
-      ['node-c', []],
-      ['node-d', []],
-    ]);
-    expect(
-      harness.sim.requests.some((r) => r.path.includes('node-c') || r.path.includes('node-d')),
-    ).toBe(false);
+    expect(requests.some((r) => r.path.includes('node-c') || r.path.includes('node-d'))).toBe(
+      false,
+    );
     expect(count('PATCH /api/v1/persistentvolumeclaims/NAME')).toBe(2);
     expect(count('POST /api/v1/events')).toBe(4);
     expect(
-      harness.sim.requests
+      requests
         .filter((r) => r.path === '/api/v1/persistentvolumeclaims')
         .map((r) => r.query['limit']),
     ).toEqual(['2', '2', '2', '2']);
   });
 
   it('a second run holds by cooldown, and never expands a resize still in flight', async () => {
-    harness = await startHarness(
+    const c = (cluster = await startTestCluster(
       seed([
         { name: 'full', usedPercent: 97 },
         { name: 'slow', usedPercent: 97 },
       ]),
       { resizeDelayMs: 60_000 },
-    );
-    await harness.cli([]);
+    ));
+    await c.cli([]);
 
-    const second = report(await harness.cli(['--output', 'json']));
+    const second = report(await c.cli(['--output', 'json']));
 
     // Resizes are still in flight (spec > status.capacity): no second expansion.
     expect(second.map((r) => r['reason'])).toEqual(['resize-in-progress', 'resize-in-progress']);
-    await harness.sim.settle();
-    const third = report(await harness.cli(['--output', 'json']));
+    await c.settle();
+    const third = report(await c.cli(['--output', 'json']));
     // 97% of 10Gi is 86% of 11Gi: still over threshold, held by the 15m cooldown.
     expect(third.map((r) => r['reason'])).toEqual(['cooldown', 'cooldown']);
-    expect(harness.sim.requests.filter((r) => r.method === 'PATCH')).toHaveLength(2);
+    expect((await c.requests()).filter((r) => r.method === 'PATCH')).toHaveLength(2);
   });
 
-  it('retries a 409 once after re-reading the PVC', async () => {
-    harness = await startHarness(seed([{ name: 'full', usedPercent: 95 }]));
-    harness.sim.faults.add({
+  itOnSim('injected-status')('retries a 409 once after re-reading the PVC', async () => {
+    const c = (cluster = await startSimOnly(seed([{ name: 'full', usedPercent: 95 }])));
+    c.sim.faults.add({
       method: 'PATCH',
       path: '/persistentvolumeclaims/full$',
       times: 1,
@@ -170,120 +171,121 @@ describe('pvc-chonker run against the simulated cluster', () => {
       reason: 'Conflict',
     });
 
-    const result = await harness.cli(['--output', 'json']);
+    const result = await c.cli(['--output', 'json']);
 
     expect(byName(report(result), 'full')).toMatchObject({ action: 'expand' });
-    const sequence = harness.sim.requests
+    const sequence = (await c.requests())
       .filter((r) => r.path.endsWith('/persistentvolumeclaims/full'))
       .map((r) => `${r.method} ${r.status}`);
     expect(sequence).toEqual(['PATCH 409', 'GET 200', 'PATCH 200']);
   });
 
-  it('a failing or hanging kubelet only costs its own PVCs their stats', async () => {
-    harness = await startHarness(
-      seed([
-        { name: 'a', usedPercent: 95, node: 'node-a' },
-        { name: 'b', usedPercent: 95, node: 'node-b' },
-        { name: 'c', usedPercent: 95, node: 'node-c' },
-      ]),
-    );
-    harness.sim.faults.failNode('node-b', 503);
-    harness.sim.faults.hangNode('node-c');
+  itOnSim('kubelet-fault')(
+    'a failing or hanging kubelet only costs its own PVCs their stats',
+    async () => {
+      const c = (cluster = await startSimOnly(
+        seed([
+          { name: 'a', usedPercent: 95, node: 'node-a' },
+          { name: 'b', usedPercent: 95, node: 'node-b' },
+          { name: 'c', usedPercent: 95, node: 'node-c' },
+        ]),
+      ));
+      c.sim.faults.failNode('node-b', 503);
+      c.sim.faults.hangNode('node-c');
 
-    const result = await harness.cli(['--output', 'json', '--stats-timeout', '1s']);
+      const result = await c.cli(['--output', 'json', '--stats-timeout', '1s']);
 
-    expect(result.code).toBe(0);
-    const rows = report(result);
-    expect(byName(rows, 'a')).toMatchObject({ action: 'expand' });
-    expect(byName(rows, 'b')).toMatchObject({ action: 'skip', reason: 'metrics-unavailable' });
-    expect(byName(rows, 'c')).toMatchObject({ action: 'skip', reason: 'metrics-unavailable' });
-    expect(String(byName(rows, 'c')?.['detail'])).toContain('timed out');
-    expect(result.durationMs).toBeLessThan(10_000);
-  });
+      expect(result.code).toBe(0);
+      const rows = report(result);
+      expect(byName(rows, 'a')).toMatchObject({ action: 'expand' });
+      expect(byName(rows, 'b')).toMatchObject({ action: 'skip', reason: 'metrics-unavailable' });
+      expect(byName(rows, 'c')).toMatchObject({ action: 'skip', reason: 'metrics-unavailable' });
+      expect(String(byName(rows, 'c')?.['detail'])).toContain('timed out');
+      expect(result.durationMs).toBeLessThan(10_000);
+    },
+  );
 
-  it('honours Retry-After on a 429 and recovers from 503s and a reset connection', async () => {
-    harness = await startHarness(seed([{ name: 'full', usedPercent: 95 }]));
-    harness.sim.faults.add({
-      method: 'GET',
-      path: '^/api/v1/persistentvolumeclaims$',
-      times: 1,
-      status: 429,
-      retryAfterSeconds: 1,
-    });
-    harness.sim.faults.add({ method: 'GET', path: '^/api/v1/pods$', times: 1, status: 503 });
-    harness.sim.faults.add({ method: 'PATCH', times: 1, reset: true });
+  itOnSim('injected-status')(
+    'honours Retry-After on a 429 and recovers from 503s and a reset connection',
+    async () => {
+      const c = (cluster = await startSimOnly(seed([{ name: 'full', usedPercent: 95 }])));
+      c.sim.faults.add({
+        method: 'GET',
+        path: '^/api/v1/persistentvolumeclaims$',
+        times: 1,
+        status: 429,
+        retryAfterSeconds: 1,
+      });
+      c.sim.faults.add({ method: 'GET', path: '^/api/v1/pods$', times: 1, status: 503 });
+      c.sim.faults.add({ method: 'PATCH', times: 1, reset: true });
 
-    const result = await harness.cli(['--output', 'json']);
+      const result = await c.cli(['--output', 'json']);
 
-    expect(result.code).toBe(0);
-    expect(byName(report(result), 'full')).toMatchObject({ action: 'expand' });
-    const lists = harness.sim.requests.filter((r) => r.path === '/api/v1/persistentvolumeclaims');
-    expect(lists.map((r) => r.status)).toEqual([429, 200]);
-    expect(lists[1]!.startedAt - lists[0]!.startedAt).toBeGreaterThanOrEqual(900);
-    expect(result.logs.some((l) => l['msg'] === 'retrying kubernetes api call')).toBe(true);
-  });
+      expect(result.code).toBe(0);
+      expect(byName(report(result), 'full')).toMatchObject({ action: 'expand' });
+      const lists = (await c.requests()).filter((r) => r.path === '/api/v1/persistentvolumeclaims');
+      expect(lists.map((r) => r.status)).toEqual([429, 200]);
+      expect(lists[1]!.startedAt - lists[0]!.startedAt).toBeGreaterThanOrEqual(900);
+      expect(result.logs.some((l) => l['msg'] === 'retrying kubernetes api call')).toBe(true);
+    },
+  );
 
-  it('lists again from the start when a continue token expires (410), counting each PVC once', async () => {
-    harness = await startHarness(
-      seed(['a', 'b', 'c', 'd'].map((name) => ({ name, usedPercent: 40 }))),
-      { latencyMs: 150 },
-    );
-    // Log entries appear on arrival; wait for a page that has been answered (its token issued).
-    const lists = (): number =>
-      harness!.sim.requests.filter(
-        (r) => r.path === '/api/v1/persistentvolumeclaims' && r.status === 200,
-      ).length;
+  itOnSim('continue-expiry')(
+    'lists again from the start when a continue token expires (410), counting each PVC once',
+    async () => {
+      const c = (cluster = await startSimOnly(
+        seed(['a', 'b', 'c', 'd'].map((name) => ({ name, usedPercent: 40 }))),
+        { latencyMs: 150 },
+      ));
+      // Log entries appear on arrival; wait for a page that has been answered (its token issued).
+      const lists = (): number =>
+        c.sim.requests.filter(
+          (r) => r.path === '/api/v1/persistentvolumeclaims' && r.status === 200,
+        ).length;
 
-    const running = harness.cli(['--page-size', '1', '--output', 'json']);
-    while (lists() < 1) await new Promise((resolve) => setTimeout(resolve, 20));
-    harness.sim.compact();
-    const result = await running;
+      const running = c.cli(['--page-size', '1', '--output', 'json']);
+      while (lists() < 1) await new Promise((resolve) => setTimeout(resolve, 20));
+      c.sim.compact();
+      const result = await running;
 
-    expect(result.code).toBe(0);
-    expect(report(result).map((r) => r['name'])).toEqual(['a', 'b', 'c', 'd']);
-    const statuses = harness.sim.requests
-      .filter((r) => r.path === '/api/v1/persistentvolumeclaims')
-      .map((r) => r.status);
-    expect(statuses).toContain(410);
-    expect(statuses.filter((s) => s === 200).length).toBeGreaterThan(4);
-    expect(result.logs.some((l) => l['msg'] === 'list continue token expired, listing again')).toBe(
-      true,
-    );
-    expect(result.logs.find((l) => l['msg'] === 'run finished')).toMatchObject({
-      pvcsSeen: 4,
-      managed: 4,
-    });
-  });
+      expect(result.code).toBe(0);
+      expect(report(result).map((r) => r['name'])).toEqual(['a', 'b', 'c', 'd']);
+      const statuses = (await c.requests())
+        .filter((r) => r.path === '/api/v1/persistentvolumeclaims')
+        .map((r) => r.status);
+      expect(statuses).toContain(410);
+      expect(statuses.filter((s) => s === 200).length).toBeGreaterThan(4);
+      expect(
+        result.logs.some((l) => l['msg'] === 'list continue token expired, listing again'),
+      ).toBe(true);
+      expect(result.logs.find((l) => l['msg'] === 'run finished')).toMatchObject({
+        pvcsSeen: 4,
+        managed: 4,
+      });
+    },
+  );
 
   it('only reads the namespaces it is given', async () => {
-    harness = await startHarness(
+    const c = (cluster = await startTestCluster(
       seed([
         { name: 'a', namespace: 'db' },
         { name: 'b', namespace: 'search' },
         { name: 'c', namespace: 'queues' },
       ]),
-    );
+    ));
 
-    const result = await harness.cli([
-      '--namespace',
-      'db',
-      '--namespace',
-      'search',
-      '--output',
-      'json',
-    ]);
+    const result = await c.cli(['--namespace', 'db', '--namespace', 'search', '--output', 'json']);
 
     expect(report(result).map((r) => r['namespace'])).toEqual(['db', 'search']);
-    expect(harness.sim.requests.some((r) => r.path.includes('/namespaces/queues'))).toBe(false);
-    expect(harness.sim.requests.some((r) => r.path === '/api/v1/persistentvolumeclaims')).toBe(
-      false,
-    );
+    const requests = await c.requests();
+    expect(requests.some((r) => r.path.includes('/namespaces/queues'))).toBe(false);
+    expect(requests.some((r) => r.path === '/api/v1/persistentvolumeclaims')).toBe(false);
   });
 
   it('logs JSON lines on stderr, each with the run id, and PVC lines with namespace and name', async () => {
-    harness = await startHarness(seed(FLEET));
+    const c = (cluster = await startTestCluster(seed(FLEET)));
 
-    const result = await harness.cli([]);
+    const result = await c.cli([]);
 
     expect(result.logs.length).toBeGreaterThan(3);
     const runIds = new Set(result.logs.map((l) => l['runId']));
@@ -299,27 +301,57 @@ describe('pvc-chonker run against the simulated cluster', () => {
 });
 
 describe('exit status', () => {
-  it('is 1 when the API server cannot be reached', async () => {
-    harness = await startHarness(seed([]));
-    await harness.sim.close();
+  itOnSim('no-cluster')('is 1 when the API server cannot be reached', async () => {
+    const c = (cluster = await startSimOnly(seed([])));
+    await c.sim.close();
 
-    const result = await harness.cli(['--api-timeout', '2s']);
+    const result = await c.cli(['--api-timeout', '2s', '--output', 'json']);
 
     expect(result.code).toBe(1);
     expect(result.logs.some((l) => l['msg'] === 'the pass could not complete')).toBe(true);
+    // Not `[]`: one record says why the report is empty.
+    expect(report(result)).toMatchObject([
+      {
+        namespace: null,
+        name: null,
+        action: 'error',
+        reason: 'api-error',
+        detail: expect.stringMatching(/^the pass could not complete: .*ECONNREFUSED/) as unknown,
+      },
+    ]);
   });
 
-  it('is 1 when the API server refuses the credentials', async () => {
-    harness = await startHarness(seed([{ name: 'a' }]));
-    harness.sim.faults.add({ status: 401, reason: 'Unauthorized', message: 'Unauthorized' });
+  it('logs what it ignores of the kubeconfig with a static message, the setting in a field', async () => {
+    const c = (cluster = await startTestCluster(seed([{ name: 'a' }])));
+    const kubeconfig = join(c.dir, 'with-proxy');
+    const text = await readFile(c.kubeconfig, 'utf8');
+    await writeFile(
+      kubeconfig,
+      text.replace(/^(\s+)server: (.*)$/m, '$1server: $2\n$1proxy-url: http://127.0.0.1:9'),
+    );
 
-    const result = await harness.cli([]);
+    const result = await runCli(['run', '--kubeconfig', kubeconfig]);
+
+    expect(result.code).toBe(0);
+    expect(result.logs.filter((l) => l['msg'] === 'kubeconfig setting not supported')).toEqual([
+      expect.objectContaining({
+        warning:
+          "the kubeconfig's proxy-url http://127.0.0.1:9 is not supported: connecting directly",
+      }),
+    ]);
+  });
+
+  itOnSim('injected-status')('is 1 when the API server refuses the credentials', async () => {
+    const c = (cluster = await startSimOnly(seed([{ name: 'a' }])));
+    c.sim.faults.add({ status: 401, reason: 'Unauthorized', message: 'Unauthorized' });
+
+    const result = await c.cli([]);
 
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('401');
   });
 
-  it.each([
+  itOnSim('no-cluster').each([
     [['run', '--output', 'xml'], '--output: "xml"'],
     [['run', '--threshold', 'eighty'], '--threshold: "eighty"'],
     [['run', '--kubeconfig', '/nonexistent/kubeconfig'], '--kubeconfig: "/nonexistent/kubeconfig"'],
@@ -332,7 +364,7 @@ describe('exit status', () => {
     expect(result.stderr).toContain(message);
   });
 
-  it('is 2 for a kubeconfig that does not parse, naming the file', async () => {
+  itOnSim('no-cluster')('is 2 for a kubeconfig that does not parse, naming the file', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'pvc-chonker-kc-'));
     const file = join(dir, 'kubeconfig');
     await writeFile(file, 'apiVersion: v1\nclusters: [:\n');
@@ -344,7 +376,7 @@ describe('exit status', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('reads options from PVC_CHONKER_* environment variables', async () => {
+  itOnSim('no-cluster')('reads options from PVC_CHONKER_* environment variables', async () => {
     const result = await runCli(['run'], { PVC_CHONKER_OUTPUT: 'yaml' });
 
     expect(result.code).toBe(2);

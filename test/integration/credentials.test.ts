@@ -1,41 +1,41 @@
 /**
- * The CLI's own kubeconfig loader against a simulated cluster that serves HTTPS with its own CA
- * and authenticates every request as kube-apiserver does: each way of giving credentials must
- * reach the server as the user it names, and a wrong CA, server name or token must fail the run
- * with a message that says so.
+ * The CLI's own kubeconfig loader against a cluster that serves HTTPS with its own CA and
+ * authenticates every request as kube-apiserver does (the simulator with `tls`, or the real
+ * server): each way of giving credentials must reach the server as the user it names, and a
+ * wrong CA, server name or token must fail the run with a message that says so.
  */
-import { chmod, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { startSimCluster, type SimCluster } from '../../sim/index.js';
+import { CLI_USER, startTestCluster, type ClusterCa, type TestCluster } from './test-cluster.js';
 import { report, runCli, seed } from './harness.js';
 
 const TOKENS = {
   'file-token': 'file-user',
   'exec-token': 'exec-user',
 };
+/** Client certificates name this group too: on the real server RBAC lets it do everything. */
+const MASTERS = 'system:masters';
 
-let sim: SimCluster;
+let server: TestCluster;
+let tls: ClusterCa;
 let dir: string;
 let caPem: string;
 
 beforeAll(async () => {
-  sim = await startSimCluster({
-    seed: seed([{ name: 'data', usedPercent: 91 }]),
-    resizeDelayMs: 50,
+  server = await startTestCluster(seed([{ name: 'data', usedPercent: 91 }]), {
     tls: true,
-    authentication: { tokens: TOKENS },
+    tokens: TOKENS,
   });
-  if (sim.tls === undefined) throw new Error('the sim serves no TLS');
-  caPem = sim.tls.caPem;
-  dir = await mkdtemp(join(tmpdir(), 'pvc-chonker-credentials-'));
+  if (server.tls === undefined) throw new Error('the cluster serves no TLS');
+  tls = server.tls;
+  caPem = tls.caPem;
+  dir = server.dir;
 });
 
 afterAll(async () => {
-  await sim.close();
-  await rm(dir, { recursive: true, force: true });
+  await server.close();
 });
 
 /** A kubeconfig in `dir` with one cluster and one user; relative paths are relative to it. */
@@ -50,7 +50,7 @@ async function kubeconfig(
     stringify({
       apiVersion: 'v1',
       kind: 'Config',
-      clusters: [{ name: 'sim', cluster: { server: sim.url, ...cluster } }],
+      clusters: [{ name: 'sim', cluster: { server: server.url, ...cluster } }],
       users: [{ name: 'me', user }],
       contexts: [{ name: 'sim', context: { cluster: 'sim', user: 'me' } }],
       'current-context': 'sim',
@@ -62,28 +62,27 @@ async function kubeconfig(
 /** A dry run (no writes): the users its requests were authenticated as. */
 async function usersOfRun(
   config: string,
-): Promise<{ code: number | null; users: Set<string | undefined>; stderr: string }> {
-  const before = sim.requests.length;
+): Promise<{ code: number | null; users: Set<string>; stderr: string }> {
+  const started = Date.now();
   const result = await runCli(['run', '--kubeconfig', config, '--dry-run', '--output', 'json']);
+  const finished = Date.now();
   if (result.code === 0) expect(report(result)).toHaveLength(1);
-  const users = new Set(sim.requests.slice(before).map((request) => request.user));
-  return { code: result.code, users, stderr: result.stderr };
+  const requests = (await server.requests()).filter(
+    (r) => r.startedAt >= started && r.startedAt <= finished,
+  );
+  return { code: result.code, users: new Set(requests.map((r) => r.user)), stderr: result.stderr };
 }
 
 describe('credentials from a kubeconfig, over TLS', () => {
-  it('sends the token of the kubeconfig the sim writes, checking the server with its CA', async () => {
-    const config = join(dir, 'sim-kubeconfig');
-    await sim.writeKubeconfig(config);
-
-    const run = await usersOfRun(config);
+  it("sends the token of the cluster's own kubeconfig, checking the server with its CA", async () => {
+    const run = await usersOfRun(server.kubeconfig);
 
     expect(run.code).toBe(0);
-    expect(run.users).toEqual(new Set(['sim-user']));
+    expect(run.users).toEqual(new Set([CLI_USER]));
   });
 
   it('authenticates with a client certificate and key from files, relative to the kubeconfig', async () => {
-    const pair = await sim.tls?.issueClientCertificate('cert-user', ['pvc-chonker']);
-    if (pair === undefined) throw new Error('no TLS');
+    const pair = await tls.issueClientCertificate('cert-user', ['pvc-chonker', MASTERS]);
     await writeFile(join(dir, 'ca.crt'), caPem);
     await writeFile(join(dir, 'me.crt'), pair.certPem);
     await writeFile(join(dir, 'me.key'), pair.keyPem);
@@ -100,8 +99,7 @@ describe('credentials from a kubeconfig, over TLS', () => {
   });
 
   it('authenticates with a client certificate given as data', async () => {
-    const pair = await sim.tls?.issueClientCertificate('data-user');
-    if (pair === undefined) throw new Error('no TLS');
+    const pair = await tls.issueClientCertificate('data-user', [MASTERS]);
     const base64 = (text: string): string => Buffer.from(text).toString('base64');
     const config = await kubeconfig(
       'cert-data',

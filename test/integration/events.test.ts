@@ -3,8 +3,10 @@
  * the repetitions; each expansion is an Event of its own, as client-go's recorders record them.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { seed, startHarness, type Claim, type Harness } from './harness.js';
+import { startSimOnly, startTestCluster, type TestCluster } from './test-cluster.js';
+import { seed, type Claim } from './harness.js';
 import { assertInvariants, outcomes, runJson, snapshotPvcs, type RunRecord } from './invariants.js';
+import { describeOnSim, itOnSim } from './sim-only.js';
 
 interface EventObject {
   metadata: { name: string };
@@ -20,16 +22,16 @@ interface EventObject {
   involvedObject: { name: string; uid: string };
 }
 
-let harness: Harness | undefined;
+let cluster: TestCluster | undefined;
 afterEach(async () => {
-  await harness?.close();
-  harness = undefined;
+  await cluster?.close();
+  cluster = undefined;
 });
 
 const MICRO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/;
 
-function eventsOf(h: Harness, name: string): EventObject[] {
-  return (h.sim.listObjects('Event', 'db') as EventObject[]).filter(
+async function eventsOf(c: TestCluster, name: string): Promise<EventObject[]> {
+  return ((await c.list('Event', 'db')) as EventObject[]).filter(
     (e) => e.involvedObject.name === name,
   );
 }
@@ -45,15 +47,14 @@ describe('Warning Events aggregate across runs', () => {
       usedPercent: 95,
       annotations: { 'pvc-chonker.io/max-size': '10Gi' },
     };
-    harness = await startHarness(seed([stuck, { name: 'calm' }]));
-    const h = harness;
-    const before = snapshotPvcs(h.sim);
+    const h = (cluster = await startTestCluster(seed([stuck, { name: 'calm' }])));
+    const before = await snapshotPvcs(h);
     const runs: RunRecord[] = [];
 
     for (let i = 0; i < 3; i++) runs.push(await runJson(h, []));
 
     for (const run of runs) expect(outcomes(run.rows)['stuck']).toBe('skip:max-size-reached');
-    const events = eventsOf(h, 'stuck');
+    const events = await eventsOf(h, 'stuck');
     expect(events).toHaveLength(1);
     const [event] = events;
     expect(event).toMatchObject({
@@ -69,7 +70,7 @@ describe('Warning Events aggregate across runs', () => {
       Date.parse(event?.eventTime ?? ''),
     );
     // Run 1 finds nothing and creates; runs 2 and 3 read the Event and patch it.
-    const eventWrites = h.sim.requests
+    const eventWrites = (await h.requests())
       .filter((r) => r.path.startsWith('/api/v1/namespaces/db/events'))
       .map((r) => `${r.method} ${r.status}`);
     expect(eventWrites).toEqual([
@@ -80,78 +81,76 @@ describe('Warning Events aggregate across runs', () => {
       'GET 200',
       'PATCH 200',
     ]);
-    expect(eventsOf(h, 'calm')).toEqual([]);
-    assertInvariants(h.sim, before, runs);
+    expect(await eventsOf(h, 'calm')).toEqual([]);
+    await assertInvariants(h, before, runs);
   });
 
   it('a reason that changes gets its own Event; the first one keeps its count', async () => {
-    harness = await startHarness(
+    const h = (cluster = await startTestCluster(
       seed([{ name: 'p', usedPercent: 95, annotations: { 'pvc-chonker.io/max-size': '10Gi' } }]),
-    );
-    const h = harness;
+    ));
+    const before = await snapshotPvcs(h);
 
     const first = await runJson(h, []);
-    const res = await fetch(`${h.sim.url}/api/v1/namespaces/db/persistentvolumeclaims/p`, {
-      method: 'PATCH',
-      headers: { 'Content-Type': 'application/merge-patch+json' },
-      body: JSON.stringify({ metadata: { annotations: { 'pvc-chonker.io/threshold': 'eighty' } } }),
+    await h.patch('PersistentVolumeClaim', 'db', 'p', {
+      metadata: { annotations: { 'pvc-chonker.io/threshold': 'eighty' } },
     });
-    expect(res.status).toBe(200);
     const second = await runJson(h, []);
 
     expect(outcomes(second.rows)).toEqual({ p: 'error:invalid-annotation' });
-    const events = eventsOf(h, 'p').map((e) => `${e.reason}:${String(e.count)}`);
+    const events = (await eventsOf(h, 'p')).map((e) => `${e.reason}:${String(e.count)}`);
     expect(events.sort()).toEqual(['invalid-annotation:1', 'max-size-reached:1']);
-    // No assertInvariants: the test's own annotation PATCH is in the request log.
     expect(outcomes(first.rows)).toEqual({ p: 'skip:max-size-reached' });
+    await assertInvariants(h, before, [first, second]);
   });
 
-  it('two runs at once over a stuck PVC: the loser of the race re-reads and counts, one Event of 2', async () => {
-    harness = await startHarness(
-      seed([{ name: 'p', usedPercent: 95, annotations: { 'pvc-chonker.io/max-size': '10Gi' } }]),
-    );
-    const h = harness;
-    // Both runs read "no Event" before either create lands; one create then gets 409.
-    h.sim.faults.add({ method: 'POST', path: '/events$', delayMs: 800 });
-    const before = snapshotPvcs(h.sim);
+  itOnSim('held-request')(
+    'two runs at once over a stuck PVC: the loser of the race re-reads and counts, one Event of 2',
+    async () => {
+      const h = (cluster = await startSimOnly(
+        seed([{ name: 'p', usedPercent: 95, annotations: { 'pvc-chonker.io/max-size': '10Gi' } }]),
+      ));
+      // Both runs read "no Event" before either create lands; one create then gets 409.
+      h.sim.faults.add({ method: 'POST', path: '/events$', delayMs: 800 });
+      const before = await snapshotPvcs(h);
 
-    const runs = await Promise.all([runJson(h, []), runJson(h, [])]);
+      const runs = await Promise.all([runJson(h, []), runJson(h, [])]);
 
-    expect(runs.map((r) => r.result.code)).toEqual([0, 0]);
-    const events = eventsOf(h, 'p');
-    expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({ count: 2, series: { count: 2 } });
-    expect(
-      h.sim.requests
-        .filter((r) => r.method === 'POST' && r.path.endsWith('/events'))
-        .map((r) => r.status)
-        .sort(),
-    ).toEqual([201, 409]);
-    for (const run of runs)
-      expect(run.result.logs.filter((l) => l['msg'] === 'recording event failed')).toEqual([]);
-    assertInvariants(h.sim, before, runs);
-  });
+      expect(runs.map((r) => r.result.code)).toEqual([0, 0]);
+      const events = await eventsOf(h, 'p');
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({ count: 2, series: { count: 2 } });
+      expect(
+        (await h.requests())
+          .filter((r) => r.method === 'POST' && r.path.endsWith('/events'))
+          .map((r) => r.status)
+          .sort(),
+      ).toEqual([201, 409]);
+      for (const run of runs)
+        expect(run.result.logs.filter((l) => l['msg'] === 'recording event failed')).toEqual([]);
+      await assertInvariants(h, before, runs);
+    },
+  );
 });
 
-describe('a ClusterRole that only allows creating events', () => {
+describeOnSim('injected-status')('a ClusterRole that only allows creating events', () => {
   it('still records the Warning, as a new Event, and says the ClusterRole needs get/patch', async () => {
-    harness = await startHarness(
+    const h = (cluster = await startSimOnly(
       seed([{ name: 'p', usedPercent: 95, annotations: { 'pvc-chonker.io/max-size': '10Gi' } }]),
-    );
-    const h = harness;
+    ));
     h.sim.faults.add({ method: 'GET', path: '/namespaces/db/events/', status: 403 });
-    const before = snapshotPvcs(h.sim);
+    const before = await snapshotPvcs(h);
 
     const run = await runJson(h, []);
 
     expect(run.result.code).toBe(0);
-    expect(eventsOf(h, 'p').map((e) => `${e.type}:${e.reason}`)).toEqual([
+    expect((await eventsOf(h, 'p')).map((e) => `${e.type}:${e.reason}`)).toEqual([
       'Warning:max-size-reached',
     ]);
     expect(
       run.result.logs.find((l) => String(l['msg']).startsWith('no get/patch on events')),
     ).toMatchObject({ name: 'p' });
-    assertInvariants(h.sim, before, [run]);
+    await assertInvariants(h, before, [run]);
   });
 });
 
@@ -162,20 +161,19 @@ describe('expansions are Events of their own', () => {
       usedPercent: 99,
       annotations: { 'pvc-chonker.io/cooldown': '1s', 'pvc-chonker.io/increase': '1Gi' },
     };
-    harness = await startHarness(seed([growing]));
-    const h = harness;
-    const before = snapshotPvcs(h.sim);
+    const h = (cluster = await startTestCluster(seed([growing])));
+    const before = await snapshotPvcs(h);
     const runs: RunRecord[] = [];
 
     for (let i = 0; i < 3; i++) {
       runs.push(await runJson(h, []));
-      await h.sim.settle();
+      await h.settle();
       await sleep(1_100);
     }
 
     for (const run of runs)
       expect(outcomes(run.rows)).toEqual({ growing: 'expand:threshold-reached' });
-    const normal = eventsOf(h, 'growing').filter((e) => e.type === 'Normal');
+    const normal = (await eventsOf(h, 'growing')).filter((e) => e.type === 'Normal');
     expect(normal).toHaveLength(3);
     expect(new Set(normal.map((e) => e.metadata.name)).size).toBe(3);
     expect(normal.map((e) => e.series)).toEqual([undefined, undefined, undefined]);
@@ -184,6 +182,6 @@ describe('expansions are Events of their own', () => {
       '11Gi -> 12Gi',
       '12Gi -> 13Gi',
     ]);
-    assertInvariants(h.sim, before, runs);
+    await assertInvariants(h, before, runs);
   });
 });

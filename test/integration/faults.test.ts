@@ -6,7 +6,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SimCluster, SimSeed } from '../../sim/index.js';
 import { startEc2Fake, type Ec2Fake } from '../../sim/clouds/ec2.js';
-import { seed, startHarness, writes, type Claim, type Harness } from './harness.js';
+import { startSimOnly, startTestCluster, writes, type TestCluster } from './test-cluster.js';
+import { seed, type Claim } from './harness.js';
 import {
   acceptedPatches,
   assertInvariants,
@@ -15,6 +16,7 @@ import {
   runJson,
   snapshotPvcs,
 } from './invariants.js';
+import { describeOnSim } from './sim-only.js';
 
 interface PvcObject {
   metadata: { annotations?: Record<string, string> };
@@ -27,12 +29,12 @@ interface EventObject {
   involvedObject: { name: string };
 }
 
-let harness: Harness | undefined;
+let cluster: TestCluster | undefined;
 let ec2: Ec2Fake | undefined;
 afterEach(async () => {
-  await harness?.close();
+  await cluster?.close();
   await ec2?.close();
-  harness = undefined;
+  cluster = undefined;
   ec2 = undefined;
 });
 
@@ -62,46 +64,53 @@ function whenRequest(
   });
 }
 
-function pvc(sim: SimCluster, name: string): PvcObject {
-  return sim.getObject('PersistentVolumeClaim', 'db', name) as PvcObject;
+async function pvc(c: TestCluster, name: string): Promise<PvcObject> {
+  return (await c.get('PersistentVolumeClaim', 'db', name)) as PvcObject;
 }
 
-function requestOf(sim: SimCluster, name: string): string {
-  return pvc(sim, name).spec.resources.requests.storage;
+async function requestOf(c: TestCluster, name: string): Promise<string> {
+  return (await pvc(c, name)).spec.resources.requests.storage;
 }
 
-function patchesOf(sim: SimCluster, name: string): number[] {
-  return sim.requests
+async function patchesOf(c: TestCluster, name: string): Promise<number[]> {
+  return (await c.requests())
     .filter((r) => r.method === 'PATCH' && r.path.endsWith(`/persistentvolumeclaims/${name}`))
     .map((r) => r.status);
 }
 
-describe('a call that hangs: every call has a timeout', () => {
-  it('a hung PVC list fails the pass after its bounded retries, with exit 1 and no write', async () => {
-    harness = await startHarness(seed([FULL('full')]));
-    harness.sim.faults.add({ method: 'GET', path: '^/api/v1/persistentvolumeclaims$', hang: true });
-    const before = snapshotPvcs(harness.sim);
+describeOnSim('held-request')('a call that hangs: every call has a timeout', () => {
+  it('a hung PVC list fails the pass once its call budget is spent, with exit 1 and no write', async () => {
+    const h = (cluster = await startSimOnly(seed([FULL('full')])));
+    h.sim.faults.add({ method: 'GET', path: '^/api/v1/persistentvolumeclaims$', hang: true });
+    const before = await snapshotPvcs(h);
 
-    const run = await runJson(harness, ['--api-timeout', '1s']);
+    const run = await runJson(h, ['--api-timeout', '1s']);
 
     expect(run.result.code).toBe(1);
-    expect(run.rows).toEqual([]);
-    // 4 attempts of 1 s each plus at most 0.2 + 0.4 + 0.8 s of backoff: not 15 s per call.
-    const lists = harness.sim.requests.filter((r) => r.path === '/api/v1/persistentvolumeclaims');
-    expect(lists).toHaveLength(4);
-    expect(run.result.durationMs).toBeLessThan(9_000);
+    expect(run.rows).toMatchObject([
+      {
+        name: null,
+        action: 'error',
+        reason: 'api-error',
+        detail: 'the pass could not complete: list persistentvolumeclaims: timed out after 1000 ms',
+      },
+    ]);
+    // One budget of 1 s covers the call and its retries: the hang spends it, no second attempt.
+    const lists = (await h.requests()).filter((r) => r.path === '/api/v1/persistentvolumeclaims');
+    expect(lists).toHaveLength(1);
+    expect(run.result.durationMs).toBeLessThan(6_000);
     const failure = run.result.logs.find((l) => l['msg'] === 'the pass could not complete');
     expect(String(failure?.['err'])).toContain('list persistentvolumeclaims');
-    expect(writes(harness.sim)).toEqual([]);
-    assertInvariants(harness.sim, before, [run]);
+    expect(await writes(h)).toEqual([]);
+    await assertInvariants(h, before, [run]);
   });
 
   it('a hung PATCH costs only its own PVC: api-error, a Warning event, the others expand', async () => {
-    harness = await startHarness(seed([FULL('a'), FULL('stuck'), FULL('c')]));
-    harness.sim.faults.add({ method: 'PATCH', path: '/persistentvolumeclaims/stuck$', hang: true });
-    const before = snapshotPvcs(harness.sim);
+    const h = (cluster = await startSimOnly(seed([FULL('a'), FULL('stuck'), FULL('c')])));
+    h.sim.faults.add({ method: 'PATCH', path: '/persistentvolumeclaims/stuck$', hang: true });
+    const before = await snapshotPvcs(h);
 
-    const run = await runJson(harness, ['--api-timeout', '1s']);
+    const run = await runJson(h, ['--api-timeout', '1s']);
 
     expect(run.result.code).toBe(0);
     expect(outcomes(run.rows)).toEqual({
@@ -110,52 +119,52 @@ describe('a call that hangs: every call has a timeout', () => {
       c: 'expand:threshold-reached',
     });
     const stuck = run.rows.find((r) => r['name'] === 'stuck');
-    expect(String(stuck?.['detail'])).toMatch(
-      /^patch failed: patch persistentvolumeclaim db\/stuck/,
-    );
-    expect(patchesOf(harness.sim, 'stuck')).toEqual([0, 0, 0, 0]);
-    expect(requestOf(harness.sim, 'stuck')).toBe('10Gi');
-    expect(pvc(harness.sim, 'stuck').metadata.annotations?.['pvc-chonker.io/last-expansion']).toBe(
+    expect(String(stuck?.['detail'])).toMatch(/^PATCH unanswered: timed out after 1000 ms/);
+    // Not sent again: a GET re-read it instead.
+    expect(await patchesOf(h, 'stuck')).toEqual([0]);
+    expect(await requestOf(h, 'stuck')).toBe('10Gi');
+    expect((await pvc(h, 'stuck')).metadata.annotations?.['pvc-chonker.io/last-expansion']).toBe(
       undefined,
     );
-    expect([requestOf(harness.sim, 'a'), requestOf(harness.sim, 'c')]).toEqual(['11Gi', '11Gi']);
+    expect([await requestOf(h, 'a'), await requestOf(h, 'c')]).toEqual(['11Gi', '11Gi']);
     expect(run.result.durationMs).toBeLessThan(10_000);
-    assertInvariants(harness.sim, before, [run]);
+    await assertInvariants(h, before, [run]);
   });
 
-  it('a PATCH that lands after its timeout is not applied twice: the resourceVersion guard holds', async () => {
-    harness = await startHarness(seed([FULL('full')]));
-    // The first PATCH is served 2.5 s late, after the client gave up at 1 s and retried.
-    harness.sim.faults.add({
+  it('a PATCH that lands after its timeout is sent once: the re-read came first, the late PATCH applies alone', async () => {
+    const h = (cluster = await startSimOnly(seed([FULL('full')])));
+    // The first PATCH is served 2.5 s late, after the client gave up at 1 s and read the PVC.
+    h.sim.faults.add({
       method: 'PATCH',
       path: '/persistentvolumeclaims/full$',
       times: 1,
       delayMs: 2_500,
     });
-    const before = snapshotPvcs(harness.sim);
+    const before = await snapshotPvcs(h);
 
-    const run = await runJson(harness, ['--api-timeout', '1s']);
-    await whenRequest(harness.sim, (r) => r.method === 'PATCH' && r.status === 409);
+    const run = await runJson(h, ['--api-timeout', '1s']);
+    await whenRequest(h.sim, (r) => r.method === 'PATCH' && r.status === 200);
 
-    expect(outcomes(run.rows)).toEqual({ full: 'expand:threshold-reached' });
-    // Retry first (200), then the late original meets a newer resourceVersion (409).
-    expect(patchesOf(harness.sim, 'full')).toEqual([409, 200]);
-    expect(requestOf(harness.sim, 'full')).toBe('11Gi');
-    assertInvariants(harness.sim, before, [run]);
+    // What the re-read saw is what the run reports; the next run sees the late expansion.
+    expect(outcomes(run.rows)).toEqual({ full: 'error:api-error' });
+    expect(String(run.rows[0]?.['detail'])).toMatch(/a re-read shows it not applied/);
+    expect(await patchesOf(h, 'full')).toEqual([200]);
+    expect(await requestOf(h, 'full')).toBe('11Gi');
+    await assertInvariants(h, before, [run]);
   });
 });
 
-describe('a PVC deleted between list and patch', () => {
+describeOnSim('vanishing-object')('a PVC deleted between list and patch', () => {
   it('is reported as api-error naming the deletion; nothing is recreated, the others expand', async () => {
-    harness = await startHarness(seed([FULL('a'), FULL('gone'), FULL('c')]));
-    harness.sim.faults.add({
+    const h = (cluster = await startSimOnly(seed([FULL('a'), FULL('gone'), FULL('c')])));
+    h.sim.faults.add({
       method: 'PATCH',
       path: '/persistentvolumeclaims/gone$',
       times: 1,
       delayMs: 300,
     });
-    const before = snapshotPvcs(harness.sim);
-    const sim = harness.sim;
+    const before = await snapshotPvcs(h);
+    const sim = h.sim;
     // The PATCH is logged on arrival and held 300 ms: the PVC is deleted in that window.
     const deleted = whenRequest(sim, (r) => r.method === 'PATCH' && r.path.endsWith('/gone')).then(
       () => {
@@ -163,7 +172,7 @@ describe('a PVC deleted between list and patch', () => {
       },
     );
 
-    const [run] = await Promise.all([runJson(harness, []), deleted]);
+    const [run] = await Promise.all([runJson(h, []), deleted]);
 
     expect(run.result.code).toBe(0);
     expect(outcomes(run.rows)).toEqual({
@@ -172,58 +181,59 @@ describe('a PVC deleted between list and patch', () => {
       c: 'expand:threshold-reached',
     });
     expect(run.rows.find((r) => r['name'] === 'gone')?.['detail']).toBe(DELETED_DETAIL);
-    expect(patchesOf(sim, 'gone')).toEqual([404]);
-    expect(sim.getObject('PersistentVolumeClaim', 'db', 'gone')).toBe(undefined);
-    const events = sim.listObjects('Event') as EventObject[];
+    expect(await patchesOf(h, 'gone')).toEqual([404]);
+    expect(await h.get('PersistentVolumeClaim', 'db', 'gone')).toBe(undefined);
+    const events = (await h.list('Event')) as EventObject[];
     expect(events.filter((e) => e.involvedObject.name === 'gone')).toEqual([]);
-    assertInvariants(sim, before, [run]);
+    await assertInvariants(h, before, [run]);
   });
 });
 
-describe('two runs at once on the same fleet', () => {
+describeOnSim('held-request')('two runs at once on the same fleet', () => {
   it('expand each PVC exactly once; the other run loses on resourceVersion and sees the resize in flight', async () => {
     const names = ['p1', 'p2', 'p3', 'p4', 'p5'];
-    harness = await startHarness(seed([...names.map((n) => FULL(n)), { name: 'calm' }]), {
-      resizeDelayMs: 60_000,
-    });
+    const h = (cluster = await startSimOnly(
+      seed([...names.map((n) => FULL(n)), { name: 'calm' }]),
+      {
+        resizeDelayMs: 60_000,
+      },
+    ));
     // PATCHes are held 1.5 s, so both runs list the fleet before either write lands.
-    harness.sim.faults.add({ method: 'PATCH', delayMs: 1_500 });
-    const before = snapshotPvcs(harness.sim);
+    h.sim.faults.add({ method: 'PATCH', delayMs: 1_500 });
+    const before = await snapshotPvcs(h);
     const args = ['--write-concurrency', '8'];
 
-    const runs = await Promise.all([runJson(harness, args), runJson(harness, args)]);
+    const runs = await Promise.all([runJson(h, args), runJson(h, args)]);
 
     expect(runs.map((r) => r.result.code)).toEqual([0, 0]);
     for (const name of names) {
       const seen = runs.map((r) => outcomes(r.rows)[name]).sort();
       expect(seen, name).toEqual(['expand:threshold-reached', 'skip:resize-in-progress']);
       // Both sent a PATCH with the same resourceVersion; exactly one was accepted.
-      expect(patchesOf(harness.sim, name).sort(), name).toEqual([200, 409]);
-      expect(requestOf(harness.sim, name)).toBe('11Gi');
+      expect((await patchesOf(h, name)).sort(), name).toEqual([200, 409]);
+      expect(await requestOf(h, name)).toBe('11Gi');
     }
-    expect(acceptedPatches(harness.sim).sort()).toEqual(names);
-    const normal = (harness.sim.listObjects('Event') as EventObject[]).filter(
-      (e) => e.type === 'Normal',
-    );
+    expect((await acceptedPatches(h)).sort()).toEqual(names);
+    const normal = ((await h.list('Event')) as EventObject[]).filter((e) => e.type === 'Normal');
     expect(normal.map((e) => e.involvedObject.name).sort()).toEqual(names);
-    assertInvariants(harness.sim, before, runs, { resizeDelayMs: 60_000 });
+    await assertInvariants(h, before, runs, { resizeDelayMs: 60_000 });
   });
 });
 
-describe('SIGTERM in the middle of a pass', () => {
+describeOnSim('held-request')('SIGTERM in the middle of a pass', () => {
   it('finishes the PATCHes in flight, starts nothing new, reports the rest interrupted, exits 4', async () => {
     const names = ['p1', 'p2', 'p3', 'p4', 'p5', 'p6', 'p7', 'p8'];
-    harness = await startHarness(seed(names.map((n) => FULL(n))));
-    harness.sim.faults.add({ method: 'PATCH', delayMs: 400 });
-    const before = snapshotPvcs(harness.sim);
-    const sim = harness.sim;
+    const h = (cluster = await startSimOnly(seed(names.map((n) => FULL(n)))));
+    h.sim.faults.add({ method: 'PATCH', delayMs: 400 });
+    const before = await snapshotPvcs(h);
+    const sim = h.sim;
     let pid = 0;
     const stopped = whenRequest(sim, (r) => r.method === 'PATCH').then(() => {
       process.kill(pid, 'SIGTERM');
     });
 
     const [run] = await Promise.all([
-      runJson(harness, ['--write-concurrency', '2'], {}, (p) => (pid = p)),
+      runJson(h, ['--write-concurrency', '2'], {}, (p) => (pid = p)),
       stopped,
     ]);
 
@@ -236,18 +246,18 @@ describe('SIGTERM in the middle of a pass', () => {
     expect(expanded.length + interrupted.length).toBe(names.length);
     expect(interrupted.every((r) => r['action'] === 'skip')).toBe(true);
     // Exactly the PATCHes in flight at SIGTERM were sent, and each one completed.
-    expect(acceptedPatches(sim)).toEqual(expanded);
-    expect(sim.requests.filter((r) => r.method === 'PATCH')).toHaveLength(expanded.length);
+    expect(await acceptedPatches(h)).toEqual(expanded);
+    expect((await h.requests()).filter((r) => r.method === 'PATCH')).toHaveLength(expanded.length);
     for (const name of names) {
-      const { annotations = {} } = pvc(sim, name).metadata;
+      const { annotations = {} } = (await pvc(h, name)).metadata;
       if (expanded.includes(name)) {
-        expect(requestOf(sim, name)).toBe('11Gi');
+        expect(await requestOf(h, name)).toBe('11Gi');
         expect(annotations['pvc-chonker.io/last-expansion']).toMatch(/Z$/);
         expect(JSON.parse(annotations['pvc-chonker.io/expansion-history'] ?? '[]')).toMatchObject([
           { from: '10Gi', to: '11Gi' },
         ]);
       } else {
-        expect(requestOf(sim, name)).toBe('10Gi');
+        expect(await requestOf(h, name)).toBe('10Gi');
         expect(annotations['pvc-chonker.io/last-expansion']).toBe(undefined);
       }
     }
@@ -255,14 +265,14 @@ describe('SIGTERM in the middle of a pass', () => {
     expect(run.result.logs.find((l) => l['msg'] === 'run finished')).toMatchObject({
       status: 'interrupted',
     });
-    assertInvariants(sim, before, [run]);
+    await assertInvariants(h, before, [run]);
   });
 
   it('abandons a PATCH still hanging after the 5 s grace: api-error, the rest interrupted, exit 4', async () => {
-    harness = await startHarness(seed([FULL('a-stuck'), FULL('b'), FULL('c')]));
-    harness.sim.faults.add({ method: 'PATCH', path: '/a-stuck$', hang: true });
-    const before = snapshotPvcs(harness.sim);
-    const sim = harness.sim;
+    const h = (cluster = await startSimOnly(seed([FULL('a-stuck'), FULL('b'), FULL('c')])));
+    h.sim.faults.add({ method: 'PATCH', path: '/a-stuck$', hang: true });
+    const before = await snapshotPvcs(h);
+    const sim = h.sim;
     let pid = 0;
     let signalledAt = 0;
     const stopped = whenRequest(sim, (r) => r.method === 'PATCH').then(() => {
@@ -271,7 +281,7 @@ describe('SIGTERM in the middle of a pass', () => {
     });
 
     const [run] = await Promise.all([
-      runJson(harness, ['--write-concurrency', '1', '--api-timeout', '60s'], {}, (p) => (pid = p)),
+      runJson(h, ['--write-concurrency', '1', '--api-timeout', '60s'], {}, (p) => (pid = p)),
       stopped,
     ]);
 
@@ -288,7 +298,7 @@ describe('SIGTERM in the middle of a pass', () => {
     expect(stoppedAfter).toBeGreaterThanOrEqual(5_000);
     expect(stoppedAfter).toBeLessThan(6_500);
     // An abandoned call is final: neither sent again nor retried after the grace.
-    expect(patchesOf(sim, 'a-stuck')).toEqual([0]);
+    expect(await patchesOf(h, 'a-stuck')).toEqual([0]);
     const stopAt = run.result.logs.findIndex(
       (l) => l['msg'] === 'stopping: no new work is started',
     );
@@ -296,8 +306,8 @@ describe('SIGTERM in the middle of a pass', () => {
     expect(
       run.result.logs.slice(stopAt).filter((l) => l['msg'] === 'retrying kubernetes api call'),
     ).toEqual([]);
-    expect(writes(sim).filter((w) => w.method === 'PATCH')).toHaveLength(1);
-    assertInvariants(sim, before, [run]);
+    expect((await writes(h)).filter((w) => w.startsWith('PATCH '))).toHaveLength(1);
+    await assertInvariants(h, before, [run]);
   });
 });
 
@@ -315,13 +325,14 @@ function inZones(simSeed: SimSeed, zones: Record<string, string>): SimSeed {
   return simSeed;
 }
 
+// The EC2 API is a fake of its own beside the cluster: this runs on both clusters.
 describe('a cloud API that keeps failing', () => {
   it('costs its own PVCs (provider-error, then circuit open); generic PVCs still expand', async () => {
     ec2 = await startEc2Fake();
     ec2.failNext('*', { code: 'Unavailable', message: 'try again', status: 503 }, Infinity);
     const aws = (name: string, n: number): Claim =>
       FULL(name, { csi: { driver: 'ebs.csi.aws.com', volumeHandle: `vol-0${n}` } });
-    harness = await startHarness(
+    const h = (cluster = await startTestCluster(
       inZones(
         seed([
           aws('aws-1', 1),
@@ -338,8 +349,8 @@ describe('a cloud API that keeps failing', () => {
           'aws-4': 'ap-south-1a',
         },
       ),
-    );
-    const before = snapshotPvcs(harness.sim);
+    ));
+    const before = await snapshotPvcs(h);
     const env = {
       AWS_ENDPOINT_URL_EC2: ec2.url,
       AWS_ACCESS_KEY_ID: 'AKIAFAKEFAKEFAKEFAKE',
@@ -348,7 +359,7 @@ describe('a cloud API that keeps failing', () => {
     };
 
     const run = await runJson(
-      harness,
+      h,
       ['--provider-max-retries', '2', '--provider-retry-base-delay-ms', '10'],
       env,
     );
@@ -367,9 +378,9 @@ describe('a cloud API that keeps failing', () => {
     // 3 regions x (1 call + 2 retries), nothing for the 4th region once the breaker is open.
     expect(ec2.count('DescribeVolumes')).toBe(9);
     expect(ec2.count('DescribeVolumesModifications')).toBe(0);
-    expect(acceptedPatches(harness.sim).sort()).toEqual(['plain-1', 'plain-2']);
+    expect((await acceptedPatches(h)).sort()).toEqual(['plain-1', 'plain-2']);
     for (const name of ['aws-1', 'aws-2', 'aws-3', 'aws-4'])
-      expect(requestOf(harness.sim, name)).toBe('10Gi');
-    assertInvariants(harness.sim, before, [run]);
+      expect(await requestOf(h, name)).toBe('10Gi');
+    await assertInvariants(h, before, [run]);
   });
 });

@@ -1,15 +1,13 @@
 /**
- * Runs the built CLI as a separate process against the simulated cluster, over HTTP, as a user
- * would. Seeds are built from a compact description of claims.
+ * Runs the built CLI as a separate process, as a user would; seeds are built from a compact
+ * description of claims. test-cluster.ts starts the cluster (simulated or real) a test runs against.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startSimCluster, type SimCluster, type SimSeed } from '../../sim/index.js';
+import type { SimSeed } from '../../sim/index.js';
 
 export const CLI = new URL('../../dist/pvc-chonker.mjs', import.meta.url).pathname;
-/** The project's own CRD manifests, installed in the simulated cluster on request. */
+/** The project's own CRD manifests, installed in a test cluster on request. */
 export const CRDS = new URL('../../cronjob/crds', import.meta.url).pathname;
 const GI = 1024 ** 3;
 
@@ -157,18 +155,6 @@ export interface CliResult {
   durationMs: number;
 }
 
-export interface Harness {
-  sim: SimCluster;
-  kubeconfig: string;
-  dir: string;
-  cli(
-    args: readonly string[],
-    env?: Record<string, string>,
-    onSpawn?: (pid: number) => void,
-  ): Promise<CliResult>;
-  close(): Promise<void>;
-}
-
 export function runCli(
   args: readonly string[],
   env: Record<string, string> = {},
@@ -200,43 +186,6 @@ export function runCli(
   });
 }
 
-export async function startHarness(
-  simSeed: SimSeed,
-  options: {
-    resizeDelayMs?: number;
-    latencyMs?: number;
-    nodeArgs?: readonly string[];
-    crds?: boolean;
-    /**
-     * A kubelet reached directly for each node (default true), as in a real cluster: the CLI's
-     * default source reads them; false leaves the nodes without an address (only the proxy).
-     */
-    kubelets?: boolean;
-  } = {},
-): Promise<Harness> {
-  const sim = await startSimCluster({
-    seed: simSeed,
-    kubelets: options.kubelets ?? true,
-    ...(options.crds === true ? { crds: CRDS } : {}),
-    resizeDelayMs: options.resizeDelayMs ?? 50,
-    ...(options.latencyMs === undefined ? {} : { latencyMs: options.latencyMs }),
-  });
-  const dir = await mkdtemp(join(tmpdir(), 'pvc-chonker-test-'));
-  const kubeconfig = join(dir, 'kubeconfig');
-  await sim.writeKubeconfig(kubeconfig);
-  return {
-    sim,
-    kubeconfig,
-    dir,
-    cli: (args, env, onSpawn) =>
-      runCli(['run', '--kubeconfig', kubeconfig, ...args], env, onSpawn, options.nodeArgs),
-    async close() {
-      await sim.close();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
-}
-
 /** The JSON report of a run. */
 export function report(result: CliResult): Record<string, unknown>[] {
   return JSON.parse(result.stdout) as Record<string, unknown>[];
@@ -247,17 +196,4 @@ export function byName(
   name: string,
 ): Record<string, unknown> | undefined {
   return rows.find((row) => row['name'] === name);
-}
-
-/**
- * Whether a request may change something: every method but GET, except the reviews (a
- * TokenReview or an access review is a POST that asks a question and stores nothing; the
- * kubelets send them for every request, pvc-chonker's `auto` source one per pass).
- */
-export function isWrite(request: { method: string; path: string }): boolean {
-  return request.method !== 'GET' && !request.path.endsWith('reviews');
-}
-
-export function writes(sim: SimCluster): { method: string; path: string }[] {
-  return sim.requests.filter(isWrite).map((r) => ({ method: r.method, path: r.path }));
 }

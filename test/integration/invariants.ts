@@ -1,13 +1,13 @@
 /**
- * The safety invariants of issue 5, checked against what the simulated cluster saw (its request
- * log and its objects) and what each run said (JSON report, logs). A fault may cost an expansion;
+ * The safety invariants of issue 5, checked against what the cluster saw (its request log and
+ * its objects, on the simulator or the real server) and what each run said (JSON report, logs). A fault may cost an expansion;
  * it must never make a PVC shrink, overshoot, double-expand or fail silently.
  */
 import { expect } from 'vitest';
 import { parseDuration } from '../../src/core/duration.js';
 import { parseQuantity } from '../../src/core/quantity.js';
-import type { SimCluster } from '../../sim/index.js';
-import { isWrite, type CliResult, type Harness } from './harness.js';
+import { isWrite, type LoggedRequest, type TestCluster } from './test-cluster.js';
+import type { CliResult } from './harness.js';
 
 const PREFIX = 'pvc-chonker.io/';
 const DEFAULT_COOLDOWN = '15m';
@@ -57,9 +57,9 @@ function key(namespace: string, name: string): string {
   return `${namespace}/${name}`;
 }
 
-/** Every PVC in the sim, by namespace/name. */
-export function snapshotPvcs(sim: SimCluster): Map<string, PvcBefore> {
-  const pvcs = sim.listObjects('PersistentVolumeClaim') as PvcObject[];
+/** Every PVC in the cluster, by namespace/name. */
+export async function snapshotPvcs(cluster: TestCluster): Promise<Map<string, PvcBefore>> {
+  const pvcs = (await cluster.list('PersistentVolumeClaim')) as PvcObject[];
   return new Map(
     pvcs.map((pvc) => {
       const capacity = pvc.status?.capacity?.storage;
@@ -77,13 +77,13 @@ export function snapshotPvcs(sim: SimCluster): Map<string, PvcBefore> {
 
 /** Runs the CLI with `--output json` and keeps what the invariants need. */
 export async function runJson(
-  harness: Harness,
+  cluster: TestCluster,
   args: readonly string[],
   env: Record<string, string> = {},
   onSpawn?: (pid: number) => void,
 ): Promise<RunRecord> {
   const startedAt = Date.now();
-  const result = await harness.cli([...args, '--output', 'json'], env, onSpawn);
+  const result = await cluster.cli([...args, '--output', 'json'], env, onSpawn);
   const finishedAt = Date.now();
   let rows: Record<string, unknown>[] = [];
   try {
@@ -111,8 +111,8 @@ interface Patch {
   body: PatchBody;
 }
 
-function pvcPatches(sim: SimCluster): Patch[] {
-  return sim.requests.flatMap((r) => {
+function pvcPatches(requests: readonly LoggedRequest[]): Patch[] {
+  return requests.flatMap((r) => {
     const pvc = r.method === 'PATCH' ? pvcOfPath(r.path) : undefined;
     return pvc === undefined
       ? []
@@ -161,7 +161,7 @@ function checkPatchBodies(patches: readonly Patch[]): void {
 
 /** Never smaller than before, never above max-size: in every PATCH sent and in the end state. */
 function checkSizes(
-  sim: SimCluster,
+  now: ReadonlyMap<string, PvcBefore>,
   before: ReadonlyMap<string, PvcBefore>,
   runs: readonly RunRecord[],
   patches: readonly Patch[],
@@ -170,8 +170,8 @@ function checkSizes(
     pvc: p.pvc,
     size: bytes(p.body.spec?.resources?.requests?.storage ?? '0'),
   }));
-  const now = [...snapshotPvcs(sim)].map(([pvc, state]) => ({ pvc, size: state.requestBytes }));
-  for (const { pvc, size } of [...asked, ...now]) {
+  const current = [...now].map(([pvc, state]) => ({ pvc, size: state.requestBytes }));
+  for (const { pvc, size } of [...asked, ...current]) {
     const previous = before.get(pvc);
     if (previous === undefined) continue;
     expect(size >= previous.requestBytes, `${pvc}: request shrank to ${size}`).toBe(true);
@@ -212,7 +212,7 @@ function checkCooldownAndInFlight(
 }
 
 /** A dry run writes nothing: no write lands inside its window unless a real run overlaps it. */
-function checkDryRuns(sim: SimCluster, runs: readonly RunRecord[]): void {
+function checkDryRuns(requests: readonly LoggedRequest[], runs: readonly RunRecord[]): void {
   const dry = runs.filter((run) => run.args.includes('--dry-run'));
   const wet = runs.filter((run) => !run.args.includes('--dry-run'));
   for (const run of dry) {
@@ -220,7 +220,7 @@ function checkDryRuns(sim: SimCluster, runs: readonly RunRecord[]): void {
       (w) => w.startedAt < run.finishedAt && run.startedAt < w.finishedAt,
     );
     if (overlapped) continue;
-    const writes = sim.requests.filter(
+    const writes = requests.filter(
       (r) => isWrite(r) && r.startedAt >= run.startedAt && r.startedAt <= run.finishedAt,
     );
     expect(writes.map((r) => `${r.method} ${r.path}`)).toEqual([]);
@@ -259,13 +259,15 @@ function wantsEvent(row: Record<string, unknown>, run: RunRecord): boolean {
 }
 
 /** Each not-ok PVC: in the JSON report with a detail, in a log line, and as a Warning Event. */
-function checkVisibility(sim: SimCluster, runs: readonly RunRecord[]): void {
-  const events = sim.listObjects('Event') as EventObject[];
+function checkVisibility(events: readonly EventObject[], runs: readonly RunRecord[]): void {
   for (const run of runs) {
+    // A pass that could not complete says so in the log and in its report's last record.
+    const failure = run.rows.filter((row) => row['name'] === null);
     if (run.result.code === 1) {
       expect(run.result.logs.some((l) => l['msg'] === 'the pass could not complete')).toBe(true);
+      expect(failure).toMatchObject([{ action: 'error', reason: 'api-error' }]);
     }
-    for (const row of run.rows.filter(isNotOk)) {
+    for (const row of run.rows.filter((r) => r['name'] !== null && isNotOk(r))) {
       const who = `${String(row['namespace'])}/${String(row['name'])} ${String(row['reason'])}`;
       expect(String(row['detail']), `${who}: no detail`).not.toBe('');
       const logged = run.result.logs.some(
@@ -301,24 +303,25 @@ export interface InvariantOptions {
   resizeDelayMs?: number;
 }
 
-/** Every invariant of issue 5 over everything the sim saw since `before` was taken. */
-export function assertInvariants(
-  sim: SimCluster,
+/** Every invariant of issue 5 over everything the cluster saw since `before` was taken. */
+export async function assertInvariants(
+  cluster: TestCluster,
   before: ReadonlyMap<string, PvcBefore>,
   runs: readonly RunRecord[],
   options: InvariantOptions = {},
-): void {
-  const patches = pvcPatches(sim);
+): Promise<void> {
+  const requests = await cluster.requests();
+  const patches = pvcPatches(requests);
   checkPatchBodies(patches);
-  checkSizes(sim, before, runs, patches);
+  checkSizes(await snapshotPvcs(cluster), before, runs, patches);
   checkCooldownAndInFlight(before, runs, patches, options.resizeDelayMs ?? 50);
-  checkDryRuns(sim, runs);
-  checkVisibility(sim, runs);
+  checkDryRuns(requests, runs);
+  checkVisibility((await cluster.list('Event')) as EventObject[], runs);
 }
 
 /** Accepted PATCHes by PVC name (namespace left out: the fault tests use one namespace). */
-export function acceptedPatches(sim: SimCluster): string[] {
-  return pvcPatches(sim)
+export async function acceptedPatches(cluster: TestCluster): Promise<string[]> {
+  return pvcPatches(await cluster.requests())
     .filter((p) => p.status === 200)
     .map((p) => p.pvc.split('/')[1] ?? '');
 }

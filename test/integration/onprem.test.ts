@@ -6,7 +6,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { byName, report, runCli, seed, startHarness, type Harness } from './harness.js';
+import { byName, report, runCli, seed } from './harness.js';
+import { startSimOnly } from './test-cluster.js';
+
+type Harness = Awaited<ReturnType<typeof startSimOnly>>;
 import { assertInvariants, runJson, snapshotPvcs } from './invariants.js';
 import { DETAILS, EXPECTED, ONPREM_CLAIMS, onpremSeed } from './onprem-scenario.js';
 import { LONGHORN_CRDS, longhornSetting, namespace, topolvmNode } from '../builders/onprem.js';
@@ -28,13 +31,13 @@ describe('on-premises storage on the simulated cluster', () => {
   let metrics: string;
 
   beforeAll(async () => {
-    h = await startHarness(onpremSeed());
-    const before = snapshotPvcs(h.sim);
+    h = await startSimOnly(onpremSeed());
+    const before = await snapshotPvcs(h);
     const metricsFile = join(h.dir, 'metrics.prom');
     const run = await runJson(h, ['--metrics-file', metricsFile]);
     rows = run.rows;
     metrics = await readFile(metricsFile, 'utf8');
-    assertInvariants(h.sim, before, [run], { resizeDelayMs: 50 });
+    await assertInvariants(h, before, [run], { resizeDelayMs: 50 });
   }, 60_000);
   afterAll(async () => {
     await h.close();
@@ -153,7 +156,7 @@ describe('on-premises providers cost nothing where they are not used', () => {
   it('reads no Node and no Longhorn resource when no candidate uses their drivers', async () => {
     // TopoLVM and Longhorn volumes below their thresholds, a plain one over it; both installed.
     const calm = ONPREM_CLAIMS.map((c) => (c.name === 'plain' ? c : { ...c, usedPercent: 40 }));
-    const h = await startHarness(onpremSeed(calm));
+    const h = await startSimOnly(onpremSeed(calm));
     try {
       const result = await h.cli(['--output', 'json']);
 
@@ -173,7 +176,7 @@ describe('on-premises providers cost nothing where they are not used', () => {
   });
 
   it('does not need Longhorn installed for TopoLVM, nor either for a plain cluster', async () => {
-    const h = await startHarness(
+    const h = await startSimOnly(
       seed(
         [{ name: 'plain', usedPercent: 90 }],
         [

@@ -1,22 +1,22 @@
 /**
- * PVCPolicy, PVCGroup and StorageClass defaults end to end: the built CLI against the simulated
- * cluster serving the project's own CRDs.
+ * PVCPolicy, PVCGroup and StorageClass defaults end to end: the built CLI against a cluster
+ * serving the project's own CRDs.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import {
-  byName,
   isWrite,
-  report,
-  seed,
-  startHarness,
-  type Claim,
-  type Harness,
-} from './harness.js';
+  startSimOnly,
+  startTestCluster,
+  writes as writesOf,
+  type TestCluster,
+} from './test-cluster.js';
+import { byName, report, runCli, seed, type Claim } from './harness.js';
+import { itOnSim } from './sim-only.js';
 
-let harness: Harness | undefined;
+let cluster: TestCluster | undefined;
 afterEach(async () => {
-  await harness?.close();
-  harness = undefined;
+  await cluster?.close();
+  cluster = undefined;
 });
 
 function policy(
@@ -46,20 +46,30 @@ function group(
   };
 }
 
-function stored(
-  h: Harness,
+async function statusOf(
+  c: TestCluster,
   kind: 'PVCPolicy' | 'PVCGroup',
   namespace: string | undefined,
   name: string,
-): Record<string, unknown> {
-  return h.sim.getObject(kind, namespace, name) as Record<string, unknown>;
+): Promise<Record<string, unknown>> {
+  const object = (await c.get(kind, namespace, name)) as { status?: Record<string, unknown> };
+  return object.status ?? {};
 }
 
-function requestOf(h: Harness, namespace: string, name: string): string {
-  const pvc = h.sim.getObject('PersistentVolumeClaim', namespace, name) as {
+async function requestOf(c: TestCluster, namespace: string, name: string): Promise<string> {
+  const pvc = (await c.get('PersistentVolumeClaim', namespace, name)) as {
     spec: { resources: { requests: { storage: string } } };
   };
   return pvc.spec.resources.requests.storage;
+}
+
+async function statusWrites(
+  c: TestCluster,
+  group: string,
+): Promise<{ status: number; body?: unknown }[]> {
+  return (await c.requests()).filter(
+    (r) => r.method === 'PATCH' && r.path.endsWith(`/pvcgroups/${group}/status`),
+  );
 }
 
 const labelled = (name: string, usedPercent: number, labels: Record<string, string>): Claim => ({
@@ -71,7 +81,7 @@ const labelled = (name: string, usedPercent: number, labels: Record<string, stri
 
 describe('policies', () => {
   it('manages the PVCs a policy selects with its template; overlap goes to priority, then name', async () => {
-    harness = await startHarness(
+    const c = (cluster = await startTestCluster(
       seed(
         [
           labelled('pg-0', 87, { workload: 'database' }),
@@ -91,9 +101,9 @@ describe('policies', () => {
         ],
       ),
       { crds: true },
-    );
+    ));
 
-    const result = await harness.cli(['--output', 'json']);
+    const result = await c.cli(['--output', 'json']);
 
     expect(result.code).toBe(0);
     const rows = report(result);
@@ -111,57 +121,53 @@ describe('policies', () => {
     });
     // The default 80% applies to the annotated PVC.
     expect(byName(rows, 'plain')).toMatchObject({ action: 'expand', policy: null });
-    expect(requestOf(harness, 'db', 'pg-0')).toBe('15Gi');
-    const status = stored(harness, 'PVCPolicy', 'db', 'database')['status'] as Record<
-      string,
-      unknown
-    >;
+    expect(await requestOf(c, 'db', 'pg-0')).toBe('15Gi');
+    const status = await statusOf(c, 'PVCPolicy', 'db', 'database');
     expect(status).toMatchObject({ matchedPVCs: 1, observedGeneration: 1 });
     expect(status['conditions']).toEqual([
       expect.objectContaining({ type: 'Valid', status: 'True' }),
     ]);
-    expect(
-      (stored(harness, 'PVCPolicy', 'db', 'broad')['status'] as Record<string, unknown>)[
-        'matchedPVCs'
-      ],
-    ).toBe(2);
+    expect((await statusOf(c, 'PVCPolicy', 'db', 'broad'))['matchedPVCs']).toBe(2);
     const decision = result.logs.find((l) => l['msg'] === 'pvc decision' && l['name'] === 'pg-0');
     expect(decision).toMatchObject({ policy: 'database', otherPolicies: ['db/broad'] });
   });
 
-  it('an invalid policy expands nothing it selects, says why, and the rest proceeds', async () => {
-    const base = seed([
-      labelled('pg-0', 95, { workload: 'database' }),
-      { name: 'plain', usedPercent: 95 },
-    ]);
-    harness = await startHarness(base, { crds: true });
-    // Written behind the API's validation, as an older CRD version might have let it in.
-    harness.sim.putObject(
-      policy('database', {
-        selector: { matchLabels: { workload: 'database' } },
-        template: { threshold: 'eighty' },
-      }),
-    );
+  itOnSim('behind-validation')(
+    'an invalid policy expands nothing it selects, says why, and the rest proceeds',
+    async () => {
+      const base = seed([
+        labelled('pg-0', 95, { workload: 'database' }),
+        { name: 'plain', usedPercent: 95 },
+      ]);
+      const c = (cluster = await startSimOnly(base, { crds: true }));
+      // Written behind the API's validation, as an older CRD version might have let it in.
+      c.sim.putObject(
+        policy('database', {
+          selector: { matchLabels: { workload: 'database' } },
+          template: { threshold: 'eighty' },
+        }),
+      );
 
-    const result = await harness.cli(['--output', 'json']);
+      const result = await c.cli(['--output', 'json']);
 
-    expect(result.code).toBe(0);
-    const row = byName(report(result), 'pg-0');
-    expect(row).toMatchObject({ action: 'error', reason: 'invalid-policy' });
-    expect(row?.['detail']).toContain('PVCPolicy db/database: spec.template.threshold');
-    expect(row?.['detail']).toContain('"eighty"');
-    expect(byName(report(result), 'plain')).toMatchObject({ action: 'expand' });
-    expect(requestOf(harness, 'db', 'pg-0')).toBe('10Gi');
-    const status = stored(harness, 'PVCPolicy', 'db', 'database')['status'] as {
-      conditions: Record<string, unknown>[];
-    };
-    expect(status.conditions[0]).toMatchObject({
-      type: 'Valid',
-      status: 'False',
-      reason: 'InvalidSpec',
-    });
-    expect(status.conditions[0]?.['message']).toContain('spec.template.threshold');
-  });
+      expect(result.code).toBe(0);
+      const row = byName(report(result), 'pg-0');
+      expect(row).toMatchObject({ action: 'error', reason: 'invalid-policy' });
+      expect(row?.['detail']).toContain('PVCPolicy db/database: spec.template.threshold');
+      expect(row?.['detail']).toContain('"eighty"');
+      expect(byName(report(result), 'plain')).toMatchObject({ action: 'expand' });
+      expect(await requestOf(c, 'db', 'pg-0')).toBe('10Gi');
+      const status = (await statusOf(c, 'PVCPolicy', 'db', 'database')) as {
+        conditions: Record<string, unknown>[];
+      };
+      expect(status.conditions[0]).toMatchObject({
+        type: 'Valid',
+        status: 'False',
+        reason: 'InvalidSpec',
+      });
+      expect(status.conditions[0]?.['message']).toContain('spec.template.threshold');
+    },
+  );
 
   it('a StorageClass annotated enabled manages its PVCs with its defaults', async () => {
     const base = seed([{ name: 'a', usedPercent: 72, managed: false }]);
@@ -172,9 +178,9 @@ describe('policies', () => {
         annotations: { 'pvc-chonker.io/enabled': 'true', 'pvc-chonker.io/threshold': '70%' },
       },
     };
-    harness = await startHarness(base);
+    const c = (cluster = await startTestCluster(base));
 
-    const result = await harness.cli(['--output', 'json']);
+    const result = await c.cli(['--output', 'json']);
 
     expect(result.code).toBe(0);
     expect(byName(report(result), 'a')).toMatchObject({
@@ -187,15 +193,20 @@ describe('policies', () => {
     ).toHaveLength(1);
   });
 
-  it('a PVCPolicy list that fails for another reason fails the pass with exit 1', async () => {
-    harness = await startHarness(seed([{ name: 'a', usedPercent: 90 }]), { crds: true });
-    harness.sim.faults.add({ method: 'GET', path: '/pvcpolicies', status: 403 });
+  itOnSim('injected-status')(
+    'a PVCPolicy list that fails for another reason fails the pass with exit 1',
+    async () => {
+      const c = (cluster = await startSimOnly(seed([{ name: 'a', usedPercent: 90 }]), {
+        crds: true,
+      }));
+      c.sim.faults.add({ method: 'GET', path: '/pvcpolicies', status: 403 });
 
-    const result = await harness.cli(['--output', 'json']);
+      const result = await c.cli(['--output', 'json']);
 
-    expect(result.code).toBe(1);
-    expect(requestOf(harness, 'db', 'a')).toBe('10Gi');
-  });
+      expect(result.code).toBe(1);
+      expect(await requestOf(c, 'db', 'a')).toBe('10Gi');
+    },
+  );
 });
 
 describe('groups', () => {
@@ -214,9 +225,9 @@ describe('groups', () => {
   const es = group('es', { members: members.map((m) => ({ namespace: 'elastic', name: m.name })) });
 
   it('one member over its threshold grows the whole group to the largest next size', async () => {
-    harness = await startHarness(seed(members, [es]), { crds: true });
+    const c = (cluster = await startTestCluster(seed(members, [es]), { crds: true }));
 
-    const result = await harness.cli(['--output', 'json']);
+    const result = await c.cli(['--output', 'json']);
 
     expect(result.code).toBe(0);
     const rows = report(result);
@@ -237,62 +248,49 @@ describe('groups', () => {
       newSize: '30Gi',
     });
     for (const name of ['es-0', 'es-1', 'es-2']) {
-      expect(requestOf(harness, 'elastic', name)).toBe('30Gi');
-      const pvc = harness.sim.getObject('PersistentVolumeClaim', 'elastic', name) as {
+      expect(await requestOf(c, 'elastic', name)).toBe('30Gi');
+      const pvc = (await c.get('PersistentVolumeClaim', 'elastic', name)) as {
         metadata: { annotations: Record<string, string> };
       };
       expect(pvc.metadata.annotations['pvc-chonker.io/expansion-history']).toContain(
         '"reason":"group"',
       );
     }
-    const status = stored(harness, 'PVCGroup', undefined, 'es')['status'] as Record<
-      string,
-      unknown
-    >;
-    expect(status).toMatchObject({
+    expect(await statusOf(c, 'PVCGroup', undefined, 'es')).toMatchObject({
       currentSize: '30Gi',
       memberCount: 3,
       expansionHistory: [{ from: '20Gi', to: '30Gi', trigger: 'elastic/es-0' }],
     });
-    const statusWrites = harness.sim.requests.filter(
-      (r) => r.method === 'PATCH' && r.path.endsWith('/pvcgroups/es/status'),
-    );
-    expect(statusWrites).toHaveLength(1);
-    expect(statusWrites[0]?.body).toMatchObject({
+    const writes = await statusWrites(c, 'es');
+    expect(writes).toHaveLength(1);
+    expect(writes[0]?.body).toMatchObject({
       metadata: { resourceVersion: expect.any(String) as unknown },
     });
   });
 
-  it('a new smaller member catches up (group-sync); a status conflict is re-read and retried once', async () => {
-    const newcomer: Claim = {
-      name: 'es-3',
-      namespace: 'elastic',
-      usedPercent: 10,
-      managed: false,
-      sizeGi: 10,
-      annotations: { 'pvc-chonker.io/group': 'es' },
-    };
-    harness = await startHarness(
-      seed(
-        [...members.map((m) => ({ ...m, usedPercent: 30 })), newcomer],
-        [
-          group(
-            'es',
-            { members: members.map((m) => ({ namespace: 'elastic', name: m.name })) },
-            { currentSize: '20Gi' },
-          ),
-        ],
+  const newcomer: Claim = {
+    name: 'es-3',
+    namespace: 'elastic',
+    usedPercent: 10,
+    managed: false,
+    sizeGi: 10,
+    annotations: { 'pvc-chonker.io/group': 'es' },
+  };
+  const grown = seed(
+    [...members.map((m) => ({ ...m, usedPercent: 30 })), newcomer],
+    [
+      group(
+        'es',
+        { members: members.map((m) => ({ namespace: 'elastic', name: m.name })) },
+        { currentSize: '20Gi' },
       ),
-      { crds: true },
-    );
-    harness.sim.faults.add({
-      method: 'PATCH',
-      path: '/pvcgroups/es/status',
-      status: 409,
-      times: 1,
-    });
+    ],
+  );
 
-    const result = await harness.cli(['--output', 'json']);
+  it('a new smaller member catches up (group-sync) and is counted in the status', async () => {
+    const c = (cluster = await startTestCluster(grown, { crds: true }));
+
+    const result = await c.cli(['--output', 'json']);
 
     expect(result.code).toBe(0);
     expect(byName(report(result), 'es-3')).toMatchObject({
@@ -305,34 +303,40 @@ describe('groups', () => {
       action: 'skip',
       reason: 'below-threshold',
     });
-    expect(requestOf(harness, 'elastic', 'es-3')).toBe('20Gi');
-    const statusWrites = harness.sim.requests.filter(
-      (r) => r.method === 'PATCH' && r.path.endsWith('/pvcgroups/es/status'),
-    );
-    expect(statusWrites.map((r) => r.status)).toEqual([409, 200]);
-    expect(
-      (stored(harness, 'PVCGroup', undefined, 'es')['status'] as Record<string, unknown>)[
-        'memberCount'
-      ],
-    ).toBe(4);
+    expect(await requestOf(c, 'elastic', 'es-3')).toBe('20Gi');
+    expect((await statusWrites(c, 'es')).map((r) => r.status)).toEqual([200]);
+    expect((await statusOf(c, 'PVCGroup', undefined, 'es'))['memberCount']).toBe(4);
+  });
+
+  itOnSim('injected-status')('a status conflict is re-read and retried once', async () => {
+    const c = (cluster = await startSimOnly(grown, { crds: true }));
+    c.sim.faults.add({ method: 'PATCH', path: '/pvcgroups/es/status', status: 409, times: 1 });
+
+    const result = await c.cli(['--output', 'json']);
+
+    expect(result.code).toBe(0);
+    expect((await statusWrites(c, 'es')).map((r) => r.status)).toEqual([409, 200]);
+    expect((await statusOf(c, 'PVCGroup', undefined, 'es'))['memberCount']).toBe(4);
   });
 
   it('dry run writes nothing, status included', async () => {
-    harness = await startHarness(seed(members, [es, policy('p', { selector: {} }, 'elastic')]), {
-      crds: true,
-    });
+    const c = (cluster = await startTestCluster(
+      seed(members, [es, policy('p', { selector: {} }, 'elastic')]),
+      { crds: true },
+    ));
 
-    const result = await harness.cli(['--output', 'json', '--dry-run']);
+    const result = await c.cli(['--output', 'json', '--dry-run']);
 
     expect(result.code).toBe(0);
     expect(byName(report(result), 'es-1')).toMatchObject({
       action: 'would-expand',
       reason: 'group-sync',
     });
-    expect(harness.sim.requests.filter(isWrite)).toEqual([]);
+    const requests = await c.requests();
+    expect(requests.filter(isWrite)).toEqual([]);
     // Each custom resource is listed exactly once.
-    expect(harness.sim.requests.filter((r) => r.path.endsWith('/pvcpolicies'))).toHaveLength(1);
-    expect(harness.sim.requests.filter((r) => r.path.endsWith('/pvcgroups'))).toHaveLength(1);
+    expect(requests.filter((r) => r.path.endsWith('/pvcpolicies'))).toHaveLength(1);
+    expect(requests.filter((r) => r.path.endsWith('/pvcgroups'))).toHaveLength(1);
   });
 });
 
@@ -357,12 +361,9 @@ describe('explain', () => {
         policy('broad', { selector: {}, template: { increase: '20%' } }),
       ],
     );
-    harness = await startHarness(base, { crds: true });
-    const h = harness;
-    const explain = (args: string[]): ReturnType<Harness['cli']> =>
-      import('./harness.js').then(({ runCli }) =>
-        runCli(['explain', ...args, '--kubeconfig', h.kubeconfig]),
-      );
+    const h = (cluster = await startTestCluster(base, { crds: true }));
+    const explain = (args: string[]): ReturnType<typeof runCli> =>
+      runCli(['explain', ...args, '--kubeconfig', h.kubeconfig]);
 
     const json = await explain(['db/pg-0', '--output', 'json']);
     const text = await explain(['db/pg-0']);
@@ -398,6 +399,6 @@ describe('explain', () => {
     expect(Math.max(...text.stdout.split('\n').map((l) => l.length))).toBeLessThanOrEqual(80);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('db/nope not found');
-    expect(h.sim.requests.filter(isWrite)).toEqual([]);
+    expect(await writesOf(h)).toEqual([]);
   });
 });

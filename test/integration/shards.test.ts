@@ -1,12 +1,13 @@
 /**
  * Horizontal scale: N shards of an Indexed Job together do exactly what one unsharded pass does,
  * each PVC in exactly one shard, and every member of a pvc-chonker.io/group in the same shard.
- * Two identical simulated clusters: one for the single pass, one for the shards.
+ * Two identical clusters: one for the single pass, one for the shards.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PvcSnapshot } from '../../src/core/pvc.js';
 import { shardOf } from '../../src/core/shard.js';
-import { seed, startHarness, type Claim, type Harness } from './harness.js';
+import { startSimOnly, startTestCluster, type TestCluster } from './test-cluster.js';
+import { seed, type Claim } from './harness.js';
 import {
   acceptedPatches,
   assertInvariants,
@@ -14,14 +15,15 @@ import {
   snapshotPvcs,
   type RunRecord,
 } from './invariants.js';
+import { itOnSim } from './sim-only.js';
 
 const SHARDS = 3;
 const GROUP = 'pvc-chonker.io/group';
 
-let harnesses: Harness[] = [];
+let clusters: TestCluster[] = [];
 afterEach(async () => {
-  await Promise.all(harnesses.map((h) => h.close()));
-  harnesses = [];
+  await Promise.all(clusters.map((c) => c.close()));
+  clusters = [];
 });
 
 /** 24 PVCs in two namespaces on four nodes, half over threshold, two groups and one bad annotation. */
@@ -59,18 +61,17 @@ function outcomesByKey(runs: readonly RunRecord[]): Map<string, string> {
   );
 }
 
-function sizes(harness: Harness): Map<string, bigint> {
-  return new Map([...snapshotPvcs(harness.sim)].map(([key, pvc]) => [key, pvc.requestBytes]));
+async function sizes(cluster: TestCluster): Promise<Map<string, bigint>> {
+  return new Map([...(await snapshotPvcs(cluster))].map(([key, pvc]) => [key, pvc.requestBytes]));
 }
 
 describe('sharding with --shard-index / --shard-count', () => {
   it('three shards together expand exactly what one pass expands; a group stays in one shard', async () => {
     const claims = fleet();
-    const single = await startHarness(seed(claims));
-    const sharded = await startHarness(seed(claims));
-    harnesses = [single, sharded];
-    const beforeSingle = snapshotPvcs(single.sim);
-    const beforeSharded = snapshotPvcs(sharded.sim);
+    clusters = await Promise.all([startTestCluster(seed(claims)), startTestCluster(seed(claims))]);
+    const [single, sharded] = clusters as [TestCluster, TestCluster];
+    const beforeSingle = await snapshotPvcs(single);
+    const beforeSharded = await snapshotPvcs(sharded);
 
     const [whole, ...shards] = await Promise.all([
       runJson(single, []),
@@ -96,9 +97,10 @@ describe('sharding with --shard-index / --shard-count', () => {
     expect(perShard.filter((keys) => keys.length > 0).length).toBeGreaterThanOrEqual(2);
     // Same decisions, same writes, same end state.
     expect(outcomesByKey(shards)).toEqual(outcomesByKey([whole]));
-    expect(acceptedPatches(sharded.sim).sort()).toEqual(acceptedPatches(single.sim).sort());
-    expect(acceptedPatches(single.sim).length).toBe(16);
-    expect(sizes(sharded)).toEqual(sizes(single));
+    const accepted = await acceptedPatches(single);
+    expect((await acceptedPatches(sharded)).sort()).toEqual(accepted.sort());
+    expect(accepted.length).toBe(16);
+    expect(await sizes(sharded)).toEqual(await sizes(single));
     // A group is never split across shards.
     for (const group of ['orders', 'search']) {
       const members = claims
@@ -111,18 +113,21 @@ describe('sharding with --shard-index / --shard-count', () => {
         group,
       ).toBe(true);
     }
-    assertInvariants(single.sim, beforeSingle, [whole]);
-    assertInvariants(sharded.sim, beforeSharded, shards);
+    await assertInvariants(single, beforeSingle, [whole]);
+    await assertInvariants(sharded, beforeSharded, shards);
   });
 
-  it('a shard index out of range is a usage error (exit 2) naming the flag', async () => {
-    const harness = await startHarness(seed([{ name: 'a' }]));
-    harnesses = [harness];
+  itOnSim('no-cluster')(
+    'a shard index out of range is a usage error (exit 2) naming the flag',
+    async () => {
+      const cluster = await startSimOnly(seed([{ name: 'a' }]));
+      clusters = [cluster];
 
-    const result = await harness.cli(['--shard-count', '3'], { JOB_COMPLETION_INDEX: '3' });
+      const result = await cluster.cli(['--shard-count', '3'], { JOB_COMPLETION_INDEX: '3' });
 
-    expect(result.code).toBe(2);
-    expect(result.stderr).toContain('--shard-index: "3"');
-    expect(harness.sim.requests).toEqual([]);
-  });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('--shard-index: "3"');
+      expect(await cluster.requests()).toEqual([]);
+    },
+  );
 });

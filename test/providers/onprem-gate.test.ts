@@ -56,7 +56,7 @@ async function check(
 }
 
 function forbidden(operation: string): KubeApiError {
-  return new KubeApiError(operation, 403, 'Forbidden');
+  return new KubeApiError(operation, { status: 403, reason: 'Forbidden', detail: 'Forbidden' });
 }
 
 describe('TopoLVM behind the gate', () => {
@@ -162,7 +162,11 @@ describe('Longhorn behind the gate', () => {
 
   it('says the CRDs may be missing on a 404', async () => {
     const { verdicts, calls } = await check([longhorn('a')], (operation) => {
-      throw new KubeApiError(operation, 404, 'the server could not find the requested resource');
+      throw new KubeApiError(operation, {
+        status: 404,
+        reason: 'NotFound',
+        detail: 'the server could not find the requested resource',
+      });
     });
 
     expect(verdicts[0]).toMatchObject({
@@ -182,7 +186,8 @@ describe('Longhorn behind the gate', () => {
     const { verdicts, calls, logs } = await check(
       names.map(longhorn),
       (operation) => {
-        if (operation.includes('volumes')) throw new KubeApiError(operation, 500, 'etcd timeout');
+        if (operation.includes('volumes'))
+          throw new KubeApiError(operation, { status: 500, detail: 'etcd timeout' });
         return world(operation);
       },
       2,

@@ -11,12 +11,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import https from 'node:https';
 import { createServer, type AddressInfo } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { createSimCa, type SimCa } from '../../sim/tls.js';
+import { jsonRequest } from '../integration/json-request.js';
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
@@ -69,10 +69,12 @@ export interface AuditEntry {
   subresource?: string;
   namespace?: string;
   name?: string;
-  /** The request body, for writes (audit level Request). */
+  /** The request body, for writes (audit level Request); a PATCH's is the patch document. */
   body?: unknown;
   /** What admission recorded, e.g. `mutation.webhook.admission.k8s.io/round_0_index_0`. */
   annotations?: Record<string, string>;
+  /** When the server received the request (ms since the epoch, with the stamp's microseconds). */
+  receivedAt: number;
 }
 
 export interface RealCluster {
@@ -114,6 +116,9 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
 const AUDIT_POLICY = stringify({
   apiVersion: 'audit.k8s.io/v1',
   kind: 'Policy',
+  // One entry per request, when it completes (a proxied or watch request would log twice).
+  // ResponseStarted is only logged for long-running requests (watches, proxied streams): a watch
+  // still open has no ResponseComplete yet. audit() keeps one entry per request.
   omitStages: ['RequestReceived'],
   rules: [
     { level: 'Request', verbs: ['create', 'update', 'patch', 'delete', 'deletecollection'] },
@@ -145,6 +150,7 @@ function start(command: string, args: string[]): Started {
   return { child, tail: () => tail };
 }
 
+/** SIGKILL: the data is thrown away, and a graceful apiserver shutdown costs a second per test. */
 async function stop(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((resolve) =>
@@ -152,56 +158,14 @@ async function stop(child: ChildProcess): Promise<void> {
       resolve();
     }),
   );
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  child.kill('SIGKILL');
   await exited;
-  clearTimeout(timer);
 }
 
-function jsonRequest(
-  url: string,
-  ca: string,
-  token: string,
-  method: string,
-  body: unknown,
-  contentType: string,
-): Promise<{ status: number; body: unknown }> {
-  return new Promise((resolve, reject) => {
-    const payload = body === undefined ? undefined : JSON.stringify(body);
-    const request = https.request(
-      url,
-      {
-        method,
-        ca,
-        agent: false,
-        headers: {
-          authorization: `Bearer ${token}`,
-          accept: 'application/json',
-          ...(payload === undefined
-            ? {}
-            : { 'content-type': contentType, 'content-length': Buffer.byteLength(payload) }),
-        },
-        timeout: 30_000,
-      },
-      (response) => {
-        let text = '';
-        response.setEncoding('utf8');
-        response.on('data', (chunk: string) => (text += chunk));
-        response.on('end', () => {
-          let parsed: unknown = text;
-          try {
-            parsed = JSON.parse(text);
-          } catch {
-            // not JSON (e.g. /readyz's "ok"): the text itself
-          }
-          resolve({ status: response.statusCode ?? 0, body: parsed });
-        });
-      },
-    );
-    request.on('timeout', () => request.destroy(new Error(`${method} ${url}: timed out`)));
-    request.on('error', reject);
-    request.end(payload);
-  });
+/** An RFC 3339 time with microseconds, to fractional ms (Date.parse keeps only ms). */
+function epochMs(time: string): number {
+  const micros = /\.(\d+)Z$/.exec(time)?.[1] ?? '0';
+  return Date.parse(time.replace(/\.\d+Z$/, 'Z')) + Number(`0.${micros}`) * 1000;
 }
 
 function toAuditEntry(line: string): AuditEntry {
@@ -218,6 +182,7 @@ function toAuditEntry(line: string): AuditEntry {
     };
     requestObject?: unknown;
     annotations?: Record<string, string>;
+    requestReceivedTimestamp: string;
   };
   const ref = e.objectRef ?? {};
   return {
@@ -225,6 +190,7 @@ function toAuditEntry(line: string): AuditEntry {
     uri: e.requestURI,
     user: e.user?.username ?? '',
     status: e.responseStatus?.code ?? 0,
+    receivedAt: epochMs(e.requestReceivedTimestamp),
     ...(ref.resource === undefined ? {} : { resource: ref.resource }),
     ...(ref.subresource === undefined ? {} : { subresource: ref.subresource }),
     ...(ref.namespace === undefined ? {} : { namespace: ref.namespace }),
@@ -260,8 +226,21 @@ async function waitReady(
   throw new Error(`real cluster not ready in 60 s: ${last}\n${tails}`);
 }
 
+export interface RealClusterOptions {
+  /** More static tokens (token → user), each user in system:masters, as `admin` is. */
+  tokens?: Record<string, string>;
+}
+
+/** The token file: the admin's line, then one line per extra token. */
+function tokenFile(adminToken: string, tokens: Record<string, string>): string {
+  const lines = [[adminToken, 'admin'], ...Object.entries(tokens)].map(
+    ([token, user]) => `${token},${user},${user}-uid,"system:masters"\n`,
+  );
+  return lines.join('');
+}
+
 /** etcd and kube-apiserver on fresh data: every suite gets a cluster of its own. */
-export async function startRealCluster(): Promise<RealCluster> {
+export async function startRealCluster(options: RealClusterOptions = {}): Promise<RealCluster> {
   const unavailable = realTierUnavailable();
   if (unavailable !== undefined) throw new Error(unavailable);
   const dir = await mkdtemp(join(tmpdir(), 'pvc-chonker-real-'));
@@ -304,7 +283,7 @@ export async function startRealCluster(): Promise<RealCluster> {
     writeFile(files.kubeletKey, kubeletClient.keyPem, { mode: 0o600 }),
     writeFile(files.saKey, saKey, { mode: 0o600 }),
     writeFile(files.saPub, saPub),
-    writeFile(files.tokens, `${adminToken},admin,admin-uid,"system:masters"\n`, { mode: 0o600 }),
+    writeFile(files.tokens, tokenFile(adminToken, options.tokens ?? {}), { mode: 0o600 }),
     writeFile(files.auditPolicy, AUDIT_POLICY),
   ]);
 
@@ -349,14 +328,13 @@ export async function startRealCluster(): Promise<RealCluster> {
 
   const url = `https://127.0.0.1:${securePort}`;
   const request: RealCluster['request'] = (method, path, body, options = {}) =>
-    jsonRequest(
-      `${url}${path}`,
-      ca.caPem,
-      options.token ?? adminToken,
+    jsonRequest(`${url}${path}`, {
       method,
+      token: options.token ?? adminToken,
       body,
-      options.contentType ?? 'application/json',
-    );
+      ...(options.contentType === undefined ? {} : { contentType: options.contentType }),
+      ca: ca.caPem,
+    });
   await waitReady(() => request('GET', '/readyz'), [etcd, apiserver]);
   const versionAnswer = await request('GET', '/version');
   const version = (versionAnswer.body as { gitVersion?: string }).gitVersion ?? 'unknown';
@@ -392,10 +370,15 @@ export async function startRealCluster(): Promise<RealCluster> {
     },
     async audit() {
       const text = await readFile(files.auditLog, 'utf8').catch(() => '');
-      return text
-        .split('\n')
-        .filter((line) => line !== '')
-        .map(toAuditEntry);
+      // One entry per request, where it first appeared: a request logged at ResponseStarted
+      // and again at ResponseComplete is kept once, with the final status.
+      const byId = new Map<string, AuditEntry>();
+      for (const line of text.split('\n')) {
+        if (line === '') continue;
+        const { auditID } = JSON.parse(line) as { auditID: string };
+        byId.set(auditID, toAuditEntry(line));
+      }
+      return [...byId.values()];
     },
     async close() {
       await stop(apiserver.child);

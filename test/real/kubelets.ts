@@ -1,16 +1,19 @@
 /**
-XX
- * /stats/summary, and the CSI resizer plus the kubelet's filesystem growth. Both read the real
- * server's objects, so a Summary is what a kubelet would report for what the server holds.
+ * What the real tier lacks beside the API server: kubelets that answer /stats/summary (through
+ * the node proxy or directly), and the CSI resizer plus the kubelet's filesystem growth. Both
+ * read the real server's objects, so a Summary is what a kubelet would report for what the server
+ * holds.
  */
+import https from 'node:https';
 import { parseQuantity } from '../../src/core/quantity.js';
-import { buildSummary, type VolumeUsage } from '../../sim/kubelet.js';
+import { buildSummary, usageFrom, type VolumeUsage } from '../../sim/kubelet.js';
 import {
   startFakeKubelet,
   type FakeKubelet,
   type KubeletRequest,
 } from '../../sim/kubelet-server.js';
 import type { JsonObject } from '../../sim/json.js';
+import type { SimVolumeUsage } from '../../sim/seed.js';
 import { NETNS_ADDRESS, type RealCluster } from './cluster.js';
 
 export type KubeletCall = KubeletRequest & { node: string };
@@ -18,7 +21,8 @@ export type KubeletCall = KubeletRequest & { node: string };
 export interface FakeKubelets {
   /** The port each node's kubelet listens on, at NETNS_ADDRESS. */
   port(node: string): number;
-  setUsage(namespace: string, pvc: string, usage: Partial<VolumeUsage>): void;
+  /** As the simulated cluster's setUsage: a new inode total scales with the claim from now on. */
+  setUsage(namespace: string, pvc: string, usage: Partial<SimVolumeUsage>): Promise<void>;
   /** Requests each kubelet answered, in order (`node path`). */
   requests: string[];
   /** The same, with who the kubelet's TokenReview or certificate said the caller is, and the answer. */
@@ -134,14 +138,16 @@ export async function startKubelets(
       if (kubelet === undefined) throw new Error(`no kubelet for node ${node}`);
       return kubelet.port;
     },
-    setUsage(namespace, pvc, given) {
+    async setUsage(namespace, pvc, given) {
       const key = `${namespace}/${pvc}`;
-      const previous = usage.get(key) ?? {
-        usedBytes: 0n,
-        fsOverheadBytes: 0n,
-        kubeletFails: false,
-      };
-      usage.set(key, { ...previous, ...given });
+      // The inode total is pinned to the claim's size now, as the simulated cluster pins it.
+      const claim =
+        given.inodes === undefined
+          ? undefined
+          : await cluster
+              .request('GET', `/api/v1/namespaces/${namespace}/persistentvolumeclaims/${pvc}`)
+              .then((a) => (a.status === 200 ? (a.body as JsonObject) : undefined));
+      usage.set(key, usageFrom(given, usage.get(key), claim));
     },
     async close() {
       await Promise.all([...servers.values()].map((kubelet) => kubelet.close()));
@@ -150,18 +156,70 @@ export async function startKubelets(
 }
 
 export interface Resizer {
-  /** Finishes every resize that is due now. */
+  /** Finishes every resize still pending, now. */
   settle(): Promise<void>;
   close(): void;
 }
 
+function requestedBytes(pvc: JsonObject): bigint {
+  return bytesOf(
+    (pvc['spec'] as { resources?: { requests?: { storage?: unknown } } }).resources?.requests
+      ?.storage,
+  );
+}
+
+function capacityOf(pvc: JsonObject): bigint {
+  return bytesOf((pvc['status'] as { capacity?: { storage?: unknown } }).capacity?.storage);
+}
+
 /**
- * Plays the external-resizer and the kubelet: a PVC whose request exceeds its capacity gets,
- * `delayMs` after it was first seen, the PV's spec.capacity and its own status.capacity and
- * allocatedResources raised to the request (the end state of a successful online expansion).
+ * Streams a watch as the admin: one JSON event per line, until the server ends it or `stop`.
+ * Answers a function that stops it.
+ */
+function watch(
+  cluster: RealCluster,
+  path: string,
+  onEvent: (type: string, object: JsonObject) => void,
+  onEnd: () => void,
+): () => void {
+  const request = https.get(
+    `${cluster.url}${path}`,
+    {
+      ca: cluster.ca.caPem,
+      agent: false,
+      headers: { authorization: `Bearer ${cluster.adminToken}`, accept: 'application/json' },
+    },
+    (response) => {
+      let buffered = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        buffered += chunk;
+        const lines = buffered.split('\n');
+        buffered = lines.pop() ?? '';
+        for (const line of lines.filter((l) => l.trim() !== '')) {
+          const event = JSON.parse(line) as { type: string; object: JsonObject };
+          onEvent(event.type, event.object);
+        }
+      });
+      response.on('end', onEnd);
+      response.on('error', onEnd);
+    },
+  );
+  request.on('error', onEnd);
+  return () => {
+    request.destroy();
+  };
+}
+
+/**
+ * Plays the external-resizer and the kubelet: `delayMs` after a PVC's request is seen above its
+ * capacity (through a watch, as the resizer sees it), the PV's spec.capacity and the PVC's
+ * status.capacity and allocatedResources are raised to the request: the end state of a
+ * successful online expansion, which the simulated cluster reaches after the same delay.
  */
 export function startResizer(cluster: RealCluster, delayMs = 50): Resizer {
-  const firstSeen = new Map<string, number>();
+  const timers = new Map<string, NodeJS.Timeout>();
+  let stopWatch: (() => void) | undefined;
   let stopped = false;
 
   async function finish(pvc: JsonObject): Promise<void> {
@@ -188,43 +246,53 @@ export function startResizer(cluster: RealCluster, delayMs = 50): Resizer {
     );
   }
 
-  async function sweep(force: boolean): Promise<void> {
-    const pvcs = await items(cluster, '/api/v1/persistentvolumeclaims');
-    const now = Date.now();
-    for (const pvc of pvcs) {
-      const md = pvc['metadata'] as { namespace: string; name: string };
-      const key = `${md.namespace}/${md.name}`;
-      const want = bytesOf(
-        (pvc['spec'] as { resources?: { requests?: { storage?: unknown } } }).resources?.requests
-          ?.storage,
-      );
-      const have = bytesOf(
-        (pvc['status'] as { capacity?: { storage?: unknown } }).capacity?.storage,
-      );
-      if (want <= have) {
-        firstSeen.delete(key);
-        continue;
-      }
-      const seen = firstSeen.get(key) ?? now;
-      firstSeen.set(key, seen);
-      if (force || now - seen >= delayMs) {
-        await finish(pvc);
-        firstSeen.delete(key);
-      }
-    }
+  /** Re-reads the PVC when its delay is up: it finishes the request of that moment. */
+  async function finishLatest(namespace: string, name: string): Promise<void> {
+    const answer = await cluster.request(
+      'GET',
+      `/api/v1/namespaces/${namespace}/persistentvolumeclaims/${name}`,
+    );
+    const pvc = answer.body as JsonObject;
+    if (answer.status === 200 && requestedBytes(pvc) > capacityOf(pvc)) await finish(pvc);
   }
 
-  const loop = async (): Promise<void> => {
-    while (!stopped) {
-      await sweep(false).catch(() => undefined);
-      await new Promise((resolve) => setTimeout(resolve, Math.max(20, Math.min(delayMs, 200))));
-    }
-  };
-  void loop();
+  function consider(pvc: JsonObject): void {
+    const md = pvc['metadata'] as { namespace: string; name: string };
+    const key = `${md.namespace}/${md.name}`;
+    if (requestedBytes(pvc) <= capacityOf(pvc) || timers.has(key)) return;
+    const timer = setTimeout(() => {
+      timers.delete(key);
+      if (!stopped) void finishLatest(md.namespace, md.name).catch(() => undefined);
+    }, delayMs);
+    timers.set(key, timer);
+  }
+
+  function start(): void {
+    if (stopped) return;
+    // The watch's first events are ADDED for every PVC there is: nothing is missed in between.
+    stopWatch = watch(
+      cluster,
+      '/api/v1/persistentvolumeclaims?watch=true',
+      (type, object) => {
+        if (type === 'ADDED' || type === 'MODIFIED') consider(object);
+      },
+      () => setTimeout(start, 100),
+    );
+  }
+  start();
+
   return {
-    settle: () => sweep(true),
+    async settle() {
+      for (const timer of timers.values()) clearTimeout(timer);
+      timers.clear();
+      const pvcs = await items(cluster, '/api/v1/persistentvolumeclaims');
+      await Promise.all(pvcs.filter((p) => requestedBytes(p) > capacityOf(p)).map(finish));
+    },
     close() {
       stopped = true;
+      stopWatch?.();
+      for (const timer of timers.values()) clearTimeout(timer);
+      timers.clear();
     },
   };
 }

@@ -5,18 +5,12 @@
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { resourceForKind, simKindOf, type ResourceInfo } from '../../sim/resources.js';
+import { simKindOf } from '../../sim/resources.js';
+import { apiPath } from '../integration/test-cluster.js';
 import { loadSeed, type SimSeed } from '../../sim/seed.js';
 import type { JsonObject } from '../../sim/json.js';
 import { NETNS_ADDRESS, type RealCluster } from './cluster.js';
-import { bytesOf, startKubelets, type FakeKubelets } from './kubelets.js';
-import type { SizeInput } from '../../sim/seed.js';
-
-function sizeBytes(size: SizeInput): bigint {
-  if (typeof size === 'bigint') return size;
-  if (typeof size === 'number') return BigInt(Math.round(size));
-  return bytesOf(size);
-}
+import { startKubelets, type FakeKubelets } from './kubelets.js';
 
 /** Creation order: what others refer to (or are admitted against) comes first. */
 const ORDER = [
@@ -35,23 +29,25 @@ function rank(o: JsonObject): number {
   return at === -1 ? ORDER.length : at;
 }
 
-export function collectionPath(info: ResourceInfo, namespace: string | undefined): string {
-  const base = info.group === '' ? `/api/${info.version}` : `/apis/${info.group}/${info.version}`;
-  return info.namespaced
-    ? `${base}/namespaces/${namespace ?? 'default'}/${info.resource}`
-    : `${base}/${info.resource}`;
-}
-
 export function objectPath(o: JsonObject): string {
   const kind = simKindOf(o);
   if (kind === undefined) throw new Error(`real seed: unsupported kind ${String(o['kind'])}`);
   const md = o['metadata'] as { name: string; namespace?: string };
-  return `${collectionPath(resourceForKind(kind), md.namespace)}/${md.name}`;
+  return apiPath(kind, md.namespace ?? 'default', md.name);
 }
 
-function withoutStatus(o: JsonObject): JsonObject {
+/**
+ * What a client sends to create the object: no status, and for a Pod the service account the
+ * ServiceAccount admission plugin (off here: no token controller) would have filled in, without
+ * which a projected serviceAccountToken volume is invalid.
+ */
+function creationBody(o: JsonObject): JsonObject {
   const copy: JsonObject = { ...o };
   delete copy['status'];
+  if (o['kind'] === 'Pod') {
+    const spec = (o['spec'] as JsonObject | undefined) ?? {};
+    copy['spec'] = { serviceAccountName: 'default', ...spec };
+  }
   return copy;
 }
 
@@ -132,7 +128,7 @@ export async function createObject(
   const path = objectPath(o);
   const collection = path.slice(0, path.lastIndexOf('/'));
   let stored = (await must(
-    cluster.request('POST', collection, withoutStatus(o)),
+    cluster.request('POST', collection, creationBody(o)),
     `create ${path}`,
   )) as JsonObject;
   if (simKindOf(o) === 'CustomResourceDefinition') {
@@ -174,14 +170,6 @@ export async function loadRealSeed(cluster: RealCluster, seed: SimSeed): Promise
       objects.filter((o) => rank(o) === r).map((o) => createObject(cluster, o, kubelets)),
     );
   }
-  for (const u of seed.usage) {
-    kubelets.setUsage(u.namespace, u.pvc, {
-      usedBytes: sizeBytes(u.usedBytes),
-      ...(u.inodes === undefined ? {} : { inodes: u.inodes }),
-      ...(u.inodesUsed === undefined ? {} : { inodesUsed: u.inodesUsed }),
-      ...(u.fsOverheadBytes === undefined ? {} : { fsOverheadBytes: sizeBytes(u.fsOverheadBytes) }),
-      ...(u.kubeletFails === undefined ? {} : { kubeletFails: u.kubeletFails }),
-    });
-  }
+  for (const u of seed.usage) await kubelets.setUsage(u.namespace, u.pvc, u);
   return kubelets;
 }

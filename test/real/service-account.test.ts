@@ -15,6 +15,7 @@ import {
   type Claim,
   type CliResult,
 } from '../integration/harness.js';
+import { VELERO_BACKUP_CRD, VOLUME_SNAPSHOT_CRD } from '../integration/other-kinds.js';
 import { startRealCluster, type RealCluster } from './cluster.js';
 import {
   WRITE_VERBS,
@@ -147,7 +148,11 @@ describe.skipIf(unavailable !== undefined)('the pass as its ServiceAccount', () 
       await admin.kubectl('wait', '--for=condition=Established', '--timeout=30s', 'crd', '--all'),
       'CRDs Established',
     );
-    kubelets = await loadRealSeed(cluster, seed(CLAIMS, [POLICY, GROUP]));
+    // The snapshot and backup CRDs too: the pass lists them (200, no 404) with its ClusterRole.
+    kubelets = await loadRealSeed(
+      cluster,
+      seed(CLAIMS, [POLICY, GROUP, VOLUME_SNAPSHOT_CRD, VELERO_BACKUP_CRD]),
+    );
     pass = await clientAs(
       cluster,
       dir,
@@ -323,6 +328,12 @@ describe.skipIf(unavailable !== undefined)('the pass as its ServiceAccount', () 
     ['get', 'nodes', ['--subresource=stats'], true],
     ['patch', 'pvcgroups.pvc-chonker.io', ['--subresource=status'], true],
     ['patch', 'pvcpolicies.pvc-chonker.io', ['--subresource=status', '-n', 'db'], true],
+    ['list', 'volumesnapshots.snapshot.storage.k8s.io', ['-A'], true],
+    ['get', 'volumesnapshots.snapshot.storage.k8s.io', ['-n', 'db'], false],
+    ['list', 'backups.velero.io', ['-n', 'velero'], true],
+    ['create', 'backups.velero.io', ['-n', 'velero'], false],
+    ['list', 'statefulsets.apps', ['-A'], true],
+    ['patch', 'statefulsets.apps', ['-n', 'db'], false],
   ] as const)('kubectl auth can-i %s %s %j: %s', async (verb, resource, scope, allowed) => {
     const result = await pass.kubectl('auth', 'can-i', verb, resource, ...scope);
 

@@ -3,6 +3,11 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimCluster, type SimCluster } from '../../sim/index.js';
+import {
+  VELERO_BACKUP_CRD,
+  VOLUME_SNAPSHOT_CRD,
+  volumeSnapshot,
+} from '../integration/other-kinds.js';
 import { baseSeed, raw } from './fixtures.js';
 
 const CRDS = fileURLToPath(new URL('../../cronjob/crds', import.meta.url));
@@ -179,5 +184,45 @@ describe('simulated API server: custom resources', () => {
     expect((res.json as { message: string }).message).toMatch(
       /^PVCPolicy\.pvc-chonker\.io "c" is invalid: spec\.template\.threshold: Invalid value: "lots": spec\.template\.threshold in body should match '/,
     );
+  });
+
+  it("serves another project's kinds from their CRDs; a *.k8s.io group needs the API approval annotation", async () => {
+    const crds = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions';
+    const metadata = VOLUME_SNAPSHOT_CRD['metadata'] as Record<string, unknown>;
+    const unapproved = { ...VOLUME_SNAPSHOT_CRD, metadata: { name: metadata['name'] } };
+    const snapshots = '/apis/snapshot.storage.k8s.io/v1/namespaces/db/volumesnapshots';
+
+    const before = await raw(sim, snapshots);
+    const refused = await send(sim, 'POST', crds, unapproved);
+    const approved = await send(sim, 'POST', crds, VOLUME_SNAPSHOT_CRD);
+    const velero = await send(sim, 'POST', crds, VELERO_BACKUP_CRD);
+    const created = await send(
+      sim,
+      'POST',
+      snapshots,
+      volumeSnapshot('s1', 'data-0', { ready: false }),
+    );
+    const status = await send(
+      sim,
+      'PATCH',
+      `${snapshots}/s1/status`,
+      { status: { readyToUse: true } },
+      'application/merge-patch+json',
+    );
+    const listed = await raw(sim, snapshots);
+
+    expect(before.status).toBe(404);
+    expect(refused.status).toBe(422);
+    expect((refused.json as { message: string }).message).toBe(
+      'CustomResourceDefinition.apiextensions.k8s.io "volumesnapshots.snapshot.storage.k8s.io" is invalid: metadata.annotations[api-approved.kubernetes.io]: Required value: protected groups must have approval annotation "api-approved.kubernetes.io", see https://github.com/kubernetes/enhancements/pull/1111',
+    );
+    expect([approved.status, velero.status, created.status, status.status]).toEqual([
+      201, 201, 201, 200,
+    ]);
+    // The status subresource (as the CRD enables it): create drops status, /status sets it.
+    expect((created.json as Record<string, unknown>)['status']).toBeUndefined();
+    expect((listed.json as { items: { status?: unknown }[] }).items).toMatchObject([
+      { status: { readyToUse: true } },
+    ]);
   });
 });

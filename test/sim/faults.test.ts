@@ -92,6 +92,31 @@ describe('fault injection and the request log', () => {
     expect((await raw(s, '/api/v1/nodes')).status).toBe(200);
   });
 
+  it('serves a request and then never answers it: the write applies, the log says so', async () => {
+    const s = await start();
+    s.faults.add({
+      method: 'PATCH',
+      path: '/persistentvolumeclaims/data$',
+      hangAfterServing: true,
+    });
+
+    const patch = fetch(`${s.url}/api/v1/namespaces/apps/persistentvolumeclaims/data`, {
+      method: 'PATCH',
+      headers: { 'Content-Type': 'application/merge-patch+json' },
+      body: JSON.stringify({ metadata: { labels: { seen: 'yes' } } }),
+      signal: AbortSignal.timeout(300),
+    });
+
+    await expect(patch).rejects.toThrow();
+    const stored = s.getObject('PersistentVolumeClaim', 'apps', 'data') as {
+      metadata: { labels?: Record<string, string> };
+    };
+    expect(stored.metadata.labels?.['seen']).toBe('yes');
+    expect(s.requests.map((r) => [r.method, r.status, r.unanswered])).toEqual([
+      ['PATCH', 200, true],
+    ]);
+  });
+
   it('close() returns promptly while a request is hanging', async () => {
     const s = await start();
     s.faults.add({ hang: true });

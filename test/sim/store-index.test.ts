@@ -81,7 +81,12 @@ function names(objects: readonly JsonObject[]): string[] {
 }
 
 function ctxFor(store: ObjectStore): ApiContext {
-  return { store, resize: {} as ResizeController, admission: {} as Admission };
+  return {
+    store,
+    resize: {} as ResizeController,
+    admission: {} as Admission,
+    now: () => new Date(),
+  };
 }
 
 /** Follows continue tokens to the end; returns every page's items and listMeta. */

@@ -3,7 +3,6 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { StatsErrorReason } from '../../src/core/outcome.js';
 import type { PvcRef } from '../../src/core/pvc.js';
-import { ConnectTimeoutError } from '../../src/stats/http-request.js';
 import {
   createNodeStatsSource,
   type NodeSummaryReader,
@@ -43,6 +42,10 @@ function refusal(reason: StatsErrorReason): StatsSourceError {
 
 /** The node's failure wrapped as the real http client would give it. */
 const TIMED_OUT = new Error('The operation was aborted', { cause: new DeadlineError(1000) });
+/** The transport's deadline before the connection was made. */
+const NO_CONNECTION = new Error('The operation was aborted', {
+  cause: new DeadlineError(1000, true),
+});
 
 function setup(
   direct: Record<string, unknown>,
@@ -85,7 +88,7 @@ describe('createNodeStatsSource with a fallback', () => {
     ['401', refusal('unauthorized'), 'kubelet-proxy'],
     ['403', refusal('forbidden'), 'kubelet-proxy'],
     ['no connection', refusal('unreachable'), 'kubelet-proxy'],
-    ['a connection that did not open in time', new ConnectTimeoutError(1000), 'kubelet-proxy'],
+    ['a connection that did not open in time', NO_CONNECTION, 'kubelet-proxy'],
     ['a certificate that does not verify', refusal('tls'), 'kubelet-proxy'],
     ['a node without an address', refusal('no-address'), 'kubelet-proxy'],
     ['a kubelet that timed out after connecting', TIMED_OUT, 'kubelet'],

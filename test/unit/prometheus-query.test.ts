@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { err, ok } from '../../src/core/result.js';
 import {
-  errorOfBody,
   exactCount,
   freshnessQuery,
   parseSelector,
@@ -159,15 +158,6 @@ describe('volumeStatsOf', () => {
     const stats = volumeStatsOf(values(entries), 'db/data');
 
     expect(stats.ok ? '' : stats.error).toContain(message);
-  });
-});
-
-describe('errorOfBody', () => {
-  it('gives Prometheus’ own words, else a gateway’s text', () => {
-    expect(errorOfBody('{"status":"error","errorType":"bad_data","error":"parse error"}')).toBe(
-      'bad_data: parse error',
-    );
-    expect(errorOfBody('no org id\n')).toBe('no org id');
   });
 });
 

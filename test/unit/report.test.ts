@@ -74,3 +74,42 @@ describe('a row names where its usage was read', () => {
     expect(row['source']).toBe(shown);
   });
 });
+
+describe('the report of a pass that could not complete', () => {
+  const failed = (pvcs: PvcOutcome[]): RunSummary => ({
+    ...summary(pvcs),
+    status: 'failed',
+    error: 'list persistentvolumes: connect ECONNREFUSED 127.0.0.1:6443',
+  });
+
+  it.each([
+    ['nothing decided', 0],
+    ['two records decided before it failed', 2],
+  ])('JSON, %s: the records, then one for the failure', (_, count) => {
+    const pvcs = Array.from({ length: count }, (_, i) => outcome(`data-${i}`));
+
+    const rows = JSON.parse(formatReport(failed(pvcs), 'json')) as Record<string, unknown>[];
+
+    expect(rows.slice(0, count)).toEqual(pvcs.map(outcomeJson));
+    expect(rows.slice(count)).toEqual([
+      {
+        ...Object.fromEntries(Object.keys(outcomeJson(outcome('x'))).map((key) => [key, null])),
+        action: 'error',
+        reason: 'api-error',
+        detail:
+          'the pass could not complete: list persistentvolumes: connect ECONNREFUSED 127.0.0.1:6443',
+        thresholdsReached: [],
+        unhealthy: false,
+        otherPolicies: [],
+      },
+    ]);
+  });
+
+  it('table: the failure under the footer', () => {
+    const text = formatReport(failed([]), 'table');
+
+    expect(text.trimEnd().split('\n').at(-1)).toBe(
+      'the pass could not complete: list persistentvolumes: connect ECONNREFUSED 127.0.0.1:6443',
+    );
+  });
+});

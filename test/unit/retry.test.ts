@@ -68,6 +68,25 @@ describe('withRetry', () => {
   });
 });
 
+describe('withRetry within a budget', () => {
+  it.each([
+    // now after the failure, budget end → attempts made
+    ['a failure with time left is retried', 0, 1_000, 4],
+    ['no retry whose wait would end past the budget', 960, 1_000, 1],
+  ])('%s', async (_case, now, endsAt, attempts) => {
+    const p = policy();
+    let calls = 0;
+
+    await expect(
+      withRetry(() => Promise.reject(new Error(`fail ${++calls}`)), always, {
+        ...p,
+        budget: { endsAt, now: () => now },
+      }),
+    ).rejects.toThrow(`fail ${attempts}`);
+    expect(calls).toBe(attempts);
+  });
+});
+
 describe('Retry-After', () => {
   it('wins over the backoff', async () => {
     const p = policy();

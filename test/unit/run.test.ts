@@ -128,6 +128,43 @@ describe('run', () => {
     expect(cluster.events).toMatchObject([{ type: 'Warning', reason: 'conflict' }]);
   });
 
+  it.each([
+    ['applied', 'expand', 'threshold-reached', /; 10Gi -> 11Gi; PATCH unanswered: lost; applied$/],
+    [
+      'not-applied',
+      'error',
+      'api-error',
+      /^PATCH unanswered: lost; not applied; the next run tries again$/,
+    ],
+  ] as const)(
+    'a PATCH that goes unanswered (%s) is not sent again, and its record says so',
+    async (found, action, reason, detail) => {
+      const { cluster, deps, config, addFull } = setup();
+      addFull('data-0');
+      cluster.unanswered.set('db/data-0', found);
+
+      const summary = await run(deps(), config);
+
+      expect(summary.pvcs[0]).toMatchObject({ action, reason });
+      expect(summary.pvcs[0]?.detail).toMatch(detail);
+      expect(cluster.patches).toHaveLength(1);
+      expect(cluster.gets).toEqual([]);
+    },
+  );
+
+  it('names an Event that could not be recorded in the PVC record', async () => {
+    const { cluster, deps, config, addFull } = setup();
+    addFull('data-0');
+    cluster.eventFailure = new Error('record event for db/data-0: timed out after 15000 ms');
+
+    const summary = await run(deps(), config);
+
+    expect(summary.pvcs[0]).toMatchObject({ action: 'expand' });
+    expect(summary.pvcs[0]?.detail).toMatch(
+      /; its Normal Event was not recorded: record event for db\/data-0: timed out after 15000 ms$/,
+    );
+  });
+
   it('caps expansions per run and reports the rest for the next run', async () => {
     const { cluster, deps, config, addFull } = setup({ config: { maxExpansionsPerRun: 2 } });
     for (const name of ['a', 'b', 'c']) addFull(name);

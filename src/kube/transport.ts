@@ -10,23 +10,27 @@ import type { ConnectionPool } from './keep-alive.js';
 import { DeadlineError } from '../deadline.js';
 
 /**
- * Every Kubernetes request of a pass is sent here, with the kubeconfig's credentials and the run's
- * keep-alive pool, and answered as parsed JSON. client-node's generated API is not used for them:
- * its model (de)serialiser and node-fetch layers were the largest CPU cost of a 10,000-PVC pass,
- * and the core reads only plain fields, which JSON.parse gives as they are. The node proxy needs
- * it too: connectGetNodeProxyWithPath encodes the slash of "stats/summary" as %2F.
+ * The wire under the one Kubernetes client (client.ts): every request of the pass, the webhook
+ * and the stats sources goes out here, with the kubeconfig's credentials and one keep-alive pool,
+ * and is answered as parsed JSON, or streamed line by line for a watch. client-node's generated
+ * API is not used for them: its model (de)serialiser and node-fetch layers were the largest CPU
+ * cost of a 10,000-PVC pass, and the core reads only plain fields, which JSON.parse gives as they
+ * are. The node proxy needs it too: connectGetNodeProxyWithPath encodes the slash of
+ * "stats/summary" as %2F.
  */
-export interface RawRequest {
-  method: 'GET' | 'POST' | 'PATCH';
+export interface KubeRequest {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
   query?: Readonly<Record<string, string>>;
   /** Sent as JSON. */
   body?: unknown;
+  /** Sent as it is instead of `body` (a Prometheus query's form), with `contentType`. */
+  text?: string;
   /** Of the body; application/json unless a patch type is named. */
   contentType?: string;
 }
 
-/** How long a call may take and what abandons it: the same for every call of one user. */
+/** How long one attempt may take and what abandons it. */
 export interface CallLimits {
   /**
    * The call's deadline, credentials included: once it has passed, the call is destroyed with an
@@ -34,20 +38,40 @@ export interface CallLimits {
    * signalled, so a half-open connection (which never errors by itself) ends with it too.
    */
   deadlineMs: number;
-  /** The run's stop: when it aborts, the call is destroyed with an AbortError caused by its reason. */
+  /**
+   * When the deadline started (epoch ms), if before this attempt: a retry spends what is left of
+   * its call's budget, and a timeout names the whole budget.
+   */
+  startedAt?: number;
+  /** The caller's stop: when it aborts, the call is destroyed with an AbortError caused by its reason. */
   stop: AbortSignal;
 }
 
-export type RawClient = (request: RawRequest, limits: CallLimits) => Promise<unknown>;
+export interface Transport {
+  /** One attempt, answered as parsed JSON; a non-2xx answer rejects with an HttpStatusError. */
+  send(request: KubeRequest, limits: CallLimits): Promise<unknown>;
+  /**
+   * One attempt of a streamed GET (a watch): `onEvent` gets each JSON line as it comes; resolves
+   * when the server ends the stream. The deadline covers the whole stream.
+   */
+  stream(
+    request: KubeRequest,
+    limits: CallLimits,
+    onEvent: (event: unknown) => void,
+  ): Promise<void>;
+}
 
-/** A non-2xx answer: the status, the headers (Retry-After) and the body (a Status object). */
-export class RawHttpError extends Error {
+/**
+ * A non-2xx answer: the status, the headers (Retry-After) and the body (a Status object). The
+ * client (client.ts) turns it into a KubeApiError; nothing past src/kube sees it.
+ */
+export class HttpStatusError extends Error {
   readonly status: number;
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   readonly body: string;
-  constructor(status: number, headers: RawHttpError['headers'], body: string) {
+  constructor(status: number, headers: HttpStatusError['headers'], body: string) {
     super(`HTTP ${status}: ${body.slice(0, 200)}`);
-    this.name = 'RawHttpError';
+    this.name = 'HttpStatusError';
     this.status = status;
     this.headers = headers;
     this.body = body;
@@ -84,7 +108,7 @@ interface Prepared {
  */
 const SWEEP_MS = 100;
 
-export function createRawClient(connection: ApiConnection, pool: ConnectionPool): RawClient {
+export function createTransport(connection: ApiConnection, pool: ConnectionPool): Transport {
   const { protocol, hostname, port, basePath } = requestTarget(connection.server);
   let cached: { at: number; applying: Promise<Prepared>; ready?: Prepared } | undefined;
 
@@ -140,16 +164,31 @@ export function createRawClient(connection: ApiConnection, pool: ConnectionPool)
     }
   };
 
-  return (request, limits) =>
-    new Promise((resolve, reject) => {
-      const call = new Call(request, limits, calls, { resolve, reject });
-      if (limits.stop.aborted) {
-        call.end(abortError(limits.stop.reason));
-        return;
-      }
-      calls.add(call);
-      start(call, false);
-    });
+  const begin = (call: Call): void => {
+    if (call.limits.stop.aborted) {
+      call.end(abortError(call.limits.stop.reason));
+      return;
+    }
+    calls.add(call);
+    start(call, false);
+  };
+  return {
+    send: (request, limits) =>
+      new Promise((resolve, reject) => {
+        begin(new Call(request, limits, calls, { resolve, reject }));
+      }),
+    stream: (request, limits, onEvent) =>
+      new Promise((resolve, reject) => {
+        const call = new Call(request, limits, calls, {
+          resolve: () => {
+            resolve();
+          },
+          reject,
+        });
+        call.onEvent = onEvent;
+        begin(call);
+      }),
+  };
 }
 
 interface Settle {
@@ -159,20 +198,24 @@ interface Settle {
 
 /** One call from its start to its answer, its deadline or the run's stop, whichever is first. */
 class Call {
-  readonly request: RawRequest;
+  readonly request: KubeRequest;
   readonly limits: CallLimits;
   readonly expiresAt: number;
   outgoing: http.ClientRequest | undefined;
+  /** Whether the request's connection (TCP and TLS) was made: a deadline before is no connection. */
+  connected = false;
+  /** Set for a streamed call: each JSON line of a 2xx answer, as it comes. */
+  onEvent: ((event: unknown) => void) | undefined;
   done = false;
   private readonly calls: InFlight;
   private readonly settle: Settle;
 
-  constructor(request: RawRequest, limits: CallLimits, calls: InFlight, settle: Settle) {
+  constructor(request: KubeRequest, limits: CallLimits, calls: InFlight, settle: Settle) {
     this.request = request;
     this.limits = limits;
     this.calls = calls;
     this.settle = settle;
-    this.expiresAt = Date.now() + limits.deadlineMs;
+    this.expiresAt = (limits.startedAt ?? Date.now()) + limits.deadlineMs;
   }
 
   succeed(value: unknown): void {
@@ -230,7 +273,10 @@ class InFlight {
   private sweep(): void {
     const now = Date.now();
     for (const call of this.calls) {
-      if (now >= call.expiresAt) call.end(abortError(new DeadlineError(call.limits.deadlineMs)));
+      if (now >= call.expiresAt) {
+        const connecting = call.outgoing !== undefined && !call.connected;
+        call.end(abortError(new DeadlineError(call.limits.deadlineMs, connecting)));
+      }
     }
   }
 }
@@ -243,12 +289,14 @@ function abortError(reason: unknown): Error {
 }
 
 /**
- * One request of a call and its JSON answer; a non-2xx answer is a RawHttpError. A 401 sent with
- * cached credentials starts the call again with fresh ones.
+ * One request of a call and its answer: parsed JSON, or JSON lines for a streamed call; a non-2xx
+ * answer is an HttpStatusError. A 401 sent with cached credentials starts the call again with
+ * fresh ones.
  */
 function exchange(target: Target, prepared: Prepared, call: Call, fresh: boolean): void {
   const { request } = call;
-  const payload = request.body === undefined ? undefined : JSON.stringify(request.body);
+  const payload =
+    request.text ?? (request.body === undefined ? undefined : JSON.stringify(request.body));
   let headers = prepared.headers;
   if (payload !== undefined) {
     headers = {
@@ -264,38 +312,94 @@ function exchange(target: Target, prepared: Prepared, call: Call, fresh: boolean
     headers,
   };
   const outgoing = target.transport.request(options, (response) => {
+    const status = response.statusCode ?? 0;
+    if (call.onEvent !== undefined && status >= 200 && status < 300) {
+      streamLines(response, call, call.onEvent);
+      return;
+    }
     const chunks: Buffer[] = [];
     response.on('data', (chunk: Buffer) => chunks.push(chunk));
     response.on('error', (error) => {
       call.end(error);
     });
     response.on('end', () => {
-      if (call.done) return;
-      // Answered: nothing to destroy from here on (the socket goes back to the pool).
-      call.outgoing = undefined;
-      const text = Buffer.concat(chunks).toString('utf8');
-      const status = response.statusCode ?? 0;
-      if (status < 200 || status >= 300) {
-        if (status === 401 && !fresh) {
-          target.start(call, true);
-          return;
-        }
-        call.end(new RawHttpError(status, response.headers, text));
-        return;
-      }
-      let value: unknown;
-      try {
-        value = JSON.parse(text);
-      } catch {
-        call.end(new Error(`${request.method} ${request.path}: the response is not JSON`));
-        return;
-      }
-      call.succeed(value);
+      answered(target, call, fresh, { status, headers: response.headers, chunks });
     });
   });
   call.outgoing = outgoing;
+  outgoing.on('socket', (socket) => {
+    const connected = (): void => {
+      call.connected = true;
+    };
+    // A kept-alive socket is connected already; a new one is once its TLS handshake is done.
+    if (!socket.connecting) connected();
+    else socket.once(target.transport === https ? 'secureConnect' : 'connect', connected);
+  });
   outgoing.on('error', (error) => {
     call.end(error);
   });
   outgoing.end(payload);
+}
+
+/** The code of a 2xx answer that is not JSON (a kubelet or gateway that answered something else). */
+export const NOT_JSON = 'ERR_NOT_JSON';
+
+/** A whole answer: the JSON of a 2xx, else an HttpStatusError (a 401 first tries fresh credentials). */
+function answered(
+  target: Target,
+  call: Call,
+  fresh: boolean,
+  response: { status: number; headers: HttpStatusError['headers']; chunks: Buffer[] },
+): void {
+  if (call.done) return;
+  // Answered: nothing to destroy from here on (the socket goes back to the pool).
+  call.outgoing = undefined;
+  const text = Buffer.concat(response.chunks).toString('utf8');
+  const { status } = response;
+  if (status < 200 || status >= 300) {
+    if (status === 401 && !fresh) {
+      target.start(call, true);
+      return;
+    }
+    call.end(new HttpStatusError(status, response.headers, text));
+    return;
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    const error = new Error(
+      `${call.request.method} ${call.request.path}: the response is not JSON`,
+    );
+    call.end(Object.assign(error, { code: NOT_JSON }));
+    return;
+  }
+  call.succeed(value);
+}
+
+/** A watch's answer: one JSON object per line, handed on as each line completes. */
+function streamLines(
+  response: http.IncomingMessage,
+  call: Call,
+  onEvent: (event: unknown) => void,
+): void {
+  let pending = '';
+  response.setEncoding('utf8');
+  response.on('data', (chunk: string) => {
+    pending += chunk;
+    const lines = pending.split('\n');
+    pending = lines.pop() ?? '';
+    try {
+      for (const line of lines) if (line.trim() !== '') onEvent(JSON.parse(line));
+    } catch (error) {
+      call.end(error);
+    }
+  });
+  response.on('error', (error) => {
+    call.end(error);
+  });
+  response.on('end', () => {
+    call.outgoing = undefined;
+    call.succeed(undefined);
+  });
 }

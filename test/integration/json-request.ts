@@ -1,0 +1,55 @@
+// One JSON request with a bearer token, as the test harnesses of both clusters send them.
+import http from 'node:http';
+import https from 'node:https';
+
+export interface JsonAnswer {
+  status: number;
+  body: unknown;
+}
+
+/** One JSON request over http or https (verifying with `ca`), with a bearer token. */
+export function jsonRequest(
+  url: string,
+  init: { method: string; token: string; body?: unknown; contentType?: string; ca?: string },
+): Promise<JsonAnswer> {
+  const payload = init.body === undefined ? undefined : JSON.stringify(init.body);
+  const transport = url.startsWith('https:') ? https : http;
+  return new Promise((resolve, reject) => {
+    const request = transport.request(
+      url,
+      {
+        method: init.method,
+        agent: false,
+        ...(init.ca === undefined ? {} : { ca: init.ca }),
+        headers: {
+          authorization: `Bearer ${init.token}`,
+          accept: 'application/json',
+          ...(payload === undefined
+            ? {}
+            : {
+                'content-type': init.contentType ?? 'application/json',
+                'content-length': Buffer.byteLength(payload),
+              }),
+        },
+        timeout: 30_000,
+      },
+      (response) => {
+        let text = '';
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => (text += chunk));
+        response.on('end', () => {
+          let body: unknown = text;
+          try {
+            body = JSON.parse(text);
+          } catch {
+            // not JSON: the text itself
+          }
+          resolve({ status: response.statusCode ?? 0, body });
+        });
+      },
+    );
+    request.on('timeout', () => request.destroy(new Error(`${init.method} ${url}: timed out`)));
+    request.on('error', reject);
+    request.end(payload);
+  });
+}
