@@ -174,7 +174,8 @@ function seededObject(store: ObjectStore, kind: SimKind, o: JsonObject): JsonObj
 
 /** The token the direct kubelets call the API server with; its user is in system:masters. */
 export const SIM_KUBELET_TOKEN = 'sim-kubelet-token';
-const SIM_KUBELET_USER = 'sim-kubelet';
+/** Who the direct kubelets are to the API server (their TokenReviews and access reviews). */
+export const SIM_KUBELET_USER = 'sim-kubelet';
 
 /**
  * The kubeconfig's token always authenticates, unless the caller gave it to someone else; its

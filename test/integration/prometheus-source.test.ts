@@ -3,8 +3,8 @@
  * /metrics over HTTPS (its own token, authorized by the kubelets as nodes/metrics) on loopback;
  * the CLI runs as the ServiceAccount of the prometheus profile (no node access). Covers a series
  * that is absent, a stale one, a selector, a gateway in front that demands a tenant header and a
- * token over TLS, Prometheus stopped; and one table that drives the same fleet through the three
- * sources and finds the same decisions, sizes and details.
+ * token over TLS, Prometheus stopped. The table that drives one fleet through the three sources,
+ * on both clusters, is stats-table.test.ts.
  */
 import { execFileSync } from 'node:child_process';
 import { createServer as createHttpsServer, type Server } from 'node:https';
@@ -394,70 +394,6 @@ describe.skipIf(!HAVE_PROMETHEUS || !HAVE_KUBECTL)('a gateway in front of Promet
     }
   });
 });
-
-/**
- * A report row without its source: what must be the same whichever source read the usage. The
- * passes run a second apart, so the cooldown's clock words (how long ago, how long left) are the
- * only text set aside; every figure of the usage stays compared.
- */
-function decided(row: Row): Row {
-  const detail = String(row['detail']).replace(
-    /last expansion \S+ ago, cooldown (\S+) \(\S+ left\)/,
-    'last expansion … ago, cooldown $1 (… left)',
-  );
-  return Object.fromEntries(Object.entries({ ...row, detail }).filter(([key]) => key !== 'source'));
-}
-
-describe.skipIf(!HAVE_PROMETHEUS || !HAVE_KUBECTL)(
-  'the same fleet through the three sources',
-  () => {
-    it('gives identical decisions, sizes and details', async () => {
-      const runs: Record<string, Row[]> = {};
-      for (const source of ['kubelet', 'kubelet-proxy', 'prometheus']) {
-        const args = [
-          '--output',
-          'json',
-          '--dry-run',
-          '--namespace',
-          'db',
-          '--stats-source',
-          source,
-        ];
-        if (source === 'prometheus') args.push('--prometheus-url', prometheus.url.href);
-        // As the cluster admin: the prometheus profile may not read the kubelets (that is its point).
-        const result = await cluster.adminCli(args, { PVC_CHONKER_LOG_LEVEL: 'warn' });
-        expect(result.code, result.stderr).toBe(0);
-        runs[source] = report(result);
-      }
-      const [kubelet = [], proxy = [], fromPrometheus = []] = Object.values(runs);
-
-      // The table covers every verdict the usage drives.
-      expect(
-        Object.fromEntries(
-          kubelet.map((r) => [r['name'], `${String(r['action'])}:${String(r['reason'])}`]),
-        ),
-      ).toEqual({
-        big: 'would-expand:threshold-reached',
-        calm: 'skip:below-threshold',
-        capped: 'skip:max-size-reached',
-        cooling: 'skip:cooldown',
-        full: 'would-expand:threshold-reached',
-        inodes: 'would-expand:threshold-reached',
-        quantity: 'would-expand:threshold-reached',
-        resized: 'skip:stats-stale',
-        unmounted: 'skip:metrics-unavailable',
-      });
-      expect(kubelet.filter((r) => r['name'] !== 'unmounted').map((r) => r['source'])).toEqual(
-        Array(8).fill('kubelet'),
-      );
-      expect(proxy.map(decided)).toEqual(kubelet.map(decided));
-      expect(fromPrometheus.map(decided)).toEqual(kubelet.map(decided));
-      expect(new Set(fromPrometheus.map((r) => r['source']))).toEqual(
-        new Set(['prometheus', null]),
-      );
-    });
-  },
-);
 
 describe.skipIf(!HAVE_PROMETHEUS || !HAVE_KUBECTL)('Prometheus stopped', () => {
   it('every PVC is metrics-unavailable with the cause, nothing is written, the pass succeeds', async () => {

@@ -18,6 +18,7 @@ import type { JsonObject } from '../../sim/json.js';
 import type { KubeletRequest } from '../../sim/kubelet-server.js';
 import { resourceForKind, type SimKind } from '../../sim/resources.js';
 import {
+  SIM_KUBELET_USER,
   SIM_TOKEN,
   startSimCluster,
   type KeyPair,
@@ -113,6 +114,11 @@ export interface TestCluster {
    * `node METHOD path subresource status` (the subresource their SubjectAccessReview asked for).
    */
   kubeletRequests(): string[];
+  /**
+   * The nodes' kubelets as a scraper reaches them (`host:port` by node: loopback on the
+   * simulator, 192.0.2.1 on the real tier) and the CA of their serving certificates.
+   */
+  kubeletTargets(): { targets: Record<string, string>; caPem: string };
   /** The simulator itself, for what only it can do (sim-only.ts); undefined on the real server. */
   sim: SimCluster | undefined;
   close(): Promise<void>;
@@ -241,7 +247,8 @@ async function startSimTestCluster(
     requests() {
       return Promise.resolve(
         sim.requests
-          .filter((r) => r.user !== HARNESS_USER)
+          // Nor the kubelets' reviews: the real tier's kubelets ask them as the admin.
+          .filter((r) => r.user !== HARNESS_USER && r.user !== SIM_KUBELET_USER)
           .map((r) => ({
             method: r.method,
             path: r.path,
@@ -258,6 +265,12 @@ async function startSimTestCluster(
       [...sim.kubelets.values()].flatMap((k) =>
         k.requests.map((r) => kubeletLine({ node: k.nodeName, ...r })),
       ),
+    kubeletTargets: () => ({
+      targets: Object.fromEntries(
+        [...sim.kubelets.values()].map((k) => [k.nodeName, `${k.host}:${String(k.port)}`]),
+      ),
+      caPem: sim.kubeletCaPem ?? '',
+    }),
     async close() {
       await sim.close();
       await rm(dir, { recursive: true, force: true });

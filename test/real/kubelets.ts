@@ -21,6 +21,8 @@ export type KubeletCall = KubeletRequest & { node: string };
 export interface FakeKubelets {
   /** The port each node's kubelet listens on, at NETNS_ADDRESS. */
   port(node: string): number;
+  /** Every node's kubelet as `NETNS_ADDRESS:port`, by node. */
+  targets(): Record<string, string>;
   /** As the simulated cluster's setUsage: a new inode total scales with the claim from now on. */
   setUsage(namespace: string, pvc: string, usage: Partial<SimVolumeUsage>): Promise<void>;
   /** Requests each kubelet answered, in order (`node path`). */
@@ -133,6 +135,10 @@ export async function startKubelets(
   return {
     requests,
     calls,
+    targets: () =>
+      Object.fromEntries(
+        [...servers].map(([node, kubelet]) => [node, `${NETNS_ADDRESS}:${String(kubelet.port)}`]),
+      ),
     port(node) {
       const kubelet = servers.get(node);
       if (kubelet === undefined) throw new Error(`no kubelet for node ${node}`);

@@ -106,6 +106,7 @@ export async function startRealTestCluster(
         [...kubelets.calls]
           .sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0))
           .map(kubeletLine),
+      kubeletTargets: () => ({ targets: kubelets.targets(), caPem: cluster.ca.caPem }),
       async close() {
         resizer.close();
         await kubelets.close();
