@@ -580,15 +580,21 @@ describe.skipIf(!HAVE_HELM || !HAVE_KUBECTL)('stats source RBAC profiles', () =>
     },
   );
 
-  it('no default install holds nodes/proxy: cronjob/, the chart, the sharded job', async () => {
-    const texts = [
-      readFileSync(join(ROOT, 'cronjob/rbac.yaml'), 'utf8'),
-      (await run(HELM, ['template', 'x', CHART])).stdout,
-      (await run(HELM, ['template', 'x', CHART, '--set', 'sharding.enabled=true'])).stdout,
-      (await run(HELM, ['template', 'x', CHART, '--set', 'webhook.enabled=true'])).stdout,
+  it('no default install holds nodes/proxy anywhere: cronjob/, the chart, the sharded job', async () => {
+    const renders = [
+      await run(KUBECTL, ['kustomize', join(ROOT, 'cronjob')]),
+      await run(HELM, ['template', 'x', CHART]),
+      await run(HELM, ['template', 'x', CHART, '--set', 'sharding.enabled=true']),
+      await run(HELM, ['template', 'x', CHART, '--set', 'webhook.enabled=true']),
     ];
+    const proxy = await run(HELM, ['template', 'x', CHART, '--set', 'stats.source=kubelet-proxy']);
 
-    for (const text of texts) expect(text).not.toMatch(/resources: \[?'?nodes\/proxy/);
+    for (const render of renders) {
+      expect(render.code, render.stderr).toBe(0);
+      // Not even in a comment: `… | grep -c nodes/proxy` says 0.
+      expect(render.stdout).not.toContain('nodes/proxy');
+    }
+    expect(proxy.stdout).toContain('nodes/proxy');
   });
 
   it('passes the Prometheus settings as variables and its Secret, and a kubelet CA, as files', async () => {

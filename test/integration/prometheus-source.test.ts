@@ -26,6 +26,7 @@ import {
   startProfileCluster,
   type ProfileCluster,
 } from './profiles.js';
+import { skippedHere } from './sim-only.js';
 
 const HAVE_PROMETHEUS = ((): boolean => {
   try {
@@ -91,6 +92,9 @@ const PROMETHEUS_RBAC: Record<string, unknown>[] = [
   },
 ];
 
+/** The simulator with RBAC this file builds is the sim-only part; the rest runs on both. */
+const SKIPPED = !HAVE_PROMETHEUS || !HAVE_KUBECTL || skippedHere('rbac-profile');
+
 // Set by beforeAll; the suites skip when it cannot start them.
 let cluster: ProfileCluster;
 let prometheus: RunningPrometheus;
@@ -130,7 +134,7 @@ async function scraped(): Promise<void> {
 }
 
 beforeAll(async () => {
-  if (!HAVE_PROMETHEUS || !HAVE_KUBECTL) return;
+  if (SKIPPED) return;
   const roles = await profileObjects('prometheus');
   cluster = await startProfileCluster(fleetSeed(), [...roles, ...PROMETHEUS_RBAC], {
     [PROMETHEUS_TOKEN]: PROMETHEUS_USER,
@@ -173,7 +177,7 @@ function outcome(rows: Row[], name: string): string {
   return `${String(row?.['action'])}:${String(row?.['reason'])}`;
 }
 
-describe.skipIf(!HAVE_PROMETHEUS || !HAVE_KUBECTL)('the prometheus source', () => {
+describe.skipIf(SKIPPED)('the prometheus source', () => {
   it('decides from the scraped series, with no node access, in one query per metric', async () => {
     const result = await cluster.cli([
       '--output',
@@ -321,7 +325,7 @@ async function startGateway(dir: string, options: { postAllowed: boolean }): Pro
   };
 }
 
-describe.skipIf(!HAVE_PROMETHEUS || !HAVE_KUBECTL)('a gateway in front of Prometheus', () => {
+describe.skipIf(SKIPPED)('a gateway in front of Prometheus', () => {
   it.each([true, false])(
     'sends the header and the token, verifies its certificate (POST allowed: %s)',
     async (postAllowed) => {
@@ -395,7 +399,7 @@ describe.skipIf(!HAVE_PROMETHEUS || !HAVE_KUBECTL)('a gateway in front of Promet
   });
 });
 
-describe.skipIf(!HAVE_PROMETHEUS || !HAVE_KUBECTL)('Prometheus stopped', () => {
+describe.skipIf(SKIPPED)('Prometheus stopped', () => {
   it('every PVC is metrics-unavailable with the cause, nothing is written, the pass succeeds', async () => {
     await prometheus.stop();
     const metricsFile = join(cluster.dir, 'stopped.prom');
