@@ -12,7 +12,9 @@ import { DeadlineError } from '../deadline.js';
 /**
  * The wire under the one Kubernetes client (client.ts): every request of the pass, the webhook
  * and the stats sources goes out here, with the kubeconfig's credentials and one keep-alive pool,
- * and is answered as parsed JSON, or streamed line by line for a watch. client-node's generated
+ * and is answered as parsed JSON, or streamed line by line for a watch. A kubelet read directly
+ * and Prometheus are other servers of the same transport (a connection of their own: address,
+ * TLS trust, headers), so their calls share its deadline and error model. client-node's generated
  * API is not used for them: its model (de)serialiser and node-fetch layers were the largest CPU
  * cost of a 10,000-PVC pass, and the core reads only plain fields, which JSON.parse gives as they
  * are. The node proxy needs it too: connectGetNodeProxyWithPath encodes the slash of
