@@ -220,7 +220,7 @@ function prepare(
   const { stats, tally: statsTally } = createStatsSource(statsPlan, {
     client,
     // Kubelets and Prometheus are reached through the same transport, deadline and error model,
-    // each kind with a keep-alive pool of its own (their TLS is not the API server's).
+    // with a keep-alive pool apart from the API server's (their TLS is not the API server's).
     clientFor: clientsFor({ ...clientOptions, timeoutMs: options.statsTimeoutMs }),
     credentials: () => connection.credentials(),
     concurrency: options.statsConcurrency,
