@@ -213,6 +213,9 @@ async function main(): Promise<void> {
       'json',
       '--provider',
       'generic',
+      // The fake kubelets are reached through the real API server's node proxy.
+      '--stats-source',
+      'kubelet-proxy',
       '--max-expansions-per-run',
       '100000',
     ];

@@ -48,22 +48,28 @@ function fingerprint(deps: KubeletDeps, pods: readonly JsonObject[], usageVersio
   return parts.join(',');
 }
 
-/** The node's summary as JSON, or undefined when its kubelet fails (a usage's kubeletFails). */
-function summaryBody(
+/**
+ * The node's summary, already serialised when KubeletDeps.summaries caches it; undefined when
+ * its kubelet fails (a usage's kubeletFails).
+ */
+function summaryOf(
   deps: KubeletDeps,
   inputs: SummaryInputs,
   nodeName: string,
-): Buffer | undefined {
+): { json: JsonObject } | { body: Buffer } | undefined {
   const cache = deps.summaries;
-  const build = (): Buffer | undefined =>
-    nodeKubeletFails(inputs) ? undefined : Buffer.from(JSON.stringify(buildSummary(inputs)));
-  if (cache === undefined) return build();
+  if (cache === undefined)
+    return nodeKubeletFails(inputs) ? undefined : { json: buildSummary(inputs) };
   const print = fingerprint(deps, inputs.pods, deps.usageVersion());
-  const cached = cache.get(nodeName);
-  if (cached?.fingerprint === print) return cached.body;
-  const body = build();
-  cache.set(nodeName, { fingerprint: print, body });
-  return body;
+  let cached = cache.get(nodeName);
+  if (cached?.fingerprint !== print) {
+    const body = nodeKubeletFails(inputs)
+      ? undefined
+      : Buffer.from(JSON.stringify(buildSummary(inputs)));
+    cached = { fingerprint: print, body };
+    cache.set(nodeName, cached);
+  }
+  return cached.body === undefined ? undefined : { body: cached.body };
 }
 
 function nodeAddress(node: JsonObject, index: number): string {
@@ -146,7 +152,7 @@ export function proxyToKubelet(deps: KubeletDeps, nodeName: string, path: string
     kubeletCapacityBytes: (pvc) => deps.kubeletCapacityBytes(pvc),
     now: deps.now(),
   };
-  const body = summaryBody(deps, inputs, nodeName);
-  if (body === undefined) return unreachable(node, deps, path);
-  return { status: 200, body };
+  const summary = summaryOf(deps, inputs, nodeName);
+  if (summary === undefined) return unreachable(node, deps, path);
+  return { status: 200, ...summary };
 }
