@@ -135,6 +135,12 @@ export interface ProviderGate {
     pv: PersistentVolumeInfo | undefined,
     storageClass: StorageClassInfo | undefined,
   ): string;
+  /**
+   * Whether a provider's candidates must be checked together, in one batch of the whole pass:
+   * they share capacity (a TopoLVM volume group, a Longhorn disk), so each one's room depends
+   * on the others. Others are checked in batches as the kubelets answer. Unset: none.
+   */
+  checksTogether?(provider: string): boolean;
   /** Keyed by "ns/name". Never throws for expected cloud errors. */
   check(
     candidates: readonly ExpansionCandidate[],

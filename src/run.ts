@@ -642,6 +642,19 @@ function settle(
 }
 
 /**
+ * Whether a PVC waits for the last kubelet before it is decided: a PVCGroup decides with all its
+ * members, and some providers check all their candidates together (ProviderGate.checksTogether).
+ */
+function waitsForAll(deps: RunDeps, subject: Subject): boolean {
+  if (subject.governed.group !== undefined) return true;
+  const { providers } = deps;
+  if (providers.checksTogether === undefined) return false;
+  return providers.checksTogether(
+    providers.providerFor(providerView(subject), subject.pv, subject.storageClass),
+  );
+}
+
+/**
  * Decides a batch of gathered PVCs, holds those that wait for a backup, asks the cloud, applies
  * the per-run cap and queues the writes. Batches run one at a time (createBatcher).
  */
@@ -733,12 +746,13 @@ export async function run(deps: RunDeps, config: RunConfig): Promise<RunSummary>
     const streaming = listing.managed.length <= config.maxExpansionsPerRun;
     const held: Subject[] = [];
     await gather(deps, config, { listing, reads, soFar, classes }, (subjects) => {
-      if (streaming) {
-        const alone = subjects.filter((subject) => subject.governed.group === undefined);
-        if (alone.length < subjects.length)
-          held.push(...subjects.filter((subject) => subject.governed.group !== undefined));
-        batches.push(alone);
-      } else held.push(...subjects);
+      if (!streaming) {
+        held.push(...subjects);
+        return;
+      }
+      const alone: Subject[] = [];
+      for (const subject of subjects) (waitsForAll(deps, subject) ? held : alone).push(subject);
+      batches.push(alone);
     });
     // From here the decisions hold the PVCs; settle() lets each go once its outcome is known.
     listing.managed = [];

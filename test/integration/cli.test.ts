@@ -151,7 +151,15 @@ describe('pvc-chonker run', () => {
       { latencyMs: 20 },
     ));
 
-    const result = await c.cli(['--page-size', '1', '--output', 'json']);
+    // Through the node proxy: the kubelet calls are then the API server's, in its request log.
+    const result = await c.cli([
+      '--page-size',
+      '1',
+      '--output',
+      'json',
+      '--stats-source',
+      'kubelet-proxy',
+    ]);
 
     expect(result.code).toBe(0);
     const requests = await c.requests();
