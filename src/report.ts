@@ -3,6 +3,7 @@ import { drifted, type TemplateDrift } from './core/drift.js';
 import type { PvcOutcome, RunSummary } from './core/outcome.js';
 import { formatRatio } from './core/percent.js';
 import { formatQuantity } from './core/quantity.js';
+import { costJson } from './cost/json.js';
 
 export type OutputFormat = 'table' | 'json';
 
@@ -47,6 +48,7 @@ export function outcomeJson(outcome: PvcOutcome): Record<string, unknown> {
     otherPolicies: outcome.otherPolicies,
     group: outcome.group ?? null,
     templateDrift: driftJson(outcome.templateDrift),
+    ...costJson(outcome.cost),
   };
 }
 
@@ -82,6 +84,7 @@ export function failureJson(
     otherPolicies: [],
     group: null,
     templateDrift: null,
+    ...costJson(undefined),
   };
 }
 
