@@ -39,10 +39,20 @@ export interface CostSizes {
 
 const NONE: readonly Recommendation[] = [];
 
+/** Shared by every volume of unknown type: most of a fleet without typed classes. */
+const UNKNOWN: VolumeCost = {
+  volumeType: undefined,
+  pricePerGiBMonth: undefined,
+  monthlyCost: undefined,
+  monthlyCostAdded: undefined,
+  recommendations: NONE,
+};
+
 export function volumeCost(context: CostContext, sizes: CostSizes): VolumeCost {
   const type = context.volumeType;
-  const price = type === undefined ? undefined : priceOf(context.prices, type.provider, type.type);
-  if (type === undefined || price === undefined)
+  if (type === undefined) return UNKNOWN;
+  const price = priceOf(context.prices, type.provider, type.type);
+  if (price === undefined)
     return {
       volumeType: type,
       pricePerGiBMonth: undefined,

@@ -1,7 +1,8 @@
 /**
  * The price table and the cluster's VolumeAttributesClasses for one pass, and each PVC's cost
- * context from them. The VolumeAttributesClasses are listed once, and only when a managed PVC is
- * on a priced cloud driver or names one: a fleet without cloud volumes makes no extra request.
+ * context from them. The VolumeAttributesClasses are listed once, and only when a managed PVC's
+ * class names a cloud volume type or the PVC names a VolumeAttributesClass: a fleet without typed
+ * cloud volumes makes no extra request.
  * Cost is advice: a list that fails leaves the recommendations out, never the pass.
  */
 import type { Logger } from 'pino';
@@ -9,7 +10,7 @@ import type { PriceTable } from '../core/prices.js';
 import type { PvcSnapshot, StorageClassInfo } from '../core/pvc.js';
 import type { CostContext } from '../core/volume-cost.js';
 import {
-  driverProvider,
+  typeParameter,
   volumeTypeOf,
   type VolumeAttributesClassInfo,
 } from '../core/volume-type.js';
@@ -34,7 +35,10 @@ function needsVolumeClasses(
       return true;
     const storageClass =
       pvc.storageClassName === undefined ? undefined : classes.get(pvc.storageClassName);
-    return driverProvider(storageClass?.provisioner) !== undefined;
+    return (
+      storageClass !== undefined &&
+      typeParameter(storageClass.provisioner, storageClass.parameters) !== undefined
+    );
   });
 }
 

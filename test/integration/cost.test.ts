@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEc2Fake, type Ec2Fake } from '../../sim/clouds/ec2.js';
 import { byName, report, runCli, seed, type Claim } from './harness.js';
-import { itOnSim } from './sim-only.js';
-import { startTestCluster, type TestCluster } from './test-cluster.js';
+import { describeOnSim, itOnSim } from './sim-only.js';
+import { startSimOnly, startTestCluster, type TestCluster } from './test-cluster.js';
 
 const EBS = 'ebs.csi.aws.com';
 
@@ -190,7 +190,7 @@ describe('a VolumeAttributesClass created through the API', () => {
   beforeAll(async () => {
     cluster = await startTestCluster(
       seed(
-        [ebsClaim('old', 'ebs-gp2', { sizeGi: 40, managed: false })],
+        [ebsClaim('old', 'ebs-gp2', { sizeGi: 40, usedPercent: 50 })],
         [ebsClass('ebs-gp2', 'gp2')],
       ),
     );
@@ -199,36 +199,95 @@ describe('a VolumeAttributesClass created through the API', () => {
     await cluster.close();
   });
 
-  it('is named by `recommend` once it exists, and refused without parameters as the real server does', async () => {
-    const before = await runCli([
+  const recommendKinds = async (): Promise<string[]> => {
+    const result = await runCli([
       'recommend',
       '--kubeconfig',
       cluster.kubeconfig,
       '--output',
       'json',
     ]);
+    expect(result.code, result.stderr).toBe(0);
+    return (JSON.parse(result.stdout) as { kind: string }[]).map((r) => r.kind);
+  };
+
+  it('is named by `recommend` once it exists, refused without parameters as the real server does, and sets the type of a PVC that names it', async () => {
+    const before = await recommendKinds();
     const refused = await cluster.create({ ...VAC, metadata: { name: 'empty' }, parameters: {} });
     const created = await cluster.create(VAC);
-    const after = await runCli([
-      'recommend',
+    const after = await recommendKinds();
+    await cluster.patch('PersistentVolumeClaim', 'db', 'old', {
+      spec: { volumeAttributesClassName: 'cold-sc1' },
+    });
+    const explained = await runCli([
+      'explain',
+      'db/old',
       '--kubeconfig',
       cluster.kubeconfig,
       '--output',
       'json',
     ]);
 
-    expect((JSON.parse(before.stdout) as { kind: string }[]).map((r) => r.kind)).toEqual([
-      'gp2-to-gp3',
-    ]);
+    expect(before).toEqual(['gp2-to-gp3']);
     expect(refused.status).toBe(422);
     expect(JSON.stringify(refused.body)).toContain(
       'parameters: Required value: must contain at least one key/value pair',
     );
     expect(created.status, JSON.stringify(created.body)).toBe(201);
-    expect((JSON.parse(after.stdout) as { kind: string }[]).map((r) => r.kind)).toEqual([
-      'gp2-to-gp3',
-      'volume-attributes-class',
-    ]);
+    expect(after).toEqual(['gp2-to-gp3', 'volume-attributes-class']);
+    expect(explained.code, explained.stderr).toBe(0);
+    // The class's type overrides the StorageClass's: sc1 is the cheapest, nothing to recommend.
+    expect(JSON.parse(explained.stdout)).toMatchObject({
+      cost: {
+        volumeType: 'sc1',
+        source: 'VolumeAttributesClass cold-sc1',
+        pricePerGiBMonthUsd: '0.015',
+        monthlyCostUsd: '0.60',
+        monthlyCostAddedUsd: null,
+      },
+      recommendations: [],
+    });
+    expect(await recommendKinds()).toEqual([]);
+  });
+});
+
+describeOnSim('injected-status')('a ClusterRole without the volumeattributesclasses rule', () => {
+  let cluster: TestCluster & { sim: NonNullable<TestCluster['sim']> };
+
+  beforeAll(async () => {
+    cluster = await startSimOnly(
+      seed(
+        [ebsClaim('old', 'ebs-gp2', { sizeGi: 10, usedPercent: 50 })],
+        [ebsClass('ebs-gp2', 'gp2'), VAC],
+      ),
+    );
+  });
+  afterAll(async () => {
+    await cluster.close();
+  });
+
+  it('costs the pass the class recommendation only: a warning names the rule', async () => {
+    cluster.sim.faults.add({
+      method: 'GET',
+      path: '/volumeattributesclasses$',
+      status: 403,
+      reason: 'Forbidden',
+    });
+
+    const result = await cluster.cli(['--output', 'json']);
+
+    expect(result.code, result.stderr).toBe(0);
+    expect(byName(report(result), 'old')).toMatchObject({
+      action: 'skip',
+      volumeType: 'gp2',
+      recommendations: [{ kind: 'gp2-to-gp3', monthlySavingUsd: '0.20' }],
+    });
+    expect(result.logs).toContainEqual(
+      expect.objectContaining({
+        level: 'warn',
+        missingRule: 'list volumeattributesclasses.storage.k8s.io',
+      }),
+    );
   });
 });
 
