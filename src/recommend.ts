@@ -90,6 +90,10 @@ export function recommendationRowJson(row: FleetRecommendation): Record<string, 
   };
 }
 
+function plural(n: number, word: string): string {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
 /** The most one PVC's recommendations save (they are alternatives), summed over the PVCs. */
 function upToSaving(rows: readonly FleetRecommendation[]): Usd {
   const best = new Map<string, Usd>();
@@ -137,7 +141,7 @@ export function formatRecommendTable(
   const footer =
     rows.length === 0
       ? 'no recommendations'
-      : `${rows.length} recommendations for ${pvcs} PVCs: up to $${formatUsd(upToSaving(rows))} a month`;
+      : `${plural(rows.length, 'recommendation')} for ${plural(pvcs, 'PVC')}: up to $${formatUsd(upToSaving(rows))} a month`;
   return [
     ...(rows.length === 0 ? [] : [line(header), ...cells.map(line), '']),
     `${footer} (capacity only; prices: ${prices.source})`,

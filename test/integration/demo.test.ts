@@ -135,7 +135,7 @@ describe('the demo fleet with docs/examples', () => {
     expect(table.stdout).toMatch(
       /^databases\s+data-clickhouse-0\s+30Gi\s+gp2\s+\$3\.00\s+gp2-to-gp3\s+\$0\.60\s+gp3 is \$0\.08 per GiB-month instead of \$0\.10/m,
     );
-    expect(table.stdout).toMatch(/^1 recommendations for 1 PVCs: up to \$0\.60 a month/m);
+    expect(table.stdout).toMatch(/^1 recommendation for 1 PVC: up to \$0\.60 a month/m);
     expect(JSON.parse(json.stdout)).toEqual([
       expect.objectContaining({
         namespace: 'databases',
