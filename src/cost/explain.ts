@@ -36,7 +36,13 @@ export function explainCost(cost: VolumeCost | undefined): CostExplanation {
 }
 
 /** The text lines: "Cost" and one "Recommend" line per recommendation (details wrapped by the caller). */
-export function costLines(e: CostExplanation): { label: string; text: string }[] {
+export function costLines(
+  e: CostExplanation & { managed: boolean },
+): { label: string; text: string }[] {
+  if (!e.managed)
+    return [
+      { label: 'Cost', text: 'not priced: not managed (pvc-chonker recommend covers every PVC)' },
+    ];
   if (e.cost === null) return [{ label: 'Cost', text: 'unknown (no priced volume type)' }];
   const c = e.cost;
   const price =
