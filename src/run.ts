@@ -20,7 +20,12 @@ import {
 import { formatQuantity } from './core/quantity.js';
 import type { SettingsLayer } from './core/settings.js';
 import type { PriceTable } from './core/prices.js';
-import { costAddedNote, volumeCost, type CostContext } from './core/volume-cost.js';
+import {
+  costAddedNote,
+  volumeCost,
+  type CostContext,
+  type VolumeCost,
+} from './core/volume-cost.js';
 import {
   costContextFor,
   loadPassPricing,
@@ -433,16 +438,21 @@ async function expand(deps: RunDeps, item: Pending): Promise<Pending> {
 function messageFor(item: Pending): string {
   const message = `${item.decision.reason}: ${item.decision.detail}`;
   if (item.decision.action !== 'expand') return message;
-  const note = costAddedNote(costOf(item, 'expand'));
+  const cost = costOf(item, 'expand');
+  const note = cost === undefined ? undefined : costAddedNote(cost);
   return note === undefined ? message : `${message}; ${note}`;
 }
 
-/** The volume's cost: its size after the pass, and what an expansion (or would-be one) adds. */
-function costOf(item: Pending, action: PvcOutcome['action']): ReturnType<typeof volumeCost> {
+/**
+ * The volume's cost: its size after the pass, and what an expansion (or would-be one) adds;
+ * undefined without a price table.
+ */
+function costOf(item: Pending, action: PvcOutcome['action']): VolumeCost | undefined {
+  if (item.costing === undefined) return undefined;
   const { pvc } = item.subject;
   const { fromBytes, toBytes } = item.decision;
   const expanding = action === 'expand' || action === 'would-expand';
-  return volumeCost(item.costing ?? NO_COSTING, {
+  return volumeCost(item.costing, {
     sizeBytes: pvc.requestBytes ?? pvc.capacityBytes,
     expansion:
       expanding && fromBytes !== undefined && toBytes !== undefined
@@ -507,15 +517,6 @@ async function applyOne(deps: RunDeps, item: Pending): Promise<Pending> {
 
 const NO_POLICIES: readonly string[] = [];
 
-/** No type known: nothing is priced. */
-const NO_COSTING: CostContext = {
-  volumeType: undefined,
-  driver: undefined,
-  currentClass: undefined,
-  volumeClasses: [],
-  prices: { prices: { aws: new Map(), gcp: new Map(), azure: new Map() }, source: '' },
-};
-
 /** The matched policies not chosen; most PVCs have none, and share one empty list. */
 function otherPolicies(governed: Governed): readonly string[] {
   const { matched } = governed.choice;
@@ -544,7 +545,7 @@ function toOutcome(item: Pending, dryRun: boolean): PvcOutcome {
     policy: item.subject.governed.choice.chosen?.name,
     otherPolicies: otherPolicies(item.subject.governed),
     group: item.subject.governed.group?.name,
-    cost: item.costing === undefined ? undefined : costOf(item, action),
+    cost: costOf(item, action),
   };
 }
 
@@ -632,12 +633,10 @@ export async function run(deps: RunDeps, config: RunConfig): Promise<RunSummary>
       loadGovernance(deps.customResources, config, deps.log),
     ]);
     listing = await listManaged(deps, config, { classes, governance });
-    const managed = listing.managed.map((entry) => entry.pvc);
     const [subjects, pricing] = await Promise.all([
       gather(deps, config, listing, classes),
-      loadPassPricing(deps, config, managed, classes),
+      loadPassPricing(deps, config, listing.managed, classes),
     ]);
-    managed.length = 0;
     // From here the decisions hold the PVCs; settle() lets each go once its outcome is known.
     listing.managed = [];
     const { pending, plans } = decideAll(deps, subjects, pricing);

@@ -27,10 +27,10 @@ export interface PassPricing {
 const NO_CLASSES: readonly VolumeAttributesClassInfo[] = [];
 
 function needsVolumeClasses(
-  pvcs: readonly PvcSnapshot[],
+  managed: readonly { pvc: PvcSnapshot }[],
   classes: ReadonlyMap<string, StorageClassInfo>,
 ): boolean {
-  return pvcs.some((pvc) => {
+  return managed.some(({ pvc }) => {
     if (pvc.volumeAttributesClassName !== undefined && pvc.volumeAttributesClassName !== '')
       return true;
     const storageClass =
@@ -72,12 +72,13 @@ export async function listVolumeClasses(
 export async function loadPassPricing(
   deps: { coordination?: Coordination | undefined; log: Logger },
   config: { prices?: PriceTable | undefined; pageSize: number },
-  pvcs: readonly PvcSnapshot[],
+  managed: readonly { pvc: PvcSnapshot }[],
   classes: ReadonlyMap<string, StorageClassInfo>,
 ): Promise<PassPricing | undefined> {
   const { prices } = config;
   if (prices === undefined) return undefined;
-  const volumeClasses = needsVolumeClasses(pvcs, classes)
+  // Decided before the first await: the caller lets go of the listing once both are done.
+  const volumeClasses = needsVolumeClasses(managed, classes)
     ? await listVolumeClasses(deps.coordination, config.pageSize, deps.log)
     : NO_CLASSES;
   return { prices, volumeClasses, byName: new Map(volumeClasses.map((c) => [c.name, c])) };
