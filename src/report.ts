@@ -47,6 +47,7 @@ export function outcomeJson(outcome: PvcOutcome): Record<string, unknown> {
     policy: outcome.policy ?? null,
     otherPolicies: outcome.otherPolicies,
     group: outcome.group ?? null,
+    source: outcome.source ?? null,
     templateDrift: driftJson(outcome.templateDrift),
     ...costJson(outcome.cost),
   };
@@ -83,6 +84,7 @@ export function failureJson(
     policy: null,
     otherPolicies: [],
     group: null,
+    source: null,
     templateDrift: null,
     ...costJson(undefined),
   };
