@@ -1,7 +1,7 @@
 /** The cost part of `pvc-chonker explain`: a view of what the pass priced, never a second pricing. */
 import { formatPrice, formatUsd } from '../core/cost.js';
 import type { VolumeCost } from '../core/volume-cost.js';
-import { recommendationJson } from './json.js';
+import { recommendationJson, type RecommendationJson } from './json.js';
 
 export interface CostExplanation {
   cost: {
@@ -12,7 +12,7 @@ export interface CostExplanation {
     monthlyCostUsd: string | null;
     monthlyCostAddedUsd: string | null;
   } | null;
-  recommendations: { kind: string; detail: string; monthlySavingUsd: string }[];
+  recommendations: RecommendationJson[];
 }
 
 export function explainCost(cost: VolumeCost | undefined): CostExplanation {
@@ -29,9 +29,7 @@ export function explainCost(cost: VolumeCost | undefined): CostExplanation {
       monthlyCostUsd: usd(cost.monthlyCost),
       monthlyCostAddedUsd: usd(cost.monthlyCostAdded),
     },
-    recommendations: cost.recommendations.map(
-      (r) => recommendationJson(r) as CostExplanation['recommendations'][number],
-    ),
+    recommendations: cost.recommendations.map(recommendationJson),
   };
 }
 

@@ -7,7 +7,14 @@ function usd(amount: Usd | undefined): string | null {
   return amount === undefined ? null : formatUsd(amount);
 }
 
-export function recommendationJson(r: Recommendation): Record<string, unknown> {
+export interface RecommendationJson {
+  kind: Recommendation['kind'];
+  detail: string;
+  /** Rounded to the cent: "2.00". */
+  monthlySavingUsd: string;
+}
+
+export function recommendationJson(r: Recommendation): RecommendationJson {
   return { kind: r.kind, detail: r.detail, monthlySavingUsd: formatUsd(r.monthlySaving) };
 }
 
