@@ -19,6 +19,19 @@ import {
 } from './core/pvc.js';
 import { formatQuantity } from './core/quantity.js';
 import type { SettingsLayer } from './core/settings.js';
+import type { PriceTable } from './core/prices.js';
+import {
+  costAddedNote,
+  volumeCost,
+  type CostContext,
+  type VolumeCost,
+} from './core/volume-cost.js';
+import {
+  costContextFor,
+  loadPassPricing,
+  withCloudType,
+  type PassPricing,
+} from './cost/pass-pricing.js';
 import { mapWithConcurrency } from './concurrency.js';
 import { waitForBackups } from './backups.js';
 import {
@@ -59,6 +72,8 @@ export interface RunConfig {
   writesPolicyStatus?: boolean;
   /** --snapshot-wait: how long a snapshot or backup in flight holds an expansion (backups.ts). */
   snapshotWaitMs?: number;
+  /** The price table (docs/cost.md); undefined: no cost and no recommendations. */
+  prices?: PriceTable | undefined;
 }
 
 export interface RunDeps {
@@ -191,6 +206,8 @@ interface Pending {
   subject: Subject;
   decision: Decision;
   provider: string;
+  /** The volume's type and the prices, for its cost; undefined without a price table. */
+  costing?: CostContext | undefined;
 }
 
 /** The PVC as the providers see it: with the provider keys its class and policy set. */
@@ -212,6 +229,7 @@ function decideOne(subject: Subject, now: Date): Decision {
 function decideAll(
   deps: RunDeps,
   subjects: readonly Subject[],
+  pricing: PassPricing | undefined,
 ): { pending: Pending[]; plans: ReturnType<typeof coordinateGroups>['plans'] } {
   const now = deps.now();
   const { decisions, plans } = coordinateGroups(
@@ -226,6 +244,7 @@ function decideAll(
     subject,
     decision: decisions[index] ?? decideOne(subject, now),
     provider: deps.providers.providerFor(providerView(subject), subject.pv, subject.storageClass),
+    costing: costContextFor(pricing, subject.pvc, subject.storageClass),
   }));
   return { pending, plans };
 }
@@ -250,9 +269,10 @@ function applyVerdict(item: Pending, verdict: ProviderVerdict | undefined): Pend
   }
   if (verdict.ok) {
     const decision = { ...item.decision, toBytes: verdict.toBytes };
+    const costing = withCloudType(item.costing, verdict.provider, verdict.volumeType);
     if (verdict.toBytes <= (item.decision.fromBytes ?? 0n)) {
       return held(
-        { ...item, provider: verdict.provider },
+        { ...item, provider: verdict.provider, costing },
         'max-size-reached',
         `${verdict.provider}: already at the volume's maximum size`,
       );
@@ -260,6 +280,7 @@ function applyVerdict(item: Pending, verdict: ProviderVerdict | undefined): Pend
     const notes = verdict.warnings.length > 0 ? `; ${verdict.warnings.join('; ')}` : '';
     return {
       ...item,
+      costing,
       provider: verdict.provider,
       decision: { ...decision, detail: `${decision.detail}${notes}` },
     };
@@ -415,7 +436,29 @@ async function expand(deps: RunDeps, item: Pending): Promise<Pending> {
 }
 
 function messageFor(item: Pending): string {
-  return `${item.decision.reason}: ${item.decision.detail}`;
+  const message = `${item.decision.reason}: ${item.decision.detail}`;
+  if (item.decision.action !== 'expand') return message;
+  const cost = costOf(item, 'expand');
+  const note = cost === undefined ? undefined : costAddedNote(cost);
+  return note === undefined ? message : `${message}; ${note}`;
+}
+
+/**
+ * The volume's cost: its size after the pass, and what an expansion (or would-be one) adds;
+ * undefined without a price table.
+ */
+function costOf(item: Pending, action: PvcOutcome['action']): VolumeCost | undefined {
+  if (item.costing === undefined) return undefined;
+  const { pvc } = item.subject;
+  const { fromBytes, toBytes } = item.decision;
+  const expanding = action === 'expand' || action === 'would-expand';
+  return volumeCost(item.costing, {
+    sizeBytes: pvc.requestBytes ?? pvc.capacityBytes,
+    expansion:
+      expanding && fromBytes !== undefined && toBytes !== undefined
+        ? { fromBytes, toBytes }
+        : undefined,
+  });
 }
 
 /** Records the PVC's Event; when that fails, the PVC's record says so too. */
@@ -503,6 +546,7 @@ function toOutcome(item: Pending, dryRun: boolean): PvcOutcome {
     otherPolicies: otherPolicies(item.subject.governed),
     group: item.subject.governed.group?.name,
     source: item.subject.stats.source,
+    cost: costOf(item, action),
   };
 }
 
@@ -590,10 +634,13 @@ export async function run(deps: RunDeps, config: RunConfig): Promise<RunSummary>
       loadGovernance(deps.customResources, config, deps.log),
     ]);
     listing = await listManaged(deps, config, { classes, governance });
-    const subjects = await gather(deps, config, listing, classes);
+    const [subjects, pricing] = await Promise.all([
+      gather(deps, config, listing, classes),
+      loadPassPricing(deps, config, listing.managed, classes),
+    ]);
     // From here the decisions hold the PVCs; settle() lets each go once its outcome is known.
     listing.managed = [];
-    const { pending, plans } = decideAll(deps, subjects);
+    const { pending, plans } = decideAll(deps, subjects, pricing);
     subjects.length = 0;
     await waitForBackups(deps, config, pending);
     const checked = await checkWithProviders(deps, config, pending);
