@@ -19,6 +19,19 @@ import {
 } from './core/pvc.js';
 import { formatQuantity } from './core/quantity.js';
 import type { SettingsLayer } from './core/settings.js';
+import type { PriceTable } from './core/prices.js';
+import {
+  costAddedNote,
+  volumeCost,
+  type CostContext,
+  type VolumeCost,
+} from './core/volume-cost.js';
+import {
+  costContextFor,
+  loadPassPricing,
+  withCloudType,
+  type PassPricing,
+} from './cost/pass-pricing.js';
 import { createBatcher, createLimiter, type Limiter } from './concurrency.js';
 import { waitForBackups, type BackupCache } from './backups.js';
 import { logRecord } from './log.js';
@@ -61,6 +74,8 @@ export interface RunConfig {
   writesPolicyStatus?: boolean;
   /** --snapshot-wait: how long a snapshot or backup in flight holds an expansion (backups.ts). */
   snapshotWaitMs?: number;
+  /** The price table (docs/cost.md); undefined: no cost and no recommendations. */
+  prices?: PriceTable | undefined;
 }
 
 export interface RunDeps {
@@ -287,6 +302,8 @@ interface Pending {
   subject: Subject;
   decision: Decision;
   provider: string;
+  /** The volume's type and the prices, for its cost; undefined without a price table. */
+  costing?: CostContext | undefined;
 }
 
 /** The PVC as the providers see it: with the provider keys its class and policy set. */
@@ -308,6 +325,7 @@ function decideOne(subject: Subject, now: Date): Decision {
 function decideAll(
   deps: RunDeps,
   subjects: readonly Subject[],
+  pricing: PassPricing | undefined,
 ): { pending: Pending[]; plans: ReturnType<typeof coordinateGroups>['plans'] } {
   const now = deps.now();
   const { decisions, plans } = coordinateGroups(
@@ -322,6 +340,7 @@ function decideAll(
     subject,
     decision: decisions[index] ?? decideOne(subject, now),
     provider: deps.providers.providerFor(providerView(subject), subject.pv, subject.storageClass),
+    costing: costContextFor(pricing, subject.pvc, subject.storageClass),
   }));
   return { pending, plans };
 }
@@ -346,9 +365,10 @@ function applyVerdict(item: Pending, verdict: ProviderVerdict | undefined): Pend
   }
   if (verdict.ok) {
     const decision = { ...item.decision, toBytes: verdict.toBytes };
+    const costing = withCloudType(item.costing, verdict.provider, verdict.volumeType);
     if (verdict.toBytes <= (item.decision.fromBytes ?? 0n)) {
       return held(
-        { ...item, provider: verdict.provider },
+        { ...item, provider: verdict.provider, costing },
         'max-size-reached',
         `${verdict.provider}: already at the volume's maximum size`,
       );
@@ -356,6 +376,7 @@ function applyVerdict(item: Pending, verdict: ProviderVerdict | undefined): Pend
     const notes = verdict.warnings.length > 0 ? `; ${verdict.warnings.join('; ')}` : '';
     return {
       ...item,
+      costing,
       provider: verdict.provider,
       decision: { ...decision, detail: `${decision.detail}${notes}` },
     };
@@ -511,7 +532,29 @@ async function expand(deps: RunDeps, item: Pending): Promise<Pending> {
 }
 
 function messageFor(item: Pending): string {
-  return `${item.decision.reason}: ${item.decision.detail}`;
+  const message = `${item.decision.reason}: ${item.decision.detail}`;
+  if (item.decision.action !== 'expand') return message;
+  const cost = costOf(item, 'expand');
+  const note = cost === undefined ? undefined : costAddedNote(cost);
+  return note === undefined ? message : `${message}; ${note}`;
+}
+
+/**
+ * The volume's cost: its size after the pass, and what an expansion (or would-be one) adds;
+ * undefined without a price table.
+ */
+function costOf(item: Pending, action: PvcOutcome['action']): VolumeCost | undefined {
+  if (item.costing === undefined) return undefined;
+  const { pvc } = item.subject;
+  const { fromBytes, toBytes } = item.decision;
+  const expanding = action === 'expand' || action === 'would-expand';
+  return volumeCost(item.costing, {
+    sizeBytes: pvc.requestBytes ?? pvc.capacityBytes,
+    expansion:
+      expanding && fromBytes !== undefined && toBytes !== undefined
+        ? { fromBytes, toBytes }
+        : undefined,
+  });
 }
 
 /** Records the PVC's Event; when that fails, the PVC's record says so too. */
@@ -599,6 +642,7 @@ function toOutcome(item: Pending, dryRun: boolean): PvcOutcome {
     otherPolicies: otherPolicies(item.subject.governed),
     group: item.subject.governed.group?.name,
     source: item.subject.stats.source,
+    cost: costOf(item, action),
   };
 }
 
@@ -663,6 +707,7 @@ async function processBatch(
   config: RunConfig,
   subjects: Subject[],
   state: {
+    pricing: Promise<PassPricing | undefined>;
     settled: Settled;
     writes: Limiter;
     writing: Promise<void>[];
@@ -672,7 +717,7 @@ async function processBatch(
 ): Promise<void> {
   // In list order: the per-run cap lets the first ones through.
   subjects.sort((a, b) => a.position - b.position);
-  const { pending, plans } = decideAll(deps, subjects);
+  const { pending, plans } = decideAll(deps, subjects, await state.pricing);
   for (const [name, plan] of plans) state.settled.plans.set(name, plan);
   await waitForBackups(deps, config, pending, state.backups);
   const checked = await checkWithProviders(deps, config, pending, state.cap);
@@ -734,6 +779,8 @@ export async function run(deps: RunDeps, config: RunConfig): Promise<RunSummary>
     ]);
     listing = await listManaged(deps, config, { classes, governance }, soFar);
     const state = {
+      // Asked for beside the kubelets; the first batch waits for it.
+      pricing: awaitedLater(loadPassPricing(deps, config, listing.managed, classes)),
       settled,
       writes: createLimiter(config.writeConcurrency),
       writing,
@@ -760,6 +807,7 @@ export async function run(deps: RunDeps, config: RunConfig): Promise<RunSummary>
     held.length = 0;
     await batches.drain();
     await Promise.all(writing);
+    await state.pricing;
     const pvcs = settled.outcomes.filter((outcome) => outcome !== undefined);
     // Dry run writes nothing, status included.
     if (!config.dryRun)
