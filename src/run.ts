@@ -19,6 +19,9 @@ import {
 } from './core/pvc.js';
 import { formatQuantity } from './core/quantity.js';
 import type { SettingsLayer } from './core/settings.js';
+import { describeForecast, forecastFigures } from './core/forecast.js';
+import type { UsageSample } from './core/usage-samples.js';
+import { samplesToWrite, writeSamples } from './samples.js';
 import { mapWithConcurrency } from './concurrency.js';
 import { waitForBackups } from './backups.js';
 import {
@@ -59,6 +62,8 @@ export interface RunConfig {
   writesPolicyStatus?: boolean;
   /** --snapshot-wait: how long a snapshot or backup in flight holds an expansion (backups.ts). */
   snapshotWaitMs?: number;
+  /** --sample-interval: a PVC's usage sample at most this often; undefined: none is written. */
+  sampleIntervalMs?: number;
 }
 
 export interface RunDeps {
@@ -191,6 +196,8 @@ interface Pending {
   subject: Subject;
   decision: Decision;
   provider: string;
+  /** The usage samples to store (this pass's reading appended) when a sample is due. */
+  samples?: UsageSample[] | undefined;
 }
 
 /** The PVC as the providers see it: with the provider keys its class and policy set. */
@@ -211,6 +218,7 @@ function decideOne(subject: Subject, now: Date): Decision {
 
 function decideAll(
   deps: RunDeps,
+  config: RunConfig,
   subjects: readonly Subject[],
 ): { pending: Pending[]; plans: ReturnType<typeof coordinateGroups>['plans'] } {
   const now = deps.now();
@@ -222,11 +230,15 @@ function decideAll(
     })),
     now,
   );
-  const pending = subjects.map((subject, index) => ({
-    subject,
-    decision: decisions[index] ?? decideOne(subject, now),
-    provider: deps.providers.providerFor(providerView(subject), subject.pv, subject.storageClass),
-  }));
+  const pending = subjects.map((subject, index) => {
+    const decision = decisions[index] ?? decideOne(subject, now);
+    return {
+      subject,
+      decision,
+      provider: deps.providers.providerFor(providerView(subject), subject.pv, subject.storageClass),
+      samples: samplesToWrite(subject.pvc, decision, now, config.sampleIntervalMs),
+    };
+  });
   return { pending, plans };
 }
 
@@ -391,12 +403,12 @@ async function expand(deps: RunDeps, item: Pending): Promise<Pending> {
         'max-size-reached',
         `already at ${formatQuantity(fromBytes)}, the most the provider allowed`,
       );
-    const annotations = expansionAnnotations(history, {
-      time: deps.now(),
-      fromBytes,
-      toBytes,
-      reason,
-    });
+    // A sample due rides on the expansion's PATCH; the history entry records used bytes.
+    const annotations = expansionAnnotations(
+      history,
+      { time: deps.now(), fromBytes, toBytes, reason, usedBytes: current.decision.usedBytes },
+      current.samples,
+    );
     const outcome = await deps.cluster.patchPvc(pvc, {
       resourceVersion: pvc.resourceVersion,
       requestStorage: formatQuantity(toBytes),
@@ -418,6 +430,14 @@ function messageFor(item: Pending): string {
   return `${item.decision.reason}: ${item.decision.detail}`;
 }
 
+/** An expansion's Normal Event also says how fast the volume grows, when that is known. */
+function expansionMessage(item: Pending): string {
+  const { forecast } = item.decision;
+  return forecast.kind === 'rate'
+    ? `${messageFor(item)}; ${describeForecast(forecast)}`
+    : messageFor(item);
+}
+
 /** Records the PVC's Event; when that fails, the PVC's record says so too. */
 async function recordEvent(
   deps: RunDeps,
@@ -432,7 +452,7 @@ async function recordEvent(
       type,
       reason: item.decision.reason,
       action,
-      message: messageFor(item),
+      message: type === 'Normal' ? expansionMessage(item) : messageFor(item),
     });
     return item;
   } catch (error) {
@@ -446,7 +466,16 @@ async function recordEvent(
   }
 }
 
+/** The PVC's writes, then its usage sample when one is due and no expansion carried it. */
 async function applyOne(deps: RunDeps, item: Pending): Promise<Pending> {
+  const result = await applyDecision(deps, item);
+  const carried = item.decision.action === 'expand' && result.decision.action === 'expand';
+  if (item.samples !== undefined && !carried && !deps.signal.aborted)
+    await writeSamples(deps, result.subject.pvc, item.samples);
+  return result;
+}
+
+async function applyDecision(deps: RunDeps, item: Pending): Promise<Pending> {
   if (item.decision.action === 'expand') {
     if (deps.signal.aborted)
       return held(item, 'interrupted', 'the run was stopped before this PVC was patched', {
@@ -502,6 +531,7 @@ function toOutcome(item: Pending, dryRun: boolean): PvcOutcome {
     policy: item.subject.governed.choice.chosen?.name,
     otherPolicies: otherPolicies(item.subject.governed),
     group: item.subject.governed.group?.name,
+    forecast: forecastFigures(decision.forecast),
   };
 }
 
@@ -519,7 +549,9 @@ async function settle(
   const writes: { index: number; item: Pending | undefined }[] = [];
   const final: Pending[] = [];
   for (const item of decided) {
-    const write = !config.dryRun && (item.decision.action === 'expand' || item.decision.warn);
+    const write =
+      !config.dryRun &&
+      (item.decision.action === 'expand' || item.decision.warn || item.samples !== undefined);
     if (write) writes.push({ index: outcomes.length, item });
     else if (item.subject.governed.group !== undefined) final.push(item);
     outcomes.push(toOutcome(item, config.dryRun));
@@ -592,7 +624,7 @@ export async function run(deps: RunDeps, config: RunConfig): Promise<RunSummary>
     const subjects = await gather(deps, config, listing, classes);
     // From here the decisions hold the PVCs; settle() lets each go once its outcome is known.
     listing.managed = [];
-    const { pending, plans } = decideAll(deps, subjects);
+    const { pending, plans } = decideAll(deps, config, subjects);
     subjects.length = 0;
     await waitForBackups(deps, config, pending);
     const checked = await checkWithProviders(deps, config, pending);

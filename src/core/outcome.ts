@@ -9,6 +9,8 @@ export type Action = 'expand' | 'would-expand' | 'skip' | 'error';
 
 export type Reason =
   | 'threshold-reached'
+  // Under the threshold, but the forecast says full within expand-before-full.
+  | 'forecast-full'
   | 'below-threshold'
   | 'cooldown'
   | 'resize-in-progress'
@@ -79,6 +81,18 @@ export interface PvcOutcome {
   templateDrift?: TemplateDrift | undefined;
   /** The cluster the PVC is in: the kubeconfig context, or --cluster-name (the metrics' label). */
   cluster?: string | undefined;
+  /** The growth forecast's figures (forecast.ts), when there is a forecast. */
+  forecast?: ForecastFigures | undefined;
+}
+
+/** What the report, explain and the metrics show of a forecast. */
+export interface ForecastFigures {
+  /** Least-squares slope of used bytes, per day; undefined: no forecast. */
+  growthBytesPerDay: number | undefined;
+  daysUntilFull: number | undefined;
+  daysUntilMaxSize: number | undefined;
+  /** One line: "growing 4.1 GiB/day, full in 3.2 days, ...; 5 samples over 26 h" or why none. */
+  summary: string;
 }
 
 /** Why an unmanaged PVC was passed over. */

@@ -69,6 +69,12 @@ const QUIET_REASONS: ReadonlySet<Reason> = new Set<Reason>([
 export const NEARLY_FULL_RATIO = 0.9;
 
 /**
+ * A PVC the forecast sees full within this many days keeps its series under `problems` too, so
+ * PVCFullWithin1DayUnmanaged does not mistake a managed PVC for an unmanaged one.
+ */
+export const FULL_SOON_DAYS = 1;
+
+/**
  * Whether a PVC keeps its per-PVC series under --pvc-metrics problems: over a threshold or
  * nearly full, held back (cooldown, max size, a resize in flight, the per-run cap, a refusal),
  * expanded, unhealthy or in error. Every reason not known to be quiet counts, so a new reason
@@ -81,7 +87,8 @@ export function isProblem(outcome: PvcOutcome): boolean {
     outcome.unhealthy ||
     outcome.thresholdsReached.length > 0 ||
     (outcome.usedRatio ?? 0) >= NEARLY_FULL_RATIO ||
-    (outcome.inodesUsedRatio ?? 0) >= NEARLY_FULL_RATIO
+    (outcome.inodesUsedRatio ?? 0) >= NEARLY_FULL_RATIO ||
+    (outcome.forecast?.daysUntilFull ?? Infinity) < FULL_SOON_DAYS
   );
 }
 

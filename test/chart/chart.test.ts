@@ -271,6 +271,8 @@ describe.skipIf(!HAVE_HELM)('Helm chart charts/pvc-chonker', () => {
       'shardIndex',
       'shardCount',
       'help',
+      // --now fixes the pass's clock, for replay and tests only.
+      'now',
     ];
     const flagKeys = new Set(flags.map(camel).filter((k) => !notSettings.includes(k)));
 
