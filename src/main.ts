@@ -203,9 +203,7 @@ function prepare(
     // Policy status counts every listed PVC, so one shard writes it.
     writesPolicyStatus: shard === undefined || shard.index === 0,
     snapshotWaitMs: options.snapshotWaitMs,
-    ...(options.sampleIntervalMs === undefined
-      ? {}
-      : { sampleIntervalMs: options.sampleIntervalMs }),
+    sampleIntervalMs: options.sampleIntervalMs,
   };
   return { options, log, deps, config, runDeadline };
 }

@@ -63,7 +63,7 @@ export interface RunConfig {
   /** --snapshot-wait: how long a snapshot or backup in flight holds an expansion (backups.ts). */
   snapshotWaitMs?: number;
   /** --sample-interval: a PVC's usage sample at most this often; undefined: none is written. */
-  sampleIntervalMs?: number;
+  sampleIntervalMs?: number | undefined;
 }
 
 export interface RunDeps {

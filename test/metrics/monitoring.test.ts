@@ -114,6 +114,8 @@ describe('Grafana dashboard', () => {
         'Run duration',
         'PVCs by policy',
         'PVC groups',
+        'Soonest full (days, forecast)',
+        'Soonest at max size (days, forecast)',
       ]),
     );
   });

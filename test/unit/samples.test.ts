@@ -1,0 +1,96 @@
+/**
+ * Usage samples in the pass (issue 20): an annotation-only PATCH when one is due, carried by the
+ * expansion's PATCH when the PVC grows, none when not due, none in a dry run.
+ */
+import { describe, expect, it } from 'vitest';
+import { pvcKey, type StatsLookup } from '../../src/core/pvc.js';
+import { run, type RunConfig, type RunDeps } from '../../src/run.js';
+import { pvc, storageClass, usage } from '../builders/snapshots.js';
+import { allowAll, fixedStats, MemoryCluster, silentLog } from '../fakes/memory-cluster.js';
+
+const NOW = new Date('2026-11-26T12:00:00Z');
+const HOUR = 3_600_000;
+const SAMPLES = 'pvc-chonker.io/usage-samples';
+const seconds = (hoursAgo: number): number => (NOW.getTime() - hoursAgo * HOUR) / 1000;
+
+function setup(config: Partial<RunConfig> = {}) {
+  const cluster = new MemoryCluster();
+  cluster.classes.set('gp3', storageClass());
+  const stats = new Map<string, StatsLookup>();
+  const deps: RunDeps = {
+    cluster,
+    stats: fixedStats(stats),
+    providers: allowAll,
+    now: () => NOW,
+    log: silentLog,
+    runId: 'test-run',
+    signal: new AbortController().signal,
+  };
+  const add = (name: string, usedPercent: number, samples?: string): void => {
+    const claim = pvc({ name, annotations: samples === undefined ? {} : { [SAMPLES]: samples } });
+    cluster.add(claim);
+    stats.set(pvcKey(claim), usage({ usedPercent }));
+  };
+  const runConfig: RunConfig = {
+    namespaces: [],
+    dryRun: false,
+    layers: [],
+    pageSize: 500,
+    writeConcurrency: 2,
+    maxExpansionsPerRun: 50,
+    shard: undefined,
+    sampleIntervalMs: 6 * HOUR,
+    ...config,
+  };
+  return { cluster, deps, config: runConfig, add };
+}
+
+describe('usage samples in the pass', () => {
+  it('a due sample is an annotation-only PATCH, guarded by resourceVersion', async () => {
+    const { cluster, deps, config, add } = setup();
+    add('first', 50);
+
+    await run(deps, config);
+
+    expect(cluster.patches).toEqual([
+      {
+        ref: expect.objectContaining({ name: 'first' }) as unknown,
+        patch: { resourceVersion: '7', annotations: { [SAMPLES]: `${seconds(0)}:5368709120` } },
+      },
+    ]);
+  });
+
+  it('an expansion carries the due sample in its own PATCH, with used bytes in the history', async () => {
+    const { cluster, deps, config, add } = setup();
+    add('full', 95);
+
+    await run(deps, config);
+
+    expect(cluster.patches).toHaveLength(1);
+    const annotations = cluster.patches[0]?.patch.annotations ?? {};
+    expect(cluster.patches[0]?.patch.requestStorage).toBe('11Gi');
+    expect(annotations[SAMPLES]).toBe(`${seconds(0)}:10200547328`);
+    expect(annotations['pvc-chonker.io/expansion-history']).toContain('"used":"9728Mi"');
+  });
+
+  it('a sample written an hour ago is not due: no write at all', async () => {
+    const { cluster, deps, config, add } = setup();
+    add('recent', 50, `${seconds(1)}:5368709120`);
+
+    await run(deps, config);
+
+    expect(cluster.patches).toEqual([]);
+  });
+
+  it.each([
+    ['in a dry run', { dryRun: true }],
+    ['with --sample-interval 0', { sampleIntervalMs: undefined }],
+  ])('%s no sample is written', async (_name, overrides) => {
+    const { cluster, deps, config, add } = setup();
+    add('first', 50);
+
+    await run(deps, { ...config, ...overrides });
+
+    expect(cluster.patches).toEqual([]);
+  });
+});
