@@ -244,7 +244,7 @@ export function formatExplanation(e: Explanation): string {
   ];
   lines.push('Settings');
   for (const s of e.settings)
-    lines.push(`  ${s.name.padEnd(18)}${s.value.padEnd(12)}from ${s.source}`);
+    lines.push(`  ${s.name.padEnd(20)}${s.value.padEnd(12)}from ${s.source}`);
   lines.push('');
   lines.push(`Policy     ${e.policies.chosen ?? 'none'}`);
   const others = e.policies.matched.slice(1);

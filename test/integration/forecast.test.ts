@@ -4,7 +4,7 @@
  * usage samples. On both test clusters.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seed, type Claim } from './harness.js';
+import { runCli, seed, type Claim } from './harness.js';
 import { runJson, type RunRecord } from './invariants.js';
 import { startTestCluster, type LoggedRequest, type TestCluster } from './test-cluster.js';
 
@@ -191,5 +191,25 @@ describe('the forecast', () => {
     const fast = events.find((e) => e.involvedObject.name === 'fast' && e.type === 'Normal');
 
     expect(fast?.message).toMatch(/growing 3\.5 GiB\/day, full in [\d.]+ days?; \d+ samples over/);
+  });
+
+  it('explain prints the forecast line', async () => {
+    const h = cluster as TestCluster;
+    const now = new Date(T0 + DAYS * 24 * HOUR).toISOString();
+
+    const result = await runCli([
+      'explain',
+      'db/steady',
+      '--kubeconfig',
+      h.kubeconfig,
+      '--now',
+      now,
+    ]);
+
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(
+      /^Forecast {3}growing 2(\.\d)? GiB\/day, full in \d+(\.\d)? days, max-size in \d+(\.\d)? days; 13 samples over 2\.\d days$/m,
+    );
+    expect(result.stdout).toMatch(/^ {2}min-runway {10}none {8}from default$/m);
   });
 });

@@ -389,7 +389,7 @@ describe('explain', () => {
       newSize: '11Gi',
     });
     expect(text.code).toBe(0);
-    expect(text.stdout).toContain('threshold         85%         from policy:db/database');
+    expect(text.stdout).toContain('threshold           85%         from policy:db/database');
     expect(Math.max(...text.stdout.split('\n').map((l) => l.length))).toBeLessThanOrEqual(80);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('db/nope not found');
