@@ -41,7 +41,8 @@ export function expandTimeTokens(text: string, now: Date): string {
   return text.replace(
     // eslint-disable-next-line security/detect-unsafe-regex -- literal delimiters around two optional groups: linear time
     /\$\{(unix:)?now(?:([+-])(\d+)([smhd]))?\}/g,
-    (_all, unix?: string, sign?: string, amount?: string, unit?: string) => {
+    (...groups: (string | undefined)[]) => {
+      const [, unix, sign, amount, unit] = groups;
       const offset =
         sign === undefined
           ? 0
