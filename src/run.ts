@@ -21,7 +21,7 @@ import { formatQuantity } from './core/quantity.js';
 import type { SettingsLayer } from './core/settings.js';
 import { describeForecast, forecastFigures } from './core/forecast.js';
 import type { UsageSample } from './core/usage-samples.js';
-import { samplesToWrite, writeSamples } from './samples.js';
+import { limitFirstSamples, samplesToWrite, writeSamples } from './samples.js';
 import { mapWithConcurrency } from './concurrency.js';
 import { waitForBackups } from './backups.js';
 import {
@@ -230,7 +230,7 @@ function decideAll(
     })),
     now,
   );
-  const pending = subjects.map((subject, index) => {
+  const decided = subjects.map((subject, index) => {
     const decision = decisions[index] ?? decideOne(subject, now);
     return {
       subject,
@@ -239,7 +239,7 @@ function decideAll(
       samples: samplesToWrite(subject.pvc, decision, now, config.sampleIntervalMs),
     };
   });
-  return { pending, plans };
+  return { pending: limitFirstSamples(decided), plans };
 }
 
 /** The expansion does not happen, for `reason`; a Warning event unless `warn` is false. */

@@ -8,7 +8,12 @@ import type { Logger } from 'pino';
 import { usageSamplesAnnotation } from './core/annotations.js';
 import type { Decision } from './core/decision.js';
 import type { PvcSnapshot } from './core/pvc.js';
-import { appendUsageSample, sampleDue, type UsageSample } from './core/usage-samples.js';
+import {
+  appendUsageSample,
+  firstSampleBudget,
+  sampleDue,
+  type UsageSample,
+} from './core/usage-samples.js';
 import type { Cluster } from './ports.js';
 
 /**
@@ -26,6 +31,28 @@ export function samplesToWrite(
     return undefined;
   if (!sampleDue(decision.usageSamples, { uid: pvc.uid, now, intervalMs })) return undefined;
   return appendUsageSample(decision.usageSamples, { time: now, usedBytes: decision.usedBytes });
+}
+
+interface Sampled {
+  decision: Pick<Decision, 'usageSamples' | 'action'>;
+  samples?: UsageSample[] | undefined;
+}
+
+/**
+ * First samples beyond the pass's budget wait for a later pass (in list order, so each pass
+ * takes the next ones); an expansion's PATCH carries its sample whatever the budget.
+ */
+export function limitFirstSamples<T extends Sampled>(items: readonly T[]): T[] {
+  let left = firstSampleBudget(items.length);
+  return items.map((item) => {
+    const first = item.samples !== undefined && item.decision.usageSamples.length === 0;
+    if (!first || item.decision.action === 'expand') return item;
+    if (left > 0) {
+      left--;
+      return item;
+    }
+    return { ...item, samples: undefined };
+  });
 }
 
 /**

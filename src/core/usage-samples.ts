@@ -63,6 +63,15 @@ export function appendUsageSample(
 }
 
 /**
+ * How many PVCs without any sample a pass gives their first one on a PATCH of its own: a twelfth
+ * of the managed PVCs, at least 50. Their later samples follow each PVC's slot, but a fleet seen
+ * for the first time has no slots behind it: without this the first pass would write them all.
+ */
+export function firstSampleBudget(managed: number): number {
+  return Math.max(50, Math.ceil(managed / 12));
+}
+
+/**
  * Where in each interval this PVC's samples fall (ms from the epoch's interval boundaries):
  * stable for a PVC (from its uid), spread evenly over the fleet, so each pass writes a slice
  * of the PVCs rather than all of them in the same pass.

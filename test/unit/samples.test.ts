@@ -82,6 +82,25 @@ describe('usage samples in the pass', () => {
     expect(cluster.patches).toEqual([]);
   });
 
+  it('first samples: at most max(50, a twelfth of the managed PVCs) a pass, then the next', async () => {
+    const { cluster, deps, config, add } = setup();
+    for (let i = 0; i < 60; i++) add(`pvc-${String(i).padStart(2, '0')}`, 50);
+    add('zz-full', 95);
+
+    await run(deps, config);
+    const first = cluster.patches.map((p) => p.ref.name);
+    cluster.patches.length = 0;
+    await run(deps, config);
+    const second = cluster.patches.map((p) => p.ref.name);
+
+    // 61 managed: 50 sample-only writes, and the expansion carries its own sample.
+    expect(first).toHaveLength(51);
+    expect(first).toContain('zz-full');
+    expect(second.sort()).toEqual(
+      Array.from({ length: 10 }, (_, i) => `pvc-${String(50 + i).padStart(2, '0')}`),
+    );
+  });
+
   it.each([
     ['in a dry run', { dryRun: true }],
     ['with --sample-interval 0', { sampleIntervalMs: undefined }],
