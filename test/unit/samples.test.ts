@@ -1,11 +1,13 @@
 /**
  * Usage samples in the pass (issue 20): an annotation-only PATCH when one is due, carried by the
- * expansion's PATCH when the PVC grows, none when not due, none in a dry run.
+ * expansion's PATCH when the PVC grows, none when not due, none in a dry run; and the runway
+ * step as the cloud's rules leave it.
  */
 import { describe, expect, it } from 'vitest';
 import { pvcKey, type StatsLookup } from '../../src/core/pvc.js';
 import { run, type RunConfig, type RunDeps } from '../../src/run.js';
 import { pvc, storageClass, usage } from '../builders/snapshots.js';
+import type { ProviderGate } from '../../src/ports.js';
 import { allowAll, fixedStats, MemoryCluster, silentLog } from '../fakes/memory-cluster.js';
 
 const NOW = new Date('2026-11-26T12:00:00Z');
@@ -13,21 +15,29 @@ const HOUR = 3_600_000;
 const SAMPLES = 'pvc-chonker.io/usage-samples';
 const seconds = (hoursAgo: number): number => (NOW.getTime() - hoursAgo * HOUR) / 1000;
 
-function setup(config: Partial<RunConfig> = {}) {
+function setup(config: Partial<RunConfig> = {}, providers: ProviderGate = allowAll) {
   const cluster = new MemoryCluster();
   cluster.classes.set('gp3', storageClass());
   const stats = new Map<string, StatsLookup>();
   const deps: RunDeps = {
     cluster,
     stats: fixedStats(stats),
-    providers: allowAll,
+    providers,
     now: () => NOW,
     log: silentLog,
     runId: 'test-run',
     signal: new AbortController().signal,
   };
-  const add = (name: string, usedPercent: number, samples?: string): void => {
-    const claim = pvc({ name, annotations: samples === undefined ? {} : { [SAMPLES]: samples } });
+  const add = (
+    name: string,
+    usedPercent: number,
+    samples?: string,
+    annotations: Record<string, string> = {},
+  ): void => {
+    const claim = pvc({
+      name,
+      annotations: { ...annotations, ...(samples === undefined ? {} : { [SAMPLES]: samples }) },
+    });
     cluster.add(claim);
     stats.set(pvcKey(claim), usage({ usedPercent }));
   };
@@ -111,5 +121,36 @@ describe('usage samples in the pass', () => {
     await run(deps, { ...config, ...overrides });
 
     expect(cluster.patches).toEqual([]);
+  });
+
+  it('a runway step is still clamped by the cloud: the provider grants less, the PVC gets that', async () => {
+    // At most 16Gi, as a cloud's per-volume limit or a rate rule would grant.
+    const capped: ProviderGate = {
+      providerFor: () => 'aws',
+      check: (candidates) =>
+        Promise.resolve(
+          new Map(
+            candidates.map((c) => [
+              pvcKey(c.pvc),
+              {
+                ok: true as const,
+                provider: 'aws',
+                toBytes: c.toBytes < 16n * 2n ** 30n ? c.toBytes : 16n * 2n ** 30n,
+                warnings: [],
+              },
+            ]),
+          ),
+        ),
+    };
+    const { cluster, deps, config, add } = setup({}, capped);
+    // 9.5 GiB used now; 8, 8.5 and 9 GiB 18, 12 and 6 hours ago: 2 GiB a day, 6 days of runway.
+    const history = [18, 12, 6].map((h, i) => `${seconds(h)}:${(8 + i / 2) * 2 ** 30}`).join(',');
+    add('grower', 95, history, { 'pvc-chonker.io/min-runway': '6d' });
+
+    const summary = await run(deps, config);
+
+    expect(summary.pvcs[0]).toMatchObject({ action: 'expand', newBytes: 16n * 2n ** 30n });
+    expect(summary.pvcs[0]?.detail).toMatch(/step sized for min-runway 6d/);
+    expect(cluster.patches[0]?.patch.requestStorage).toBe('16Gi');
   });
 });
