@@ -135,31 +135,36 @@ export interface RunningPrometheus {
  * Starts a real Prometheus that scrapes `targetPort` every second with honor_labels (as an
  * operator scrapes the Pushgateway) and evaluates `ruleFiles` every second.
  */
-export async function startPrometheus(
+export function startPrometheus(
   targetPort: number,
   ruleFiles: readonly string[],
 ): Promise<RunningPrometheus> {
+  return startPrometheusWith({
+    global: { scrape_interval: '1s', evaluation_interval: '1s' },
+    rule_files: ruleFiles,
+    scrape_configs: [
+      {
+        job_name: 'pushgateway',
+        honor_labels: true,
+        static_configs: [{ targets: [`127.0.0.1:${targetPort.toString()}`] }],
+      },
+    ],
+  });
+}
+
+/**
+ * Starts a real Prometheus on a free 127.0.0.1 port with `config` as its prometheus.yml (JSON is
+ * YAML), its data in a temporary directory removed on stop.
+ */
+export async function startPrometheusWith(config: object): Promise<RunningPrometheus> {
   const dir = await mkdtemp(join(tmpdir(), 'pvc-chonker-prom-'));
-  const config = join(dir, 'prometheus.yml');
-  await writeFile(
-    config,
-    JSON.stringify({
-      global: { scrape_interval: '1s', evaluation_interval: '1s' },
-      rule_files: ruleFiles,
-      scrape_configs: [
-        {
-          job_name: 'pushgateway',
-          honor_labels: true,
-          static_configs: [{ targets: [`127.0.0.1:${targetPort.toString()}`] }],
-        },
-      ],
-    }),
-  );
+  const file = join(dir, 'prometheus.yml');
+  await writeFile(file, JSON.stringify(config));
   const port = await freePort();
   const child = spawn(
     PROMETHEUS_BIN,
     [
-      `--config.file=${config}`,
+      `--config.file=${file}`,
       `--storage.tsdb.path=${join(dir, 'data')}`,
       `--web.listen-address=127.0.0.1:${port.toString()}`,
       '--log.level=warn',

@@ -388,6 +388,10 @@ async function main(): Promise<void> {
     String(options.statsConcurrency),
     '--write-concurrency',
     String(options.writeConcurrency),
+    // The fleet's nodes have no kubelets of their own (a thousand HTTPS servers would measure the
+    // bench, not the CLI): usage comes through the sim's node proxy, as the figures always have.
+    '--stats-source',
+    'kubelet-proxy',
   ];
   const nodeArgs = [
     ...options.nodeFlags,

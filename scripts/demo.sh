@@ -9,7 +9,7 @@ mkdir -p "$work"
 kubeconfig="$work/kubeconfig"
 
 node dist/sim/main.js --seed test/fixtures/sim/demo-fleet.yaml --crds cronjob/crds \
-  --kubeconfig-out "$kubeconfig" --resize-delay-ms 1500 --ec2 >"$work/sim.out" 2>"$work/sim.err" &
+  --kubeconfig-out "$kubeconfig" --resize-delay-ms 1500 --ec2 --kubelets >"$work/sim.out" 2>"$work/sim.err" &
 sim=$!
 pids=("$sim")
 trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT

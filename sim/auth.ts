@@ -1,6 +1,6 @@
-// Authentication and authorization as kube-apiserver's filters do them, for a cluster whose only
-// RBAC is the default bootstrap policy: any authenticated user may do anything (the sim has no
-// roles), `system:anonymous` may only read the public-info paths.
+// Authentication and authorization as kube-apiserver's filters do them. Authorization is the
+// default bootstrap policy (any authenticated user may do anything, `system:anonymous` may only
+// read the public-info paths) unless RBAC is asked for (rbac.ts).
 //
 // Authentication is a union: the x509 authenticator (a client certificate is verified against
 // the client CA; one that does not verify is an error), then bearer tokens (a token nobody knows
@@ -10,6 +10,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { JsonObject } from './json.js';
+import { serviceAccountGroups, type Authorizer } from './rbac.js';
 import { statusBody } from './status.js';
 
 export interface AuthenticationOptions {
@@ -17,6 +18,12 @@ export interface AuthenticationOptions {
   tokens?: Record<string, string>;
   /** Requests without credentials are `system:anonymous` (default true, as kube-apiserver). */
   anonymous?: boolean;
+  /**
+   * User → the groups a token's user is in besides `system:authenticated` (the static token
+   * file's groups column); a service account's user also gets `system:serviceaccounts` and
+   * `system:serviceaccounts:NAMESPACE`, as its real tokens do.
+   */
+  groups?: Record<string, string[]>;
 }
 
 export interface UserInfo {
@@ -69,16 +76,28 @@ function fromClientCertificate(req: IncomingMessage): Authenticated {
   return { name, groups: [...subjectValues(subject?.['O']), 'system:authenticated'] };
 }
 
+/** The static token authenticator: the token's user and groups, or undefined for a stranger. */
+export function userOfToken(token: string, options: AuthenticationOptions): UserInfo | undefined {
+  const tokens = options.tokens ?? {};
+  const name = Object.hasOwn(tokens, token) ? tokens[token] : undefined;
+  if (name === undefined) return undefined;
+  const extra =
+    options.groups !== undefined && Object.hasOwn(options.groups, name) ? options.groups[name] : [];
+  return {
+    name,
+    groups: [...new Set([...(extra ?? []), ...serviceAccountGroups(name), 'system:authenticated'])],
+  };
+}
+
 /** The bearer token authenticator: only `Bearer <token>` is looked at (Basic is ignored). */
-function fromBearerToken(req: IncomingMessage, tokens: Record<string, string>): Authenticated {
+function fromBearerToken(req: IncomingMessage, options: AuthenticationOptions): Authenticated {
   const header = (req.headers.authorization ?? '').trim();
   if (header === '') return undefined;
   const parts = header.split(' ');
   if (parts.length < 2 || parts[0]?.toLowerCase() !== 'bearer') return undefined;
   const token = parts[1] ?? '';
   if (token.length === 0) return undefined; // `Bearer  x`: the extra space leaves no token
-  const user = Object.hasOwn(tokens, token) ? tokens[token] : undefined;
-  return user === undefined ? 'error' : { name: user, groups: ['system:authenticated'] };
+  return userOfToken(token, options) ?? 'error';
 }
 
 export function authenticate(
@@ -86,10 +105,7 @@ export function authenticate(
   options: AuthenticationOptions,
 ): UserInfo | undefined {
   let failed = false;
-  for (const attempt of [
-    () => fromClientCertificate(req),
-    () => fromBearerToken(req, options.tokens ?? {}),
-  ]) {
+  for (const attempt of [() => fromClientCertificate(req), () => fromBearerToken(req, options)]) {
     const result = attempt();
     if (result === 'error') failed = true;
     else if (result !== undefined) return result;
@@ -191,10 +207,13 @@ export function requestAttributes(
 /** system:public-info-viewer, bound to system:unauthenticated by default. */
 const PUBLIC_PATHS = new Set(['/healthz', '/livez', '/readyz', '/version', '/version/']);
 
-function allowed(user: UserInfo, attrs: RequestAttributes): boolean {
-  if (user.name !== ANONYMOUS_USER) return true;
-  return !attrs.resourceRequest && attrs.verb === 'get' && PUBLIC_PATHS.has(attrs.path);
-}
+/** The bootstrap policy without RBAC: users may do anything, anonymous only read public info. */
+export const defaultAuthorizer: Authorizer = (user, attrs) => ({
+  allowed:
+    user.name !== ANONYMOUS_USER ||
+    (!attrs.resourceRequest && attrs.verb === 'get' && PUBLIC_PATHS.has(attrs.path)),
+  reason: '',
+});
 
 /** The authorization filter's message (endpoints/filters/authorization.go forbiddenMessage). */
 function forbiddenStatus(user: UserInfo, attrs: RequestAttributes): JsonObject {
@@ -225,10 +244,11 @@ export function checkRequest(
   req: IncomingMessage,
   options: AuthenticationOptions,
   attrs: RequestAttributes,
+  authorize: Authorizer = defaultAuthorizer,
 ): AuthOutcome {
   const user = authenticate(req, options);
   if (user === undefined) return { denied: { code: 401, status: UNAUTHORIZED() } };
-  if (!allowed(user, attrs))
+  if (!authorize(user, attrs).allowed)
     return { user, denied: { code: 403, status: forbiddenStatus(user, attrs) } };
   return { user };
 }

@@ -8,7 +8,7 @@ import { startEc2Fake } from './clouds/ec2.js';
 import { loadSeed, startSimCluster, type SimCluster, type SimClusterOptions } from './index.js';
 
 export const SIM_USAGE =
-  'usage: pvc-chonker-sim --seed FILE [--port N] [--kubeconfig-out FILE] [--resize-delay-ms N] [--latency-ms N] [--kubelet-lag-ms N] [--ec2] [--crds DIR] [--webhook-service NS/NAME=HOST:PORT]... [--tls [--ca-out FILE]] [--token USER=TOKEN]... [--anonymous-auth true|false]\n';
+  'usage: pvc-chonker-sim --seed FILE [--port N] [--kubeconfig-out FILE] [--resize-delay-ms N] [--latency-ms N] [--kubelet-lag-ms N] [--ec2] [--crds DIR] [--webhook-service NS/NAME=HOST:PORT]... [--tls [--ca-out FILE]] [--token USER=TOKEN]... [--anonymous-auth true|false] [--rbac] [--kubelets]\n';
 
 export interface SimCliConfig {
   options: SimClusterOptions;
@@ -74,6 +74,20 @@ function authenticationFrom(
     : { tokens: map, anonymous: anonymous === 'true' };
 }
 
+/** Authentication (`--token`, `--anonymous-auth`) and authorization (`--rbac`) options. */
+function securityFrom(
+  values: ArgValues,
+): Pick<SimClusterOptions, 'authentication' | 'rbac'> | string {
+  const authentication = authenticationFrom(values);
+  if (typeof authentication === 'string') return authentication;
+  if (values['rbac'] === true && authentication === undefined)
+    return '--rbac needs authentication (--token or --anonymous-auth)';
+  return {
+    ...(authentication === undefined ? {} : { authentication }),
+    ...(values['rbac'] === true ? { rbac: true } : {}),
+  };
+}
+
 /** The cluster options the flags ask for, or the error naming the bad flag. */
 function optionsFrom(values: ArgValues, seed: string, cwd: string): SimClusterOptions | string {
   const options: SimClusterOptions = { seed };
@@ -83,9 +97,10 @@ function optionsFrom(values: ArgValues, seed: string, cwd: string): SimClusterOp
   if (!services.ok) return services.error;
   if (Object.keys(services.map).length > 0) options.webhookServices = services.map;
   if (values['tls'] === true) options.tls = true;
-  const authentication = authenticationFrom(values);
-  if (typeof authentication === 'string') return authentication;
-  if (authentication !== undefined) options.authentication = authentication;
+  if (values['kubelets'] === true) options.kubelets = true;
+  const security = securityFrom(values);
+  if (typeof security === 'string') return security;
+  Object.assign(options, security);
   for (const [flag, key] of NUMERIC) {
     const raw = values[flag];
     if (typeof raw !== 'string') continue;
@@ -115,6 +130,8 @@ export function parseSimArgs(argv: string[], cwd: string = process.cwd()): SimCl
         'ca-out': { type: 'string' },
         token: { type: 'string', multiple: true },
         'anonymous-auth': { type: 'string' },
+        rbac: { type: 'boolean' },
+        kubelets: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,

@@ -19,7 +19,13 @@ import {
   type WriteRequest,
 } from './api.js';
 import { warningHeader } from './admission.js';
-import { checkRequest, requestAttributes, type AuthenticationOptions } from './auth.js';
+import {
+  checkRequest,
+  defaultAuthorizer,
+  requestAttributes,
+  type AuthenticationOptions,
+  type UserInfo,
+} from './auth.js';
 import { crdFor, customTable, isServed } from './crds.js';
 import { discoveryDocument } from './discovery.js';
 import type { FaultInjector, FaultRule } from './faults.js';
@@ -27,6 +33,9 @@ import { isObject, meta, type JsonObject } from './json.js';
 import { proxyToKubelet, type KubeletDeps } from './kubelet-proxy.js';
 import { openApiV3Document } from './openapi.js';
 import { findResource } from './resources.js';
+import { MASTERS_GROUP, type Authorizer } from './rbac.js';
+import { handleReview, reviewRoute, type ReviewContext } from './reviews.js';
+import { SIM_USER } from './kubeconfig.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
 import {
   ApiError,
@@ -79,6 +88,10 @@ export interface ServerDeps {
   tls?: { key: string; cert: string; ca: string };
   /** Authenticate and authorize API requests as kube-apiserver does; unset, anything goes. */
   authentication?: AuthenticationOptions;
+  /** Who may do what once authenticated: RBAC (rbac.ts), else the permissive default. */
+  authorizer?: Authorizer;
+  /** TokenReviews, SubjectAccessReviews and SelfSubjectAccessReviews (reviews.ts). */
+  reviews: ReviewContext;
 }
 
 interface Outcome {
@@ -97,6 +110,8 @@ interface Outcome {
 interface Incoming {
   method: string;
   path: string;
+  /** Who sent it (the cluster admin when the sim checks no credentials). */
+  user: UserInfo;
   query: Record<string, string>;
   accept: string | undefined;
   contentType: string;
@@ -300,6 +315,12 @@ async function handleItem(
 
 const HEALTH_PATHS = new Set(['/healthz', '/livez', '/readyz']);
 
+/** Without authentication every request is served, as if the cluster's admin sent it. */
+const UNCHECKED_USER: UserInfo = {
+  name: SIM_USER,
+  groups: [MASTERS_GROUP, 'system:authenticated'],
+};
+
 function dispatch(deps: ServerDeps, req: Incoming): Outcome | Promise<Outcome> {
   if (!acceptable(req.accept)) {
     throw apiError(
@@ -319,6 +340,13 @@ function dispatch(deps: ServerDeps, req: Incoming): Outcome | Promise<Outcome> {
     const openapi = openApiV3Document(req.path.replace(/\/$/, ''), deps.api.store);
     if (openapi) return { status: 200, json: openapi };
   }
+  const review = reviewRoute(req.path);
+  if (review !== undefined)
+    return handleReview(
+      review,
+      { method: req.method, body: req.body, requester: req.user },
+      deps.reviews,
+    );
   const target = parseResourcePath(req.path);
   if (!target || !isServed(deps.api.store, target.info))
     return {
@@ -408,13 +436,19 @@ export function createSimServer(deps: ServerDeps): SimServer {
     return rule.status === undefined ? undefined : faultOutcome(rule, rule.status);
   }
 
-  /** The authentication and authorization filters: the 401 or 403 they answer, if any. */
-  function authorize(req: IncomingMessage, entry: RequestLogEntry): Outcome | undefined {
-    if (deps.authentication === undefined) return undefined;
+  /** The authentication and authorization filters: who asks, or the 401 or 403 they answer. */
+  function authorize(
+    req: IncomingMessage,
+    entry: RequestLogEntry,
+  ): { user: UserInfo; refused?: undefined } | { refused: Outcome } {
+    if (deps.authentication === undefined) return { user: UNCHECKED_USER };
     const attributes = requestAttributes(entry.method, entry.path, entry.query);
-    const auth = checkRequest(req, deps.authentication, attributes);
+    const authorizer = deps.authorizer ?? defaultAuthorizer;
+    const auth = checkRequest(req, deps.authentication, attributes, authorizer);
     if (auth.user !== undefined) entry.user = auth.user.name;
-    return auth.denied && { status: auth.denied.code, json: auth.denied.status };
+    if (auth.denied !== undefined)
+      return { refused: { status: auth.denied.code, json: auth.denied.status } };
+    return { user: auth.user ?? UNCHECKED_USER };
   }
 
   async function handleApi(
@@ -436,10 +470,10 @@ export function createSimServer(deps: ServerDeps): SimServer {
     raw: string,
     write: WriteRequest,
   ): Promise<Outcome> {
-    const refused = authorize(req, entry);
-    if (refused) return refused;
+    const auth = authorize(req, entry);
+    if (auth.refused !== undefined) return auth.refused;
     const rule = deps.faults.match(entry.method, entry.path);
-    const outcome = await serve(req, entry, { raw, write, rule });
+    const outcome = await serve(req, entry, { raw, write, rule, user: auth.user });
     // Served, the answer is then lost: the client cannot tell whether its write applied.
     return rule?.hangAfterServing === true ? { ...outcome, hang: true, served: true } : outcome;
   }
@@ -447,7 +481,12 @@ export function createSimServer(deps: ServerDeps): SimServer {
   async function serve(
     req: IncomingMessage,
     entry: RequestLogEntry,
-    { raw, write, rule }: { raw: string; write: WriteRequest; rule: FaultRule | undefined },
+    {
+      raw,
+      write,
+      rule,
+      user,
+    }: { raw: string; write: WriteRequest; rule: FaultRule | undefined; user: UserInfo },
   ): Promise<Outcome> {
     try {
       const isWrite =
@@ -460,6 +499,7 @@ export function createSimServer(deps: ServerDeps): SimServer {
       const incoming: Incoming = {
         method: entry.method,
         path: entry.path,
+        user,
         query: entry.query,
         accept: req.headers.accept,
         contentType: (entry.contentType ?? '').split(';')[0]?.trim() ?? '',

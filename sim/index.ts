@@ -4,13 +4,21 @@ import { readdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createAdmission, type AdmissionCall } from './admission.js';
-import type { AuthenticationOptions } from './auth.js';
+import { defaultAuthorizer, type AuthenticationOptions } from './auth.js';
 import { crdFor, decodeCustom, prepareCustomWrite } from './crds.js';
 import { createFaultInjector, type FaultInjector } from './faults.js';
 import { createSimServer, type RequestLogEntry, type ServerDeps } from './http-server.js';
 import { deepCopy, isObject, namespaceOf, nameOf, type JsonObject } from './json.js';
 import { usageFrom, type VolumeUsage } from './kubelet.js';
 import { SIM_TOKEN, SIM_USER, writeKubeconfigFile } from './kubeconfig.js';
+import { proxyToKubelet, type KubeletDeps } from './kubelet-proxy.js';
+import {
+  startFakeKubelet,
+  type ApiServerAccess,
+  type FakeKubelet,
+  type KubeletAnswer,
+} from './kubelet-server.js';
+import { createRbacAuthorizer, MASTERS_GROUP } from './rbac.js';
 import { createResizeController } from './resize.js';
 import { resourceForKind, simKindOf, type SimKind } from './resources.js';
 import { applySeedDefaults, loadSeed, type SimSeed, type SimVolumeUsage } from './seed.js';
@@ -23,6 +31,15 @@ export type { RequestLogEntry } from './http-server.js';
 export type { AdmissionCall } from './admission.js';
 export type { AuthenticationOptions } from './auth.js';
 export { ANONYMOUS_USER } from './auth.js';
+export {
+  startFakeKubelet,
+  kubeletSubresource,
+  type FakeKubelet,
+  type FakeKubeletFault,
+  type FakeKubeletOptions,
+  type KubeletAnswer,
+  type KubeletRequest,
+} from './kubelet-server.js';
 export { SIM_CONTEXT, SIM_TOKEN, SIM_USER } from './kubeconfig.js';
 export { SIM_SERVING_NAMES, type KeyPair } from './tls.js';
 export type { SimKind } from './resources.js';
@@ -61,6 +78,19 @@ export interface SimClusterOptions {
    * SIM_TOKEN (the kubeconfig's token) is added as SIM_USER unless `tokens` maps it already.
    */
   authentication?: AuthenticationOptions;
+  /**
+   * Authorize with RBAC over the stored (Cluster)Roles and (Cluster)RoleBindings, with the
+   * bootstrap roles built in (rbac.ts); `system:masters` (SIM_USER) may do anything. Needs
+   * `authentication`. Unset, any authenticated user may do anything.
+   */
+  rbac?: boolean;
+  /**
+   * Start a kubelet reached directly (kubelet-server.ts) for every Node of the seed, on
+   * 127.0.0.1, and point the Node's InternalIP and kubeletEndpoint port at it. It serves
+   * /stats/summary and /metrics over HTTPS with a certificate of the sim's CA, authenticating
+   * and authorizing each request with a TokenReview and a SubjectAccessReview against the sim.
+   */
+  kubelets?: boolean;
 }
 
 /**
@@ -86,6 +116,12 @@ export interface SimCluster {
    */
   writeKubeconfig(path: string): Promise<void>;
   faults: FaultInjector;
+  /** The direct kubelets (`kubelets`), by node name. */
+  kubelets: ReadonlyMap<string, FakeKubelet>;
+  /** The CA that signed the kubelets' serving certificates (`kubelets`); the sim's CA with `tls`. */
+  kubeletCaPem?: string;
+  /** What a node's kubelet answers for /stats/summary now (the node proxy's answer), faults included. */
+  kubeletSummary(node: string): KubeletAnswer;
   getObject(kind: SimKind, namespace: string | undefined, name: string): unknown;
   listObjects(kind: SimKind, namespace?: string): unknown[];
   /** Create or replace (bumps resourceVersion), e.g. to simulate a concurrent writer. */
@@ -136,31 +172,103 @@ function seededObject(store: ObjectStore, kind: SimKind, o: JsonObject): JsonObj
   return object;
 }
 
-/** The kubeconfig's token always authenticates, unless the caller gave it to someone else. */
+/** The token the direct kubelets call the API server with; its user is in system:masters. */
+export const SIM_KUBELET_TOKEN = 'sim-kubelet-token';
+/** Who the direct kubelets are to the API server (their TokenReviews and access reviews). */
+export const SIM_KUBELET_USER = 'sim-kubelet';
+
+/**
+ * The kubeconfig's token always authenticates, unless the caller gave it to someone else; its
+ * user is the cluster admin (system:masters), as kubeadm's admin.conf is. So is the kubelets'.
+ */
+function withSimTokens(given: AuthenticationOptions): AuthenticationOptions {
+  return {
+    ...given,
+    tokens: { [SIM_TOKEN]: SIM_USER, [SIM_KUBELET_TOKEN]: SIM_KUBELET_USER, ...given.tokens },
+    groups: { [SIM_USER]: [MASTERS_GROUP], [SIM_KUBELET_USER]: [MASTERS_GROUP], ...given.groups },
+  };
+}
+
 function authenticationOf(options: SimClusterOptions): AuthenticationOptions | undefined {
-  const given = options.authentication;
-  if (given === undefined) return undefined;
-  return { ...given, tokens: { [SIM_TOKEN]: SIM_USER, ...given.tokens } };
+  return options.authentication === undefined ? undefined : withSimTokens(options.authentication);
 }
 
 interface Security {
   scheme: 'http' | 'https';
   server: Pick<ServerDeps, 'tls' | 'authentication'>;
   tls?: SimCa;
+  /** The CA of the kubelets' serving certificates: the sim's own with `tls`. */
+  kubeletCa?: SimCa;
 }
 
 /** With `tls`, a CA and its serving certificate for 127.0.0.1 and kubernetes.default.svc. */
 async function securityOf(options: SimClusterOptions): Promise<Security> {
   const authentication = authenticationOf(options);
   const server = authentication === undefined ? {} : { authentication };
-  if (options.tls !== true) return { scheme: 'http', server };
+  if (options.tls !== true) {
+    const kubeletCa = options.kubelets === true ? { kubeletCa: await createSimCa() } : {};
+    return { scheme: 'http', server, ...kubeletCa };
+  }
   const ca = await createSimCa();
   const serving = await ca.issueServingCertificate(SIM_SERVING_NAMES);
   return {
     scheme: 'https',
     server: { ...server, tls: { key: serving.keyPem, cert: serving.certPem, ca: ca.caPem } },
     tls: ca,
+    ...(options.kubelets === true ? { kubeletCa: ca } : {}),
   };
+}
+
+/** Who may do what (RBAC or the permissive default), and what the review resources answer. */
+function authorizationOf(
+  options: SimClusterOptions,
+  store: ObjectStore,
+  security: Security,
+): Pick<ServerDeps, 'authorizer' | 'reviews'> {
+  const authorizer = options.rbac === true ? createRbacAuthorizer(store) : defaultAuthorizer;
+  const authentication = security.server.authentication ?? withSimTokens({});
+  return { authorizer, reviews: { authentication, authorize: authorizer } };
+}
+
+/** The kubelets' CA, when there are kubelets. */
+function kubeletCaOf(security: Security): { kubeletCaPem?: string } {
+  return security.kubeletCa === undefined ? {} : { kubeletCaPem: security.kubeletCa.caPem };
+}
+
+/**
+ * One direct kubelet per Node, and the Node's status pointing at it (an InternalIP of
+ * 127.0.0.1, the kubelet's port), as a node's kubelet reports its own address and port.
+ */
+async function startKubelets(
+  store: ObjectStore,
+  security: Security,
+  url: string,
+  summary: (node: string) => KubeletAnswer,
+): Promise<Map<string, FakeKubelet>> {
+  const kubelets = new Map<string, FakeKubelet>();
+  const ca = security.kubeletCa;
+  if (ca === undefined) return kubelets;
+  const access: ApiServerAccess = { url, token: SIM_KUBELET_TOKEN };
+  if (security.tls !== undefined) access.caPem = security.tls.caPem;
+  const serving = await ca.issueServingCertificate(['127.0.0.1', 'localhost']);
+  for (const node of store.list('Node')) {
+    const name = nameOf(node);
+    const kubelet = await startFakeKubelet({
+      nodeName: name,
+      apiServer: access,
+      serving,
+      summary: () => summary(name),
+    });
+    kubelets.set(name, kubelet);
+    const status = { ...((node['status'] as JsonObject | undefined) ?? {}) };
+    status['addresses'] = [
+      { type: 'InternalIP', address: kubelet.host },
+      { type: 'Hostname', address: name },
+    ];
+    status['daemonEndpoints'] = { kubeletEndpoint: { Port: kubelet.port } };
+    store.put('Node', { ...deepCopy(node), status });
+  }
+  return kubelets;
 }
 
 export async function startSimCluster(options: SimClusterOptions): Promise<SimCluster> {
@@ -215,15 +323,24 @@ export async function startSimCluster(options: SimClusterOptions): Promise<SimCl
   }
   for (const u of seed.usage) setUsage(u.namespace, u.pvc, u);
 
+  const kubeletDeps: KubeletDeps = {
+    store,
+    faults,
+    usageOf: (ns, pvc) => usage.get(objectKey(ns, pvc)),
+    kubeletCapacityBytes: (pvc) => resize.kubeletCapacityBytes(pvc),
+    now,
+  };
+  const kubeletSummary = (node: string): KubeletAnswer => {
+    try {
+      return proxyToKubelet(kubeletDeps, node, 'stats/summary');
+    } catch {
+      return { status: 404, text: `node ${node} not found` };
+    }
+  };
   const sim = createSimServer({
     api: { store, resize, admission, now },
-    kubelet: {
-      store,
-      faults,
-      usageOf: (ns, pvc) => usage.get(objectKey(ns, pvc)),
-      kubeletCapacityBytes: (pvc) => resize.kubeletCapacityBytes(pvc),
-      now,
-    },
+    kubelet: kubeletDeps,
+    ...authorizationOf(options, store, security),
     faults,
     requests,
     latencyMs: options.latencyMs ?? 0,
@@ -249,6 +366,7 @@ export async function startSimCluster(options: SimClusterOptions): Promise<SimCl
   });
   const address = sim.server.address() as AddressInfo;
   url = `${security.scheme}://127.0.0.1:${address.port}`;
+  const kubelets = await startKubelets(store, security, url, kubeletSummary);
 
   return {
     url,
@@ -259,6 +377,9 @@ export async function startSimCluster(options: SimClusterOptions): Promise<SimCl
       webhookServices[service] = address;
     },
     faults,
+    kubelets,
+    ...kubeletCaOf(security),
+    kubeletSummary,
     writeKubeconfig: (path) => writeKubeconfigFile(path, url, security.tls?.caPem),
     getObject(kind, namespace, name) {
       const found = store.get(kind, resourceForKind(kind).namespaced ? namespace : undefined, name);
@@ -287,6 +408,7 @@ export async function startSimCluster(options: SimClusterOptions): Promise<SimCl
       store.compact();
     },
     async close() {
+      await Promise.all([...kubelets.values()].map((kubelet) => kubelet.close()));
       resize.close();
       watch.close();
       sim.destroyConnections();

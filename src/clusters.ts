@@ -8,7 +8,7 @@
 import type { Logger } from 'pino';
 import { mapWithConcurrency } from './concurrency.js';
 import { err, ok, type Result } from './core/result.js';
-import type { RunSummary, UnmanagedReason } from './core/outcome.js';
+import type { RunSummary, StatsSourceReport, UnmanagedReason } from './core/outcome.js';
 import type { DriftRow } from './core/drift.js';
 import { driftReport, withTemplateDrift } from './drift.js';
 import { parseGroupingValue } from './metrics/config.js';
@@ -96,6 +96,8 @@ export interface PreparedPass {
   startFields: Record<string, unknown>;
   /** Called once the pass is over: clears its --run-deadline timer. */
   finish(): void;
+  /** What the pass's stats sources did (PVCs read from each, failed requests), for the metrics. */
+  statsReport?: () => StatsSourceReport;
 }
 
 /** A pass's end: its summary (report rows named by cluster) and its exit status. */
@@ -169,6 +171,8 @@ export async function clusterPass(
   try {
     summary = await run(deps, config);
     summary = await withTemplateDrift(deps, config, summary);
+    const { statsReport } = prepared.value;
+    if (statsReport !== undefined) summary = { ...summary, stats: statsReport() };
   } finally {
     prepared.value.finish();
   }

@@ -8,9 +8,17 @@
 
 /** The reason a deadline aborts with: named like the DOM's TimeoutError, which callers test for. */
 export class DeadlineError extends Error {
-  constructor(ms: number) {
+  readonly ms: number;
+  /**
+   * The deadline passed before the connection (TCP and TLS) was made: the address is out of
+   * reach (a firewall or network policy that drops packets), not a server slow to answer.
+   */
+  readonly connecting: boolean;
+  constructor(ms: number, connecting = false) {
     super(`timed out after ${ms} ms`);
     this.name = 'TimeoutError';
+    this.ms = ms;
+    this.connecting = connecting;
   }
 }
 

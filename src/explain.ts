@@ -24,7 +24,13 @@ export interface Explanation {
   settings: { name: string; value: string; source: string }[];
   policies: { chosen: string | null; matched: string[] };
   group: { name: string; coordinationPolicy: string; size: string | null; members: number } | null;
-  stats: { capacity: string | null; usedRatio: number | null; inodesUsedRatio: number | null };
+  stats: {
+    capacity: string | null;
+    usedRatio: number | null;
+    inodesUsedRatio: number | null;
+    /** Where the usage was read (kubelet, kubelet-proxy, prometheus), or null when not asked. */
+    source: string | null;
+  };
   /** The provider that checks the volume (aws, gcp, azure, topolvm, longhorn, generic). */
   provider: string | null;
   decision: { action: string; reason: string; detail: string; newSize: string | null } | null;
@@ -191,7 +197,7 @@ export async function explain(
   };
 }
 
-/** What the pass saw of the volume: its stats, and the provider that checks it. */
+/** What the pass saw of the volume: its stats and their source, and the provider that checks it. */
 function observed(
   capacityBytes: bigint | undefined,
   outcome: PvcOutcome | undefined,
@@ -201,6 +207,7 @@ function observed(
       capacity: capacityBytes === undefined ? null : formatQuantity(capacityBytes),
       usedRatio: outcome?.usedRatio ?? null,
       inodesUsedRatio: outcome?.inodesUsedRatio ?? null,
+      source: outcome?.source ?? null,
     },
     provider: outcome?.provider ?? null,
   };
@@ -235,6 +242,12 @@ function ratio(value: number | null): string {
   return value === null ? '-' : formatRatio(value);
 }
 
+/** Capacity, usage and where the usage was read. */
+function statsLine(stats: Explanation['stats']): string {
+  const from = stats.source === null ? '' : `, from ${stats.source}`;
+  return `Stats      capacity ${stats.capacity ?? '-'}, used ${ratio(stats.usedRatio)}, inodes ${ratio(stats.inodesUsedRatio)}${from}`;
+}
+
 /** The text form: aligned, within 80 columns except for long details, which wrap. */
 export function formatExplanation(e: Explanation): string {
   const lines: string[] = [
@@ -254,9 +267,7 @@ export function formatExplanation(e: Explanation): string {
       ? 'Group      none'
       : `Group      ${e.group.name} (${e.group.coordinationPolicy}), size ${e.group.size ?? 'unknown'}, ${e.group.members} managed members`,
   );
-  lines.push(
-    `Stats      capacity ${e.stats.capacity ?? '-'}, used ${ratio(e.stats.usedRatio)}, inodes ${ratio(e.stats.inodesUsedRatio)}`,
-  );
+  lines.push(statsLine(e.stats));
   if (e.provider !== null) lines.push(`Provider   ${e.provider}`);
   if (e.forecast !== null) lines.push(`Forecast   ${e.forecast.summary}`);
   if (e.templateDrift !== null) lines.push(templateLine(e.templateDrift));

@@ -6,8 +6,9 @@
 import { Command, CommanderError, Option } from 'commander';
 import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { parseRunOptions, type RawRunOptions, type RunOptions } from './config.js';
+import { booleanSwitch, parseRunOptions, type RawRunOptions, type RunOptions } from './config.js';
 import {
   driftClusters,
   planClusters,
@@ -24,7 +25,7 @@ import { listContexts, loadApiConnection, type ApiConnection } from './kube/api-
 import { KubeCluster } from './kube/cluster.js';
 import { KubeCoordination } from './kube/coordination.js';
 import { KubeCustomResources } from './kube/custom-resources.js';
-import { KubeClient } from './kube/client.js';
+import { KubeClient, type KubeClientOptions } from './kube/client.js';
 import { createConnectionPool } from './kube/keep-alive.js';
 import { listReader } from './kube/lists.js';
 import { createTransport } from './kube/transport.js';
@@ -41,7 +42,14 @@ import type { ProviderOptions } from './providers/types.js';
 import { clustersReportChunks } from './report.js';
 import { explain, formatExplanation } from './explain.js';
 import type { RunConfig, RunDeps } from './run.js';
-import { createKubeletStatsSource } from './stats/kubelet-stats-source.js';
+import { createStatsSource } from './stats/create-stats-source.js';
+import {
+  parseStatsOptions,
+  STATS_FLAGS,
+  type RawStatsOptions,
+  type StatsPlan,
+} from './stats/options.js';
+import type { StatsTally } from './stats/tally.js';
 import {
   parseMetricsConfig,
   type MetricsConfig,
@@ -50,7 +58,7 @@ import {
 import { publishMetrics } from './metrics/publish.js';
 
 /** Everything commander hands over for `run`. */
-type RawOptions = RawRunOptions & RawProviderOptions & RawMetricsOptions;
+type RawOptions = RawRunOptions & RawProviderOptions & RawMetricsOptions & RawStatsOptions;
 
 /** Documented exit statuses (README, "Exit status"). */
 export const EXIT = { ok: 0, failed: 1, usage: 2, metrics: 3, interrupted: 4 } as const;
@@ -89,6 +97,47 @@ interface Prepared {
   config: RunConfig;
   /** The --run-deadline timer, cleared once the pass is over (the push has its own deadline). */
   runDeadline: NodeJS.Timeout;
+  /** What the stats sources did, for the summary's metrics. */
+  statsTally: StatsTally;
+}
+
+/** A file an option names (a CA, a token), read once at start; the error names the file. */
+function readOptionFile(path: string): Result<string> {
+  try {
+    // eslint-disable-next-line security/detect-non-literal-fs-filename -- a path the operator gave as an option
+    return ok(readFileSync(path, 'utf8'));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    return err(`cannot read ${path}${code === '' ? '' : ` (${code})`}`);
+  }
+}
+
+/** The stats flags, with PVC_CHONKER_KUBELET_INSECURE_SKIP_TLS_VERIFY read as a boolean. */
+function statsPlanOf(raw: RawOptions): StatsPlan {
+  const insecure = booleanSwitch(
+    raw.kubeletInsecureSkipTlsVerify,
+    'PVC_CHONKER_KUBELET_INSECURE_SKIP_TLS_VERIFY',
+    process.env,
+  );
+  if (!insecure.ok) throw new UsageError(insecure.error);
+  const plan = parseStatsOptions(
+    { ...raw, kubeletInsecureSkipTlsVerify: insecure.value },
+    readOptionFile,
+  );
+  if (!plan.ok) throw new UsageError(plan.error);
+  return plan.value;
+}
+
+/**
+ * Clients of the one kind for servers that are not the API server (kubelets, Prometheus): one
+ * keep-alive pool for all of them (an agent keys its sockets by host and TLS options).
+ */
+function clientsFor(
+  options: Omit<KubeClientOptions, 'transport'>,
+): (connection: ApiConnection) => KubeClient {
+  const pool = createConnectionPool();
+  return (connection) =>
+    new KubeClient({ ...options, transport: createTransport(connection, pool) });
 }
 
 const stopHandlers = new Set<(signal: NodeJS.Signals) => void>();
@@ -121,6 +170,7 @@ function prepare(
     throw new UsageError('this command takes one cluster: one --context, no --all-contexts');
   const options =
     target === undefined ? parsed.value : { ...parsed.value, context: target.context };
+  const statsPlan = statsPlanOf(raw);
   const runId = randomUUID();
   const root = createLogger(options.logLevel, runId);
   const log = target?.name === undefined ? root : root.child({ cluster: target.name });
@@ -150,13 +200,16 @@ function prepare(
     stopRun({ runDeadlineMs: options.runDeadlineMs });
   }, options.runDeadlineMs).unref();
 
-  const client = new KubeClient({
-    transport: createTransport(connection, createConnectionPool()),
+  const clientOptions = {
     timeoutMs: options.apiTimeoutMs,
     retry: DEFAULT_RETRY_POLICY,
     sleep: realSleep,
     log,
     stop: abandon.signal,
+  };
+  const client = new KubeClient({
+    ...clientOptions,
+    transport: createTransport(connection, createConnectionPool()),
   });
   const cluster = new KubeCluster({
     client,
@@ -164,7 +217,12 @@ function prepare(
     reportingController: 'pvc-chonker.io/pvc-chonker',
     reportingInstance: process.env['HOSTNAME'] ?? hostname(),
   });
-  const stats = createKubeletStatsSource(client, {
+  const { stats, tally: statsTally } = createStatsSource(statsPlan, {
+    client,
+    // Kubelets and Prometheus are reached through the same transport, deadline and error model,
+    // with a keep-alive pool apart from the API server's (their TLS is not the API server's).
+    clientFor: clientsFor({ ...clientOptions, timeoutMs: options.statsTimeoutMs }),
+    credentials: () => connection.credentials(),
     concurrency: options.statsConcurrency,
     timeoutMs: options.statsTimeoutMs,
     signal: abandon.signal,
@@ -205,7 +263,7 @@ function prepare(
     snapshotWaitMs: options.snapshotWaitMs,
     sampleIntervalMs: options.sampleIntervalMs,
   };
-  return { options, log, deps, config, runDeadline };
+  return { options, log, deps, config, runDeadline, statsTally };
 }
 
 /**
@@ -264,7 +322,7 @@ function preparePass(
   multi: boolean,
 ): Result<PreparedPass> {
   try {
-    const { log, deps, config, runDeadline, options } = prepare(raw, providerOptions, {
+    const { log, deps, config, runDeadline, options, statsTally } = prepare(raw, providerOptions, {
       context: target.context,
       name: multi ? target.name : undefined,
     });
@@ -276,6 +334,7 @@ function preparePass(
       finish: () => {
         clearTimeout(runDeadline);
       },
+      statsReport: () => statsTally.report(),
     });
   } catch (error) {
     if (!multi || !(error instanceof UsageError)) throw error;
@@ -469,14 +528,19 @@ function buildProgram(): Command {
         'budget of each Kubernetes API call, its retries included (15s)',
       ),
     )
-    .addOption(option('--stats-timeout <duration>', 'timeout of each node stats call (10s)'))
+    .addOption(
+      option(
+        '--stats-timeout <duration>',
+        "timeout of each node's stats call, or of each Prometheus query (10s)",
+      ),
+    )
     .addOption(
       option(
         '--run-deadline <duration>',
         'stop the pass as on SIGTERM after this long: the rest is reported interrupted (190s)',
       ),
     )
-    .addOption(option('--stats-concurrency <n>', 'nodes asked for stats at once (16)'))
+    .addOption(option('--stats-concurrency <n>', 'nodes asked for their usage at once (16)'))
     .addOption(option('--write-concurrency <n>', 'PATCH and Event writes at once (4)'))
     .addOption(
       option(
@@ -511,12 +575,13 @@ function buildProgram(): Command {
         'per-PVC series for all, problems or none (default: all up to 2,000 PVCs, else problems)',
       ),
     );
-  for (const flag of PROVIDER_FLAGS) {
-    const providerOption = new Option(flag.flag, flag.description).env(flag.env);
+  for (const flag of [...PROVIDER_FLAGS, ...STATS_FLAGS]) {
+    const flagOption = new Option(flag.flag, flag.description).env(flag.env);
     command.addOption(
-      flag.defaultValue === undefined ? providerOption : providerOption.default(flag.defaultValue),
+      flag.defaultValue === undefined ? flagOption : flagOption.default(flag.defaultValue),
     );
   }
+  addStatsSwitches(command);
   command.action(async (raw: RawOptions) => {
     process.exitCode = await runCommand(raw);
   });
@@ -553,6 +618,26 @@ function buildProgram(): Command {
   });
   addWebhookCommand(program);
   return program;
+}
+
+/** The stats flags that are not plain values: a boolean switch and a repeatable header. */
+function addStatsSwitches(command: Command): void {
+  command
+    // No .env() (see --dry-run); statsPlanOf reads PVC_CHONKER_KUBELET_INSECURE_SKIP_TLS_VERIFY.
+    .addOption(
+      new Option(
+        '--kubelet-insecure-skip-tls-verify',
+        "do not verify the kubelets' serving certificates (self-signed kubelet certificates; env: PVC_CHONKER_KUBELET_INSECURE_SKIP_TLS_VERIFY=true|false)",
+      ),
+    )
+    .addOption(
+      option(
+        '--prometheus-header <header>',
+        "'Name: value' sent to Prometheus, e.g. X-Scope-OrgID (repeatable; the env variable holds one per line)",
+      )
+        .argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value])
+        .default([]),
+    );
 }
 
 /** `webhook`: its modules load only when it runs, so `run` starts as fast as before. */

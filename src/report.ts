@@ -46,6 +46,7 @@ export function outcomeJson(outcome: PvcOutcome): Record<string, unknown> {
     policy: outcome.policy ?? null,
     otherPolicies: outcome.otherPolicies,
     group: outcome.group ?? null,
+    source: outcome.source ?? null,
     templateDrift: driftJson(outcome.templateDrift),
     ...forecastJson(outcome.forecast),
   };
@@ -95,6 +96,7 @@ export function failureJson(
     policy: null,
     otherPolicies: [],
     group: null,
+    source: null,
     templateDrift: null,
     forecast: null,
     growthBytesPerDay: null,

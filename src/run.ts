@@ -531,6 +531,7 @@ function toOutcome(item: Pending, dryRun: boolean): PvcOutcome {
     policy: item.subject.governed.choice.chosen?.name,
     otherPolicies: otherPolicies(item.subject.governed),
     group: item.subject.governed.group?.name,
+    source: item.subject.stats.source,
     forecast: forecastFigures(decision.forecast),
   };
 }

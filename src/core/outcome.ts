@@ -2,6 +2,7 @@
  * The report vocabulary. The JSON report, the table, the logs, the Events and the metric labels
  * all use exactly these words; add a word when a feature needs one, never two words for one thing.
  */
+import type { StatsSourceName } from './pvc.js';
 import type { TemplateDrift } from './drift.js';
 
 /** expand: the PATCH was sent and accepted; would-expand: the same, in --dry-run. */
@@ -77,6 +78,8 @@ export interface PvcOutcome {
   otherPolicies: readonly string[];
   /** The PVCGroup the PVC belongs to, if any. */
   group: string | undefined;
+  /** Where its usage was read (or the source that failed); absent when none was asked. */
+  source?: StatsSourceName | undefined;
   /** For a PVC created from a StatefulSet's volumeClaimTemplates: the template's size and its own. */
   templateDrift?: TemplateDrift | undefined;
   /** The cluster the PVC is in: the kubeconfig context, or --cluster-name (the metrics' label). */
@@ -113,4 +116,44 @@ export interface RunSummary {
   unmanaged: Readonly<Record<UnmanagedReason, number>>;
   /** One entry per managed PVC, in list order. */
   pvcs: readonly PvcOutcome[];
+  /** The stats sources of the pass: PVCs read from each, failed requests (absent in tests). */
+  stats?: StatsSourceReport | undefined;
+}
+
+/**
+ * Why a request to a stats source failed, one word each (the `reason` label of
+ * pvc_chonker_stats_source_errors_total): the kubelet or Prometheus refused the credentials
+ * (401 unauthorized, 403 forbidden), could not be reached (connection refused or reset, no
+ * route), did not answer in time, failed the TLS verification, answered another HTTP error or
+ * a body that is not what it should be, or the node has no address to reach its kubelet on.
+ */
+export type StatsErrorReason =
+  | 'unauthorized'
+  | 'forbidden'
+  | 'unreachable'
+  | 'timeout'
+  | 'tls'
+  | 'http-error'
+  | 'bad-response'
+  | 'no-address';
+
+export const STATS_ERROR_REASONS: readonly StatsErrorReason[] = [
+  'unauthorized',
+  'forbidden',
+  'unreachable',
+  'timeout',
+  'tls',
+  'http-error',
+  'bad-response',
+  'no-address',
+];
+
+/** What one pass learnt about its stats sources. */
+export interface StatsSourceReport {
+  /** The sources this pass could use, in order of preference (their series start at 0). */
+  sources: readonly StatsSourceName[];
+  /** Managed PVCs whose usage was read from each source. */
+  pvcs: Readonly<Partial<Record<StatsSourceName, number>>>;
+  /** Failed requests (one per node, or per Prometheus query), by source and reason. */
+  errors: readonly { source: StatsSourceName; reason: StatsErrorReason; count: number }[];
 }

@@ -70,9 +70,19 @@ export interface VolumeStats {
   inodesFree: bigint | undefined;
 }
 
-/** What the gather step learnt about a PVC's usage. */
+/**
+ * Where a PVC's usage was read: the node's kubelet directly (`nodes/stats`), the kubelet through
+ * the API server's node proxy (`nodes/proxy`), or Prometheus' kubelet_volume_stats_* series.
+ */
+export type StatsSourceName = 'kubelet' | 'kubelet-proxy' | 'prometheus';
+
+/**
+ * What the gather step learnt about a PVC's usage, and the source that answered (or failed);
+ * no source when none was asked (the volume is not mounted by a running pod).
+ */
 export type StatsLookup =
-  { kind: 'found'; stats: VolumeStats } | { kind: 'unavailable'; detail: string };
+  | { kind: 'found'; stats: VolumeStats; source?: StatsSourceName | undefined }
+  | { kind: 'unavailable'; detail: string; source?: StatsSourceName | undefined };
 
 export function pvcKey(ref: PvcRef): string {
   return `${ref.namespace}/${ref.name}`;

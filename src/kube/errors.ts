@@ -109,17 +109,26 @@ export function failureOf(error: unknown): { status?: number; reason?: string; d
   if (!(error instanceof HttpStatusError)) return { detail: messageOf(error) };
   const body = statusBody(error);
   const reason = body?.['reason'];
-  const message = body?.['message'];
+  const message = body === undefined ? undefined : messageOfBody(body);
+  const text = error.body.trim();
   return {
     status: error.status,
     ...(typeof reason === 'string' && reason !== '' ? { reason } : {}),
     detail:
-      typeof message === 'string'
+      message !== undefined
         ? message
-        : body === undefined && error.body !== ''
-          ? error.body.slice(0, 300)
+        : body === undefined && text !== ''
+          ? text.slice(0, 300)
           : `HTTP ${error.status}`,
   };
+}
+
+/** A Status's message, or a Prometheus API error's (`{"errorType": …, "error": …}`). */
+function messageOfBody(body: Record<string, unknown>): string | undefined {
+  const { message, error, errorType } = body;
+  if (typeof message === 'string') return message;
+  if (typeof error !== 'string') return undefined;
+  return typeof errorType === 'string' ? `${errorType}: ${error}` : error;
 }
 
 export function messageOf(error: unknown): string {

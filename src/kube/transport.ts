@@ -12,7 +12,9 @@ import { DeadlineError } from '../deadline.js';
 /**
  * The wire under the one Kubernetes client (client.ts): every request of the pass, the webhook
  * and the stats sources goes out here, with the kubeconfig's credentials and one keep-alive pool,
- * and is answered as parsed JSON, or streamed line by line for a watch. client-node's generated
+ * and is answered as parsed JSON, or streamed line by line for a watch. A kubelet read directly
+ * and Prometheus are other servers of the same transport (a connection of their own: address,
+ * TLS trust, headers), so their calls share its deadline and error model. client-node's generated
  * API is not used for them: its model (de)serialiser and node-fetch layers were the largest CPU
  * cost of a 10,000-PVC pass, and the core reads only plain fields, which JSON.parse gives as they
  * are. The node proxy needs it too: connectGetNodeProxyWithPath encodes the slash of
@@ -24,6 +26,8 @@ export interface KubeRequest {
   query?: Readonly<Record<string, string>>;
   /** Sent as JSON. */
   body?: unknown;
+  /** Sent as it is instead of `body` (a Prometheus query's form), with `contentType`. */
+  text?: string;
   /** Of the body; application/json unless a patch type is named. */
   contentType?: string;
 }
@@ -200,6 +204,8 @@ class Call {
   readonly limits: CallLimits;
   readonly expiresAt: number;
   outgoing: http.ClientRequest | undefined;
+  /** Whether the request's connection (TCP and TLS) was made: a deadline before is no connection. */
+  connected = false;
   /** Set for a streamed call: each JSON line of a 2xx answer, as it comes. */
   onEvent: ((event: unknown) => void) | undefined;
   done = false;
@@ -269,7 +275,10 @@ class InFlight {
   private sweep(): void {
     const now = Date.now();
     for (const call of this.calls) {
-      if (now >= call.expiresAt) call.end(abortError(new DeadlineError(call.limits.deadlineMs)));
+      if (now >= call.expiresAt) {
+        const connecting = call.outgoing !== undefined && !call.connected;
+        call.end(abortError(new DeadlineError(call.limits.deadlineMs, connecting)));
+      }
     }
   }
 }
@@ -288,7 +297,8 @@ function abortError(reason: unknown): Error {
  */
 function exchange(target: Target, prepared: Prepared, call: Call, fresh: boolean): void {
   const { request } = call;
-  const payload = request.body === undefined ? undefined : JSON.stringify(request.body);
+  const payload =
+    request.text ?? (request.body === undefined ? undefined : JSON.stringify(request.body));
   let headers = prepared.headers;
   if (payload !== undefined) {
     headers = {
@@ -319,11 +329,22 @@ function exchange(target: Target, prepared: Prepared, call: Call, fresh: boolean
     });
   });
   call.outgoing = outgoing;
+  outgoing.on('socket', (socket) => {
+    const connected = (): void => {
+      call.connected = true;
+    };
+    // A kept-alive socket is connected already; a new one is once its TLS handshake is done.
+    if (!socket.connecting) connected();
+    else socket.once(target.transport === https ? 'secureConnect' : 'connect', connected);
+  });
   outgoing.on('error', (error) => {
     call.end(error);
   });
   outgoing.end(payload);
 }
+
+/** The code of a 2xx answer that is not JSON (a kubelet or gateway that answered something else). */
+export const NOT_JSON = 'ERR_NOT_JSON';
 
 /** A whole answer: the JSON of a 2xx, else an HttpStatusError (a 401 first tries fresh credentials). */
 function answered(
@@ -349,7 +370,10 @@ function answered(
   try {
     value = JSON.parse(text);
   } catch {
-    call.end(new Error(`${call.request.method} ${call.request.path}: the response is not JSON`));
+    const error = new Error(
+      `${call.request.method} ${call.request.path}: the response is not JSON`,
+    );
+    call.end(Object.assign(error, { code: NOT_JSON }));
     return;
   }
   call.succeed(value);

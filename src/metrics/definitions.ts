@@ -117,6 +117,17 @@ export const METRICS = {
     'Managed PVCs in the last run by action and reason.',
     ['action', 'reason'],
   ),
+  // Where the usage came from: --stats-source (docs/metrics.md, "Stats sources").
+  statsSourceErrorsTotal: counter(
+    'pvc_chonker_stats_source_errors_total',
+    'Failed requests to a stats source (one per node for kubelet and kubelet-proxy, one per query for prometheus), by source and reason.',
+    ['source', 'reason'],
+  ),
+  statsSourcePvcs: gauge(
+    'pvc_chonker_stats_source_pvcs',
+    'Managed PVCs whose usage the last run read from this source (kubelet, kubelet-proxy, prometheus).',
+    ['source'],
+  ),
   // One series per managed PVC, as of the last run.
   pvcStatus: gauge(
     'pvc_chonker_pvc_status',

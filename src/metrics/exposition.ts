@@ -172,6 +172,13 @@ function runFamilies(plan: MetricsPlan, out: ChunkBuffer): void {
     Object.entries(summary.unmanaged).map(([reason, n]) => [withLabel('', 'reason', reason), n]),
   );
   labelled(out, 'pvcsByOutcome', outcomeCounts(summary.pvcs));
+  const stats = summary.stats;
+  if (stats !== undefined)
+    labelled(
+      out,
+      'statsSourcePvcs',
+      stats.sources.map((source) => [withLabel('', 'source', source), stats.pvcs[source] ?? 0]),
+    );
   governanceFamilies(summary.pvcs, out);
   labelled(out, 'templateDriftBytes', driftSamples(summary.pvcs));
 }

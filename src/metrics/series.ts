@@ -4,7 +4,14 @@
  * (a map from label text to value per family); the per-PVC gauges are written straight from the
  * outcomes by exposition.ts, so nothing here holds an object per series.
  */
-import type { PvcOutcome, Reason, RunStatus, RunSummary, ThresholdType } from '../core/outcome.js';
+import {
+  STATS_ERROR_REASONS,
+  type PvcOutcome,
+  type Reason,
+  type RunStatus,
+  type RunSummary,
+  type ThresholdType,
+} from '../core/outcome.js';
 import { METRICS, type MetricDefinition } from './definitions.js';
 import { identityOf, namespaceLabelText, pvcLabelText, withLabel } from './text-format.js';
 
@@ -141,6 +148,7 @@ export const COUNTER_FAMILIES: readonly MetricDefinition[] = [
   METRICS.pvcUnhealthyTotal,
   METRICS.wouldExpandTotal,
   METRICS.runsTotal,
+  METRICS.statsSourceErrorsTotal,
 ];
 
 type Series = Map<string, number>;
@@ -176,6 +184,7 @@ interface Counters {
   unhealthy: Series;
   wouldExpand: Series;
   runs: Series;
+  statsErrors: Series;
 }
 
 /**
@@ -219,10 +228,12 @@ function countAll(
     unhealthy: carried(METRICS.pvcUnhealthyTotal),
     wouldExpand: carried(METRICS.wouldExpandTotal),
     runs: carried(METRICS.runsTotal),
+    statsErrors: carried(METRICS.statsSourceErrorsTotal),
   };
   for (const status of RUN_STATUSES) {
     add(counters.runs, withLabel('', 'status', status), status === summary.status ? 1 : 0);
   }
+  countStatsErrors(counters.statsErrors, summary);
   for (const outcome of summary.pvcs) {
     const identity = perPvc
       ? pvcLabelText(outcome.namespace, outcome.name)
@@ -237,7 +248,26 @@ function countAll(
     [METRICS.pvcUnhealthyTotal.name, counters.unhealthy],
     [METRICS.wouldExpandTotal.name, counters.wouldExpand],
     [METRICS.runsTotal.name, counters.runs],
+    [METRICS.statsSourceErrorsTotal.name, counters.statsErrors],
   ]);
+}
+
+/** `reason="…",source="…"`: the label text of a stats source error series (canonical order). */
+export function statsErrorLabelText(source: string, reason: string): string {
+  return withLabel(withLabel('', 'reason', reason), 'source', source);
+}
+
+/**
+ * Every reason of the sources the pass could use starts at 0, so that a source's first failure
+ * is a step increase() sees; then this pass's failures are added.
+ */
+function countStatsErrors(series: Series, summary: RunSummary): void {
+  const report = summary.stats;
+  if (report === undefined) return;
+  for (const source of report.sources)
+    for (const reason of STATS_ERROR_REASONS) add(series, statsErrorLabelText(source, reason), 0);
+  for (const { source, reason, count } of report.errors)
+    add(series, statsErrorLabelText(source, reason), count);
 }
 
 function lastSuccessSeconds(summary: RunSummary, previous: PreviousValues): number {

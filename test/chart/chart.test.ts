@@ -67,6 +67,19 @@ const SECRET_TLS = [
   'webhook.tls.caBundle=' + Buffer.from('-----BEGIN CERTIFICATE-----').toString('base64'),
 ];
 
+/** The stats flags and the values of the chart's `stats` section that set them. */
+const STATS_VALUES: Record<string, string> = {
+  statsSource: 'stats.source',
+  kubeletInsecureSkipTlsVerify: 'stats.kubelet.insecureSkipTlsVerify',
+  kubeletCaFile: 'stats.kubelet.caConfigMap',
+  prometheusUrl: 'stats.prometheus.url',
+  prometheusSelector: 'stats.prometheus.selector',
+  prometheusMaxAge: 'stats.prometheus.maxAge',
+  prometheusHeader: 'stats.prometheus.headers',
+  prometheusBearerTokenFile: 'stats.prometheus.tokenKey',
+  prometheusCaFile: 'stats.prometheus.caKey',
+};
+
 /** Labels only Helm adds; the rest of an object must equal its cronjob/ twin. */
 const HELM_LABELS = [
   'helm.sh/chart',
@@ -259,6 +272,7 @@ describe.skipIf(!HAVE_HELM)('Helm chart charts/pvc-chonker', () => {
       flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
     const values = parseObjects(readFileSync(join(CHART, 'values.yaml'), 'utf8'))[0] as unknown as {
       config: Record<string, unknown>;
+      stats: Record<string, Record<string, unknown> | string>;
     };
     // Connection, output and per-pod flags are not settings of an in-cluster install, and neither
     // are those of a run over several kubeconfig contexts (a central Job, docs/operations.md).
@@ -274,11 +288,21 @@ describe.skipIf(!HAVE_HELM)('Helm chart charts/pvc-chonker', () => {
       // --now fixes the pass's clock, for replay and tests only.
       'now',
     ];
-    const flagKeys = new Set(flags.map(camel).filter((k) => !notSettings.includes(k)));
+    // The stats source's flags have a section of their own (files come from mounted objects).
+    const statsKeys = Object.keys(STATS_VALUES);
+    const flagKeys = new Set(
+      flags.map(camel).filter((k) => !notSettings.includes(k) && !statsKeys.includes(k)),
+    );
+    const statsValue = (path: string): unknown =>
+      path.split('.').reduce<unknown>((o, key) => (o as Record<string, unknown>)[key], values);
 
     expect(help.code, help.stderr).toBe(0);
     expect(Object.keys(values.config).filter((k) => !flagKeys.has(k))).toEqual([]);
     expect([...flagKeys].filter((k) => !(k in values.config))).toEqual([]);
+    expect(statsKeys.filter((k) => !flags.map(camel).includes(k))).toEqual([]);
+    expect(Object.values(STATS_VALUES).filter((path) => statsValue(path) === undefined)).toEqual(
+      [],
+    );
   });
 
   it('does not drift from cronjob/: every object both define is the same', async () => {
@@ -477,5 +501,177 @@ describe.skipIf(!HAVE_HELM || !HAVE_KUBECTL)('the rendered chart applied with re
     expect(JSON.parse(cron.stdout)).toMatchObject({
       spec: { schedule: '*/5 * * * *', jobTemplate: { spec: { completions: 4 } } },
     });
+  });
+});
+
+/**
+ * The stats source's node rules of a rendered or built ClusterRole pvc-chonker, as `resource verb`
+ * pairs: `get` on core nodes and their subresources (TopoLVM's `list` of nodes, a provider's
+ * rule, and Longhorn's own `nodes` are not the source's).
+ */
+function nodeRules(objects: K8sObject[]): string[] {
+  const role = objects.find((o) => keyOf(o) === 'ClusterRole//pvc-chonker') as unknown as {
+    rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[];
+  };
+  return role.rules
+    .filter((r) => r.apiGroups.includes(''))
+    .flatMap((r) => r.resources.flatMap((res) => r.verbs.map((v) => `${res} ${v}`)))
+    .filter((pair) => pair === 'nodes get' || pair.startsWith('nodes/'));
+}
+
+/** `kubectl kustomize` of an overlay of cronjob/ with one component of cronjob/components/. */
+async function withComponent(component: string | undefined): Promise<K8sObject[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'pvc-chonker-profile-'));
+  await run('ln', ['-s', join(ROOT, 'cronjob'), join(dir, 'cronjob')]);
+  const lines = ['resources: [../cronjob]'];
+  if (component !== undefined) lines.push(`components: [../cronjob/components/${component}]`);
+  await run('mkdir', [join(dir, 'overlay')]);
+  await writeFile(join(dir, 'overlay/kustomization.yaml'), `${lines.join('\n')}\n`);
+  const k = await run(KUBECTL, ['kustomize', join(dir, 'overlay')]);
+  expect(k.code, k.stderr).toBe(0);
+  return parseObjects(k.stdout);
+}
+
+/** The three RBAC profiles: a kustomize component and the chart value that render each. */
+const PROFILES: {
+  profile: string;
+  component: string | undefined;
+  values: string[];
+  rules: string[];
+}[] = [
+  {
+    profile: 'default (auto: the kubelet, directly)',
+    component: undefined,
+    values: [],
+    rules: ['nodes get', 'nodes/stats get'],
+  },
+  {
+    profile: 'kubelet-proxy',
+    component: 'kubelet-proxy',
+    values: ['--set', 'stats.source=kubelet-proxy'],
+    rules: ['nodes/proxy get'],
+  },
+  {
+    profile: 'prometheus',
+    component: 'prometheus',
+    values: [
+      '--set',
+      'stats.source=prometheus',
+      '--set',
+      'stats.prometheus.url=http://prometheus-operated.monitoring.svc:9090',
+    ],
+    rules: [],
+  },
+];
+
+describe.skipIf(!HAVE_HELM || !HAVE_KUBECTL)('stats source RBAC profiles', () => {
+  it.each(PROFILES)(
+    '$profile: the chart value and the kustomize component grant the same node rules',
+    async ({ component, values, rules }) => {
+      const built = await withComponent(component);
+      const rendered = await helmTemplate(...values);
+      const keys = ['ClusterRole//pvc-chonker', 'CronJob/pvc-chonker/pvc-chonker'];
+
+      expect(nodeRules(built)).toEqual(rules);
+      expect(nodeRules(rendered)).toEqual(rules);
+      for (const key of keys)
+        expect(
+          normalize(rendered.find((o) => keyOf(o) === key)),
+          `${key}: the chart and cronjob/components differ`,
+        ).toEqual(normalize(built.find((o) => keyOf(o) === key)));
+    },
+  );
+
+  it('no default install holds nodes/proxy anywhere: cronjob/, the chart, the sharded job', async () => {
+    const renders = [
+      await run(KUBECTL, ['kustomize', join(ROOT, 'cronjob')]),
+      await run(HELM, ['template', 'x', CHART]),
+      await run(HELM, ['template', 'x', CHART, '--set', 'sharding.enabled=true']),
+      await run(HELM, ['template', 'x', CHART, '--set', 'webhook.enabled=true']),
+    ];
+    const proxy = await run(HELM, ['template', 'x', CHART, '--set', 'stats.source=kubelet-proxy']);
+
+    for (const render of renders) {
+      expect(render.code, render.stderr).toBe(0);
+      // Not even in a comment: `… | grep -c nodes/proxy` says 0.
+      expect(render.stdout).not.toContain('nodes/proxy');
+    }
+    expect(proxy.stdout).toContain('nodes/proxy');
+  });
+
+  it('passes the Prometheus settings as variables and its Secret, and a kubelet CA, as files', async () => {
+    const objects = await helmTemplate(
+      '--set',
+      'stats.prometheus.url=https://mimir.example:8080/prometheus',
+      '--set',
+      'stats.prometheus.selector=job="kubelet"',
+      '--set',
+      'stats.prometheus.maxAge=2m',
+      '--set',
+      'stats.prometheus.headers={X-Scope-OrgID: tenant-1}',
+      '--set',
+      'stats.prometheus.existingSecret=prometheus-auth',
+      '--set',
+      'stats.prometheus.tokenKey=token',
+      '--set',
+      'stats.prometheus.caKey=ca.crt',
+    );
+    const cron = objects.find((o) => keyOf(o) === 'CronJob/pvc-chonker/pvc-chonker') as unknown as {
+      spec: { jobTemplate: { spec: { template: { spec: Record<string, unknown> } } } };
+    };
+    const pod = cron.spec.jobTemplate.spec.template.spec;
+    const container = (pod['containers'] as Record<string, unknown>[])[0] ?? {};
+    const env = container['env'] as { name: string; value?: string }[];
+
+    expect(nodeRules(objects)).toEqual([]);
+    expect(env.filter((e) => e.name.startsWith('PVC_CHONKER_PROMETHEUS_'))).toEqual([
+      { name: 'PVC_CHONKER_PROMETHEUS_URL', value: 'https://mimir.example:8080/prometheus' },
+      { name: 'PVC_CHONKER_PROMETHEUS_SELECTOR', value: 'job="kubelet"' },
+      { name: 'PVC_CHONKER_PROMETHEUS_MAX_AGE', value: '2m' },
+      { name: 'PVC_CHONKER_PROMETHEUS_HEADER', value: 'X-Scope-OrgID: tenant-1' },
+      {
+        name: 'PVC_CHONKER_PROMETHEUS_BEARER_TOKEN_FILE',
+        value: '/var/run/secrets/pvc-chonker/prometheus/token',
+      },
+      {
+        name: 'PVC_CHONKER_PROMETHEUS_CA_FILE',
+        value: '/var/run/secrets/pvc-chonker/prometheus/ca.crt',
+      },
+    ]);
+    expect(pod['volumes']).toEqual([
+      { name: 'prometheus-auth', secret: { secretName: 'prometheus-auth' } },
+    ]);
+    await validateAll(objects);
+    const kubelet = await helmTemplate('--set', 'stats.kubelet.caConfigMap=kubelet-serving-ca');
+    await validateAll(kubelet);
+    expect(JSON.stringify(kubelet)).toContain(
+      '"name":"PVC_CHONKER_KUBELET_CA_FILE","value":"/var/run/secrets/pvc-chonker/kubelet-ca/ca.crt"',
+    );
+  });
+
+  it('refuses a stats source it does not know, and settings the source does not use', async () => {
+    const cases: [string[], RegExp][] = [
+      [['stats.source=nodes'], /\/stats\/source/],
+      [['stats.source=prometheus'], /\/stats\/prometheus\/url/],
+      [
+        ['stats.source=kubelet-proxy', 'stats.prometheus.url=http://p:9090'],
+        /\/stats\/prometheus\/url/,
+      ],
+      [
+        [
+          'stats.source=prometheus',
+          'stats.prometheus.url=http://p:9090',
+          'stats.kubelet.insecureSkipTlsVerify=true',
+        ],
+        /\/stats\/kubelet\/insecureSkipTlsVerify/,
+      ],
+      [['stats.prometheus.headers={no colon}'], /\/stats\/prometheus\/headers/],
+    ];
+    for (const [sets, message] of cases) {
+      const r = await run(HELM, ['template', 'x', CHART, ...sets.flatMap((s) => ['--set', s])]);
+
+      expect(r.code, sets.join(' ')).not.toBe(0);
+      expect(r.stderr, sets.join(' ')).toMatch(message);
+    }
   });
 });

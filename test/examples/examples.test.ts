@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startSimCluster, type SimCluster, type SimSeed } from '../../sim/index.js';
+import { isWrite } from '../integration/test-cluster.js';
 import {
   HAVE_HELM,
   HAVE_KUBECTL,
@@ -95,7 +96,7 @@ describe.skipIf(!HAVE_KUBECTL)('examples/', () => {
   let cacheDir: string;
 
   beforeEach(async () => {
-    sim = await startSimCluster({ seed: structuredClone(SEED) });
+    sim = await startSimCluster({ seed: structuredClone(SEED), kubelets: true });
     const dir = await mkdtemp(join(tmpdir(), 'examples-'));
     kubeconfig = join(dir, 'kubeconfig');
     cacheDir = join(dir, 'cache');
@@ -197,7 +198,7 @@ describe.skipIf(!HAVE_KUBECTL)('examples/', () => {
   }
 
   function writes(): string[] {
-    return sim.requests.filter((r) => r.method !== 'GET').map((r) => `${r.method} ${r.path}`);
+    return sim.requests.filter(isWrite).map((r) => `${r.method} ${r.path}`);
   }
 
   it('kafka-inodes: the broker short of inodes would grow, by its inode threshold', async () => {

@@ -121,7 +121,13 @@ describe('pvc-chonker run', () => {
     const count = (kind: string): number => kinds.filter((k) => k === kind).length;
     // 7 PVCs at 2 per page: 4 pages.
     expect(count('GET /api/v1/persistentvolumeclaims')).toBe(4);
-    expect(count('GET /api/v1/nodes/NAME/proxy/stats/summary')).toBe(2);
+    // One Node read per node with a managed PVC (its address), then its kubelet, directly.
+    expect(count('GET /api/v1/nodes/NAME')).toBe(2);
+    expect(count('GET /api/v1/nodes/NAME/proxy/stats/summary')).toBe(0);
+    expect(c.kubeletRequests()).toEqual([
+      'node-a GET /stats/summary stats 200',
+      'node-b GET /stats/summary stats 200',
+    ]);
     expect(requests.some((r) => r.path.includes('node-c') || r.path.includes('node-d'))).toBe(
       false,
     );

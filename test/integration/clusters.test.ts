@@ -10,15 +10,13 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startPushgateway, type RunningPushgateway } from '../../bench/prometheus-processes.js';
 import { SIM_TOKEN, startSimCluster, type SimCluster } from '../../sim/index.js';
 import { report, runCli, seed } from './harness.js';
-import { startSimOnly } from './test-cluster.js';
+import { isWrite, startSimOnly } from './test-cluster.js';
 
 type Harness = Awaited<ReturnType<typeof startSimOnly>>;
 
-/** The simulator's non-GET requests, in order. */
+/** The simulator's writes (isWrite: not the kubelets' reviews), in order. */
 function writes(sim: SimCluster): { method: string; path: string }[] {
-  return sim.requests
-    .filter((r) => r.method !== 'GET')
-    .map((r) => ({ method: r.method, path: r.path }));
+  return sim.requests.filter(isWrite).map((r) => ({ method: r.method, path: r.path }));
 }
 
 /** A kubeconfig with one context per simulated cluster, named as given. */

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SimCluster } from '../../sim/index.js';
 import { byName, report, runCli, seed, type Claim } from './harness.js';
-import { startSimOnly } from './test-cluster.js';
+import { isWrite, startSimOnly } from './test-cluster.js';
 import {
   VELERO_BACKUP_CRD,
   VOLUME_SNAPSHOT_CRD,
@@ -20,11 +20,9 @@ import {
 
 type Harness = Awaited<ReturnType<typeof startSimOnly>>;
 
-/** The simulator's non-GET requests, in order. */
+/** The simulator's writes (isWrite: not the kubelets' reviews), in order. */
 function writes(sim: SimCluster): { method: string; path: string }[] {
-  return sim.requests
-    .filter((r) => r.method !== 'GET')
-    .map((r) => ({ method: r.method, path: r.path }));
+  return sim.requests.filter(isWrite).map((r) => ({ method: r.method, path: r.path }));
 }
 
 interface EventObject {

@@ -122,7 +122,7 @@ describe('Warning Events aggregate across runs', () => {
       expect(events[0]).toMatchObject({ count: 2, series: { count: 2 } });
       expect(
         (await h.requests())
-          .filter((r) => r.method === 'POST')
+          .filter((r) => r.method === 'POST' && r.path.endsWith('/events'))
           .map((r) => r.status)
           .sort(),
       ).toEqual([201, 409]);

@@ -6,7 +6,7 @@
 import { expect } from 'vitest';
 import { parseDuration } from '../../src/core/duration.js';
 import { parseQuantity } from '../../src/core/quantity.js';
-import type { LoggedRequest, TestCluster } from './test-cluster.js';
+import { isWrite, type LoggedRequest, type TestCluster } from './test-cluster.js';
 import type { CliResult } from './harness.js';
 
 const PREFIX = 'pvc-chonker.io/';
@@ -221,7 +221,7 @@ function checkDryRuns(requests: readonly LoggedRequest[], runs: readonly RunReco
     );
     if (overlapped) continue;
     const writes = requests.filter(
-      (r) => r.method !== 'GET' && r.startedAt >= run.startedAt && r.startedAt <= run.finishedAt,
+      (r) => isWrite(r) && r.startedAt >= run.startedAt && r.startedAt <= run.finishedAt,
     );
     expect(writes.map((r) => `${r.method} ${r.path}`)).toEqual([]);
   }

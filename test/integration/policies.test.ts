@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  isWrite,
   startSimOnly,
   startTestCluster,
   writes as writesOf,
@@ -332,7 +333,7 @@ describe('groups', () => {
       reason: 'group-sync',
     });
     const requests = await c.requests();
-    expect(requests.filter((r) => r.method !== 'GET')).toEqual([]);
+    expect(requests.filter(isWrite)).toEqual([]);
     // Each custom resource is listed exactly once.
     expect(requests.filter((r) => r.path.endsWith('/pvcpolicies'))).toHaveLength(1);
     expect(requests.filter((r) => r.path.endsWith('/pvcgroups'))).toHaveLength(1);
@@ -388,8 +389,13 @@ describe('explain', () => {
       reason: 'threshold-reached',
       newSize: '11Gi',
     });
+    // Where the usage came from: the node's kubelet, read directly (the default source).
+    expect(e['stats']).toMatchObject({ capacity: '10Gi', source: 'kubelet' });
     expect(text.code).toBe(0);
     expect(text.stdout).toContain('threshold           85%         from policy:db/database');
+    expect(text.stdout).toMatch(
+      /^Stats {6}capacity 10Gi, used \d+\.\d%, inodes .*, from kubelet$/m,
+    );
     expect(Math.max(...text.stdout.split('\n').map((l) => l.length))).toBeLessThanOrEqual(80);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('db/nope not found');

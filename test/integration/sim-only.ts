@@ -24,14 +24,16 @@ export const SIM_ONLY = {
     'an object the API’s validation would refuse, written behind it (as an older CRD version might have let it in)',
   'vanishing-object':
     'an object deleted while a request about it is held: needs a held request, and a PVC deletion waits on its finalizer without a controller-manager',
+  'rbac-profile':
+    'a stats source under an RBAC profile on the simulator’s RBAC and kubelets (a kubelet whose certificate does not verify, one out of reach, a Prometheus sample with an explicit old time, a gateway in front): test/real/stats-profiles.test.ts proves the profiles on the real server with kubectl apply -k, and stats-table.test.ts runs the three sources on both clusters',
   'no-cluster':
     'checks the CLI alone (usage errors, an unreachable server): nothing a cluster does is involved',
 } as const;
 
 export type SimOnlyReason = keyof typeof SIM_ONLY;
 
-/** Skipped on the real server, for `reason`. */
-function skippedHere(reason: SimOnlyReason): boolean {
+/** Skipped on the real server, for `reason` (for a file that builds its own simulator). */
+export function skippedHere(reason: SimOnlyReason): boolean {
   return CLUSTER === 'real' && reason in SIM_ONLY;
 }
 

@@ -15,8 +15,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listBody } from '../../sim/api.js';
 import type { JsonObject } from '../../sim/json.js';
+import type { KubeletRequest } from '../../sim/kubelet-server.js';
 import { resourceForKind, type SimKind } from '../../sim/resources.js';
 import {
+  SIM_KUBELET_USER,
   SIM_TOKEN,
   startSimCluster,
   type KeyPair,
@@ -107,6 +109,16 @@ export interface TestCluster {
   settle(): Promise<void>;
   /** Every request made to the cluster except the harness's own, in the order received. */
   requests(): Promise<LoggedRequest[]>;
+  /**
+   * The requests the nodes' kubelets answered, directly or through the node proxy, in order:
+   * `node METHOD path subresource status` (the subresource their SubjectAccessReview asked for).
+   */
+  kubeletRequests(): string[];
+  /**
+   * The nodes' kubelets as a scraper reaches them (`host:port` by node: loopback on the
+   * simulator, 192.0.2.1 on the real tier) and the CA of their serving certificates.
+   */
+  kubeletTargets(): { targets: Record<string, string>; caPem: string };
   /** The simulator itself, for what only it can do (sim-only.ts); undefined on the real server. */
   sim: SimCluster | undefined;
   close(): Promise<void>;
@@ -182,6 +194,9 @@ async function startSimTestCluster(
 ): Promise<TestCluster> {
   const sim = await startSimCluster({
     seed,
+    // A kubelet reached directly for each node, as in a real cluster: the CLI's default source
+    // reads them (the real tier's fake kubelets answer the same way).
+    kubelets: true,
     ...(options.crds === true ? { crds: CRDS } : {}),
     resizeDelayMs: options.resizeDelayMs ?? 50,
     ...(options.latencyMs === undefined ? {} : { latencyMs: options.latencyMs }),
@@ -232,7 +247,8 @@ async function startSimTestCluster(
     requests() {
       return Promise.resolve(
         sim.requests
-          .filter((r) => r.user !== HARNESS_USER)
+          // Nor the kubelets' reviews: the real tier's kubelets ask them as the admin.
+          .filter((r) => r.user !== HARNESS_USER && r.user !== SIM_KUBELET_USER)
           .map((r) => ({
             method: r.method,
             path: r.path,
@@ -245,6 +261,16 @@ async function startSimTestCluster(
           })),
       );
     },
+    kubeletRequests: () =>
+      [...sim.kubelets.values()].flatMap((k) =>
+        k.requests.map((r) => kubeletLine({ node: k.nodeName, ...r })),
+      ),
+    kubeletTargets: () => ({
+      targets: Object.fromEntries(
+        [...sim.kubelets.values()].map((k) => [k.nodeName, `${k.host}:${String(k.port)}`]),
+      ),
+      caPem: sim.kubeletCaPem ?? '',
+    }),
     async close() {
       await sim.close();
       await rm(dir, { recursive: true, force: true });
@@ -252,9 +278,21 @@ async function startSimTestCluster(
   };
 }
 
-/** The writes among the requests (anything but GET), as `METHOD path`. */
+/** One line of kubeletRequests(). */
+export function kubeletLine(call: KubeletRequest & { node: string }): string {
+  return `${call.node} ${call.method} ${call.path} ${call.subresource} ${call.status}`;
+}
+
+/**
+ * Whether a request may change something: every method but GET, except the reviews (a
+ * TokenReview or an access review is a POST that asks a question and stores nothing; the
+ * kubelets send them for every request, pvc-chonker's `auto` source one per pass).
+ */
+export function isWrite(request: { method: string; path: string }): boolean {
+  return request.method !== 'GET' && !request.path.endsWith('reviews');
+}
+
+/** The writes among the requests (see isWrite), as `METHOD path`. */
 export async function writes(cluster: TestCluster): Promise<string[]> {
-  return (await cluster.requests())
-    .filter((r) => r.method !== 'GET')
-    .map((r) => `${r.method} ${r.path}`);
+  return (await cluster.requests()).filter(isWrite).map((r) => `${r.method} ${r.path}`);
 }

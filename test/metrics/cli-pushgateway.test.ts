@@ -102,7 +102,7 @@ describe.skipIf(!READY)(
     let kubeconfig: string;
 
     beforeAll(async () => {
-      sim = await startSimCluster({ seed: SEED, resizeDelayMs: 10 });
+      sim = await startSimCluster({ seed: SEED, resizeDelayMs: 10, kubelets: true });
       pg = await startPushgateway();
       dir = await mkdtemp(join(tmpdir(), 'pvc-chonker-cli-'));
       kubeconfig = join(dir, 'kubeconfig');

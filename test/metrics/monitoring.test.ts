@@ -114,6 +114,8 @@ describe('Grafana dashboard', () => {
         'Run duration',
         'PVCs by policy',
         'PVC groups',
+        'PVCs read by stats source',
+        'Stats source errors by reason',
         'Soonest full (days, forecast)',
         'Soonest at max size (days, forecast)',
       ]),

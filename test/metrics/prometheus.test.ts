@@ -105,13 +105,21 @@ describe('Pushgateway → Prometheus → dashboard and alerts', () => {
       policy: 'db',
       group: 'es-data',
     });
+    // Read from the kubelets, one node refusing each run (its PVCs read through the proxy).
+    const stats = {
+      sources: ['kubelet', 'kubelet-proxy'] as const,
+      pvcs: { kubelet: 3, 'kubelet-proxy': 1 },
+      errors: [{ source: 'kubelet' as const, reason: 'forbidden' as const, count: 1 }],
+    };
     const t1 = new Date(Date.now() - 120_000);
     const t2 = new Date(Date.now() - 60_000);
 
     for (const finishedAt of [t1, t2]) {
       const pvcs = [expanded('web', { provider: 'aws', group: 'es-data' }), atMax, failing, broken];
-      await publishMetrics(summary(pvcs, { finishedAt }), parsed.value, { log });
-      await publishMetrics(summary([...pvcs, ...quiet], { finishedAt }), problems.value, { log });
+      await publishMetrics(summary(pvcs, { finishedAt, stats }), parsed.value, { log });
+      await publishMetrics(summary([...pvcs, ...quiet], { finishedAt, stats }), problems.value, {
+        log,
+      });
       await scraped(prom, finishedAt, 'c1');
       await scraped(prom, finishedAt, 'c2');
     }

@@ -673,3 +673,75 @@ describe('policy and group labels', () => {
     expect(samples(families, 'pvc_chonker_group_requested_bytes')).toEqual([]);
   });
 });
+
+describe('stats sources', () => {
+  const report = {
+    sources: ['kubelet', 'kubelet-proxy'] as const,
+    pvcs: { kubelet: 7, 'kubelet-proxy': 2 },
+    errors: [
+      { source: 'kubelet' as const, reason: 'unreachable' as const, count: 1 },
+      { source: 'kubelet' as const, reason: 'forbidden' as const, count: 2 },
+    ],
+  };
+
+  it('counts each failed request by source and reason, every other reason of the sources at 0', () => {
+    const families = buildFamilies(
+      summary([expanded('web')], { stats: report }),
+      NO_PREVIOUS_VALUES,
+    );
+    const errors = samples(families, 'pvc_chonker_stats_source_errors_total');
+
+    expect(errors).toHaveLength(2 * 8);
+    expect(
+      value(families, 'pvc_chonker_stats_source_errors_total', {
+        source: 'kubelet',
+        reason: 'forbidden',
+      }),
+    ).toBe(2);
+    expect(
+      value(families, 'pvc_chonker_stats_source_errors_total', {
+        source: 'kubelet',
+        reason: 'unreachable',
+      }),
+    ).toBe(1);
+    expect(
+      value(families, 'pvc_chonker_stats_source_errors_total', {
+        source: 'kubelet-proxy',
+        reason: 'tls',
+      }),
+    ).toBe(0);
+    expect(samples(families, 'pvc_chonker_stats_source_pvcs')).toEqual([
+      { labels: { source: 'kubelet' }, value: 7 },
+      { labels: { source: 'kubelet-proxy' }, value: 2 },
+    ]);
+  });
+
+  it('carries the errors forward from the previous push, even of a source no longer used', () => {
+    const previous = previousOf(
+      'pvc_chonker_stats_source_errors_total{reason="forbidden",source="kubelet"} 5',
+      'pvc_chonker_stats_source_errors_total{reason="timeout",source="prometheus"} 3',
+    );
+
+    const families = buildFamilies(summary([expanded('web')], { stats: report }), previous);
+
+    expect(
+      value(families, 'pvc_chonker_stats_source_errors_total', {
+        source: 'kubelet',
+        reason: 'forbidden',
+      }),
+    ).toBe(7);
+    expect(
+      value(families, 'pvc_chonker_stats_source_errors_total', {
+        source: 'prometheus',
+        reason: 'timeout',
+      }),
+    ).toBe(3);
+  });
+
+  it('writes neither family for a summary without stats (tests, a pass that failed before)', () => {
+    const families = buildFamilies(summary([expanded('web')]), NO_PREVIOUS_VALUES);
+
+    expect(samples(families, 'pvc_chonker_stats_source_errors_total')).toEqual([]);
+    expect(samples(families, 'pvc_chonker_stats_source_pvcs')).toEqual([]);
+  });
+});

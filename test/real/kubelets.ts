@@ -1,23 +1,34 @@
 /**
- * What the real tier lacks beside the API server: kubelets that answer the node proxy's
- * /stats/summary, and the CSI resizer plus the kubelet's filesystem growth. Both read the real
- * server's objects, so a Summary is what a kubelet would report for what the server holds.
+ * What the real tier lacks beside the API server: kubelets that answer /stats/summary (through
+ * the node proxy or directly), and the CSI resizer plus the kubelet's filesystem growth. Both
+ * read the real server's objects, so a Summary is what a kubelet would report for what the server
+ * holds.
  */
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { parseQuantity } from '../../src/core/quantity.js';
 import { buildSummary, usageFrom, type VolumeUsage } from '../../sim/kubelet.js';
+import {
+  startFakeKubelet,
+  type FakeKubelet,
+  type KubeletRequest,
+} from '../../sim/kubelet-server.js';
 import type { JsonObject } from '../../sim/json.js';
 import type { SimVolumeUsage } from '../../sim/seed.js';
 import { NETNS_ADDRESS, type RealCluster } from './cluster.js';
 
+export type KubeletCall = KubeletRequest & { node: string };
+
 export interface FakeKubelets {
   /** The port each node's kubelet listens on, at NETNS_ADDRESS. */
   port(node: string): number;
+  /** Every node's kubelet as `NETNS_ADDRESS:port`, by node. */
+  targets(): Record<string, string>;
   /** As the simulated cluster's setUsage: a new inode total scales with the claim from now on. */
   setUsage(namespace: string, pvc: string, usage: Partial<SimVolumeUsage>): Promise<void>;
   /** Requests each kubelet answered, in order (`node path`). */
   requests: string[];
+  /** The same, with who the kubelet's TokenReview or certificate said the caller is, and the answer. */
+  calls: KubeletCall[];
   close(): Promise<void>;
 }
 
@@ -38,8 +49,25 @@ async function items(cluster: RealCluster, path: string): Promise<JsonObject[]> 
 }
 
 /**
+ * kubeadm's binding of the API server's kubelet client (its certificate's O) to cluster-admin:
+ * the kubelets authorize the node proxy's calls with a SubjectAccessReview, as real ones do.
+ */
+const KUBELET_CLIENT_BINDING = {
+  apiVersion: 'rbac.authorization.k8s.io/v1',
+  kind: 'ClusterRoleBinding',
+  metadata: { name: 'kubeadm:cluster-admins' },
+  roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+  subjects: [
+    { apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'kubeadm:cluster-admins' },
+  ],
+};
+
+/**
  * One HTTPS kubelet per node at NETNS_ADDRESS, with a serving certificate of the cluster's CA
- * (the API server does not verify kubelets unless told to, as on a kubeadm cluster).
+ * (the API server does not verify kubelets unless told to, as on a kubeadm cluster), in webhook
+ * mode (sim/kubelet-server.ts): the API server's client certificate or a bearer token, checked
+ * with a TokenReview, then a SubjectAccessReview against this API server (as the admin), so
+ * `/stats/*` needs `nodes/stats` whether it comes through the node proxy or directly.
  */
 export async function startKubelets(
   cluster: RealCluster,
@@ -48,7 +76,15 @@ export async function startKubelets(
   const serving = await cluster.ca.issueServingCertificate([NETNS_ADDRESS]);
   const usage = new Map<string, VolumeUsage>();
   const requests: string[] = [];
-  const servers = new Map<string, https.Server>();
+  const calls: KubeletCall[] = [];
+  const servers = new Map<string, FakeKubelet>();
+  const bound = await cluster.request(
+    'POST',
+    '/apis/rbac.authorization.k8s.io/v1/clusterrolebindings',
+    KUBELET_CLIENT_BINDING,
+  );
+  if (bound.status !== 201 && bound.status !== 409)
+    throw new Error(`binding the kubelet client: HTTP ${bound.status}`);
 
   async function summary(node: string): Promise<JsonObject> {
     const [nodeObject, pods, pvcs] = await Promise.all([
@@ -77,35 +113,36 @@ export async function startKubelets(
   }
 
   for (const node of nodes) {
-    const server = https.createServer(
-      { key: serving.keyPem, cert: serving.certPem },
-      (request, response) => {
-        requests.push(`${node} ${request.url ?? ''}`);
-        if (request.url?.split('?')[0] !== '/stats/summary') {
-          response.writeHead(404).end('404 page not found\n');
-          return;
-        }
+    const kubelet = await startFakeKubelet({
+      nodeName: node,
+      host: NETNS_ADDRESS,
+      serving,
+      clientCaPem: cluster.ca.caPem,
+      apiServer: { url: cluster.url, caPem: cluster.ca.caPem, token: cluster.adminToken },
+      summary: () =>
         summary(node).then(
-          (body) => {
-            response.writeHead(200, { 'content-type': 'application/json' });
-            response.end(JSON.stringify(body));
-          },
-          (error: unknown) => {
-            response.writeHead(500).end(String(error));
-          },
-        );
+          (json) => ({ status: 200, json }),
+          (error: unknown) => ({ status: 500, text: String(error) }),
+        ),
+      onRequest: (request) => {
+        requests.push(`${node} ${request.path}`);
+        calls.push({ node, ...request });
       },
-    );
-    await new Promise<void>((resolve) => server.listen(0, NETNS_ADDRESS, resolve));
-    servers.set(node, server);
+    });
+    servers.set(node, kubelet);
   }
 
   return {
     requests,
+    calls,
+    targets: () =>
+      Object.fromEntries(
+        [...servers].map(([node, kubelet]) => [node, `${NETNS_ADDRESS}:${String(kubelet.port)}`]),
+      ),
     port(node) {
-      const server = servers.get(node);
-      if (server === undefined) throw new Error(`no kubelet for node ${node}`);
-      return (server.address() as AddressInfo).port;
+      const kubelet = servers.get(node);
+      if (kubelet === undefined) throw new Error(`no kubelet for node ${node}`);
+      return kubelet.port;
     },
     async setUsage(namespace, pvc, given) {
       const key = `${namespace}/${pvc}`;
@@ -119,17 +156,7 @@ export async function startKubelets(
       usage.set(key, usageFrom(given, usage.get(key), claim));
     },
     async close() {
-      await Promise.all(
-        [...servers.values()].map(
-          (server) =>
-            new Promise<void>((resolve) => {
-              server.closeAllConnections();
-              server.close(() => {
-                resolve();
-              });
-            }),
-        ),
-      );
+      await Promise.all([...servers.values()].map((kubelet) => kubelet.close()));
     },
   };
 }

@@ -79,7 +79,7 @@ async function documentedGrants(): Promise<Grant[]> {
   const doc = await readFile(join(ROOT, 'docs/security.md'), 'utf8');
   const table = doc.slice(
     doc.indexOf('## RBAC of the CronJob'),
-    doc.indexOf('### The `nodes/proxy`'),
+    doc.indexOf('### Where usage is read'),
   );
   const grants: Grant[] = [];
   for (const row of table.split('\n').filter((l) => l.startsWith('| `'))) {
@@ -183,8 +183,9 @@ describe.skipIf(unavailable !== undefined)('the pass as its ServiceAccount', () 
   }
 
   // First, while nothing has been expanded yet.
-  it('a dry run decides, reads stats through the node proxy, and writes nothing', async () => {
+  it('a dry run decides, reads the kubelets directly (nodes/stats), and writes nothing', async () => {
     const from = (await cluster.audit()).length;
+    const calls = kubelets.calls.length;
 
     const result = await cli('--dry-run');
 
@@ -192,16 +193,23 @@ describe.skipIf(unavailable !== undefined)('the pass as its ServiceAccount', () 
     expect(byName(report(result), 'full')).toMatchObject({
       action: 'would-expand',
       newSize: '11Gi',
+      source: 'kubelet',
     });
     const entries = await auditOf(cluster, SA_USER, from);
     expect(entries.filter((e) => WRITE_VERBS.includes(e.verb))).toEqual([]);
     expect(entries.filter((e) => e.status >= 400)).toEqual([]);
+    // The Node for its address, then its kubelet, which checked the token and nodes/stats.
     expect(entries).toContainEqual(
+      expect.objectContaining({ verb: 'get', resource: 'nodes', uri: '/api/v1/nodes/node-a' }),
+    );
+    expect(entries.filter((e) => e.subresource === 'proxy')).toEqual([]);
+    expect(kubelets.calls.slice(calls)).toContainEqual(
       expect.objectContaining({
-        verb: 'get',
-        resource: 'nodes',
-        subresource: 'proxy',
-        uri: '/api/v1/nodes/node-a/proxy/stats/summary',
+        node: 'node-a',
+        path: '/stats/summary',
+        user: SA_USER,
+        subresource: 'stats',
+        status: 200,
       }),
     );
     expect(await requestOf('db', 'full')).toBe('10Gi');
@@ -308,14 +316,16 @@ describe.skipIf(unavailable !== undefined)('the pass as its ServiceAccount', () 
     ['create', 'pods', ['-n', 'pvc-chonker'], false],
     ['create', 'jobs.batch', ['-n', 'pvc-chonker'], false],
     ['create', 'serviceaccounts', ['--subresource=token', '-n', 'pvc-chonker'], false],
-    ['get', 'nodes', [], false],
     ['create', 'nodes', ['--subresource=proxy'], false],
+    ['get', 'nodes', ['--subresource=proxy'], false],
+    ['get', 'nodes', ['--subresource=log'], false],
     ['patch', 'persistentvolumes', [], false],
     ['patch', 'pvcpolicies.pvc-chonker.io', ['-n', 'db'], false],
     ['delete', 'events', ['-n', 'db'], false],
     ['escalate', 'clusterroles.rbac.authorization.k8s.io', [], false],
     ['patch', 'persistentvolumeclaims', ['-n', 'db'], true],
-    ['get', 'nodes', ['--subresource=proxy'], true],
+    ['get', 'nodes', [], true],
+    ['get', 'nodes', ['--subresource=stats'], true],
     ['patch', 'pvcgroups.pvc-chonker.io', ['--subresource=status'], true],
     ['patch', 'pvcpolicies.pvc-chonker.io', ['--subresource=status', '-n', 'db'], true],
     ['list', 'volumesnapshots.snapshot.storage.k8s.io', ['-A'], true],

@@ -10,6 +10,7 @@ import type { SimSeed } from '../../sim/index.js';
 import {
   CLI_TOKEN,
   CLI_USER,
+  kubeletLine,
   objectAccess,
   type LoggedRequest,
   type TestCluster,
@@ -100,6 +101,12 @@ export async function startRealTestCluster(
           .map(toLoggedRequest)
           .sort((a, b) => a.startedAt - b.startedAt);
       },
+      // Sorted by node, as the simulator's are (one kubelet after the other).
+      kubeletRequests: () =>
+        [...kubelets.calls]
+          .sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0))
+          .map(kubeletLine),
+      kubeletTargets: () => ({ targets: kubelets.targets(), caPem: cluster.ca.caPem }),
       async close() {
         resizer.close();
         await kubelets.close();

@@ -56,6 +56,25 @@ describe('pvc-chonker-sim arguments', () => {
     });
   });
 
+  it('turns on RBAC (with authentication only) and the direct kubelets', () => {
+    const parsed = parseSimArgs(
+      ['--seed', 'f', '--token', 'u=t', '--rbac', '--kubelets'],
+      '/tmp/x',
+    );
+    const without = parseSimArgs(['--seed', 'f', '--rbac'], '/tmp/x');
+
+    expect(parsed.ok && parsed.config.options).toMatchObject({
+      authentication: { tokens: { t: 'u' } },
+      rbac: true,
+      kubelets: true,
+    });
+    expect(without).toEqual({
+      ok: false,
+      help: false,
+      error: '--rbac needs authentication (--token or --anonymous-auth)',
+    });
+  });
+
   it('turns on TLS and authentication with --tls, --token and --anonymous-auth', () => {
     const parsed = parseSimArgs(
       [

@@ -121,7 +121,7 @@ describe.skipIf(!IMAGE_NODE)('the image, built as the Dockerfile does', () => {
     }
 
     const seed = await loadSeed(join(ROOT, 'test/fixtures/sim/demo-fleet.yaml'));
-    sim = await startSimCluster({ seed, resizeDelayMs: 50 });
+    sim = await startSimCluster({ seed, resizeDelayMs: 50, kubelets: true });
     ec2 = await startEc2Fake({ volumes: ebsVolumesFromSeed(seed) });
     kubeconfig = join(app, 'kubeconfig');
     await sim.writeKubeconfig(kubeconfig);

@@ -63,6 +63,18 @@ describe('the JSON report, made row by row', () => {
   });
 });
 
+describe('a row names where its usage was read', () => {
+  it.each([
+    ['kubelet', 'kubelet'],
+    ['prometheus', 'prometheus'],
+    [undefined, null],
+  ] as const)('source %s → %s', (source, shown) => {
+    const row = outcomeJson({ ...outcome('data'), source });
+
+    expect(row['source']).toBe(shown);
+  });
+});
+
 describe('the report of a pass that could not complete', () => {
   const failed = (pvcs: PvcOutcome[]): RunSummary => ({
     ...summary(pvcs),

@@ -71,10 +71,67 @@ Called with (dict "root" $ "omit" (list "jobName")): the omitted keys are set by
   value: /var/run/secrets/pvc-chonker/pushgateway/{{ .tokenKey }}
 {{- end }}
 {{- end }}
+{{- include "pvc-chonker.statsEnv" . }}
 {{- with .Values.extraEnv }}
 {{ toYaml . }}
 {{- end }}
 {{- end }}
+{{- end -}}
+
+{{/* The stats source's settings (.Values.stats): PVC_CHONKER_STATS_SOURCE and its options. */}}
+{{- define "pvc-chonker.statsEnv" -}}
+{{- with .Values.stats }}
+{{- if ne .source "auto" }}
+- name: PVC_CHONKER_STATS_SOURCE
+  value: {{ .source | quote }}
+{{- end }}
+{{- if .kubelet.insecureSkipTlsVerify }}
+- name: PVC_CHONKER_KUBELET_INSECURE_SKIP_TLS_VERIFY
+  value: 'true'
+{{- end }}
+{{- if .kubelet.caConfigMap }}
+- name: PVC_CHONKER_KUBELET_CA_FILE
+  value: /var/run/secrets/pvc-chonker/kubelet-ca/{{ .kubelet.caKey }}
+{{- end }}
+{{- with .prometheus }}
+{{- if .url }}
+- name: PVC_CHONKER_PROMETHEUS_URL
+  value: {{ .url | quote }}
+{{- end }}
+{{- if .selector }}
+- name: PVC_CHONKER_PROMETHEUS_SELECTOR
+  value: {{ .selector | quote }}
+{{- end }}
+{{- if .maxAge }}
+- name: PVC_CHONKER_PROMETHEUS_MAX_AGE
+  value: {{ .maxAge | quote }}
+{{- end }}
+{{- if .headers }}
+- name: PVC_CHONKER_PROMETHEUS_HEADER
+  value: {{ join "\n" .headers | quote }}
+{{- end }}
+{{- if and .existingSecret .tokenKey }}
+- name: PVC_CHONKER_PROMETHEUS_BEARER_TOKEN_FILE
+  value: /var/run/secrets/pvc-chonker/prometheus/{{ .tokenKey }}
+{{- end }}
+{{- if and .existingSecret .caKey }}
+- name: PVC_CHONKER_PROMETHEUS_CA_FILE
+  value: /var/run/secrets/pvc-chonker/prometheus/{{ .caKey }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{/*
+The source the pass really uses: auto is prometheus when a Prometheus URL is set, else kubelet.
+It decides the ClusterRole's node rules (templates/rbac.yaml).
+*/}}
+{{- define "pvc-chonker.statsSource" -}}
+{{- if eq .Values.stats.source "auto" -}}
+{{- if .Values.stats.prometheus.url }}prometheus{{ else }}kubelet{{ end -}}
+{{- else -}}
+{{- .Values.stats.source -}}
+{{- end -}}
 {{- end -}}
 
 {{/* The parts of the pod spec shared by the CronJob, the sharded CronJob and the webhook. */}}
@@ -119,22 +176,49 @@ securityContext:
     drop: ['ALL']
 {{- end -}}
 
-{{/* The Pushgateway credentials as a read-only volume, when configured. */}}
+{{/*
+The Pushgateway credentials, the kubelets' CA bundle and the Prometheus credentials as read-only
+volumes, when configured.
+*/}}
 {{- define "pvc-chonker.authVolumeMounts" -}}
-{{- if .Values.pushgatewayAuth.type }}
+{{- if or .Values.pushgatewayAuth.type .Values.stats.kubelet.caConfigMap .Values.stats.prometheus.existingSecret }}
 volumeMounts:
+{{- if .Values.pushgatewayAuth.type }}
   - name: pushgateway-auth
     mountPath: /var/run/secrets/pvc-chonker/pushgateway
     readOnly: true
 {{- end }}
+{{- if .Values.stats.kubelet.caConfigMap }}
+  - name: kubelet-ca
+    mountPath: /var/run/secrets/pvc-chonker/kubelet-ca
+    readOnly: true
+{{- end }}
+{{- if .Values.stats.prometheus.existingSecret }}
+  - name: prometheus-auth
+    mountPath: /var/run/secrets/pvc-chonker/prometheus
+    readOnly: true
+{{- end }}
+{{- end }}
 {{- end -}}
 
 {{- define "pvc-chonker.authVolumes" -}}
-{{- if .Values.pushgatewayAuth.type }}
+{{- if or .Values.pushgatewayAuth.type .Values.stats.kubelet.caConfigMap .Values.stats.prometheus.existingSecret }}
 volumes:
+{{- if .Values.pushgatewayAuth.type }}
   - name: pushgateway-auth
     secret:
       secretName: {{ .Values.pushgatewayAuth.existingSecret }}
+{{- end }}
+{{- if .Values.stats.kubelet.caConfigMap }}
+  - name: kubelet-ca
+    configMap:
+      name: {{ .Values.stats.kubelet.caConfigMap }}
+{{- end }}
+{{- if .Values.stats.prometheus.existingSecret }}
+  - name: prometheus-auth
+    secret:
+      secretName: {{ .Values.stats.prometheus.existingSecret }}
+{{- end }}
 {{- end }}
 {{- end -}}
 

@@ -1,0 +1,162 @@
+/**
+ * Usage from the kubelets, one Summary API call per node that mounts managed PVCs: through a
+ * primary reader (the kubelet directly, or through the API server's node proxy) and, for `auto`,
+ * a fallback to the proxy for a node whose kubelet refuses or cannot be reached, when the
+ * ServiceAccount may use it. A node that fails costs only its own PVCs.
+ */
+import type { Logger } from 'pino';
+import type { StatsErrorReason } from '../core/outcome.js';
+import { pvcKey, type PvcRef, type StatsLookup, type StatsSourceName } from '../core/pvc.js';
+import { mapWithConcurrency } from '../concurrency.js';
+import type { VolumeStatsSource } from '../ports.js';
+import { parseSummary } from './kubelet-summary.js';
+import { describeFailure, reasonOf } from './source-error.js';
+import type { StatsTally } from './tally.js';
+
+/** One way to a node's Summary API. */
+export interface NodeSummaryReader {
+  readonly source: Extract<StatsSourceName, 'kubelet' | 'kubelet-proxy'>;
+  /** The parsed /stats/summary answer; throws on any failure, under its own deadline. */
+  read(node: string): Promise<unknown>;
+  /** How a failure reads in a PVC's detail, e.g. "kubelet stats from node n1 failed: timed out". */
+  failure(node: string, description: string): string;
+}
+
+/** Whether the fallback may be used: asked once per pass, the first time it is needed. */
+export type Permission = { allowed: true } | { allowed: false; why: string };
+
+export interface Fallback {
+  reader: NodeSummaryReader;
+  permitted: () => Promise<Permission>;
+}
+
+/**
+ * Failures after which the proxy may do better: a refusal, or a kubelet out of reach (no
+ * connection, a certificate that does not verify, no address). Not a kubelet that accepted the
+ * connection and then failed or did not answer in time: the proxy would reach the same kubelet.
+ */
+const FALLS_BACK: ReadonlySet<StatsErrorReason> = new Set<StatsErrorReason>([
+  'unauthorized',
+  'forbidden',
+  'unreachable',
+  'tls',
+  'no-address',
+]);
+
+export interface NodeStatsOptions {
+  primary: NodeSummaryReader;
+  fallback: Fallback | undefined;
+  /** Nodes asked at once. */
+  concurrency: number;
+  /** Aborts in-flight calls once the run gives up on them (after the shutdown grace). */
+  signal: AbortSignal;
+  log: Logger;
+  tally: StatsTally;
+}
+
+type NodeOutcome =
+  | {
+      ok: true;
+      summary: unknown;
+      source: NodeSummaryReader['source'];
+      /** Why the primary failed, when the fallback answered. */
+      fellBackFrom?: StatsErrorReason;
+    }
+  | { ok: false; detail: string; source: NodeSummaryReader['source']; reason: StatsErrorReason };
+
+/** Memoises the permission check: one SelfSubjectAccessReview per pass at most. */
+function once(check: () => Promise<Permission>): () => Promise<Permission> {
+  let result: Promise<Permission> | undefined;
+  return () => (result ??= check());
+}
+
+export function createNodeStatsSource(options: NodeStatsOptions): VolumeStatsSource {
+  const { primary, log, tally, signal } = options;
+  const fallback =
+    options.fallback === undefined
+      ? undefined
+      : { ...options.fallback, permitted: once(options.fallback.permitted) };
+
+  /** One reader's attempt; a failure is counted unless the run itself was stopped. */
+  const attempt = async (reader: NodeSummaryReader, node: string): Promise<NodeOutcome> => {
+    try {
+      return { ok: true, summary: await reader.read(node), source: reader.source };
+    } catch (error) {
+      const reason = reasonOf(error);
+      if (!signal.aborted) tally.failed(reader.source, reason);
+      const detail = reader.failure(node, describeFailure(error, signal));
+      return { ok: false, detail, source: reader.source, reason };
+    }
+  };
+
+  const readNode = async (node: string): Promise<NodeOutcome> => {
+    const first = await attempt(primary, node);
+    if (first.ok || fallback === undefined || signal.aborted || !FALLS_BACK.has(first.reason))
+      return first;
+    const permission = await fallback.permitted();
+    if (!permission.allowed)
+      return {
+        ...first,
+        detail: `${first.detail}; no fallback through the API server: ${permission.why}`,
+      };
+    const second = await attempt(fallback.reader, node);
+    if (second.ok) {
+      log.debug(
+        { node, reason: first.reason, err: first.detail },
+        'kubelet read through the API server proxy',
+      );
+      return { ...second, fellBackFrom: first.reason };
+    }
+    return { ...second, detail: `${first.detail}; through the API server: ${second.detail}` };
+  };
+
+  return {
+    async collect(pvcsByNode) {
+      const result = new Map<string, StatsLookup>();
+      const fellBack: Partial<Record<StatsErrorReason, number>> = {};
+      await mapWithConcurrency([...pvcsByNode], options.concurrency, async ([node, pvcs]) => {
+        const outcome = await readNode(node);
+        const reason = outcome.ok ? outcome.fellBackFrom : undefined;
+        if (reason !== undefined) fellBack[reason] = (fellBack[reason] ?? 0) + 1;
+        record(result, { node, pvcs, outcome }, options);
+      });
+      const nodes = Object.values(fellBack).reduce((sum, n) => sum + n, 0);
+      if (nodes > 0)
+        log.info({ nodes, reasons: fellBack }, 'kubelets read through the API server proxy');
+      return result;
+    },
+  };
+}
+
+/** Each of the node's PVCs gets its stats, or the node's failure. */
+function record(
+  result: Map<string, StatsLookup>,
+  read: { node: string; pvcs: readonly PvcRef[]; outcome: NodeOutcome },
+  options: NodeStatsOptions,
+): void {
+  const { node, pvcs, outcome } = read;
+  const { source } = outcome;
+  if (!outcome.ok) {
+    options.log.warn(
+      { node, pvcs: pvcs.length, source, reason: outcome.reason, err: outcome.detail },
+      'kubelet stats unavailable',
+    );
+    for (const pvc of pvcs)
+      result.set(pvcKey(pvc), { kind: 'unavailable', detail: outcome.detail, source });
+    return;
+  }
+  const keys = pvcs.map(pvcKey);
+  const stats = parseSummary(outcome.summary, new Set(keys));
+  let found = 0;
+  for (const key of keys) {
+    const entry = stats.get(key);
+    if (entry === undefined) {
+      const detail = `node ${node} reported no stats for the volume`;
+      result.set(key, { kind: 'unavailable', detail, source });
+    } else {
+      found++;
+      result.set(key, { kind: 'found', stats: entry, source });
+    }
+  }
+  options.tally.read(source, found);
+}

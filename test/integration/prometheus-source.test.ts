@@ -1,0 +1,429 @@
+/**
+ * The prometheus source against Debian's real `prometheus`, which scrapes the sim's kubelets'
+ * /metrics over HTTPS (its own token, authorized by the kubelets as nodes/metrics) on loopback;
+ * the CLI runs as the ServiceAccount of the prometheus profile (no node access). Covers a series
+ * that is absent, a stale one, a selector, a gateway in front that demands a tenant header and a
+ * token over TLS, Prometheus stopped. The table that drives one fleet through the three sources,
+ * on both clusters, is stats-table.test.ts.
+ */
+import { execFileSync } from 'node:child_process';
+import { createServer as createHttpsServer, type Server } from 'node:https';
+import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { readFile, writeFile } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  PROMETHEUS_BIN,
+  startPrometheusWith,
+  type RunningPrometheus,
+} from '../../bench/prometheus-processes.js';
+import { createSimCa } from '../../sim/tls.js';
+import { byName, report, seed, type Claim } from './harness.js';
+import {
+  HAVE_KUBECTL,
+  profileObjects,
+  startProfileCluster,
+  type ProfileCluster,
+} from './profiles.js';
+import { skippedHere } from './sim-only.js';
+
+const HAVE_PROMETHEUS = ((): boolean => {
+  try {
+    execFileSync(PROMETHEUS_BIN, ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+})();
+if (!HAVE_PROMETHEUS)
+  process.stderr.write(
+    'prometheus-source.test.ts skipped: no prometheus; run scripts/install-system-deps.sh\n',
+  );
+
+/** The table's fleet (namespace db), and two volumes of namespace edge Prometheus cannot vouch for. */
+const FLEET: Claim[] = [
+  { name: 'full', usedPercent: 95, node: 'node-a' },
+  { name: 'calm', usedPercent: 40, node: 'node-a' },
+  { name: 'inodes', usedPercent: 10, inodes: 1000, inodesUsed: 900, node: 'node-a' },
+  {
+    name: 'quantity',
+    usedPercent: 85,
+    annotations: { 'pvc-chonker.io/threshold': '2Gi' },
+    node: 'node-a',
+  },
+  {
+    name: 'capped',
+    usedPercent: 95,
+    annotations: { 'pvc-chonker.io/max-size': '10Gi' },
+    node: 'node-b',
+  },
+  {
+    name: 'cooling',
+    usedPercent: 95,
+    annotations: { 'pvc-chonker.io/last-expansion': new Date(Date.now() - 60_000).toISOString() },
+    node: 'node-b',
+  },
+  { name: 'resized', usedPercent: 50, sizeGi: 20, node: 'node-b' },
+  { name: 'big', usedPercent: 88, sizeGi: 3000, node: 'node-b' },
+  { name: 'unmounted', usedPercent: 95, unmounted: true },
+  // Not in the table: its sample is old, or its node is not scraped.
+  { name: 'old', namespace: 'edge', usedPercent: 95, node: 'node-a' },
+  { name: 'absent', namespace: 'edge', usedPercent: 95, node: 'node-c' },
+];
+
+const PROMETHEUS_TOKEN = 'prometheus-token';
+const PROMETHEUS_USER = 'system:serviceaccount:monitoring:prometheus';
+
+/** What kube-prometheus-stack grants its Prometheus to scrape the kubelets. */
+const PROMETHEUS_RBAC: Record<string, unknown>[] = [
+  {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    metadata: { name: 'prometheus' },
+    rules: [{ apiGroups: [''], resources: ['nodes/metrics'], verbs: ['get'] }],
+  },
+  {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    metadata: { name: 'prometheus' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'prometheus' },
+    subjects: [{ kind: 'ServiceAccount', name: 'prometheus', namespace: 'monitoring' }],
+  },
+];
+
+/** The simulator with RBAC this file builds is the sim-only part; the rest runs on both. */
+const SKIPPED = !HAVE_PROMETHEUS || !HAVE_KUBECTL || skippedHere('rbac-profile');
+
+// Set by beforeAll; the suites skip when it cannot start them.
+let cluster: ProfileCluster;
+let prometheus: RunningPrometheus;
+
+/** The seed: the fleet, a 2 GiB filesystem overhead on `resized` (kubelet capacity lags). */
+function fleetSeed(): ReturnType<typeof seed> {
+  const fleet = seed(FLEET);
+  const resized = fleet.usage.find((u) => u.pvc === 'resized');
+  if (resized !== undefined) Object.assign(resized, { fsOverheadBytes: 2 * 1024 ** 3 });
+  return fleet;
+}
+
+async function query(expr: string): Promise<{ metric: Record<string, string> }[]> {
+  const url = new URL('api/v1/query', prometheus.url);
+  url.searchParams.set('query', expr);
+  const body = (await (await fetch(url)).json()) as {
+    data: { result: { metric: Record<string, string> }[] };
+  };
+  return body.data.result;
+}
+
+async function scraped(): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    // The 8 scraped volumes of the table, each scraped at least twice, and the old sample.
+    const fresh = await query(
+      'count_over_time(kubelet_volume_stats_capacity_bytes{namespace="db"}[1m]) >= 2',
+    );
+    const old = await query('kubelet_volume_stats_capacity_bytes{persistentvolumeclaim="old"}');
+    if (fresh.length === 8 && old.length === 1) return;
+    if (Date.now() > deadline) {
+      const targets = await (await fetch(new URL('api/v1/targets', prometheus.url))).text();
+      throw new Error(`prometheus did not scrape: ${targets} ${prometheus.output()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+beforeAll(async () => {
+  if (SKIPPED) return;
+  const roles = await profileObjects('prometheus');
+  cluster = await startProfileCluster(fleetSeed(), [...roles, ...PROMETHEUS_RBAC], {
+    [PROMETHEUS_TOKEN]: PROMETHEUS_USER,
+  });
+  const sim = cluster.sim;
+  // An explicit sample time three minutes old, as a kubelet seen through federation or a remote
+  // write that lags: Prometheus keeps it (no staleness marker) within its 5 m lookback.
+  sim.kubelets.get('node-a')?.setSampleTime('edge/old', Date.now() - 180_000);
+  const caFile = join(cluster.dir, 'kubelet-ca.pem');
+  await writeFile(caFile, sim.kubeletCaPem ?? '');
+  const targets = ['node-a', 'node-b'].map(
+    (node) => `127.0.0.1:${String(sim.kubelets.get(node)?.port)}`,
+  );
+  prometheus = await startPrometheusWith({
+    global: { scrape_interval: '1s', evaluation_interval: '1s' },
+    scrape_configs: [
+      {
+        job_name: 'kubelet',
+        honor_labels: true,
+        scheme: 'https',
+        tls_config: { ca_file: caFile },
+        authorization: { credentials: PROMETHEUS_TOKEN },
+        static_configs: [{ targets }],
+      },
+    ],
+  });
+  await scraped();
+}, 60_000);
+
+afterAll(async () => {
+  // Either may be missing when beforeAll skipped or failed half-way.
+  await (prometheus as RunningPrometheus | undefined)?.stop();
+  await (cluster as ProfileCluster | undefined)?.close();
+});
+
+type Row = Record<string, unknown>;
+
+function outcome(rows: Row[], name: string): string {
+  const row = byName(rows, name);
+  return `${String(row?.['action'])}:${String(row?.['reason'])}`;
+}
+
+describe.skipIf(SKIPPED)('the prometheus source', () => {
+  it('decides from the scraped series, with no node access, in one query per metric', async () => {
+    const result = await cluster.cli([
+      '--output',
+      'json',
+      '--dry-run',
+      '--stats-source',
+      'prometheus',
+      '--prometheus-url',
+      prometheus.url.href,
+      '--prometheus-selector',
+      'job="kubelet"',
+    ]);
+    const rows = report(result);
+
+    expect(result.code).toBe(0);
+    expect(outcome(rows, 'full')).toBe('would-expand:threshold-reached');
+    expect(outcome(rows, 'inodes')).toBe('would-expand:threshold-reached');
+    expect(byName(rows, 'full')).toMatchObject({ source: 'prometheus', usedRatio: 0.95 });
+    // No Node read, no kubelet call, no proxy: the ServiceAccount could not make them anyway.
+    expect(cluster.sim.requests.filter((r) => r.path.startsWith('/api/v1/nodes'))).toEqual([]);
+  });
+
+  it('a series that is absent, and one older than --prometheus-max-age, are metrics-unavailable', async () => {
+    const rows = report(
+      await cluster.cli([
+        '--output',
+        'json',
+        '--namespace',
+        'edge',
+        '--prometheus-url',
+        prometheus.url.href,
+        '--prometheus-max-age',
+        '1m',
+      ]),
+    );
+
+    expect(byName(rows, 'absent')).toMatchObject({
+      action: 'skip',
+      reason: 'metrics-unavailable',
+      source: 'prometheus',
+      detail: 'Prometheus has no kubelet_volume_stats_capacity_bytes series for the volume',
+    });
+    expect(byName(rows, 'old')).toMatchObject({ action: 'skip', reason: 'metrics-unavailable' });
+    expect(String(byName(rows, 'old')?.['detail'])).toMatch(
+      /^Prometheus' latest sample is 3m\d*s? old, older than --prometheus-max-age 1m$/,
+    );
+    expect(cluster.sim.requests.filter((r) => r.method === 'PATCH')).toEqual([]);
+  });
+
+  it('within --prometheus-max-age the same old sample is used', async () => {
+    const rows = report(
+      await cluster.cli([
+        '--output',
+        'json',
+        '--dry-run',
+        '--namespace',
+        'edge',
+        '--prometheus-url',
+        prometheus.url.href,
+        '--prometheus-max-age',
+        '4m',
+      ]),
+    );
+
+    expect(outcome(rows, 'old')).toBe('would-expand:threshold-reached');
+  });
+
+  it('a selector that matches nothing leaves every PVC without series, naming the selector', async () => {
+    const rows = report(
+      await cluster.cli([
+        '--output',
+        'json',
+        '--namespace',
+        'db',
+        '--prometheus-url',
+        prometheus.url.href,
+        '--prometheus-selector',
+        'job="elsewhere"',
+      ]),
+    );
+
+    expect(String(byName(rows, 'full')?.['detail'])).toBe(
+      'Prometheus has no kubelet_volume_stats_capacity_bytes series for the volume matching {job="elsewhere"}',
+    );
+  });
+});
+
+/** A Mimir-like gateway: HTTPS, a path prefix, a tenant header and a bearer token required. */
+interface Gateway {
+  url: string;
+  caFile: string;
+  seen: { method: string; tenant: string | undefined; authorization: string | undefined }[];
+  close(): Promise<void>;
+}
+
+async function startGateway(dir: string, options: { postAllowed: boolean }): Promise<Gateway> {
+  const ca = await createSimCa();
+  const serving = await ca.issueServingCertificate(['127.0.0.1']);
+  const caFile = join(dir, `gateway-ca-${String(options.postAllowed)}.pem`);
+  await writeFile(caFile, ca.caPem);
+  const seen: Gateway['seen'] = [];
+  const forward = (req: IncomingMessage, res: ServerResponse, path: string): void => {
+    const upstream = httpRequest(
+      new URL(path, prometheus.url),
+      { method: req.method, headers: { 'content-type': req.headers['content-type'] ?? '' } },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    req.pipe(upstream);
+  };
+  const server: Server = createHttpsServer(
+    { key: serving.keyPem, cert: serving.certPem },
+    (req, res) => {
+      const tenant = req.headers['x-scope-orgid'] as string | undefined;
+      const authorization = req.headers.authorization;
+      seen.push({ method: req.method ?? '', tenant, authorization });
+      const path = (req.url ?? '').replace(/^\/prometheus/, '');
+      if (tenant === undefined) {
+        res.writeHead(401, { 'Content-Type': 'text/plain' });
+        res.end('no org id\n');
+      } else if (authorization !== 'Bearer gateway-token') {
+        res.writeHead(403, { 'Content-Type': 'text/plain' });
+        res.end('bad token\n');
+      } else if (req.method === 'POST' && !options.postAllowed) {
+        res.writeHead(405, { 'Content-Type': 'text/plain' });
+        res.end('method not allowed\n');
+      } else forward(req, res, path);
+    },
+  );
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `https://127.0.0.1:${String(port)}/prometheus`,
+    caFile,
+    seen,
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => {
+          resolve();
+        });
+      }),
+  };
+}
+
+describe.skipIf(SKIPPED)('a gateway in front of Prometheus', () => {
+  it.each([true, false])(
+    'sends the header and the token, verifies its certificate (POST allowed: %s)',
+    async (postAllowed) => {
+      const gateway = await startGateway(cluster.dir, { postAllowed });
+      const tokenFile = join(cluster.dir, 'gateway-token');
+      await writeFile(tokenFile, 'gateway-token\n');
+      const base = [
+        '--output',
+        'json',
+        '--dry-run',
+        '--namespace',
+        'db',
+        '--prometheus-url',
+        gateway.url,
+        '--prometheus-ca-file',
+        gateway.caFile,
+        '--prometheus-bearer-token-file',
+        tokenFile,
+      ];
+      try {
+        const without = report(await cluster.cli(base));
+        gateway.seen.length = 0;
+        const withHeader = report(
+          await cluster.cli([...base, '--prometheus-header', 'X-Scope-OrgID: tenant-1']),
+        );
+
+        expect(String(byName(without, 'full')?.['detail'])).toMatch(
+          /^Prometheus https:\/\/127\.0\.0\.1:\d+\/prometheus: the kubelet_volume_stats_\w+ query failed: HTTP 401: no org id$/,
+        );
+        expect(outcome(withHeader, 'full')).toBe('would-expand:threshold-reached');
+        expect(gateway.seen.every((s) => s.tenant === 'tenant-1')).toBe(true);
+        expect(gateway.seen.every((s) => s.authorization === 'Bearer gateway-token')).toBe(true);
+        // Seven queries: six metrics and their age; each retried as a GET after a 405.
+        expect(gateway.seen.map((s) => s.method).sort()).toEqual(
+          postAllowed
+            ? Array<string>(7).fill('POST')
+            : [...Array<string>(7).fill('GET'), ...Array<string>(7).fill('POST')],
+        );
+      } finally {
+        await gateway.close();
+      }
+    },
+  );
+
+  it('a gateway certificate the CA file does not verify fails every query, naming TLS', async () => {
+    const gateway = await startGateway(cluster.dir, { postAllowed: true });
+    const other = join(cluster.dir, 'other-ca.pem');
+    await writeFile(other, (await createSimCa()).caPem);
+    try {
+      const rows = report(
+        await cluster.cli([
+          '--output',
+          'json',
+          '--namespace',
+          'db',
+          '--prometheus-url',
+          gateway.url,
+          '--prometheus-ca-file',
+          other,
+          '--prometheus-header',
+          'X-Scope-OrgID: tenant-1',
+        ]),
+      );
+
+      expect(String(byName(rows, 'full')?.['detail'])).toMatch(
+        /query failed: .*(certificate|CERT)/,
+      );
+    } finally {
+      await gateway.close();
+    }
+  });
+});
+
+describe.skipIf(SKIPPED)('Prometheus stopped', () => {
+  it('every PVC is metrics-unavailable with the cause, nothing is written, the pass succeeds', async () => {
+    await prometheus.stop();
+    const metricsFile = join(cluster.dir, 'stopped.prom');
+
+    const result = await cluster.cli([
+      '--output',
+      'json',
+      '--prometheus-url',
+      prometheus.url.href,
+      '--metrics-file',
+      metricsFile,
+    ]);
+    const rows = report(result);
+    const metrics = await readFile(metricsFile, 'utf8');
+
+    expect(result.code).toBe(0);
+    expect(rows.filter((r) => r['reason'] !== 'metrics-unavailable')).toEqual([]);
+    expect(String(byName(rows, 'full')?.['detail'])).toMatch(
+      /^Prometheus http:\/\/127\.0\.0\.1:\d+: the kubelet_volume_stats_\w+ query failed: connect ECONNREFUSED 127\.0\.0\.1:\d+$/,
+    );
+    expect(cluster.sim.requests.filter((r) => r.method === 'PATCH')).toEqual([]);
+    expect(metrics).toContain(
+      'pvc_chonker_stats_source_errors_total{reason="unreachable",source="prometheus"} 7\n',
+    );
+    expect(metrics).toContain('pvc_chonker_stats_source_pvcs{source="prometheus"} 0\n');
+  });
+});
