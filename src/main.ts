@@ -200,6 +200,8 @@ function prepare(
     stopRun({ runDeadlineMs: options.runDeadlineMs });
   }, options.runDeadlineMs).unref();
 
+  // One clock for the pass and its stats source: the wall clock, or --now.
+  const now = clockOf(options);
   const clientOptions = {
     timeoutMs: options.apiTimeoutMs,
     retry: DEFAULT_RETRY_POLICY,
@@ -227,6 +229,7 @@ function prepare(
     timeoutMs: options.statsTimeoutMs,
     signal: abandon.signal,
     log,
+    now,
   });
   // Cloud SDKs load, and Nodes or Longhorn resources are read, only when a PVC of that provider
   // wants to grow.
@@ -240,7 +243,7 @@ function prepare(
     cluster,
     stats,
     providers,
-    now: clockOf(options),
+    now,
     log,
     runId,
     signal: stop.signal,

@@ -213,7 +213,13 @@ function decideOne(subject: Subject, now: Date): Decision {
     layers: subject.layers.layers,
     layerProblem: subject.layers.problem,
     now,
+    // Prometheus' used bytes over --forecast-window, when it is the source.
+    usageHistory: subject.stats.kind === 'found' ? subject.stats.history : undefined,
   });
+}
+
+function historyOf(subject: Subject): boolean {
+  return subject.stats.kind === 'found' && subject.stats.history !== undefined;
 }
 
 function decideAll(
@@ -236,7 +242,13 @@ function decideAll(
       subject,
       decision,
       provider: deps.providers.providerFor(providerView(subject), subject.pv, subject.storageClass),
-      samples: samplesToWrite(subject.pvc, decision, now, config.sampleIntervalMs),
+      // With a history from Prometheus, the PVC needs no samples of its own.
+      samples: samplesToWrite(
+        subject.pvc,
+        decision,
+        now,
+        historyOf(subject) ? undefined : config.sampleIntervalMs,
+      ),
     };
   });
   return { pending: limitFirstSamples(decided), plans };

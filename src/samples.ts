@@ -18,17 +18,15 @@ import type { Cluster } from './ports.js';
 
 /**
  * The samples to store with this pass's reading appended, when a sample is due; undefined when
- * none is (not yet, no sound stats, or the forecast comes from Prometheus).
+ * none is (not yet, no sound stats, or no interval: off, or the history comes from Prometheus).
  */
 export function samplesToWrite(
   pvc: PvcSnapshot,
-  decision: Pick<Decision, 'usedBytes' | 'usageSamples' | 'forecast'>,
+  decision: Pick<Decision, 'usedBytes' | 'usageSamples'>,
   now: Date,
   intervalMs: number | undefined,
 ): UsageSample[] | undefined {
   if (intervalMs === undefined || decision.usedBytes === undefined) return undefined;
-  if (decision.forecast.kind === 'rate' && decision.forecast.source === 'prometheus')
-    return undefined;
   if (!sampleDue(decision.usageSamples, { uid: pvc.uid, now, intervalMs })) return undefined;
   return appendUsageSample(decision.usageSamples, { time: now, usedBytes: decision.usedBytes });
 }

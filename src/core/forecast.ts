@@ -176,7 +176,8 @@ export function formatBytesShort(bytes: number): string {
 }
 
 function formatDays(days: number): string {
-  return `${trim(days)} ${days === 1 ? 'day' : 'days'}`;
+  const text = trim(days);
+  return `${text} ${text === '1' ? 'day' : 'days'}`;
 }
 
 /**
