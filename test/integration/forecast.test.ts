@@ -4,6 +4,7 @@
  * usage samples. On both test clusters.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sampleOffsetMs } from '../../src/core/usage-samples.js';
 import { runCli, seed, type Claim } from './harness.js';
 import { runJson, type RunRecord } from './invariants.js';
 import { startTestCluster, type LoggedRequest, type TestCluster } from './test-cluster.js';
@@ -46,7 +47,7 @@ interface Pass {
 }
 
 interface PvcObject {
-  metadata: { name: string; annotations?: Record<string, string> };
+  metadata: { name: string; uid: string; annotations?: Record<string, string> };
   spec: { resources: { requests: { storage: string } } };
 }
 
@@ -120,6 +121,15 @@ describe('usage samples over three days', () => {
         expect(Math.abs(gap - INTERVAL_HOURS * HOUR), pvc.metadata.name).toBeLessThan(
           PASS_HOURS * HOUR,
         );
+      // The slot is the PVC's own, from its uid: after the first two, every sample falls in the
+      // first pass after the uid's boundary in the interval.
+      const offset = sampleOffsetMs(pvc.metadata.uid, INTERVAL_HOURS * HOUR);
+      for (const time of times.filter((t) => t >= T0 + 8 * HOUR)) {
+        const phase =
+          (((time - offset) % (INTERVAL_HOURS * HOUR)) + INTERVAL_HOURS * HOUR) %
+          (INTERVAL_HOURS * HOUR);
+        expect(phase, pvc.metadata.name).toBeLessThan(PASS_HOURS * HOUR + 60_000);
+      }
     }
   });
 
@@ -128,13 +138,15 @@ describe('usage samples over three days', () => {
     const perPvc = new Map<string, number>();
     for (const request of writes.flat())
       perPvc.set(request.path, (perPvc.get(request.path) ?? 0) + 1);
-    const later = writes.slice(1).map((list) => list.length);
+    // From 8 h on, every PVC writes at its own phase (the second samples, sooner, cluster).
+    const later = writes.slice(4).map((list) => list.length);
 
     // The first pass writes every PVC's first sample; the fast ones may carry later samples on
     // their expansions instead.
     expect(writes[0]).toHaveLength(claims.length);
     for (const count of perPvc.values()) expect(count).toBeLessThanOrEqual(DAYS * 4 + 1);
-    // 15 PVCs over the 3 passes of each 6 h interval: a share each pass, never all at once.
+    // 15 PVCs over the 3 passes of each 6 h interval, by uid: a share each pass, not all at
+    // once (13 or more in one of three phases is a chance of about 1 in 10,000).
     expect(Math.max(...later)).toBeLessThan(claims.length - 2);
     expect(later.filter((count) => count > 0).length).toBeGreaterThan(later.length / 2);
   });
