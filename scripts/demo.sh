@@ -56,6 +56,8 @@ bold "\$ pvc-chonker explain databases/data-timescale-0 --kubeconfig $kubeconfig
 node dist/pvc-chonker.mjs explain databases/data-timescale-0 --kubeconfig "$kubeconfig" --log-level warn
 bold "\$ pvc-chonker explain databases/data-mysql-0 --kubeconfig $kubeconfig    # a forecast from its usage samples"
 node dist/pvc-chonker.mjs explain databases/data-mysql-0 --kubeconfig "$kubeconfig" --log-level warn
+bold "\$ pvc-chonker recommend --kubeconfig $kubeconfig    # read-only: cheaper volume types and the monthly saving"
+node dist/pvc-chonker.mjs recommend --kubeconfig "$kubeconfig" --log-level warn
 bold "Events recorded on the PVCs:"
 # shellcheck disable=SC2016 # the ${...} are JavaScript template literals, not shell expansions
 curl -fsS "$url/api/v1/events" | node -e '

@@ -1,5 +1,6 @@
 // Kubernetes API semantics for the simulated resources: list/get/create/update/patch/delete,
 // preconditions, strategies (status is reset on main-resource writes), validation and admission.
+import { prepareVolumeAttributesClass } from './volume-attributes-classes.js';
 import { randomBytes } from 'node:crypto';
 import type { Admission, AdmissionAttributes, AdmissionOperation } from './admission.js';
 import { deleteStored, finishDeletion, releaseProtection } from './deletion.js';
@@ -411,6 +412,7 @@ function prepareKind(kind: SimKind, candidate: JsonObject, existing: JsonObject 
   else if (kind === 'MutatingWebhookConfiguration' || kind === 'ValidatingWebhookConfiguration')
     prepareWebhookConfig(kind, candidate);
   else if (kind === 'CustomResourceDefinition') validateCrdWrite(candidate, existing);
+  else if (kind === 'VolumeAttributesClass') prepareVolumeAttributesClass(candidate, existing);
 }
 
 /**

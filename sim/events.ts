@@ -75,7 +75,7 @@ const QUALIFIED_NAME_RE = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
 const QUALIFIED_NAME_MSG =
   "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')";
 
-function qualifiedNameErrors(value: string, field: string): FieldError[] {
+export function qualifiedNameErrors(value: string, field: string): FieldError[] {
   const parts = value.split('/');
   const name = parts.length === 2 ? (parts[1] ?? '') : value;
   const errs: FieldError[] = [];

@@ -5,6 +5,7 @@ export type SimKind =
   | 'PersistentVolumeClaim'
   | 'PersistentVolume'
   | 'StorageClass'
+  | 'VolumeAttributesClass'
   | 'Pod'
   | 'Node'
   | 'Event'
@@ -125,6 +126,18 @@ export const RESOURCES: readonly ResourceInfo[] = [
     version: 'v1',
     namespaced: false,
     shortNames: ['sc'],
+    verbs: RW,
+    subresources: [],
+  },
+  // GA in storage.k8s.io/v1 since Kubernetes 1.34; served by default.
+  {
+    kind: 'VolumeAttributesClass',
+    resource: 'volumeattributesclasses',
+    singular: 'volumeattributesclass',
+    group: 'storage.k8s.io',
+    version: 'v1',
+    namespaced: false,
+    shortNames: ['vac'],
     verbs: RW,
     subresources: [],
   },
@@ -268,6 +281,7 @@ export const KINDS: readonly SimKind[] = [
   'Pod',
   'Event',
   'StorageClass',
+  'VolumeAttributesClass',
   ...INSTALL_RESOURCES.map((r) => r.kind),
   'Secret',
   'MutatingWebhookConfiguration',

@@ -1,6 +1,7 @@
 // Seed files: multi-document YAML of ordinary Kubernetes objects plus sim-only SimVolumeUsage
 // documents. Static files cannot hold "five minutes ago", so string values may contain
 // ${now}, ${now-5m} or ${now+2h} (units s, m, h, d), expanded to RFC 3339 at load time.
+import { VAC_PROTECTION_FINALIZER } from './volume-attributes-classes.js';
 import { readFile } from 'node:fs/promises';
 import { parseAllDocuments } from 'yaml';
 import { isObject, obj, str, type JsonObject } from './json.js';
@@ -106,6 +107,7 @@ export function kindOf(o: JsonObject): SimKind | undefined {
 /** Kinds whose objects have no spec/status pair to default. */
 const KINDS_WITHOUT_SPEC = new Set([
   'StorageClass',
+  'VolumeAttributesClass',
   'Event',
   'Secret',
   'MutatingWebhookConfiguration',
@@ -145,6 +147,7 @@ export function applySeedDefaults(o: JsonObject): JsonObject {
     o['reclaimPolicy'] ??= 'Delete';
     o['volumeBindingMode'] ??= 'Immediate';
   }
+  if (o['kind'] === 'VolumeAttributesClass') protect(o, VAC_PROTECTION_FINALIZER);
   // Custom resources have no controller here: what was written is what is stored.
   const kind = simKindOf(o);
   if (kind === undefined || KINDS_WITHOUT_SPEC.has(kind) || resourceForKind(kind).crd !== undefined)

@@ -126,6 +126,10 @@ function pvRow(o: JsonObject, now: Date): unknown[] {
   ];
 }
 
+function vacRow(o: JsonObject, now: Date): unknown[] {
+  return [meta(o)['name'], str(o['driverName']) ?? '', age(o, now)];
+}
+
 function scRow(o: JsonObject, now: Date): unknown[] {
   const isDefault =
     obj(meta(o)['annotations'])['storageclass.kubernetes.io/is-default-class'] === 'true';
@@ -278,6 +282,10 @@ const PRINTERS: Partial<Record<SimKind, Printer>> = {
       AGE,
     ],
     row: scRow,
+  },
+  VolumeAttributesClass: {
+    columns: [NAME, col('DriverName', 'Name of the CSI driver This field is immutable.'), AGE],
+    row: vacRow,
   },
   Pod: {
     columns: [

@@ -14,10 +14,11 @@ import { pvcKey, type PvcRef } from './core/pvc.js';
 import { formatQuantity } from './core/quantity.js';
 import type { ResolvedSettings, SettingName, Settings } from './core/settings.js';
 import { loadOwners } from './drift.js';
+import { costLines, explainCost, type CostExplanation } from './cost/explain.js';
 import { govern, layersFor, loadGovernance } from './governance.js';
 import { run, type RunConfig, type RunDeps } from './run.js';
 
-export interface Explanation {
+export interface Explanation extends CostExplanation {
   pvc: string;
   managed: boolean;
   why: string;
@@ -194,6 +195,7 @@ export async function explain(
     decision: governed.verdict.state === 'managed' ? decisionOf(outcome) : null,
     forecast: forecastOf(outcome),
     templateDrift: driftOf(drift),
+    ...explainCost(outcome?.cost),
   };
 }
 
@@ -272,6 +274,10 @@ export function formatExplanation(e: Explanation): string {
   if (e.forecast !== null) lines.push(`Forecast   ${e.forecast.summary}`);
   if (e.templateDrift !== null) lines.push(templateLine(e.templateDrift));
   lines.push(...decisionLines(e.decision));
+  for (const { label, text } of costLines(e)) {
+    const [first = '', ...rest] = wrap(text, 68);
+    lines.push(`${label.padEnd(11)}${first}`, ...rest.map((part) => `           ${part}`));
+  }
   return `${lines.join('\n')}\n`;
 }
 

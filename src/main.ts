@@ -41,6 +41,9 @@ import {
 import type { ProviderOptions } from './providers/types.js';
 import { clustersReportChunks } from './report.js';
 import { explain, formatExplanation } from './explain.js';
+import { loadPrices } from './cost/price-file.js';
+import type { PriceTable } from './core/prices.js';
+import { formatRecommendTable, recommendationRowJson, recommendFleet } from './recommend.js';
 import type { RunConfig, RunDeps } from './run.js';
 import { createStatsSource } from './stats/create-stats-source.js';
 import {
@@ -58,7 +61,13 @@ import {
 import { publishMetrics } from './metrics/publish.js';
 
 /** Everything commander hands over for `run`. */
-type RawOptions = RawRunOptions & RawProviderOptions & RawMetricsOptions & RawStatsOptions;
+type RawOptions = RawRunOptions &
+  RawProviderOptions &
+  RawMetricsOptions &
+  RawStatsOptions & {
+    /** --price-file (docs/cost.md). */
+    priceFile?: string;
+  };
 
 /** Documented exit statuses (README, "Exit status"). */
 export const EXIT = { ok: 0, failed: 1, usage: 2, metrics: 3, interrupted: 4 } as const;
@@ -166,6 +175,7 @@ function prepare(
 ): Prepared {
   const parsed = parseRunOptions(raw, process.env);
   if (!parsed.ok) throw new UsageError(parsed.error);
+  const prices = pricesOf(raw);
   if (target === undefined && (parsed.value.contexts.length > 1 || parsed.value.allContexts))
     throw new UsageError('this command takes one cluster: one --context, no --all-contexts');
   const options =
@@ -265,6 +275,7 @@ function prepare(
     writesPolicyStatus: shard === undefined || shard.index === 0,
     snapshotWaitMs: options.snapshotWaitMs,
     sampleIntervalMs: options.sampleIntervalMs,
+    prices,
   };
   return { options, log, deps, config, runDeadline, statsTally };
 }
@@ -278,6 +289,13 @@ function clockOf(options: Pick<RunOptions, 'now'>): () => Date {
   if (fixed === undefined) return () => new Date();
   const offsetMs = fixed.getTime() - Date.now();
   return () => new Date(Date.now() + offsetMs);
+}
+
+/** The price table: the shipped one, or with --price-file over it (a bad file: exit 2). */
+function pricesOf(raw: RawOptions): PriceTable {
+  const prices = loadPrices(raw.priceFile);
+  if (!prices.ok) throw new UsageError(prices.error);
+  return prices.value;
 }
 
 function providerOptionsOf(raw: RawOptions): ProviderOptions {
@@ -307,6 +325,23 @@ async function explainCommand(target: string, raw: RawOptions): Promise<number> 
       ? `${JSON.stringify(explanation, null, 2)}\n`
       : formatExplanation(explanation),
   );
+  return EXIT.ok;
+}
+
+/** `recommend`: the volume-type recommendations of the whole fleet; read-only. */
+async function recommendCommand(raw: RawOptions): Promise<number> {
+  const { options, deps, config, log } = prepare(raw, providerOptionsOf(raw));
+  const prices = config.prices;
+  if (prices === undefined) throw new Error('no price table');
+  const rows = await recommendFleet(
+    { cluster: deps.cluster, coordination: deps.coordination, log },
+    { namespaces: options.namespaces, pageSize: options.pageSize, prices },
+  );
+  await writeReport([
+    options.output === 'json'
+      ? `${JSON.stringify(rows.map(recommendationRowJson), null, 2)}\n`
+      : formatRecommendTable(rows, prices),
+  ]);
   return EXIT.ok;
 }
 
@@ -577,6 +612,12 @@ function buildProgram(): Command {
         '--pvc-metrics <which>',
         'per-PVC series for all, problems or none (default: all up to 2,000 PVCs, else problems)',
       ),
+    )
+    .addOption(
+      option(
+        '--price-file <file>',
+        'YAML prices in USD per GiB-month over the shipped table (docs/cost.md)',
+      ),
     );
   for (const flag of [...PROVIDER_FLAGS, ...STATS_FLAGS]) {
     const flagOption = new Option(flag.flag, flag.description).env(flag.env);
@@ -618,6 +659,18 @@ function buildProgram(): Command {
   drift.addOption(option('--output <format>', 'table or json').default('table'));
   drift.action(async (raw: RawOptions) => {
     process.exitCode = await driftCommand(raw);
+  });
+  const recommender = program
+    .command('recommend')
+    .description(
+      'read-only: cheaper volume types for every PVC (gp2 to gp3, io1 to io2, a cheaper VolumeAttributesClass), each with its monthly saving',
+    );
+  for (const shared of command.options) {
+    if (shared.long !== '--output') recommender.addOption(shared);
+  }
+  recommender.addOption(option('--output <format>', 'table or json').default('table'));
+  recommender.action(async (raw: RawOptions) => {
+    process.exitCode = await recommendCommand(raw);
   });
   addWebhookCommand(program);
   return program;

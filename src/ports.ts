@@ -88,7 +88,14 @@ export interface ExpansionCandidate {
 }
 
 export type ProviderVerdict =
-  | { ok: true; provider: string; toBytes: bigint; warnings: string[] }
+  | {
+      ok: true;
+      provider: string;
+      toBytes: bigint;
+      warnings: string[];
+      /** The volume type the cloud itself reported (EBS DescribeVolumes, the Compute disk). */
+      volumeType?: string | undefined;
+    }
   | {
       ok: false;
       provider: string;
@@ -177,6 +184,11 @@ export interface Coordination {
   ): Promise<Listed<T>>;
   /** velero.io/v1 Backups of every namespace: they live in Velero's, not in the PVCs'. */
   listVeleroBackups<T>(
+    pageSize: number,
+    keep: (object: unknown) => T | undefined,
+  ): Promise<Listed<T>>;
+  /** storage.k8s.io/v1 VolumeAttributesClasses (cluster-scoped): cheaper volume types. */
+  listVolumeAttributesClasses<T>(
     pageSize: number,
     keep: (object: unknown) => T | undefined,
   ): Promise<Listed<T>>;

@@ -3,6 +3,7 @@ import { drifted, type TemplateDrift } from './core/drift.js';
 import type { ForecastFigures, PvcOutcome, RunSummary } from './core/outcome.js';
 import { formatRatio } from './core/percent.js';
 import { formatQuantity } from './core/quantity.js';
+import { costJson } from './cost/json.js';
 
 export type OutputFormat = 'table' | 'json';
 
@@ -48,6 +49,7 @@ export function outcomeJson(outcome: PvcOutcome): Record<string, unknown> {
     group: outcome.group ?? null,
     source: outcome.source ?? null,
     templateDrift: driftJson(outcome.templateDrift),
+    ...costJson(outcome.cost),
     ...forecastJson(outcome.forecast),
   };
 }
@@ -102,6 +104,7 @@ export function failureJson(
     growthBytesPerDay: null,
     daysUntilFull: null,
     daysUntilMaxSize: null,
+    ...costJson(undefined),
   };
 }
 

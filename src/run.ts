@@ -22,6 +22,19 @@ import type { SettingsLayer } from './core/settings.js';
 import { describeForecast, forecastFigures } from './core/forecast.js';
 import type { UsageSample } from './core/usage-samples.js';
 import { limitFirstSamples, samplesToWrite, writeSamples } from './samples.js';
+import type { PriceTable } from './core/prices.js';
+import {
+  costAddedNote,
+  volumeCost,
+  type CostContext,
+  type VolumeCost,
+} from './core/volume-cost.js';
+import {
+  costContextFor,
+  loadPassPricing,
+  withCloudType,
+  type PassPricing,
+} from './cost/pass-pricing.js';
 import { mapWithConcurrency } from './concurrency.js';
 import { waitForBackups } from './backups.js';
 import {
@@ -64,6 +77,8 @@ export interface RunConfig {
   snapshotWaitMs?: number;
   /** --sample-interval: a PVC's usage sample at most this often; undefined: none is written. */
   sampleIntervalMs?: number | undefined;
+  /** The price table (docs/cost.md); undefined: no cost and no recommendations. */
+  prices?: PriceTable | undefined;
 }
 
 export interface RunDeps {
@@ -198,6 +213,8 @@ interface Pending {
   provider: string;
   /** The usage samples to store (this pass's reading appended) when a sample is due. */
   samples?: UsageSample[] | undefined;
+  /** The volume's type and the prices, for its cost; undefined without a price table. */
+  costing?: CostContext | undefined;
 }
 
 /** The PVC as the providers see it: with the provider keys its class and policy set. */
@@ -226,6 +243,7 @@ function decideAll(
   deps: RunDeps,
   config: RunConfig,
   subjects: readonly Subject[],
+  pricing: PassPricing | undefined,
 ): { pending: Pending[]; plans: ReturnType<typeof coordinateGroups>['plans'] } {
   const now = deps.now();
   const { decisions, plans } = coordinateGroups(
@@ -242,6 +260,7 @@ function decideAll(
       subject,
       decision,
       provider: deps.providers.providerFor(providerView(subject), subject.pv, subject.storageClass),
+      costing: costContextFor(pricing, subject.pvc, subject.storageClass),
       // With a history from Prometheus, the PVC needs no samples of its own.
       samples: samplesToWrite(
         subject.pvc,
@@ -274,9 +293,10 @@ function applyVerdict(item: Pending, verdict: ProviderVerdict | undefined): Pend
   }
   if (verdict.ok) {
     const decision = { ...item.decision, toBytes: verdict.toBytes };
+    const costing = withCloudType(item.costing, verdict.provider, verdict.volumeType);
     if (verdict.toBytes <= (item.decision.fromBytes ?? 0n)) {
       return held(
-        { ...item, provider: verdict.provider },
+        { ...item, provider: verdict.provider, costing },
         'max-size-reached',
         `${verdict.provider}: already at the volume's maximum size`,
       );
@@ -284,6 +304,7 @@ function applyVerdict(item: Pending, verdict: ProviderVerdict | undefined): Pend
     const notes = verdict.warnings.length > 0 ? `; ${verdict.warnings.join('; ')}` : '';
     return {
       ...item,
+      costing,
       provider: verdict.provider,
       decision: { ...decision, detail: `${decision.detail}${notes}` },
     };
@@ -439,7 +460,29 @@ async function expand(deps: RunDeps, item: Pending): Promise<Pending> {
 }
 
 function messageFor(item: Pending): string {
-  return `${item.decision.reason}: ${item.decision.detail}`;
+  const message = `${item.decision.reason}: ${item.decision.detail}`;
+  if (item.decision.action !== 'expand') return message;
+  const cost = costOf(item, 'expand');
+  const note = cost === undefined ? undefined : costAddedNote(cost);
+  return note === undefined ? message : `${message}; ${note}`;
+}
+
+/**
+ * The volume's cost: its size after the pass, and what an expansion (or would-be one) adds;
+ * undefined without a price table.
+ */
+function costOf(item: Pending, action: PvcOutcome['action']): VolumeCost | undefined {
+  if (item.costing === undefined) return undefined;
+  const { pvc } = item.subject;
+  const { fromBytes, toBytes } = item.decision;
+  const expanding = action === 'expand' || action === 'would-expand';
+  return volumeCost(item.costing, {
+    sizeBytes: pvc.requestBytes ?? pvc.capacityBytes,
+    expansion:
+      expanding && fromBytes !== undefined && toBytes !== undefined
+        ? { fromBytes, toBytes }
+        : undefined,
+  });
 }
 
 /** An expansion's Normal Event also says how fast the volume grows, when that is known. */
@@ -544,6 +587,7 @@ function toOutcome(item: Pending, dryRun: boolean): PvcOutcome {
     otherPolicies: otherPolicies(item.subject.governed),
     group: item.subject.governed.group?.name,
     source: item.subject.stats.source,
+    cost: costOf(item, action),
     forecast: forecastFigures(decision.forecast),
   };
 }
@@ -634,10 +678,13 @@ export async function run(deps: RunDeps, config: RunConfig): Promise<RunSummary>
       loadGovernance(deps.customResources, config, deps.log),
     ]);
     listing = await listManaged(deps, config, { classes, governance });
-    const subjects = await gather(deps, config, listing, classes);
+    const [subjects, pricing] = await Promise.all([
+      gather(deps, config, listing, classes),
+      loadPassPricing(deps, config, listing.managed, classes),
+    ]);
     // From here the decisions hold the PVCs; settle() lets each go once its outcome is known.
     listing.managed = [];
-    const { pending, plans } = decideAll(deps, config, subjects);
+    const { pending, plans } = decideAll(deps, config, subjects, pricing);
     subjects.length = 0;
     await waitForBackups(deps, config, pending);
     const checked = await checkWithProviders(deps, config, pending);

@@ -4,6 +4,7 @@
  */
 import type { StatsSourceName } from './pvc.js';
 import type { TemplateDrift } from './drift.js';
+import type { VolumeCost } from './volume-cost.js';
 
 /** expand: the PATCH was sent and accepted; would-expand: the same, in --dry-run. */
 export type Action = 'expand' | 'would-expand' | 'skip' | 'error';
@@ -84,6 +85,8 @@ export interface PvcOutcome {
   templateDrift?: TemplateDrift | undefined;
   /** The cluster the PVC is in: the kubeconfig context, or --cluster-name (the metrics' label). */
   cluster?: string | undefined;
+  /** Its volume type, monthly cost, the cost its expansion adds, recommendations (docs/cost.md). */
+  cost?: VolumeCost | undefined;
   /** The growth forecast's figures (forecast.ts), when there is a forecast. */
   forecast?: ForecastFigures | undefined;
 }

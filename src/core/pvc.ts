@@ -20,6 +20,8 @@ export interface PvcSnapshot extends PvcRef {
   phase: string | undefined;
   volumeMode: VolumeMode;
   storageClassName: string | undefined;
+  /** spec.volumeAttributesClassName: its parameters (a volume type) override the class's. */
+  volumeAttributesClassName?: string | undefined;
   volumeName: string | undefined;
   /** spec.resources.requests.storage in bytes; undefined when absent or unparsable. */
   requestBytes: bigint | undefined;

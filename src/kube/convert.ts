@@ -10,6 +10,7 @@ import type {
 } from '@kubernetes/client-node';
 import type { PersistentVolumeInfo, PvcSnapshot, StorageClassInfo } from '../core/pvc.js';
 import { parseQuantity } from '../core/quantity.js';
+import type { VolumeAttributesClassInfo } from '../core/volume-type.js';
 
 /**
  * Parsed quantities by their text. A fleet has few distinct sizes, and each of its PVCs and PVs
@@ -74,6 +75,7 @@ export function toPvcSnapshot(pvc: V1PersistentVolumeClaim): PvcSnapshot {
     phase: status.phase,
     volumeMode: spec.volumeMode === 'Block' ? 'Block' : 'Filesystem',
     storageClassName: spec.storageClassName,
+    volumeAttributesClassName: spec.volumeAttributesClassName,
     volumeName: spec.volumeName,
     requestBytes: bytesOf(spec.resources?.requests?.['storage']),
     capacityBytes: bytesOf(status.capacity?.['storage']),
@@ -138,4 +140,21 @@ export function toStorageClassInfo(storageClass: V1StorageClass): StorageClassIn
     parameters: storageClass.parameters ?? {},
     annotations: storageClass.metadata?.annotations ?? {},
   };
+}
+
+/** A VolumeAttributesClass as listed (untrusted JSON); undefined when it has no name or driver. */
+export function toVolumeAttributesClassInfo(
+  object: unknown,
+): VolumeAttributesClassInfo | undefined {
+  if (typeof object !== 'object' || object === null) return undefined;
+  const o = object as { metadata?: { name?: unknown }; driverName?: unknown; parameters?: unknown };
+  const name = o.metadata?.name;
+  if (typeof name !== 'string' || typeof o.driverName !== 'string') return undefined;
+  const parameters: Record<string, string> = {};
+  if (typeof o.parameters === 'object' && o.parameters !== null) {
+    for (const [key, value] of Object.entries(o.parameters)) {
+      if (typeof value === 'string') parameters[key] = value;
+    }
+  }
+  return { name, driverName: o.driverName, parameters };
 }

@@ -77,6 +77,14 @@ export class KubeCoordination implements Coordination {
     return this.list('list backups.velero.io', ['/apis/velero.io/v1/backups'], pageSize, keep);
   }
 
+  listVolumeAttributesClasses<T>(
+    pageSize: number,
+    keep: (object: unknown) => T | undefined,
+  ): Promise<Listed<T>> {
+    const path = '/apis/storage.k8s.io/v1/volumeattributesclasses';
+    return this.list('list volumeattributesclasses', [path], pageSize, keep);
+  }
+
   listStatefulSets<T>(
     namespaces: readonly string[],
     pageSize: number,

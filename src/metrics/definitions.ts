@@ -112,6 +112,22 @@ export const METRICS = {
     'The largest request among the managed PVCs of a StatefulSet volumeClaimTemplate minus the template size, in bytes; above 0: the manifests are behind (pvc-chonker drift).',
     ['namespace', 'statefulset', 'template'],
   ),
+  // Cost at the price table's figures (docs/cost.md): by provider and by kind only, never per PVC.
+  monthlyCostUsd: gauge(
+    'pvc_chonker_monthly_cost_usd',
+    'Monthly cost of the managed PVCs whose volume type has a price, at their size after the last run, in USD.',
+    ['provider'],
+  ),
+  monthlyCostAddedUsd: gauge(
+    'pvc_chonker_monthly_cost_added_usd',
+    'Monthly cost the expansions of the last run added (action expand), in USD.',
+    ['provider'],
+  ),
+  recommendations: gauge(
+    'pvc_chonker_recommendations',
+    'Volume-type recommendations for the managed PVCs in the last run, by kind (never applied).',
+    ['kind'],
+  ),
   pvcsByOutcome: gauge(
     'pvc_chonker_pvcs_by_outcome',
     'Managed PVCs in the last run by action and reason.',

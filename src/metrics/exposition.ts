@@ -5,6 +5,7 @@
  */
 import { driftBytes, summarizeDrift } from '../core/drift.js';
 import type { PvcOutcome } from '../core/outcome.js';
+import { costSamples } from '../cost/metrics.js';
 import { METRICS, type MetricDefinition, type MetricKey } from './definitions.js';
 import { COUNTER_FAMILIES, type MetricsPlan } from './series.js';
 import {
@@ -171,6 +172,10 @@ function runFamilies(plan: MetricsPlan, out: ChunkBuffer): void {
     'pvcsUnmanaged',
     Object.entries(summary.unmanaged).map(([reason, n]) => [withLabel('', 'reason', reason), n]),
   );
+  const cost = costSamples(summary.pvcs);
+  labelled(out, 'monthlyCostUsd', cost.monthly);
+  labelled(out, 'monthlyCostAddedUsd', cost.added);
+  labelled(out, 'recommendations', cost.recommendations);
   labelled(out, 'pvcsByOutcome', outcomeCounts(summary.pvcs));
   const stats = summary.stats;
   if (stats !== undefined)

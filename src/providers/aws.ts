@@ -307,7 +307,10 @@ export function ebsVerdict(
     ...outcome.warnings,
     ...declaredTypeWarning(candidate, volumeId, volume.volumeType),
   ];
-  return ebsFit(candidate, volume, warnings);
+  const verdict = ebsFit(candidate, volume, warnings);
+  return verdict.ok && volume.volumeType !== undefined
+    ? { ...verdict, volumeType: volume.volumeType }
+    : verdict;
 }
 
 function verdictFromFacts(

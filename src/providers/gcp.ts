@@ -182,7 +182,7 @@ export function gceVerdict(
   const maxGb = disk.type === undefined ? undefined : GCE_MAX_GB[disk.type];
   if (maxGb === undefined)
     warnings.push(`unknown disk type ${disk.type ?? '(none)'}: no maximum size checked`);
-  return fitSize(
+  const verdict = fitSize(
     {
       provider: 'gcp',
       fromBytes: candidate.fromBytes,
@@ -197,6 +197,7 @@ export function gceVerdict(
       stepBytes: GIB,
     },
   );
+  return verdict.ok && disk.type !== undefined ? { ...verdict, volumeType: disk.type } : verdict;
 }
 
 interface GcpItem {

@@ -127,6 +127,31 @@ describe('the demo fleet with docs/examples', () => {
     );
     expect(run.stdout).toMatch(/^\s+cooldown\s+15m\s+from default$/m);
     expect(run.stdout).toMatch(/^Stats\s+capacity 150Gi/m);
+    // 150Gi of gp3 (StorageClass gp3) at $0.08.
+    expect(run.stdout).toMatch(
+      /^Cost\s+gp3 \(from StorageClass gp3\): \$0\.08 per GiB-month, \$12\.00 a month$/m,
+    );
+  });
+
+  it('recommends gp3 for the one gp2 volume of the fleet, with its monthly saving', async () => {
+    const table = await runCli(['recommend', '--kubeconfig', kubeconfig], env);
+    const json = await runCli(['recommend', '--kubeconfig', kubeconfig, '--output', 'json'], env);
+
+    expect(table.code, table.stderr).toBe(0);
+    // databases/data-clickhouse-0: 30Gi on legacy-standard (in-tree EBS, type gp2).
+    expect(table.stdout).toMatch(
+      /^databases\s+data-clickhouse-0\s+30Gi\s+gp2\s+\$3\.00\s+gp2-to-gp3\s+\$0\.60\s+gp3 is \$0\.08 per GiB-month instead of \$0\.10/m,
+    );
+    expect(table.stdout).toMatch(/^1 recommendation for 1 PVC: up to \$0\.60 a month/m);
+    expect(JSON.parse(json.stdout)).toEqual([
+      expect.objectContaining({
+        namespace: 'databases',
+        name: 'data-clickhouse-0',
+        volumeType: 'gp2',
+        kind: 'gp2-to-gp3',
+        monthlySavingUsd: '0.60',
+      }),
+    ]);
   });
 
   it('explains a forecast', async () => {

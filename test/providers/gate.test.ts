@@ -161,6 +161,8 @@ describe('AWS EBS', () => {
       provider: 'aws',
       toBytes: gi(120),
       warnings: [],
+      // The type EC2 reports: what the expansion's cost is priced at (docs/cost.md).
+      volumeType: 'gp3',
     });
   });
 
@@ -207,6 +209,7 @@ describe('AWS EBS', () => {
       provider: 'aws',
       toBytes: gi(16_384),
       warnings: ['capped at the gp2 maximum of 16384 GiB'],
+      volumeType: 'gp2',
     });
   });
 
@@ -224,6 +227,7 @@ describe('AWS EBS', () => {
       provider: 'aws',
       toBytes: gi(120),
       warnings: ['pvc-chonker.io/aws-volume-type says gp3 but EBS volume vol-0f7 is gp2'],
+      volumeType: 'gp2',
     });
   });
 
@@ -348,18 +352,21 @@ describe('GCP Persistent Disk', () => {
       provider: 'gcp',
       toBytes: gi(120),
       warnings: [],
+      volumeType: 'pd-balanced',
     });
     expect(verdict(verdicts, 'r')).toEqual({
       ok: true,
       provider: 'gcp',
       toBytes: gi(240),
       warnings: [],
+      volumeType: 'pd-ssd',
     });
     expect(verdict(verdicts, 'h')).toEqual({
       ok: true,
       provider: 'gcp',
       toBytes: gi(32_768),
       warnings: ['capped at the hyperdisk-throughput maximum of 32768 GiB'],
+      volumeType: 'hyperdisk-throughput',
     });
     expect(gcp.requests.map((r) => r.path)).toContain(
       '/compute/v1/projects/proj/regions/us-central1/disks/pvc-r',

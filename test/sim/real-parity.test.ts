@@ -88,6 +88,60 @@ describe('simulated API server: what the real server does', () => {
     expect(Object.keys((policy.json as Obj).metadata)).not.toContain('finalizers');
   });
 
+  it('serves storage.k8s.io/v1 VolumeAttributesClasses and validates them as kube-apiserver 1.37 does', async () => {
+    const vacs = '/apis/storage.k8s.io/v1/volumeattributesclasses';
+    const vac = (name: string, rest: Record<string, unknown>): Obj => ({
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'VolumeAttributesClass',
+      metadata: { name },
+      ...rest,
+    });
+    const discovery = (await get(sim, '/apis/storage.k8s.io/v1')) as unknown as {
+      resources: { name: string; namespaced: boolean; shortNames?: string[] }[];
+    };
+
+    const bare = await send(sim, 'POST', vacs, vac('a', {}));
+    const noParameters = await send(sim, 'POST', vacs, vac('b', { driverName: 'ebs.csi.aws.com' }));
+    const badNames = await send(
+      sim,
+      'POST',
+      vacs,
+      vac('c', { driverName: 'Bad Name!', parameters: { '': 'x' } }),
+    );
+    const created = await send(
+      sim,
+      'POST',
+      vacs,
+      vac('ok', { driverName: 'ebs.csi.aws.com', parameters: { type: 'gp3' } }),
+    );
+    const newParameters = await send(sim, 'PATCH', `${vacs}/ok`, { parameters: { type: 'sc1' } });
+    const newDriver = await send(sim, 'PATCH', `${vacs}/ok`, { driverName: 'x.y' });
+
+    expect(discovery.resources.find((r) => r.name === 'volumeattributesclasses')).toMatchObject({
+      namespaced: false,
+      shortNames: ['vac'],
+    });
+    // The real server's answers, as test/real's probe of v1.37.2 gave them.
+    expect([bare.status, (bare.json as Obj)['message']]).toEqual([
+      422,
+      'VolumeAttributesClass.storage.k8s.io "a" is invalid: [driverName: Required value, parameters: Required value: must contain at least one key/value pair]',
+    ]);
+    expect((noParameters.json as Obj)['message']).toBe(
+      'VolumeAttributesClass.storage.k8s.io "b" is invalid: parameters: Required value: must contain at least one key/value pair',
+    );
+    expect((badNames.json as Obj)['message']).toMatch(
+      /^VolumeAttributesClass\.storage\.k8s\.io "c" is invalid: \[driverName: Invalid value: "bad name!": name part must consist of .*, parameters: Invalid value: "": field can not be empty\.\]$/,
+    );
+    expect(created.status).toBe(201);
+    expect((created.json as Obj).metadata['finalizers']).toEqual(['kubernetes.io/vac-protection']);
+    expect((newParameters.json as Obj)['message']).toBe(
+      'VolumeAttributesClass.storage.k8s.io "ok" is invalid: parameters: Forbidden: updates to parameters are forbidden.',
+    );
+    expect((newDriver.json as Obj)['message']).toBe(
+      'VolumeAttributesClass.storage.k8s.io "ok" is invalid: driverName: Forbidden: updates to driverName are forbidden.',
+    );
+  });
+
   it('gives claims and volumes the protection finalizers, seeded or created', async () => {
     const created = await send(sim, 'POST', PVCS, claim('protected'));
     const pv = await get(sim, '/api/v1/persistentvolumes/pv-a-used');

@@ -101,6 +101,7 @@ describe('the report of a pass that could not complete', () => {
         thresholdsReached: [],
         unhealthy: false,
         otherPolicies: [],
+        recommendations: [],
       },
     ]);
   });

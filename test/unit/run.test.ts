@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { formatUsd } from '../../src/core/cost.js';
+import { SHIPPED_PRICES } from '../../src/core/prices.js';
 import { pvcKey, type StatsLookup } from '../../src/core/pvc.js';
 import type { ProviderGate } from '../../src/ports.js';
 import { run, type RunConfig, type RunDeps } from '../../src/run.js';
@@ -316,5 +318,55 @@ describe('run without a provider verdict', () => {
 
     expect(summary.pvcs[0]).toMatchObject({ action: 'error', reason: 'provider-error' });
     expect(cluster.patches).toEqual([]);
+  });
+});
+
+describe('run with a price table', () => {
+  function costGate(volumeType: string | undefined): ProviderGate {
+    return {
+      providerFor: () => 'aws',
+      check: (candidates) =>
+        Promise.resolve(
+          new Map(
+            candidates.map((c) => [
+              pvcKey(c.pvc),
+              { ok: true as const, provider: 'aws', toBytes: c.toBytes, warnings: [], volumeType },
+            ]),
+          ),
+        ),
+    };
+  }
+
+  it.each([
+    ['the class says gp3 and the cloud says nothing', undefined, 'gp3', '0.88', '0.08'],
+    ['the cloud says io1: its price wins', 'io1', 'io1', '1.38', '0.13'],
+  ])('%s', async (_, cloudType, type, monthly, added) => {
+    const { cluster, deps, config, addFull } = setup({
+      providers: costGate(cloudType),
+      config: { prices: SHIPPED_PRICES },
+    });
+    cluster.classes.set('gp3', { ...storageClass(), parameters: { type: 'gp3' } });
+    addFull('data-0');
+
+    const summary = await run(deps(), config);
+
+    const cost = summary.pvcs[0]?.cost;
+    expect(cost?.volumeType?.type).toBe(type);
+    expect(cost?.monthlyCost === undefined ? undefined : formatUsd(cost.monthlyCost)).toBe(monthly);
+    expect(
+      cost?.monthlyCostAdded === undefined ? undefined : formatUsd(cost.monthlyCostAdded),
+    ).toBe(added);
+    expect(cluster.events[0]?.message).toContain(`; adds $${added} a month (${type} at $`);
+  });
+
+  it('prices nothing without a table, and the Event says nothing of cost', async () => {
+    const { cluster, deps, config, addFull } = setup({ providers: costGate('gp3') });
+    cluster.classes.set('gp3', { ...storageClass(), parameters: { type: 'gp3' } });
+    addFull('data-0');
+
+    const summary = await run(deps(), config);
+
+    expect(summary.pvcs[0]?.cost).toBeUndefined();
+    expect(cluster.events[0]?.message).not.toContain('a month');
   });
 });
