@@ -448,7 +448,9 @@ async function expand(deps: RunDeps, item: Pending): Promise<Pending> {
       annotations,
     });
     if (outcome.kind !== 'conflict') return patched(current, outcome);
-    current = await redecide(deps, current);
+    // The samples were built from the PVC as listed; another writer may have added one since.
+    // The retry carries none, and the next pass writes the sample still due.
+    current = { ...(await redecide(deps, current)), samples: undefined };
   }
   if (current.decision.action !== 'expand') return current;
   return held(

@@ -83,6 +83,19 @@ describe('usage samples in the pass', () => {
     expect(annotations['pvc-chonker.io/expansion-history']).toContain('"used":"9728Mi"');
   });
 
+  it('after a 409 the retried expansion carries no sample built from the stale PVC', async () => {
+    const { cluster, deps, config, add } = setup();
+    add('full', 95);
+    cluster.conflicts.set('db/full', { count: 1 });
+
+    await run(deps, config);
+
+    expect(cluster.patches).toHaveLength(2);
+    expect(cluster.patches[0]?.patch.annotations).toHaveProperty([SAMPLES]);
+    expect(cluster.patches[1]?.patch.requestStorage).toBe('11Gi');
+    expect(cluster.patches[1]?.patch.annotations).not.toHaveProperty([SAMPLES]);
+  });
+
   it('a sample written an hour ago is not due: no write at all', async () => {
     const { cluster, deps, config, add } = setup();
     add('recent', 50, `${seconds(1)}:5368709120`);
