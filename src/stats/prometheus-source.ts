@@ -1,6 +1,7 @@
 /**
  * Usage from Prometheus' kubelet_volume_stats_* series: one instant query per metric for the
- * whole pass (never one per PVC), plus one for the age of the samples. Needs no access to the
+ * whole pass (never one per PVC), plus one for the age of the samples, and one range query of
+ * used bytes over --forecast-window for the growth forecasts. Needs no access to the
  * nodes at all, only a Prometheus (or Thanos, Mimir, Cortex) that scrapes the kubelets.
  */
 import type { Logger } from 'pino';
