@@ -19,6 +19,9 @@ import {
 } from './core/pvc.js';
 import { formatQuantity } from './core/quantity.js';
 import type { SettingsLayer } from './core/settings.js';
+import { describeForecast, forecastFigures } from './core/forecast.js';
+import type { UsageSample } from './core/usage-samples.js';
+import { limitFirstSamples, samplesToWrite, writeSamples } from './samples.js';
 import type { PriceTable } from './core/prices.js';
 import {
   costAddedNote,
@@ -72,6 +75,8 @@ export interface RunConfig {
   writesPolicyStatus?: boolean;
   /** --snapshot-wait: how long a snapshot or backup in flight holds an expansion (backups.ts). */
   snapshotWaitMs?: number;
+  /** --sample-interval: a PVC's usage sample at most this often; undefined: none is written. */
+  sampleIntervalMs?: number | undefined;
   /** The price table (docs/cost.md); undefined: no cost and no recommendations. */
   prices?: PriceTable | undefined;
 }
@@ -206,6 +211,8 @@ interface Pending {
   subject: Subject;
   decision: Decision;
   provider: string;
+  /** The usage samples to store (this pass's reading appended) when a sample is due. */
+  samples?: UsageSample[] | undefined;
   /** The volume's type and the prices, for its cost; undefined without a price table. */
   costing?: CostContext | undefined;
 }
@@ -223,11 +230,18 @@ function decideOne(subject: Subject, now: Date): Decision {
     layers: subject.layers.layers,
     layerProblem: subject.layers.problem,
     now,
+    // Prometheus' used bytes over --forecast-window, when it is the source.
+    usageHistory: subject.stats.kind === 'found' ? subject.stats.history : undefined,
   });
+}
+
+function historyOf(subject: Subject): boolean {
+  return subject.stats.kind === 'found' && subject.stats.history !== undefined;
 }
 
 function decideAll(
   deps: RunDeps,
+  config: RunConfig,
   subjects: readonly Subject[],
   pricing: PassPricing | undefined,
 ): { pending: Pending[]; plans: ReturnType<typeof coordinateGroups>['plans'] } {
@@ -240,13 +254,23 @@ function decideAll(
     })),
     now,
   );
-  const pending = subjects.map((subject, index) => ({
-    subject,
-    decision: decisions[index] ?? decideOne(subject, now),
-    provider: deps.providers.providerFor(providerView(subject), subject.pv, subject.storageClass),
-    costing: costContextFor(pricing, subject.pvc, subject.storageClass),
-  }));
-  return { pending, plans };
+  const decided = subjects.map((subject, index) => {
+    const decision = decisions[index] ?? decideOne(subject, now);
+    return {
+      subject,
+      decision,
+      provider: deps.providers.providerFor(providerView(subject), subject.pv, subject.storageClass),
+      costing: costContextFor(pricing, subject.pvc, subject.storageClass),
+      // With a history from Prometheus, the PVC needs no samples of its own.
+      samples: samplesToWrite(
+        subject.pvc,
+        decision,
+        now,
+        historyOf(subject) ? undefined : config.sampleIntervalMs,
+      ),
+    };
+  });
+  return { pending: limitFirstSamples(decided), plans };
 }
 
 /** The expansion does not happen, for `reason`; a Warning event unless `warn` is false. */
@@ -412,19 +436,21 @@ async function expand(deps: RunDeps, item: Pending): Promise<Pending> {
         'max-size-reached',
         `already at ${formatQuantity(fromBytes)}, the most the provider allowed`,
       );
-    const annotations = expansionAnnotations(history, {
-      time: deps.now(),
-      fromBytes,
-      toBytes,
-      reason,
-    });
+    // A sample due rides on the expansion's PATCH; the history entry records used bytes.
+    const annotations = expansionAnnotations(
+      history,
+      { time: deps.now(), fromBytes, toBytes, reason, usedBytes: current.decision.usedBytes },
+      current.samples,
+    );
     const outcome = await deps.cluster.patchPvc(pvc, {
       resourceVersion: pvc.resourceVersion,
       requestStorage: formatQuantity(toBytes),
       annotations,
     });
     if (outcome.kind !== 'conflict') return patched(current, outcome);
-    current = await redecide(deps, current);
+    // The samples were built from the PVC as listed; another writer may have added one since.
+    // The retry carries none, and the next pass writes the sample still due.
+    current = { ...(await redecide(deps, current)), samples: undefined };
   }
   if (current.decision.action !== 'expand') return current;
   return held(
@@ -461,6 +487,14 @@ function costOf(item: Pending, action: PvcOutcome['action']): VolumeCost | undef
   });
 }
 
+/** An expansion's Normal Event also says how fast the volume grows, when that is known. */
+function expansionMessage(item: Pending): string {
+  const { forecast } = item.decision;
+  return forecast.kind === 'rate'
+    ? `${messageFor(item)}; ${describeForecast(forecast)}`
+    : messageFor(item);
+}
+
 /** Records the PVC's Event; when that fails, the PVC's record says so too. */
 async function recordEvent(
   deps: RunDeps,
@@ -475,7 +509,7 @@ async function recordEvent(
       type,
       reason: item.decision.reason,
       action,
-      message: messageFor(item),
+      message: type === 'Normal' ? expansionMessage(item) : messageFor(item),
     });
     return item;
   } catch (error) {
@@ -489,7 +523,16 @@ async function recordEvent(
   }
 }
 
+/** The PVC's writes, then its usage sample when one is due and no expansion carried it. */
 async function applyOne(deps: RunDeps, item: Pending): Promise<Pending> {
+  const result = await applyDecision(deps, item);
+  const carried = item.decision.action === 'expand' && result.decision.action === 'expand';
+  if (item.samples !== undefined && !carried && !deps.signal.aborted)
+    await writeSamples(deps, result.subject.pvc, item.samples);
+  return result;
+}
+
+async function applyDecision(deps: RunDeps, item: Pending): Promise<Pending> {
   if (item.decision.action === 'expand') {
     if (deps.signal.aborted)
       return held(item, 'interrupted', 'the run was stopped before this PVC was patched', {
@@ -547,6 +590,7 @@ function toOutcome(item: Pending, dryRun: boolean): PvcOutcome {
     group: item.subject.governed.group?.name,
     source: item.subject.stats.source,
     cost: costOf(item, action),
+    forecast: forecastFigures(decision.forecast),
   };
 }
 
@@ -564,7 +608,9 @@ async function settle(
   const writes: { index: number; item: Pending | undefined }[] = [];
   const final: Pending[] = [];
   for (const item of decided) {
-    const write = !config.dryRun && (item.decision.action === 'expand' || item.decision.warn);
+    const write =
+      !config.dryRun &&
+      (item.decision.action === 'expand' || item.decision.warn || item.samples !== undefined);
     if (write) writes.push({ index: outcomes.length, item });
     else if (item.subject.governed.group !== undefined) final.push(item);
     outcomes.push(toOutcome(item, config.dryRun));
@@ -640,7 +686,7 @@ export async function run(deps: RunDeps, config: RunConfig): Promise<RunSummary>
     ]);
     // From here the decisions hold the PVCs; settle() lets each go once its outcome is known.
     listing.managed = [];
-    const { pending, plans } = decideAll(deps, subjects, pricing);
+    const { pending, plans } = decideAll(deps, config, subjects, pricing);
     subjects.length = 0;
     await waitForBackups(deps, config, pending);
     const checked = await checkWithProviders(deps, config, pending);
