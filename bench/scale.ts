@@ -26,6 +26,7 @@ import { imageNodeFlags, pushgatewayBench } from './pushgateway.js';
 import { benchFleet, overThresholdCount, type BenchFleetOptions } from './fleet.js';
 import { FLOOR_SCRIPT, planFromLog } from './floor.js';
 import { runChild, type ChildRun } from './child.js';
+import { firstSampleBudget } from '../src/core/usage-samples.js';
 
 const BUILT_CLI = new URL('../pvc-chonker.mjs', import.meta.url).pathname;
 /** The CLI's own default for --max-expansions-per-run, which would cap this pass at 50. */
@@ -140,8 +141,9 @@ interface Bound {
 
 /**
  * The pass is list → (classes | PVs | pods in parallel) → stats → writes, each phase waiting for
- * the one before; pages of one list are sequential; stats run `statsConcurrency` at a time;
- * each expansion is a PATCH then an Event, `writeConcurrency` at a time.
+ * the one before (the sequential bound of issue 19, though the pass now overlaps them); pages of
+ * one list are sequential; stats run `statsConcurrency` at a time; the writes (a PATCH and an
+ * Event per expansion, a PATCH per usage sample) `writeConcurrency` at a time.
  */
 function lowerBound(counts: ReadonlyMap<string, number>, options: BenchOptions): Bound {
   const n = (kind: string): number => counts.get(kind) ?? 0;
@@ -158,8 +160,8 @@ function lowerBound(counts: ReadonlyMap<string, number>, options: BenchOptions):
       Math.ceil(n('node stats') / options.statsConcurrency),
     ],
     [
-      `patch + event (${options.writeConcurrency} at once)`,
-      Math.ceil(Math.max(patches, events) / options.writeConcurrency) * 2,
+      `patches (growth, usage samples) + events (${options.writeConcurrency} at once)`,
+      Math.ceil((patches + events) / options.writeConcurrency),
     ],
   ];
   const roundTrips = phases.reduce((sum, [, trips]) => sum + trips, 0);
@@ -494,16 +496,20 @@ async function main(): Promise<void> {
   const total = fleet.managed + fleet.unmanaged;
   // Each list once (PVCs, PVs, pods paged; classes, the two custom resources, StatefulSets once;
   // snapshots and backups once when something grows), each node once, a PATCH + Event per growth.
+  // The fleet is new to each pass: the PVCs that do not grow get their first usage sample, as
+  // many as the pass's budget allows, each on a PATCH of its own (docs/operations.md).
+  const samples = Math.min(fleet.managed - expected, firstSampleBudget(fleet.managed));
   const ideal =
     3 * pages(total) +
     4 +
     (expected > 0 ? 2 : 0) +
     Math.min(fleet.nodes, fleet.managed) +
-    2 * expected;
+    2 * expected +
+    samples;
   out.push(
     line(
       '  lower bound',
-      `${ideal} = 3 x ${pages(total)} pages + 4 lists + ${expected > 0 ? 2 : 0} backup lists + ${Math.min(fleet.nodes, fleet.managed)} nodes + 2 x ${expected}`,
+      `${ideal} = 3 x ${pages(total)} pages + 4 lists + ${expected > 0 ? 2 : 0} backup lists + ${Math.min(fleet.nodes, fleet.managed)} nodes + 2 x ${expected} + ${samples} first samples`,
     ),
   );
   out.push('\ntimeline (ms after the first request: first start .. last end, slowest response):\n');

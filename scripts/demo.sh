@@ -54,6 +54,8 @@ bold "\$ pvc-chonker run --kubeconfig $kubeconfig    # again: cooldown holds, no
 node dist/pvc-chonker.mjs run --kubeconfig "$kubeconfig" --log-level warn
 bold "\$ pvc-chonker explain databases/data-timescale-0 --kubeconfig $kubeconfig"
 node dist/pvc-chonker.mjs explain databases/data-timescale-0 --kubeconfig "$kubeconfig" --log-level warn
+bold "\$ pvc-chonker explain databases/data-mysql-0 --kubeconfig $kubeconfig    # a forecast from its usage samples"
+node dist/pvc-chonker.mjs explain databases/data-mysql-0 --kubeconfig "$kubeconfig" --log-level warn
 bold "\$ pvc-chonker recommend --kubeconfig $kubeconfig    # read-only: cheaper volume types and the monthly saving"
 node dist/pvc-chonker.mjs recommend --kubeconfig "$kubeconfig" --log-level warn
 bold "Events recorded on the PVCs:"

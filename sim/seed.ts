@@ -34,16 +34,22 @@ export interface SimSeed {
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
+/**
+ * `${now}`, `${now-5m}`, `${now+2h}`: RFC 3339 seconds; `${unix:now-6h}`: Unix seconds (as the
+ * pvc-chonker.io/usage-samples annotation spells its times).
+ */
 export function expandTimeTokens(text: string, now: Date): string {
   return text.replace(
-    // eslint-disable-next-line security/detect-unsafe-regex -- literal delimiters around one optional group: linear time
-    /\$\{now(?:([+-])(\d+)([smhd]))?\}/g,
-    (_all, sign?: string, amount?: string, unit?: string) => {
+    // eslint-disable-next-line security/detect-unsafe-regex -- literal delimiters around two optional groups: linear time
+    /\$\{(unix:)?now(?:([+-])(\d+)([smhd]))?\}/g,
+    (...groups: (string | undefined)[]) => {
+      const [, unix, sign, amount, unit] = groups;
       const offset =
         sign === undefined
           ? 0
           : Number(amount) * (UNIT_MS[unit ?? 's'] ?? 1000) * (sign === '-' ? -1 : 1);
-      return kubeTime(new Date(now.getTime() + offset));
+      const time = new Date(now.getTime() + offset);
+      return unix === undefined ? kubeTime(time) : String(Math.floor(time.getTime() / 1000));
     },
   );
 }

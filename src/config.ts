@@ -4,9 +4,11 @@
  */
 import { DEFAULT_SNAPSHOT_WAIT_MS } from './core/backups.js';
 import { parseDuration } from './core/duration.js';
+import { parseTime } from './core/history.js';
 import { combine, err, ok, type Result } from './core/result.js';
 import { parseSettingsLayer, type SettingKey, type SettingsLayer } from './core/settings.js';
 import type { OutputFormat } from './report.js';
+import { DEFAULT_SAMPLE_INTERVAL_MS } from './core/usage-samples.js';
 
 /** The flag values as commander hands them over (strings; --namespace repeatable). */
 export interface RawRunOptions {
@@ -27,6 +29,12 @@ export interface RawRunOptions {
   minIncrease?: string;
   maxSize?: string;
   cooldown?: string;
+  minRunway?: string;
+  expandBeforeFull?: string;
+  /** --sample-interval: how often a PVC's usage sample is written. */
+  sampleInterval?: string;
+  /** --now: the time the pass takes as now (replay and tests). */
+  now?: string;
   pageSize?: string;
   apiTimeout?: string;
   statsTimeout?: string;
@@ -84,6 +92,10 @@ export interface RunOptions {
   writeConcurrency: number;
   maxExpansionsPerRun: number;
   shard: { index: number; count: number } | undefined;
+  /** --sample-interval: a PVC's usage sample is written at most this often; undefined: never. */
+  sampleIntervalMs: number | undefined;
+  /** --now: the pass's clock is fixed at this time (replay, tests); undefined: the wall clock. */
+  now: Date | undefined;
 }
 
 interface IntegerRange {
@@ -177,6 +189,8 @@ const SETTING_FLAGS: readonly [SettingKey, keyof RawRunOptions][] = [
   ['max-size', 'maxSize'],
   ['cooldown', 'cooldown'],
   ['wait-for-backups', 'waitForBackups'],
+  ['min-runway', 'minRunway'],
+  ['expand-before-full', 'expandBeforeFull'],
 ];
 
 function flagSettings(raw: RawRunOptions): Result<SettingsLayer> {
@@ -189,6 +203,19 @@ function flagSettings(raw: RawRunOptions): Result<SettingsLayer> {
   if (layer.ok) return layer;
   const [problem] = layer.error;
   return err(`--${problem?.key ?? ''}: ${problem?.message ?? ''}`);
+}
+
+/** --sample-interval: a duration, or 0 for no samples at all (undefined). */
+function sampleInterval(text: string | undefined): Result<number | undefined> {
+  if (text === '0') return ok(undefined);
+  return durationFlag('sample-interval', text, DEFAULT_SAMPLE_INTERVAL_MS);
+}
+
+/** --now: an RFC 3339 time, or not given. */
+function fixedNow(text: string | undefined): Result<Date | undefined> {
+  if (text === undefined) return ok(undefined);
+  const time = parseTime(text);
+  return time.ok ? time : err(`--now: ${time.error}`);
 }
 
 function contexts(value: string | string[] | undefined): Result<string[]> {
@@ -241,6 +268,8 @@ export function parseRunOptions(
       max: 64,
     }),
     snapshotWaitMs: durationFlag('snapshot-wait', raw.snapshotWait, DEFAULT_SNAPSHOT_WAIT_MS),
+    sampleIntervalMs: sampleInterval(raw.sampleInterval),
+    now: fixedNow(raw.now),
   });
   if (!checked.ok) return checked;
   const { contexts: given } = checked.value;

@@ -35,6 +35,13 @@ export interface Explanation extends CostExplanation {
   /** The provider that checks the volume (aws, gcp, azure, topolvm, longhorn, generic). */
   provider: string | null;
   decision: { action: string; reason: string; detail: string; newSize: string | null } | null;
+  /** The growth forecast the decision was made with (the report's figures and its line). */
+  forecast: {
+    summary: string;
+    growthBytesPerDay: number | null;
+    daysUntilFull: number | null;
+    daysUntilMaxSize: number | null;
+  } | null;
   /** For a PVC created from a StatefulSet's volumeClaimTemplates. */
   templateDrift: {
     statefulSet: string;
@@ -53,29 +60,32 @@ const SETTING_LABELS: Record<SettingName, string> = {
   maxSizeBytes: 'max-size',
   cooldownMs: 'cooldown',
   waitForBackups: 'wait-for-backups',
+  minRunwayMs: 'min-runway',
+  expandBeforeFullMs: 'expand-before-full',
+};
+
+/** A duration that is off at 0. */
+function optionalDuration(ms: number): string {
+  return ms === 0 ? 'none' : formatDuration(ms);
+}
+
+/** Each setting as `explain` prints it. */
+const SHOW_SETTING: { [K in SettingName]: (settings: Settings) => string } = {
+  threshold: ({ threshold }) =>
+    threshold.kind === 'percent' ? threshold.percent.text : `${threshold.text} free`,
+  inodesThreshold: (settings) => settings.inodesThreshold.text,
+  increase: ({ increase }) => (increase.kind === 'percent' ? increase.percent.text : increase.text),
+  minIncreaseBytes: (settings) => formatQuantity(settings.minIncreaseBytes),
+  maxSizeBytes: ({ maxSizeBytes }) =>
+    maxSizeBytes === undefined ? 'none' : formatQuantity(maxSizeBytes),
+  cooldownMs: (settings) => formatDuration(settings.cooldownMs),
+  waitForBackups: (settings) => String(settings.waitForBackups),
+  minRunwayMs: (settings) => optionalDuration(settings.minRunwayMs),
+  expandBeforeFullMs: (settings) => optionalDuration(settings.expandBeforeFullMs),
 };
 
 function showSetting(name: SettingName, settings: Settings): string {
-  switch (name) {
-    case 'threshold':
-      return settings.threshold.kind === 'percent'
-        ? settings.threshold.percent.text
-        : `${settings.threshold.text} free`;
-    case 'inodesThreshold':
-      return settings.inodesThreshold.text;
-    case 'increase':
-      return settings.increase.kind === 'percent'
-        ? settings.increase.percent.text
-        : settings.increase.text;
-    case 'minIncreaseBytes':
-      return formatQuantity(settings.minIncreaseBytes);
-    case 'maxSizeBytes':
-      return settings.maxSizeBytes === undefined ? 'none' : formatQuantity(settings.maxSizeBytes);
-    case 'cooldownMs':
-      return formatDuration(settings.cooldownMs);
-    case 'waitForBackups':
-      return String(settings.waitForBackups);
-  }
+  return SHOW_SETTING[name](settings);
 }
 
 function settingsRows(resolved: ResolvedSettings): Explanation['settings'] {
@@ -183,6 +193,7 @@ export async function explain(
     group: groupOf(governed.group, summary.pvcs),
     ...observed(pvc.capacityBytes, outcome),
     decision: governed.verdict.state === 'managed' ? decisionOf(outcome) : null,
+    forecast: forecastOf(outcome),
     templateDrift: driftOf(drift),
     ...explainCost(outcome?.cost),
   };
@@ -218,6 +229,17 @@ function groupOf(
   };
 }
 
+function forecastOf(outcome: PvcOutcome | undefined): Explanation['forecast'] {
+  const figures = outcome?.forecast;
+  if (figures === undefined) return null;
+  return {
+    summary: figures.summary,
+    growthBytesPerDay: figures.growthBytesPerDay ?? null,
+    daysUntilFull: figures.daysUntilFull ?? null,
+    daysUntilMaxSize: figures.daysUntilMaxSize ?? null,
+  };
+}
+
 function ratio(value: number | null): string {
   return value === null ? '-' : formatRatio(value);
 }
@@ -237,7 +259,7 @@ export function formatExplanation(e: Explanation): string {
   ];
   lines.push('Settings');
   for (const s of e.settings)
-    lines.push(`  ${s.name.padEnd(18)}${s.value.padEnd(12)}from ${s.source}`);
+    lines.push(`  ${s.name.padEnd(20)}${s.value.padEnd(12)}from ${s.source}`);
   lines.push('');
   lines.push(`Policy     ${e.policies.chosen ?? 'none'}`);
   const others = e.policies.matched.slice(1);
@@ -249,6 +271,7 @@ export function formatExplanation(e: Explanation): string {
   );
   lines.push(statsLine(e.stats));
   if (e.provider !== null) lines.push(`Provider   ${e.provider}`);
+  if (e.forecast !== null) lines.push(`Forecast   ${e.forecast.summary}`);
   if (e.templateDrift !== null) lines.push(templateLine(e.templateDrift));
   lines.push(...decisionLines(e.decision));
   for (const { label, text } of costLines(e)) {

@@ -210,6 +210,8 @@ function prepare(
     stopRun({ runDeadlineMs: options.runDeadlineMs });
   }, options.runDeadlineMs).unref();
 
+  // One clock for the pass and its stats source: the wall clock, or --now.
+  const now = clockOf(options);
   const clientOptions = {
     timeoutMs: options.apiTimeoutMs,
     retry: DEFAULT_RETRY_POLICY,
@@ -242,6 +244,7 @@ function prepare(
     timeoutMs: options.statsTimeoutMs,
     signal: abandon.signal,
     log,
+    now,
   });
   // Cloud SDKs load, and Nodes or Longhorn resources are read, only when a PVC of that provider
   // wants to grow.
@@ -255,7 +258,7 @@ function prepare(
     cluster,
     stats,
     providers,
-    now: () => new Date(),
+    now,
     log,
     runId,
     signal: stop.signal,
@@ -276,9 +279,21 @@ function prepare(
     // Policy status counts every listed PVC, so one shard writes it.
     writesPolicyStatus: shard === undefined || shard.index === 0,
     snapshotWaitMs: options.snapshotWaitMs,
+    sampleIntervalMs: options.sampleIntervalMs,
     prices,
   };
   return { options, log, deps, config, runDeadline, statsTally };
+}
+
+/**
+ * The pass's clock: the wall clock, or with --now (replay, tests) that time, advancing as the
+ * process runs, so the pass's own durations stay true.
+ */
+function clockOf(options: Pick<RunOptions, 'now'>): () => Date {
+  const fixed = options.now;
+  if (fixed === undefined) return () => new Date();
+  const offsetMs = fixed.getTime() - Date.now();
+  return () => new Date(Date.now() + offsetMs);
 }
 
 /** The price table: the shipped one, or with --price-file over it (a bad file: exit 2). */
@@ -513,6 +528,30 @@ function buildProgram(): Command {
     .addOption(option('--min-increase <quantity>', 'default smallest growth step (1Gi)'))
     .addOption(option('--max-size <quantity>', 'default size never to exceed (none)'))
     .addOption(option('--cooldown <duration>', 'default time between expansions of one PVC (15m)'))
+    .addOption(
+      option(
+        '--min-runway <duration>',
+        'default: each step at least the forecast growth over this long, e.g. 3d (none)',
+      ),
+    )
+    .addOption(
+      option(
+        '--expand-before-full <duration>',
+        'default: expand when the forecast says full within this long, e.g. 2d (none)',
+      ),
+    )
+    .addOption(
+      option(
+        '--sample-interval <duration>',
+        "how often each PVC's usage sample is written to its usage-samples annotation; 0: never (6h)",
+      ),
+    )
+    .addOption(
+      option(
+        '--now <time>',
+        'for replay and testing: run as if it were this RFC 3339 time (default: the clock)',
+      ),
+    )
     .addOption(
       option(
         '--wait-for-backups <bool>',

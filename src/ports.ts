@@ -10,10 +10,13 @@ import type {
   StorageClassInfo,
 } from './core/pvc.js';
 
-/** A merge patch for one PVC, guarded by the resourceVersion it was computed from. */
+/**
+ * A merge patch for one PVC, guarded by the resourceVersion it was computed from: a new size with
+ * its state annotations, or (no requestStorage) annotations alone, as a usage sample is written.
+ */
 export interface PvcPatch {
   resourceVersion: string;
-  requestStorage: string;
+  requestStorage?: string;
   annotations: Readonly<Record<string, string>>;
 }
 

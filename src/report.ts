@@ -1,6 +1,6 @@
 /** The run's report on stdout: a table for people, or one JSON array for scripts. */
 import { drifted, type TemplateDrift } from './core/drift.js';
-import type { PvcOutcome, RunSummary } from './core/outcome.js';
+import type { ForecastFigures, PvcOutcome, RunSummary } from './core/outcome.js';
 import { formatRatio } from './core/percent.js';
 import { formatQuantity } from './core/quantity.js';
 import { costJson } from './cost/json.js';
@@ -50,6 +50,20 @@ export function outcomeJson(outcome: PvcOutcome): Record<string, unknown> {
     source: outcome.source ?? null,
     templateDrift: driftJson(outcome.templateDrift),
     ...costJson(outcome.cost),
+    ...forecastJson(outcome.forecast),
+  };
+}
+
+/** The forecast's figures (null without a forecast, or when the volume is not growing). */
+function forecastJson(
+  figures: ForecastFigures | undefined,
+): Record<string, string | number | null> {
+  return {
+    // The line explain prints: the figures in words, or why there is no forecast.
+    forecast: figures?.summary ?? null,
+    growthBytesPerDay: figures?.growthBytesPerDay ?? null,
+    daysUntilFull: figures?.daysUntilFull ?? null,
+    daysUntilMaxSize: figures?.daysUntilMaxSize ?? null,
   };
 }
 
@@ -86,6 +100,10 @@ export function failureJson(
     group: null,
     source: null,
     templateDrift: null,
+    forecast: null,
+    growthBytesPerDay: null,
+    daysUntilFull: null,
+    daysUntilMaxSize: null,
     ...costJson(undefined),
   };
 }

@@ -19,6 +19,9 @@ import {
 } from './core/pvc.js';
 import { formatQuantity } from './core/quantity.js';
 import type { SettingsLayer } from './core/settings.js';
+import { describeForecast, forecastFigures } from './core/forecast.js';
+import { firstSampleBudget, type UsageSample } from './core/usage-samples.js';
+import { limitFirstSamples, samplesToWrite, writeSamples } from './samples.js';
 import type { PriceTable } from './core/prices.js';
 import {
   costAddedNote,
@@ -74,6 +77,8 @@ export interface RunConfig {
   writesPolicyStatus?: boolean;
   /** --snapshot-wait: how long a snapshot or backup in flight holds an expansion (backups.ts). */
   snapshotWaitMs?: number;
+  /** --sample-interval: a PVC's usage sample at most this often; undefined: none is written. */
+  sampleIntervalMs?: number | undefined;
   /** The price table (docs/cost.md); undefined: no cost and no recommendations. */
   prices?: PriceTable | undefined;
 }
@@ -302,6 +307,8 @@ interface Pending {
   subject: Subject;
   decision: Decision;
   provider: string;
+  /** The usage samples to store (this pass's reading appended) when a sample is due. */
+  samples?: UsageSample[] | undefined;
   /** The volume's type and the prices, for its cost; undefined without a price table. */
   costing?: CostContext | undefined;
 }
@@ -319,13 +326,20 @@ function decideOne(subject: Subject, now: Date): Decision {
     layers: subject.layers.layers,
     layerProblem: subject.layers.problem,
     now,
+    // Prometheus' used bytes over --forecast-window, when it is the source.
+    usageHistory: subject.stats.kind === 'found' ? subject.stats.history : undefined,
   });
+}
+
+function historyOf(subject: Subject): boolean {
+  return subject.stats.kind === 'found' && subject.stats.history !== undefined;
 }
 
 function decideAll(
   deps: RunDeps,
+  config: RunConfig,
   subjects: readonly Subject[],
-  pricing: PassPricing | undefined,
+  pass: { pricing: PassPricing | undefined; firstSamples: { left: number } },
 ): { pending: Pending[]; plans: ReturnType<typeof coordinateGroups>['plans'] } {
   const now = deps.now();
   const { decisions, plans } = coordinateGroups(
@@ -336,13 +350,23 @@ function decideAll(
     })),
     now,
   );
-  const pending = subjects.map((subject, index) => ({
-    subject,
-    decision: decisions[index] ?? decideOne(subject, now),
-    provider: deps.providers.providerFor(providerView(subject), subject.pv, subject.storageClass),
-    costing: costContextFor(pricing, subject.pvc, subject.storageClass),
-  }));
-  return { pending, plans };
+  const decided = subjects.map((subject, index) => {
+    const decision = decisions[index] ?? decideOne(subject, now);
+    return {
+      subject,
+      decision,
+      provider: deps.providers.providerFor(providerView(subject), subject.pv, subject.storageClass),
+      costing: costContextFor(pass.pricing, subject.pvc, subject.storageClass),
+      // With a history from Prometheus, the PVC needs no samples of its own.
+      samples: samplesToWrite(
+        subject.pvc,
+        decision,
+        now,
+        historyOf(subject) ? undefined : config.sampleIntervalMs,
+      ),
+    };
+  });
+  return { pending: limitFirstSamples(decided, pass.firstSamples), plans };
 }
 
 /** The expansion does not happen, for `reason`; a Warning event unless `warn` is false. */
@@ -508,19 +532,21 @@ async function expand(deps: RunDeps, item: Pending): Promise<Pending> {
         'max-size-reached',
         `already at ${formatQuantity(fromBytes)}, the most the provider allowed`,
       );
-    const annotations = expansionAnnotations(history, {
-      time: deps.now(),
-      fromBytes,
-      toBytes,
-      reason,
-    });
+    // A sample due rides on the expansion's PATCH; the history entry records used bytes.
+    const annotations = expansionAnnotations(
+      history,
+      { time: deps.now(), fromBytes, toBytes, reason, usedBytes: current.decision.usedBytes },
+      current.samples,
+    );
     const outcome = await deps.cluster.patchPvc(pvc, {
       resourceVersion: pvc.resourceVersion,
       requestStorage: formatQuantity(toBytes),
       annotations,
     });
     if (outcome.kind !== 'conflict') return patched(current, outcome);
-    current = await redecide(deps, current);
+    // The samples were built from the PVC as listed; another writer may have added one since.
+    // The retry carries none, and the next pass writes the sample still due.
+    current = { ...(await redecide(deps, current)), samples: undefined };
   }
   if (current.decision.action !== 'expand') return current;
   return held(
@@ -557,6 +583,14 @@ function costOf(item: Pending, action: PvcOutcome['action']): VolumeCost | undef
   });
 }
 
+/** An expansion's Normal Event also says how fast the volume grows, when that is known. */
+function expansionMessage(item: Pending): string {
+  const { forecast } = item.decision;
+  return forecast.kind === 'rate'
+    ? `${messageFor(item)}; ${describeForecast(forecast)}`
+    : messageFor(item);
+}
+
 /** Records the PVC's Event; when that fails, the PVC's record says so too. */
 async function recordEvent(
   deps: RunDeps,
@@ -571,7 +605,7 @@ async function recordEvent(
       type,
       reason: item.decision.reason,
       action,
-      message: messageFor(item),
+      message: type === 'Normal' ? expansionMessage(item) : messageFor(item),
     });
     return item;
   } catch (error) {
@@ -585,7 +619,16 @@ async function recordEvent(
   }
 }
 
+/** The PVC's writes, then its usage sample when one is due and no expansion carried it. */
 async function applyOne(deps: RunDeps, item: Pending): Promise<Pending> {
+  const result = await applyDecision(deps, item);
+  const carried = item.decision.action === 'expand' && result.decision.action === 'expand';
+  if (item.samples !== undefined && !carried && !deps.signal.aborted)
+    await writeSamples(deps, result.subject.pvc, item.samples);
+  return result;
+}
+
+async function applyDecision(deps: RunDeps, item: Pending): Promise<Pending> {
   if (item.decision.action === 'expand') {
     if (deps.signal.aborted)
       return held(item, 'interrupted', 'the run was stopped before this PVC was patched', {
@@ -643,6 +686,7 @@ function toOutcome(item: Pending, dryRun: boolean): PvcOutcome {
     group: item.subject.governed.group?.name,
     source: item.subject.stats.source,
     cost: costOf(item, action),
+    forecast: forecastFigures(decision.forecast),
   };
 }
 
@@ -670,7 +714,9 @@ function settle(
   for (const item of decided) {
     const { position } = item.subject;
     settled.outcomes[position] = toOutcome(item, config.dryRun);
-    const write = !config.dryRun && (item.decision.action === 'expand' || item.decision.warn);
+    const write =
+      !config.dryRun &&
+      (item.decision.action === 'expand' || item.decision.warn || item.samples !== undefined);
     if (!write) {
       if (item.subject.governed.group !== undefined) settled.final.push(item);
       continue;
@@ -708,6 +754,8 @@ async function processBatch(
   subjects: Subject[],
   state: {
     pricing: Promise<PassPricing | undefined>;
+    /** First usage samples the pass may still give (limitFirstSamples), across its batches. */
+    firstSamples: { left: number };
     settled: Settled;
     writes: Limiter;
     writing: Promise<void>[];
@@ -717,7 +765,11 @@ async function processBatch(
 ): Promise<void> {
   // In list order: the per-run cap lets the first ones through.
   subjects.sort((a, b) => a.position - b.position);
-  const { pending, plans } = decideAll(deps, subjects, await state.pricing);
+  const pricing = await state.pricing;
+  const { pending, plans } = decideAll(deps, config, subjects, {
+    pricing,
+    firstSamples: state.firstSamples,
+  });
   for (const [name, plan] of plans) state.settled.plans.set(name, plan);
   await waitForBackups(deps, config, pending, state.backups);
   const checked = await checkWithProviders(deps, config, pending, state.cap);
@@ -781,6 +833,7 @@ export async function run(deps: RunDeps, config: RunConfig): Promise<RunSummary>
     const state = {
       // Asked for beside the kubelets; the first batch waits for it.
       pricing: awaitedLater(loadPassPricing(deps, config, listing.managed, classes)),
+      firstSamples: { left: firstSampleBudget(listing.managed.length) },
       settled,
       writes: createLimiter(config.writeConcurrency),
       writing,

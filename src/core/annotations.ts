@@ -5,6 +5,7 @@ import {
   parseTime,
   type ExpansionRecord,
 } from './history.js';
+import { formatUsageSamples, parseUsageSamples, type UsageSample } from './usage-samples.js';
 import {
   SETTING_PARSERS,
   parseSettingsLayer,
@@ -26,6 +27,8 @@ export const ANNOTATIONS = {
    * they accept, so the PVC may grow again. It names one expansion: a later revert warns again.
    */
   sizeRevertedAck: `${ANNOTATION_PREFIX}size-reverted-ack`,
+  /** Written by the pass: the PVC's usage samples for the forecast (usage-samples.ts). */
+  usageSamples: `${ANNOTATION_PREFIX}usage-samples`,
 } as const;
 
 /** Keys that are read by other parts (providers) or written as state, beside the settings. */
@@ -39,6 +42,7 @@ const OTHER_KEYS = new Set([
   // Written by the admission webhook: the PVCPolicy that selected the PVC at creation.
   'policy',
   'size-reverted-ack',
+  'usage-samples',
 ]);
 
 /** A bad annotation: the key, the value as written, and what is wrong with it. */
@@ -55,6 +59,13 @@ export interface PvcAnnotations {
   history: ExpansionRecord[];
   /** pvc-chonker.io/size-reverted-ack: the reverted expansion a person accepted. */
   sizeRevertedAck: Date | undefined;
+  /** pvc-chonker.io/usage-samples, oldest first; empty when absent or malformed. */
+  usageSamples: UsageSample[];
+  /**
+   * Why the usage samples could not be read. Not a problem that stops the PVC: the forecast
+   * says it has none, and the next sample written replaces the value.
+   */
+  usageSamplesProblem: string | undefined;
   /** Malformed values: the PVC is skipped and nothing is patched. */
   problems: AnnotationProblem[];
   /** Keys under the prefix that mean nothing to this version: warned about, not fatal. */
@@ -102,7 +113,22 @@ export function parseAnnotations(annotations: Readonly<Record<string, string>>):
     }
   }
 
-  return { layer, lastExpansion, history, sizeRevertedAck, problems, unknownKeys };
+  const samples = readUsageSamples(annotations);
+  return { layer, lastExpansion, history, sizeRevertedAck, ...samples, problems, unknownKeys };
+}
+
+function readUsageSamples(
+  annotations: Readonly<Record<string, string>>,
+): Pick<PvcAnnotations, 'usageSamples' | 'usageSamplesProblem'> {
+  const text = annotations[ANNOTATIONS.usageSamples];
+  if (text === undefined) return { usageSamples: [], usageSamplesProblem: undefined };
+  const parsed = parseUsageSamples(text);
+  return parsed.ok
+    ? { usageSamples: parsed.value, usageSamplesProblem: undefined }
+    : {
+        usageSamples: [],
+        usageSamplesProblem: `${ANNOTATIONS.usageSamples} ${parsed.error}`,
+      };
 }
 
 /** An RFC 3339 time annotation; a bad value is a problem. */
@@ -125,13 +151,23 @@ export function describeProblem(problem: AnnotationProblem): string {
   return text.length > 200 ? `${text.slice(0, 197)}...` : text;
 }
 
-/** The state annotations written together with the new size, in the same PATCH. */
+/**
+ * The state annotations written together with the new size, in the same PATCH; with `samples`
+ * (a sample is due) the usage samples ride along, saving a PATCH of their own.
+ */
 export function expansionAnnotations(
   history: readonly ExpansionRecord[],
   expansion: ExpansionRecord,
+  samples?: readonly UsageSample[],
 ): Record<string, string> {
   return {
     [ANNOTATIONS.lastExpansion]: formatTime(expansion.time),
     [ANNOTATIONS.expansionHistory]: appendHistory(history, expansion),
+    ...(samples === undefined ? {} : usageSamplesAnnotation(samples)),
   };
+}
+
+/** The usage-samples annotation holding `samples`. */
+export function usageSamplesAnnotation(samples: readonly UsageSample[]): Record<string, string> {
+  return { [ANNOTATIONS.usageSamples]: formatUsageSamples(samples) };
 }

@@ -5,11 +5,21 @@ import {
   type PvcAnnotations,
 } from './annotations.js';
 import { formatDuration } from './duration.js';
+import {
+  describeForecast,
+  formatBytesShort,
+  forecastOf,
+  fullWithin,
+  runwayBytes,
+  type Forecast,
+  type UsagePoint,
+} from './forecast.js';
 import { formatTime, type ExpansionRecord } from './history.js';
 import type { LayerProblem } from './layers.js';
 import type { Reason, ThresholdType } from './outcome.js';
 import { formatRatio, percentOf, ratio, reachesPercent } from './percent.js';
 import type { PvcSnapshot, StatsLookup, StorageClassInfo, VolumeStats } from './pvc.js';
+import type { UsageSample } from './usage-samples.js';
 import { formatQuantity, maxBigint, minBigint, MiB, roundUpToGiB } from './quantity.js';
 import {
   resolveSettings,
@@ -28,6 +38,11 @@ export interface DecisionInput {
   /** A layer that cannot be used (an invalid PVCPolicy or StorageClass annotation). */
   layerProblem?: LayerProblem | undefined;
   now: Date;
+  /**
+   * The volume's used bytes over --forecast-window from Prometheus, when it is the stats source;
+   * undefined: the forecast is fitted to the PVC's usage-samples annotation and the stats now.
+   */
+  usageHistory?: readonly UsagePoint[] | undefined;
 }
 
 export interface Decision {
@@ -55,6 +70,12 @@ export interface Decision {
   group: string | undefined;
   /** The reason written to the expansion history; undefined: the decision's reason. */
   historyReason: string | undefined;
+  /** The growth forecast, or why there is none. */
+  forecast: Forecast;
+  /** The kubelet's usedBytes now, when its stats are sound: the next usage sample. */
+  usedBytes: bigint | undefined;
+  /** The PVC's stored usage samples, oldest first (the next sample is appended to them). */
+  usageSamples: readonly UsageSample[];
 }
 
 /** Stats this far below status.capacity mean the kubelet has not seen the last resize yet. */
@@ -143,14 +164,34 @@ function measureUsage(stats: VolumeStats, settings: Settings): Usage {
   return { usedRatio, inodesUsedRatio, reached, detail: parts.join(', ') };
 }
 
-/** capacity + max(increase, min-increase), rounded up to a whole Gi, capped at max-size. */
-export function nextSize(capacityBytes: bigint, settings: Settings): bigint {
+/**
+ * capacity + max(increase, min-increase, runway), rounded up to a whole Gi, capped at max-size.
+ * `runwayBytes` is the forecast growth over min-runway (0 without one).
+ */
+export function nextSize(capacityBytes: bigint, settings: Settings, runwayBytes = 0n): bigint {
   const step =
     settings.increase.kind === 'percent'
       ? percentOf(capacityBytes, settings.increase.percent)
       : settings.increase.bytes;
-  const grown = roundUpToGiB(capacityBytes + maxBigint(step, settings.minIncreaseBytes));
+  const wanted = maxBigint(maxBigint(step, settings.minIncreaseBytes), runwayBytes);
+  const grown = roundUpToGiB(capacityBytes + wanted);
   return settings.maxSizeBytes === undefined ? grown : minBigint(grown, settings.maxSizeBytes);
+}
+
+/** The step's runway note, when min-runway made it larger than the plain step. */
+function runwayNote(context: Context, capacityBytes: bigint, toBytes: bigint): string {
+  const { settings } = context.resolved;
+  const runway = runwayBytes(context.base.forecast, settings.minRunwayMs);
+  if (runway === 0n || nextSize(capacityBytes, settings) >= toBytes) return '';
+  return `; step sized for min-runway ${formatDuration(settings.minRunwayMs)} at the forecast rate (${formatBytesShort(Number(runway))})`;
+}
+
+/** Under the threshold: whether the forecast says full within expand-before-full. */
+function forecastTrigger(context: Context, stats: VolumeStats): string | undefined {
+  const { expandBeforeFullMs } = context.resolved.settings;
+  const { forecast } = context.base;
+  if (!fullWithin(forecast, stats.availableBytes, expandBeforeFullMs)) return undefined;
+  return `${describeForecast(forecast)}: full within expand-before-full ${formatDuration(expandBeforeFullMs)}`;
 }
 
 function invalidStats(stats: VolumeStats): string | undefined {
@@ -271,26 +312,33 @@ function judgeUsage(context: Context, stats: VolumeStats): Decision {
     inodesUsedRatio: usage.inodesUsedRatio,
     thresholdsReached: usage.reached,
   };
-  if (usage.reached.length === 0)
+  const predicted = usage.reached.length === 0 ? forecastTrigger(context, stats) : undefined;
+  if (usage.reached.length === 0 && predicted === undefined)
     return { ...measured, reason: 'below-threshold', detail: usage.detail };
+  const why = predicted === undefined ? usage.detail : `${usage.detail}; ${predicted}`;
+  const reason: Reason = predicted === undefined ? 'threshold-reached' : 'forecast-full';
 
-  const toBytes = nextSize(capacityBytes, settings);
+  const toBytes = nextSize(
+    capacityBytes,
+    settings,
+    runwayBytes(context.base.forecast, settings.minRunwayMs),
+  );
   const wanted: Decision = { ...measured, toBytes };
   const last = context.annotations.lastExpansion;
   const sinceLast = last === undefined ? undefined : context.input.now.getTime() - last.getTime();
   if (sinceLast !== undefined && sinceLast < settings.cooldownMs) {
-    const detail = `${usage.detail}; last expansion ${formatDuration(Math.max(0, sinceLast))} ago, cooldown ${formatDuration(settings.cooldownMs)} (${formatDuration(settings.cooldownMs - sinceLast)} left)`;
+    const detail = `${why}; last expansion ${formatDuration(Math.max(0, sinceLast))} ago, cooldown ${formatDuration(settings.cooldownMs)} (${formatDuration(settings.cooldownMs - sinceLast)} left)`;
     return { ...wanted, reason: 'cooldown', detail };
   }
   if (toBytes <= capacityBytes) {
-    const detail = `${usage.detail}; already at max-size ${formatQuantity(settings.maxSizeBytes ?? capacityBytes)}`;
+    const detail = `${why}; already at max-size ${formatQuantity(settings.maxSizeBytes ?? capacityBytes)}`;
     return { ...wanted, toBytes: undefined, reason: 'max-size-reached', detail, warn: true };
   }
   return {
     ...wanted,
     action: 'expand',
-    reason: 'threshold-reached',
-    detail: `${usage.detail}; ${formatQuantity(capacityBytes)} -> ${formatQuantity(toBytes)}`,
+    reason,
+    detail: `${why}; ${formatQuantity(capacityBytes)} -> ${formatQuantity(toBytes)}${runwayNote(context, capacityBytes, toBytes)}`,
   };
 }
 
@@ -306,6 +354,46 @@ const CHECKS: readonly Check[] = [
   checkBlockMode,
   checkStats,
 ];
+
+/** Stats that can be used: found, and not nonsense. */
+function soundStats(stats: StatsLookup): VolumeStats | undefined {
+  return stats.kind === 'found' && invalidStats(stats.stats) === undefined
+    ? stats.stats
+    : undefined;
+}
+
+/**
+ * The forecast: fitted to Prometheus's history when given, else to the stored usage samples
+ * plus the reading now. Without sound stats there is nothing to measure the room left against.
+ */
+function forecastFor(
+  input: DecisionInput,
+  annotations: PvcAnnotations,
+  settings: Settings,
+): Pick<Decision, 'forecast' | 'usedBytes'> {
+  const stats = soundStats(input.stats);
+  if (stats === undefined)
+    return { forecast: { kind: 'none', why: 'no usage stats' }, usedBytes: undefined };
+  const fromPrometheus = input.usageHistory !== undefined;
+  if (!fromPrometheus && annotations.usageSamplesProblem !== undefined)
+    return {
+      forecast: { kind: 'none', why: annotations.usageSamplesProblem },
+      usedBytes: stats.usedBytes,
+    };
+  const now: UsagePoint = { time: input.now, usedBytes: stats.usedBytes };
+  const points = input.usageHistory ?? [
+    ...annotations.usageSamples.filter((s) => s.time < input.now),
+    now,
+  ];
+  const forecast = forecastOf({
+    points,
+    source: fromPrometheus ? 'prometheus' : 'samples',
+    availableBytes: stats.availableBytes,
+    usedBytes: stats.usedBytes,
+    maxSizeBytes: settings.maxSizeBytes,
+  });
+  return { forecast, usedBytes: stats.usedBytes };
+}
 
 /**
  * Decides what to do with one managed PVC. Pure: the same input always gives the same decision.
@@ -329,6 +417,8 @@ export function decide(input: DecisionInput): Decision {
     settings: resolved,
     group: undefined,
     historyReason: undefined,
+    ...forecastFor(input, annotations, resolved.settings),
+    usageSamples: annotations.usageSamples,
   };
   const context: Context = { input, annotations, resolved, base };
   for (const check of CHECKS) {

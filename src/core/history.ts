@@ -8,6 +8,8 @@ export interface ExpansionRecord {
   fromBytes: bigint;
   toBytes: bigint;
   reason: string;
+  /** The kubelet's usedBytes when it was made; absent in entries written before forecasts. */
+  usedBytes?: bigint | undefined;
 }
 
 export const HISTORY_LIMIT = 10;
@@ -32,7 +34,7 @@ export function formatTime(time: Date): string {
 
 function parseRecord(entry: unknown, index: number): Result<ExpansionRecord> {
   if (!isRecord(entry)) return err(`entry ${index} is not an object`);
-  const { time, from, to, reason } = entry;
+  const { time, from, to, reason, used } = entry;
   if (typeof time !== 'string' || typeof from !== 'string' || typeof to !== 'string') {
     return err(`entry ${index} needs string fields time, from and to`);
   }
@@ -42,12 +44,20 @@ function parseRecord(entry: unknown, index: number): Result<ExpansionRecord> {
   if (!parsedTime.ok) return err(`entry ${index}: ${parsedTime.error}`);
   if (!fromBytes.ok) return err(`entry ${index}: from ${fromBytes.error}`);
   if (!toBytes.ok) return err(`entry ${index}: to ${toBytes.error}`);
+  const usedBytes = usedOf(used);
+  if (!usedBytes.ok) return err(`entry ${index}: used ${usedBytes.error}`);
   return ok({
     time: parsedTime.value,
     fromBytes: fromBytes.value,
     toBytes: toBytes.value,
     reason: typeof reason === 'string' ? reason : '',
+    ...(usedBytes.value === undefined ? {} : { usedBytes: usedBytes.value }),
   });
+}
+
+/** An entry's `used` (entries written before forecasts have none). */
+function usedOf(used: unknown): Result<bigint | undefined> {
+  return typeof used === 'string' ? parseQuantity(used) : ok(undefined);
 }
 
 export function parseHistory(text: string): Result<ExpansionRecord[]> {
@@ -80,6 +90,7 @@ export function appendHistory(
       from: formatQuantity(entry.fromBytes),
       to: formatQuantity(entry.toBytes),
       reason: entry.reason,
+      ...(entry.usedBytes === undefined ? {} : { used: formatQuantity(entry.usedBytes) }),
     })),
   );
 }

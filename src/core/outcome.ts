@@ -11,6 +11,8 @@ export type Action = 'expand' | 'would-expand' | 'skip' | 'error';
 
 export type Reason =
   | 'threshold-reached'
+  // Under the threshold, but the forecast says full within expand-before-full.
+  | 'forecast-full'
   | 'below-threshold'
   | 'cooldown'
   | 'resize-in-progress'
@@ -85,6 +87,18 @@ export interface PvcOutcome {
   cluster?: string | undefined;
   /** Its volume type, monthly cost, the cost its expansion adds, recommendations (docs/cost.md). */
   cost?: VolumeCost | undefined;
+  /** The growth forecast's figures (forecast.ts), when there is a forecast. */
+  forecast?: ForecastFigures | undefined;
+}
+
+/** What the report, explain and the metrics show of a forecast. */
+export interface ForecastFigures {
+  /** Least-squares slope of used bytes, per day; undefined: no forecast. */
+  growthBytesPerDay: number | undefined;
+  daysUntilFull: number | undefined;
+  daysUntilMaxSize: number | undefined;
+  /** One line: "growing 4.1 GiB/day, full in 3.2 days, ...; 5 samples over 26 h" or why none. */
+  summary: string;
 }
 
 /** Why an unmanaged PVC was passed over. */

@@ -33,6 +33,8 @@ export const TEMPLATE_SETTING_FIELDS = {
   maxSize: 'max-size',
   cooldown: 'cooldown',
   waitForBackups: 'wait-for-backups',
+  minRunway: 'min-runway',
+  expandBeforeFull: 'expand-before-full',
 } as const satisfies Record<string, SettingKey>;
 
 type TemplateSettingField = keyof typeof TEMPLATE_SETTING_FIELDS;

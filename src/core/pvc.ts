@@ -2,6 +2,7 @@
  * The typed, validated view of the Kubernetes objects the decision reads. Adapters build these
  * from API objects once, at the edge; the core never sees raw JSON.
  */
+import type { UsagePoint } from './forecast.js';
 
 export interface PvcRef {
   namespace: string;
@@ -83,7 +84,13 @@ export type StatsSourceName = 'kubelet' | 'kubelet-proxy' | 'prometheus';
  * no source when none was asked (the volume is not mounted by a running pod).
  */
 export type StatsLookup =
-  | { kind: 'found'; stats: VolumeStats; source?: StatsSourceName | undefined }
+  | {
+      kind: 'found';
+      stats: VolumeStats;
+      source?: StatsSourceName | undefined;
+      /** Used bytes over --forecast-window, when the source keeps history (Prometheus). */
+      history?: readonly UsagePoint[] | undefined;
+    }
   | { kind: 'unavailable'; detail: string; source?: StatsSourceName | undefined };
 
 export function pvcKey(ref: PvcRef): string {

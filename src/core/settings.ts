@@ -24,6 +24,16 @@ export interface Settings {
    * is in progress (reason backup-in-progress); see backups.ts.
    */
   waitForBackups: boolean;
+  /**
+   * pvc-chonker.io/min-runway: an expansion's step is at least the forecast growth over this
+   * long (ms; 0: off), so a fast grower takes one large step, not several the cloud may refuse.
+   */
+  minRunwayMs: number;
+  /**
+   * pvc-chonker.io/expand-before-full: expand when the forecast says the volume is full within
+   * this long (ms; 0: off), even under the threshold (reason forecast-full).
+   */
+  expandBeforeFullMs: number;
 }
 
 export type SettingName = keyof Settings;
@@ -53,6 +63,8 @@ export const DEFAULT_SETTINGS: Settings = {
   maxSizeBytes: undefined,
   cooldownMs: 15 * 60_000,
   waitForBackups: true,
+  minRunwayMs: 0,
+  expandBeforeFullMs: 0,
 };
 
 /**
@@ -69,6 +81,8 @@ export function resolveSettings(layers: readonly SettingsLayer[]): ResolvedSetti
     maxSizeBytes: 'default',
     cooldownMs: 'default',
     waitForBackups: 'default',
+    minRunwayMs: 'default',
+    expandBeforeFullMs: 'default',
   };
   for (const layer of layers) {
     for (const name of Object.keys(layer.values) as SettingName[]) {
@@ -157,6 +171,8 @@ export const SETTING_PARSERS = {
   'max-size': { setting: 'maxSizeBytes', parse: parseMaxSize },
   cooldown: { setting: 'cooldownMs', parse: parseCooldown },
   'wait-for-backups': { setting: 'waitForBackups', parse: parseSwitch },
+  'min-runway': { setting: 'minRunwayMs', parse: parseDuration },
+  'expand-before-full': { setting: 'expandBeforeFullMs', parse: parseDuration },
 } as const satisfies Record<
   string,
   { setting: SettingName; parse: (text: string) => Result<unknown> }

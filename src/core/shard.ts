@@ -1,15 +1,6 @@
+import { fnv1a } from './hash.js';
 import type { PvcSnapshot } from './pvc.js';
 import { GROUP_ANNOTATION } from './pvc-group.js';
-
-/** FNV-1a, 32 bit: stable across runs, processes and Node versions. */
-function fnv1a(text: string): number {
-  let hash = 0x811c9dc5;
-  for (const byte of new TextEncoder().encode(text)) {
-    hash ^= byte;
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash;
-}
 
 /**
  * What a PVC is sharded by, so that a group is never split: the PVCGroup it belongs to (cluster-

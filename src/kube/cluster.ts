@@ -138,12 +138,7 @@ export class KubeCluster implements Cluster {
   }
 
   async patchPvc(ref: PvcRef, patch: PvcPatch): Promise<PatchOutcome> {
-    const body = {
-      metadata: { resourceVersion: patch.resourceVersion, annotations: patch.annotations },
-      spec: { resources: { requests: { storage: patch.requestStorage } } },
-    };
-    const requested = parseQuantity(patch.requestStorage);
-    const written = { ...patch, requestBytes: requested.ok ? requested.value : -1n };
+    const { body, written } = patchBody(patch);
     try {
       const outcome = await this.client.write(
         `patch persistentvolumeclaim ${pvcKey(ref)}`,
@@ -293,6 +288,19 @@ export class KubeCluster implements Cluster {
 
 function eventsPath(namespace: string): string {
   return `/api/v1/namespaces/${namespace}/events`;
+}
+
+/** The merge patch of a PvcPatch, and what a re-read must hold for it to have applied. */
+function patchBody(patch: PvcPatch) {
+  const storage = patch.requestStorage;
+  const body = {
+    metadata: { resourceVersion: patch.resourceVersion, annotations: patch.annotations },
+    // Without a size (a usage sample), the patch touches the annotations only.
+    ...(storage === undefined ? {} : { spec: { resources: { requests: { storage } } } }),
+  };
+  const requested = storage === undefined ? undefined : parseQuantity(storage);
+  const requestBytes = requested === undefined ? undefined : requested.ok ? requested.value : -1n;
+  return { body, written: { ...patch, requestBytes } };
 }
 
 function pvcPath(ref: PvcRef): string {

@@ -52,13 +52,14 @@ export function guardedPatchApplied(patch: Record<string, unknown>, object: unkn
 export function expansionApplied(
   written: {
     resourceVersion: string;
-    requestBytes: bigint;
+    /** undefined: an annotation-only patch (a usage sample). */
+    requestBytes: bigint | undefined;
     annotations: Readonly<Record<string, string>>;
   },
   pvc: PvcSnapshot | undefined,
 ): boolean {
   if (pvc === undefined || pvc.resourceVersion === written.resourceVersion) return false;
-  if (pvc.requestBytes !== written.requestBytes) return false;
+  if (written.requestBytes !== undefined && pvc.requestBytes !== written.requestBytes) return false;
   return Object.entries(written.annotations).every(
     ([key, value]) => pvc.annotations[key] === value,
   );

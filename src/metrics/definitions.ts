@@ -185,6 +185,17 @@ export const METRICS = {
     '1 if the PVC was unhealthy (a failed resize) in the last run, else 0.',
     PVC,
   ),
+  // The growth forecast (forecast.ts): per PVC, only while the volume grows.
+  daysUntilFull: gauge(
+    'pvc_chonker_days_until_full',
+    'Days until the volume is full at its forecast growth rate (available / rate); absent unless it grows.',
+    PVC,
+  ),
+  daysUntilMaxSize: gauge(
+    'pvc_chonker_days_until_max_size',
+    'Days until the volume reaches its max size at its forecast growth rate; absent unless it grows and has a max size.',
+    PVC,
+  ),
 } as const satisfies Record<string, MetricDefinition>;
 
 export type MetricKey = keyof typeof METRICS;

@@ -207,7 +207,9 @@ type PvcGaugeKey =
   | 'pvcCapacityBytes'
   | 'pvcRequestedBytes'
   | 'pvcMaxSizeBytes'
-  | 'pvcUnhealthy';
+  | 'pvcUnhealthy'
+  | 'daysUntilFull'
+  | 'daysUntilMaxSize';
 
 /** Per-PVC gauges: name, and the value (undefined: no series for that PVC). */
 const PVC_GAUGES: readonly [PvcGaugeKey, (o: PvcOutcome) => number | bigint | undefined][] = [
@@ -217,6 +219,8 @@ const PVC_GAUGES: readonly [PvcGaugeKey, (o: PvcOutcome) => number | bigint | un
   ['pvcRequestedBytes', (o) => o.requestBytes],
   ['pvcMaxSizeBytes', (o) => o.maxSizeBytes],
   ['pvcUnhealthy', (o) => (o.unhealthy ? 1 : 0)],
+  ['daysUntilFull', (o) => o.forecast?.daysUntilFull],
+  ['daysUntilMaxSize', (o) => o.forecast?.daysUntilMaxSize],
 ];
 
 function* pvcFamily(

@@ -76,6 +76,22 @@ const QUIET_REASONS: ReadonlySet<Reason> = new Set<Reason>([
 export const NEARLY_FULL_RATIO = 0.9;
 
 /**
+ * A PVC the forecast sees full within FULL_SOON_DAYS, or at its max-size within
+ * MAX_SIZE_SOON_DAYS, keeps its series under `problems` too: PVCFullWithin1DayUnmanaged must not
+ * take it for an unmanaged PVC, and PVCMaxSizeWithin7Days must see it.
+ */
+export const FULL_SOON_DAYS = 1;
+export const MAX_SIZE_SOON_DAYS = 7;
+
+function forecastSoon(outcome: PvcOutcome): boolean {
+  const figures = outcome.forecast;
+  return (
+    (figures?.daysUntilFull ?? Infinity) < FULL_SOON_DAYS ||
+    (figures?.daysUntilMaxSize ?? Infinity) < MAX_SIZE_SOON_DAYS
+  );
+}
+
+/**
  * Whether a PVC keeps its per-PVC series under --pvc-metrics problems: over a threshold or
  * nearly full, held back (cooldown, max size, a resize in flight, the per-run cap, a refusal),
  * expanded, unhealthy or in error. Every reason not known to be quiet counts, so a new reason
@@ -88,7 +104,8 @@ export function isProblem(outcome: PvcOutcome): boolean {
     outcome.unhealthy ||
     outcome.thresholdsReached.length > 0 ||
     (outcome.usedRatio ?? 0) >= NEARLY_FULL_RATIO ||
-    (outcome.inodesUsedRatio ?? 0) >= NEARLY_FULL_RATIO
+    (outcome.inodesUsedRatio ?? 0) >= NEARLY_FULL_RATIO ||
+    forecastSoon(outcome)
   );
 }
 

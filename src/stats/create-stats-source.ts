@@ -34,6 +34,8 @@ export interface StatsSourceDeps {
   timeoutMs: number;
   signal: AbortSignal;
   log: Logger;
+  /** The pass's clock (--now): where Prometheus' usage history ends. */
+  now: () => Date;
 }
 
 /** The sources a plan may read from, in order of preference. */
@@ -53,6 +55,7 @@ export function createStatsSource(
       stats: createPrometheusSource({
         ...plan.prometheus,
         clientFor: deps.clientFor,
+        now: deps.now,
         timeoutMs,
         signal,
         log,

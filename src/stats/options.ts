@@ -30,6 +30,7 @@ export interface RawStatsOptions {
   prometheusCaFile?: string | undefined;
   prometheusSelector?: string | undefined;
   prometheusMaxAge?: string | undefined;
+  forecastWindow?: string | undefined;
 }
 
 export interface PrometheusSettings {
@@ -38,6 +39,8 @@ export interface PrometheusSettings {
   caPem: string | undefined;
   selector: string;
   maxAgeMs: number;
+  /** --forecast-window: the growth rate is fitted to used bytes over this long. */
+  forecastWindowMs: number;
 }
 
 /**
@@ -111,6 +114,14 @@ export const STATS_FLAGS: readonly StatsFlag[] = [
     env: 'PVC_CHONKER_PROMETHEUS_MAX_AGE',
     defaultValue: '5m',
     description: 'a sample older than this is stale: the PVC is metrics-unavailable',
+  },
+  {
+    key: 'forecastWindow',
+    flag: '--forecast-window <duration>',
+    env: 'PVC_CHONKER_FORECAST_WINDOW',
+    defaultValue: '6h',
+    description:
+      "with --stats-source prometheus: the growth forecast is fitted to each volume's used bytes over this long",
   },
 ];
 
@@ -194,6 +205,12 @@ function maxAgeOf(text: string | undefined): Result<number> {
   return maxAge.value > 0 ? maxAge : err('--prometheus-max-age: must be longer than 0');
 }
 
+function forecastWindowOf(text: string | undefined): Result<number> {
+  const window = parseDuration(given(text) ?? '6h');
+  if (!window.ok) return err(`--forecast-window: ${window.error}`);
+  return window.value > 0 ? window : err('--forecast-window: must be longer than 0');
+}
+
 /** Where Prometheus is and what to select: the flags that need no file. */
 function prometheusQuery(
   raw: RawStatsOptions,
@@ -210,8 +227,15 @@ function prometheusQuery(
   if (!selector.ok) errors.push(`--prometheus-selector: ${selector.error}`);
   const maxAge = maxAgeOf(raw.prometheusMaxAge);
   if (!maxAge.ok) errors.push(maxAge.error);
-  if (!url.ok || !selector.ok || !maxAge.ok) return undefined;
-  return { url: url.value, selector: selector.value, maxAgeMs: maxAge.value };
+  const window = forecastWindowOf(raw.forecastWindow);
+  if (!window.ok) errors.push(window.error);
+  if (!url.ok || !selector.ok || !maxAge.ok || !window.ok) return undefined;
+  return {
+    url: url.value,
+    selector: selector.value,
+    maxAgeMs: maxAge.value,
+    forecastWindowMs: window.value,
+  };
 }
 
 function prometheus(

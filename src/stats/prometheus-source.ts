@@ -1,6 +1,7 @@
 /**
  * Usage from Prometheus' kubelet_volume_stats_* series: one instant query per metric for the
- * whole pass (never one per PVC), plus one for the age of the samples. Needs no access to the
+ * whole pass (never one per PVC), plus one for the age of the samples, and one range query of
+ * used bytes over --forecast-window for the growth forecasts. Needs no access to the
  * nodes at all, only a Prometheus (or Thanos, Mimir, Cortex) that scrapes the kubelets.
  */
 import type { Logger } from 'pino';
@@ -10,9 +11,12 @@ import type { ApiConnection } from '../kube/api-connection.js';
 import { KubeApiError } from '../kube/errors.js';
 import type { KubeClient, KubeRequest } from '../kube/client.js';
 import type { VolumeStatsSource } from '../ports.js';
+import type { UsagePoint } from '../core/forecast.js';
 import {
   freshnessQuery,
+  parseMatrix,
   parseVector,
+  usageHistoryQuery,
   VOLUME_FIELDS,
   VOLUME_METRICS,
   volumeQuery,
@@ -39,12 +43,18 @@ export interface PrometheusOptions {
   timeoutMs: number;
   /** A client of the one kind (transport, deadline, errors) for another server: Prometheus. */
   clientFor: (connection: ApiConnection) => KubeClient;
+  /** --forecast-window: each PVC's used bytes over this long feed its growth forecast. */
+  forecastWindowMs: number;
+  /** The pass's clock: the end of the history's range. */
+  now: () => Date;
   signal: AbortSignal;
   log: Logger;
   tally: StatsTally;
 }
 
 type Query = (expr: string) => Promise<Vector>;
+/** One call of Prometheus' HTTP API with form parameters; throws StatsSourceError. */
+type Api = (path: string, params: Readonly<Record<string, string>>) => Promise<unknown>;
 
 /** Prometheus as a server of the one client: its URL, its headers, its CA. */
 function prometheusConnection(options: PrometheusOptions): ApiConnection {
@@ -67,7 +77,7 @@ function postRefused(error: unknown): boolean {
  * GET with the same parameters when a gateway answers 405 or 501 to the POST. One attempt each,
  * each with the per-query timeout.
  */
-function createQuery(options: PrometheusOptions): Query {
+function createApi(options: PrometheusOptions): Api {
   const client = options.clientFor(prometheusConnection(options));
   const { signal, timeoutMs } = options;
   const send = (operation: string, request: KubeRequest): Promise<unknown> =>
@@ -76,13 +86,11 @@ function createQuery(options: PrometheusOptions): Query {
       stop: signal,
       attempts: 1,
     });
-  return async (expr) => {
-    const form = new URLSearchParams({ query: expr }).toString();
-    const path = '/api/v1/query';
-    let body: unknown;
+  return async (path, params) => {
+    const form = new URLSearchParams(params).toString();
     try {
       try {
-        body = await send('query prometheus', {
+        return await send('query prometheus', {
           method: 'POST',
           path,
           text: form,
@@ -90,11 +98,17 @@ function createQuery(options: PrometheusOptions): Query {
         });
       } catch (error) {
         if (!postRefused(error)) throw error;
-        body = await send('query prometheus', { method: 'GET', path, query: { query: expr } });
+        return await send('query prometheus', { method: 'GET', path, query: { ...params } });
       }
     } catch (error) {
       throw new StatsSourceError(reasonOf(error), describeCall(error, signal));
     }
+  };
+}
+
+function createQuery(api: Api): Query {
+  return async (expr) => {
+    const body = await api('/api/v1/query', { query: expr });
     const vector = parseVector(body);
     if (!vector.ok) throw new StatsSourceError('bad-response', vector.error);
     return vector.value;
@@ -156,18 +170,55 @@ function lookup(answers: Answers, key: string, options: PrometheusOptions): Stat
     : { kind: 'unavailable', detail: stats.error, source };
 }
 
+/**
+ * Each PVC's used bytes over --forecast-window (one range query for the pass). The forecast is
+ * worth less than the stats: a failure is logged, and the PVCs' forecasts then come from their
+ * own usage samples.
+ */
+async function askHistory(
+  api: Api,
+  options: PrometheusOptions,
+): Promise<Map<string, UsagePoint[]> | undefined> {
+  const params = usageHistoryQuery(
+    options.selector,
+    options.now().getTime(),
+    options.forecastWindowMs,
+  );
+  try {
+    const matrix = parseMatrix(await api('/api/v1/query_range', params));
+    if (matrix.ok) return matrix.value;
+    options.log.warn(
+      { err: matrix.error },
+      'prometheus usage history unreadable: no forecast from it',
+    );
+  } catch (error) {
+    const detail = describeFailure(error, options.signal);
+    options.log.warn({ err: detail }, 'prometheus usage history unavailable: no forecast from it');
+  }
+  return undefined;
+}
+
+/** A found lookup with its history from Prometheus, when there is one. */
+function withHistory(entry: StatsLookup, history: UsagePoint[] | undefined): StatsLookup {
+  return entry.kind === 'found' && history !== undefined ? { ...entry, history } : entry;
+}
+
 export function createPrometheusSource(options: PrometheusOptions): VolumeStatsSource {
-  const query = createQuery(options);
+  const api = createApi(options);
+  const query = createQuery(api);
   const where = `${options.url.origin}${options.url.pathname.replace(/\/$/, '')}`;
   return {
     async collect(pvcsByNode) {
       const result = new Map<string, StatsLookup>();
       const keys = [...pvcsByNode.values()].flatMap((pvcs) => pvcs.map(pvcKey));
       if (keys.length === 0) return result;
+      // Started with the instant queries, never failing: awaited on every path.
+      const asked = askHistory(api, options);
       let answers: Answers;
       try {
         answers = await askAll(query, options);
       } catch (error) {
+        await asked;
         const detail = `Prometheus ${where}: ${describeFailure(error, options.signal)}`;
         options.log.warn(
           { url: where, pvcs: keys.length, err: detail },
@@ -177,11 +228,12 @@ export function createPrometheusSource(options: PrometheusOptions): VolumeStatsS
           result.set(key, { kind: 'unavailable', detail, source: 'prometheus' });
         return result;
       }
+      const history = await asked;
       let found = 0;
       for (const key of keys) {
         const entry = lookup(answers, key, options);
         if (entry.kind === 'found') found++;
-        result.set(key, entry);
+        result.set(key, withHistory(entry, history?.get(key)));
       }
       options.tally.read('prometheus', found);
       return result;

@@ -285,6 +285,8 @@ describe.skipIf(!HAVE_HELM)('Helm chart charts/pvc-chonker', () => {
       'shardIndex',
       'shardCount',
       'help',
+      // --now fixes the pass's clock, for replay and tests only.
+      'now',
     ];
     // The stats source's flags have a section of their own (files come from mounted objects).
     const statsKeys = Object.keys(STATS_VALUES);

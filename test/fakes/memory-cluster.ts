@@ -74,7 +74,10 @@ export class MemoryCluster implements Cluster {
     const unanswered = this.unanswered.get(pvcKey(ref));
     if (unanswered === 'not-applied')
       return Promise.resolve({ kind: 'unanswered', pvc: undefined, detail: 'lost; not applied' });
-    const requested = parseQuantity(patch.requestStorage);
+    const requested =
+      patch.requestStorage === undefined
+        ? { ok: false as const }
+        : parseQuantity(patch.requestStorage);
     const updated: PvcSnapshot = {
       ...current,
       resourceVersion: String(Number(current.resourceVersion) + 1),

@@ -92,6 +92,13 @@ describe('the demo fleet with docs/examples', () => {
       status: Record<string, unknown>;
     };
     expect(policy.status).toMatchObject({ matchedPVCs: 1 });
+    // One forecast: data-mysql-0's usage samples grow 4 GiB a day (docs/configuration.md).
+    const mysql = byName(rows, 'data-mysql-0');
+    expect(mysql).toMatchObject({ action: 'skip', reason: 'below-threshold', maxSize: '200Gi' });
+    expect((mysql?.['growthBytesPerDay'] as number) / 2 ** 30).toBeCloseTo(4, 1);
+    expect(mysql?.['forecast']).toMatch(
+      /^growing 4 GiB\/day, full in 7\.\d days, max-size in 45 days; 5 samples over 24 h$/,
+    );
   });
 
   itOnSim('no-cluster')(
@@ -145,5 +152,17 @@ describe('the demo fleet with docs/examples', () => {
         monthlySavingUsd: '0.60',
       }),
     ]);
+  });
+
+  it('explains a forecast', async () => {
+    const run = await runCli(
+      ['explain', 'databases/data-mysql-0', '--kubeconfig', kubeconfig],
+      env,
+    );
+
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(
+      /^Forecast {3}growing 4 GiB\/day, full in 7\.\d days, max-size in 45 days; 5 samples over 24 h$/m,
+    );
   });
 });

@@ -164,7 +164,14 @@ export function runCli(
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...nodeArgs, CLI, ...args], {
-      env: { PATH: process.env['PATH'] ?? '', HOME: tmpdir(), ...env },
+      // Usage samples (forecasts) are off unless a test asks for them (--sample-interval, or
+      // this variable): every other test counts the pass's PATCHes, and a sample is one more.
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        HOME: tmpdir(),
+        PVC_CHONKER_SAMPLE_INTERVAL: '0',
+        ...env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     if (child.pid !== undefined) onSpawn?.(child.pid);

@@ -392,7 +392,7 @@ describe('explain', () => {
     // Where the usage came from: the node's kubelet, read directly (the default source).
     expect(e['stats']).toMatchObject({ capacity: '10Gi', source: 'kubelet' });
     expect(text.code).toBe(0);
-    expect(text.stdout).toContain('threshold         85%         from policy:db/database');
+    expect(text.stdout).toContain('threshold           85%         from policy:db/database');
     expect(text.stdout).toMatch(
       /^Stats {6}capacity 10Gi, used \d+\.\d%, inodes .*, from kubelet$/m,
     );

@@ -358,11 +358,12 @@ describe.skipIf(SKIPPED)('a gateway in front of Prometheus', () => {
         expect(outcome(withHeader, 'full')).toBe('would-expand:threshold-reached');
         expect(gateway.seen.every((s) => s.tenant === 'tenant-1')).toBe(true);
         expect(gateway.seen.every((s) => s.authorization === 'Bearer gateway-token')).toBe(true);
-        // Seven queries: six metrics and their age; each retried as a GET after a 405.
+        // Eight queries: six metrics, their age, and the used bytes over --forecast-window (the
+        // forecast's range query); each retried as a GET after a 405.
         expect(gateway.seen.map((s) => s.method).sort()).toEqual(
           postAllowed
-            ? Array<string>(7).fill('POST')
-            : [...Array<string>(7).fill('GET'), ...Array<string>(7).fill('POST')],
+            ? Array<string>(8).fill('POST')
+            : [...Array<string>(8).fill('GET'), ...Array<string>(8).fill('POST')],
         );
       } finally {
         await gateway.close();

@@ -116,6 +116,8 @@ describe('Grafana dashboard', () => {
         'PVC groups',
         'PVCs read by stats source',
         'Stats source errors by reason',
+        'Soonest full (days, forecast)',
+        'Soonest at max size (days, forecast)',
       ]),
     );
   });

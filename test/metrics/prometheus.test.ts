@@ -90,6 +90,12 @@ describe('Pushgateway → Prometheus → dashboard and alerts', () => {
       action: 'error',
       reason: 'api-error',
       usedRatio: 0.9,
+      forecast: {
+        growthBytesPerDay: 2 ** 30,
+        daysUntilFull: 2.5,
+        daysUntilMaxSize: 5,
+        summary: 'growing 1 GiB/day, full in 2.5 days, max-size in 5 days; 4 samples over 18 h',
+      },
     });
     const broken = outcome({
       name: 'broken',

@@ -30,6 +30,10 @@ describe('seed loading', () => {
     expect(expandTimeTokens('${now+2h}/${now-1d}', now)).toBe(
       '2026-11-26T07:00:00Z/2026-11-25T05:00:00Z',
     );
+    // Unix seconds, as pvc-chonker.io/usage-samples spells its times.
+    expect(expandTimeTokens('${unix:now-6h}:1', now)).toBe(
+      `${Date.parse('2026-11-25T23:00:00Z') / 1000}:1`,
+    );
   });
 
   it('parses SimVolumeUsage documents and rejects unknown kinds', () => {

@@ -27,11 +27,34 @@ describe('parseRunOptions', () => {
     ['shard index without count', { shardIndex: '1' }, '--shard-index needs --shard-count'],
     ['shard index out of range', { shardCount: '2', shardIndex: '2' }, '--shard-index: "2"'],
     ['bad timeout', { apiTimeout: '0s' }, '--api-timeout: "0s"'],
+    ['bad min-runway', { minRunway: 'soon' }, '--min-runway: "soon"'],
+    ['bad expand-before-full', { expandBeforeFull: '2 days' }, '--expand-before-full: "2 days"'],
+    ['bad sample interval', { sampleInterval: '6 hours' }, '--sample-interval: "6 hours"'],
+    ['a --now that is no time', { now: 'yesterday' }, '--now: "yesterday" is not an RFC 3339 time'],
+    ['a --now without a zone', { now: '2026-12-01T00:00:00' }, '--now: "2026-12-01T00:00:00"'],
   ])('%s names the flag and value', (_name, raw, message) => {
     const parsed = parseRunOptions(raw, {});
 
     expect(parsed.ok).toBe(false);
     if (!parsed.ok) expect(parsed.error).toContain(message);
+  });
+
+  it('forecast flags: --now fixes the clock, --sample-interval 0 writes no samples', () => {
+    const defaults = parseRunOptions({}, {});
+    const given = parseRunOptions(
+      { now: '2026-12-01T06:00:00Z', sampleInterval: '0', minRunway: '3d' },
+      {},
+    );
+
+    expect(defaults.ok && defaults.value).toMatchObject({
+      now: undefined,
+      sampleIntervalMs: 6 * 3_600_000,
+    });
+    expect(given.ok && given.value).toMatchObject({
+      now: new Date('2026-12-01T06:00:00Z'),
+      sampleIntervalMs: undefined,
+      flagSettings: { values: { minRunwayMs: 3 * 86_400_000 } },
+    });
   });
 
   it('splits comma-separated namespaces from the environment form', () => {

@@ -62,7 +62,13 @@ describe('run', () => {
       cluster.patches[0]?.patch.annotations['pvc-chonker.io/expansion-history'] ?? '[]',
     ) as unknown;
     expect(history).toEqual([
-      { time: '2026-11-26T12:00:00Z', from: '10Gi', to: '11Gi', reason: 'threshold-reached' },
+      {
+        time: '2026-11-26T12:00:00Z',
+        from: '10Gi',
+        to: '11Gi',
+        reason: 'threshold-reached',
+        used: '9728Mi',
+      },
     ]);
     expect(cluster.patches[0]?.patch.annotations['pvc-chonker.io/last-expansion']).toBe(
       '2026-11-26T12:00:00Z',

@@ -53,6 +53,7 @@ describe('parseStatsOptions', () => {
           caPem: undefined,
           selector: '',
           maxAgeMs: 300_000,
+          forecastWindowMs: 6 * 3_600_000,
         },
       },
     ],
@@ -66,6 +67,7 @@ describe('parseStatsOptions', () => {
         prometheusCaFile: '/ca.pem',
         prometheusSelector: ' job="kubelet" ,cluster=~\'eu-.*\' ',
         prometheusMaxAge: '90s',
+        forecastWindow: '1d',
       },
       {
         source: 'prometheus',
@@ -80,6 +82,7 @@ describe('parseStatsOptions', () => {
           caPem: '-----BEGIN CERTIFICATE-----\n',
           selector: 'job="kubelet", cluster=~\'eu-.*\'',
           maxAgeMs: 90_000,
+          forecastWindowMs: 86_400_000,
         },
       },
     ],
@@ -139,6 +142,11 @@ describe('parseStatsOptions', () => {
       'a max age that is no duration, or zero',
       { prometheusUrl: PROM, prometheusMaxAge: '0s' },
       ['--prometheus-max-age: must be longer than 0'],
+    ],
+    [
+      'a forecast window that is no duration',
+      { prometheusUrl: PROM, forecastWindow: 'a day' },
+      ['--forecast-window: "a day" is not a duration'],
     ],
     [
       'a kubelet CA file and insecure',
