@@ -50,6 +50,11 @@ export interface ApiConnection {
    * client-node until it expires.
    */
   credentials(): Promise<RequestCredentials>;
+  /**
+   * The largest answer read from this server (default MAX_ANSWER_BYTES): a kubelet or gateway
+   * that streams without end fails its own call instead of filling the heap.
+   */
+  maxAnswerBytes?: number;
 }
 
 /** The parts of the server URL node:http takes; an IPv6 host loses its URL brackets. */

@@ -94,6 +94,7 @@ const CREDENTIALS_TTL_MS = 5_000;
 interface Target {
   transport: typeof http | typeof https;
   basePath: string;
+  maxAnswerBytes: number;
   start: (call: Call, fresh: boolean) => void;
 }
 
@@ -172,6 +173,7 @@ export function createTransport(connection: ApiConnection, pool: ConnectionPool)
   const target: Target = {
     transport: protocol === 'https:' ? https : http,
     basePath,
+    maxAnswerBytes: connection.maxAnswerBytes ?? MAX_ANSWER_BYTES,
     start: (call, fresh) => {
       start(call, fresh);
     },
@@ -352,11 +354,23 @@ function exchange(target: Target, prepared: Prepared, call: Call, fresh: boolean
   const outgoing = target.transport.request(options, (response) => {
     const status = response.statusCode ?? 0;
     if (call.onEvent !== undefined && status >= 200 && status < 300) {
-      streamLines(response, call, call.onEvent);
+      streamLines(response, call, call.onEvent, target.maxAnswerBytes);
       return;
     }
     const chunks: Buffer[] = [];
-    response.on('data', (chunk: Buffer) => chunks.push(chunk));
+    let size = 0;
+    response.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > target.maxAnswerBytes) {
+        chunks.length = 0;
+        // The socket goes with the rest of the answer; the error is the call's, not the stream's.
+        call.outgoing = undefined;
+        response.destroy();
+        call.end(tooLarge(call.request, target.maxAnswerBytes));
+        return;
+      }
+      chunks.push(chunk);
+    });
     response.on('error', (error) => {
       call.end(error);
     });
@@ -381,6 +395,19 @@ function exchange(target: Target, prepared: Prepared, call: Call, fresh: boolean
 
 /** The code of a 2xx answer that is not JSON (a kubelet or gateway that answered something else). */
 export const NOT_JSON = 'ERR_NOT_JSON';
+
+/** The code of an answer longer than its server's maxAnswerBytes. */
+export const TOO_LARGE = 'ERR_ANSWER_TOO_LARGE';
+
+/** 256 MiB: far above a list page, a node's summary or a fleet's Prometheus answer. */
+export const MAX_ANSWER_BYTES = 256 * 1024 * 1024;
+
+function tooLarge(request: KubeRequest, limit: number): Error {
+  const error = new Error(
+    `${request.method} ${request.path}: the answer is longer than ${String(limit)} bytes`,
+  );
+  return Object.assign(error, { code: TOO_LARGE });
+}
 
 /** A whole answer: the JSON of a 2xx, else an HttpStatusError (a 401 first tries fresh credentials). */
 function answered(
@@ -426,6 +453,7 @@ function streamLines(
   response: http.IncomingMessage,
   call: Call,
   onEvent: (event: unknown) => void,
+  maxAnswerBytes: number,
 ): void {
   let pending = '';
   response.setEncoding('utf8');
@@ -433,11 +461,25 @@ function streamLines(
     pending += chunk;
     const lines = pending.split('\n');
     pending = lines.pop() ?? '';
+    // A watch is as long as it lasts; one event is bounded like a whole answer.
+    const abandon = (): void => {
+      call.outgoing = undefined;
+      response.destroy();
+      call.end(tooLarge(call.request, maxAnswerBytes));
+    };
     try {
-      for (const line of lines) if (line.trim() !== '') onEvent(JSON.parse(line));
+      for (const line of lines) {
+        if (line.length > maxAnswerBytes) {
+          abandon();
+          return;
+        }
+        if (line.trim() !== '') onEvent(JSON.parse(line));
+      }
     } catch (error) {
       call.end(error);
+      return;
     }
+    if (pending.length > maxAnswerBytes) abandon();
   });
   response.on('error', (error) => {
     call.end(error);

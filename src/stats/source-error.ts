@@ -7,7 +7,7 @@ import type { StatsErrorReason } from '../core/outcome.js';
 import { isRecord } from '../core/json.js';
 import { deadlineOf } from '../deadline.js';
 import { KubeApiError } from '../kube/errors.js';
-import { NOT_JSON } from '../kube/transport.js';
+import { NOT_JSON, TOO_LARGE } from '../kube/transport.js';
 
 /** A failure of a source that is already classified (an HTTP status, a bad body, no address). */
 export class StatsSourceError extends Error {
@@ -63,7 +63,7 @@ function codeOf(error: unknown): string | undefined {
 
 function reasonOfCode(code: string | undefined): StatsErrorReason {
   if (code === undefined) return 'unreachable';
-  if (code === NOT_JSON) return 'bad-response';
+  if (code === NOT_JSON || code === TOO_LARGE) return 'bad-response';
   if (UNREACHABLE_CODES.has(code)) return 'unreachable';
   return isTlsCode(code) ? 'tls' : 'unreachable';
 }

@@ -26,7 +26,11 @@ afterEach(async () => {
   dir = undefined;
 });
 
-async function start(names: readonly string[], timeoutMs = 5_000): Promise<KubeClient> {
+async function start(
+  names: readonly string[],
+  timeoutMs = 5_000,
+  maxAnswerBytes?: number,
+): Promise<KubeClient> {
   sim = await startSimCluster({ seed: baseSeed(names.map((name) => ({ name, node: 'n1' }))) });
   dir = await mkdtemp(join(tmpdir(), 'kube-client-'));
   const kubeconfig = join(dir, 'kubeconfig');
@@ -34,7 +38,10 @@ async function start(names: readonly string[], timeoutMs = 5_000): Promise<KubeC
   const connection = loadApiConnection({ kubeconfig }, { env: {} });
   if (!connection.ok) throw new Error(connection.error);
   return new KubeClient({
-    transport: createTransport(connection.value, createConnectionPool()),
+    transport: createTransport(
+      maxAnswerBytes === undefined ? connection.value : { ...connection.value, maxAnswerBytes },
+      createConnectionPool(),
+    ),
     timeoutMs,
     retry: DEFAULT_RETRY_POLICY,
     sleep: realSleep,
@@ -139,5 +146,37 @@ describe('KubeClient', () => {
     const error = await failure(watching);
     expect(events).toEqual(['ADDED new']);
     expect(error.detail).toBe('abandoned: enough');
+  });
+
+  it('bounds one event of a watch, not the watch: small events pass, a huge one ends it', async () => {
+    const client = await start([], 5_000, 4096);
+    const events: string[] = [];
+    const watching = client.watch(
+      'watch',
+      PVCS,
+      {},
+      {
+        deadlineMs: 10_000,
+        stop: new AbortController().signal,
+        onEvent: (event) => {
+          events.push((event as { object: { metadata: { name: string } } }).object.metadata.name);
+        },
+      },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const claim = (name: string, note: string): Record<string, unknown> => ({
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name, namespace: 'apps', annotations: { note } },
+      spec: { resources: { requests: { storage: '1Gi' } } },
+    });
+    // Together more than 4 KiB, each well under it.
+    for (let i = 0; i < 8; i += 1) sim!.putObject(claim(`small-${String(i)}`, 'x'.repeat(600)));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    sim!.putObject(claim('huge', 'x'.repeat(8192)));
+
+    const error = await failure(watching);
+    expect(events).toEqual([0, 1, 2, 3, 4, 5, 6, 7].map((i) => `small-${String(i)}`));
+    expect(error.message).toContain('the answer is longer than 4096 bytes');
   });
 });

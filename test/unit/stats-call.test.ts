@@ -40,7 +40,11 @@ async function listen(server: Server | TcpServer): Promise<number> {
 }
 
 /** One call as a stats source makes it: one attempt, a 300 ms budget, the run's stop. */
-async function call(port: number, stop = new AbortController().signal): Promise<unknown> {
+async function call(
+  port: number,
+  stop = new AbortController().signal,
+  maxAnswerBytes?: number,
+): Promise<unknown> {
   const client = new KubeClient({
     transport: createTransport(
       {
@@ -48,6 +52,7 @@ async function call(port: number, stop = new AbortController().signal): Promise<
         source: 'a kubelet',
         warnings: [],
         credentials: () => Promise.resolve({ tls: { rejectUnauthorized: false }, headers: {} }),
+        ...(maxAnswerBytes === undefined ? {} : { maxAnswerBytes }),
       },
       createConnectionPool(),
     ),
@@ -153,5 +158,18 @@ describe('a stats call on the one transport', () => {
 
     expect(reasonOf(error)).toBe(reason);
     expect(describeCall(error, new AbortController().signal)).toBe(description);
+  });
+
+  it('an answer longer than the server’s limit fails its own call: bad-response, in words', async () => {
+    const port = await answering(200, `{"pods":[${'{},'.repeat(2000)}{}]}`);
+
+    const fits = await call(port, new AbortController().signal, 1 << 20);
+    const error = await call(port, new AbortController().signal, 4096);
+
+    expect(fits).toMatchObject({ pods: expect.any(Array) as unknown });
+    expect(reasonOf(error)).toBe('bad-response');
+    expect(describeCall(error, new AbortController().signal)).toBe(
+      'ERR_ANSWER_TOO_LARGE: GET /stats/summary: the answer is longer than 4096 bytes',
+    );
   });
 });
