@@ -11,8 +11,10 @@ import {
 import { parseQuantity } from '../../src/core/quantity.js';
 import type {
   Cluster,
+  ExpansionCandidate,
   PatchOutcome,
   ProviderGate,
+  ProviderVerdict,
   PvcEvent,
   PvcPatch,
   VolumeStatsSource,
@@ -110,17 +112,23 @@ export function fixedStats(
   };
 }
 
-export const allowAll: ProviderGate = {
-  providerFor: () => 'generic',
-  check: (candidates) =>
-    Promise.resolve(
-      new Map(
-        candidates.map((c) => [
-          pvcKey(c.pvc),
-          { ok: true as const, provider: 'generic', toBytes: c.toBytes, warnings: [] },
-        ]),
-      ),
-    ),
-};
+/** A gate that names `provider` for every PVC and answers each candidate with `verdict`. */
+export function gateOf(
+  provider: string,
+  verdict: (candidate: ExpansionCandidate) => ProviderVerdict,
+): ProviderGate {
+  return {
+    providerFor: () => provider,
+    check: (candidates) =>
+      Promise.resolve(new Map(candidates.map((c) => [pvcKey(c.pvc), verdict(c)]))),
+  };
+}
+
+export const allowAll: ProviderGate = gateOf('generic', (c) => ({
+  ok: true,
+  provider: 'generic',
+  toBytes: c.toBytes,
+  warnings: [],
+}));
 
 export const silentLog = pino({ level: 'silent' });

@@ -5,7 +5,7 @@ import { pvcKey, type StatsLookup } from '../../src/core/pvc.js';
 import type { ProviderGate } from '../../src/ports.js';
 import { run, type RunConfig, type RunDeps } from '../../src/run.js';
 import { pvc, storageClass, usage } from '../builders/snapshots.js';
-import { allowAll, fixedStats, MemoryCluster, silentLog } from '../fakes/memory-cluster.js';
+import { allowAll, fixedStats, gateOf, MemoryCluster, silentLog } from '../fakes/memory-cluster.js';
 
 const NOW = new Date('2026-11-26T12:00:00Z');
 
@@ -188,31 +188,22 @@ describe('run', () => {
   });
 
   it('applies the provider verdict: a refusal is a Warning, a cap lowers the request', async () => {
-    const providers: ProviderGate = {
-      providerFor: () => 'aws',
-      check: (candidates) =>
-        Promise.resolve(
-          new Map(
-            candidates.map((c) => [
-              pvcKey(c.pvc),
-              c.pvc.name === 'refused'
-                ? {
-                    ok: false as const,
-                    provider: 'aws',
-                    reason: 'provider-refused' as const,
-                    detail: 'modification in progress',
-                    retryAt: new Date('2026-11-26T18:00:00Z'),
-                  }
-                : {
-                    ok: true as const,
-                    provider: 'aws',
-                    toBytes: c.toBytes,
-                    warnings: ['volume type is gp2, expected gp3'],
-                  },
-            ]),
-          ),
-        ),
-    };
+    const providers = gateOf('aws', (c) =>
+      c.pvc.name === 'refused'
+        ? {
+            ok: false,
+            provider: 'aws',
+            reason: 'provider-refused',
+            detail: 'modification in progress',
+            retryAt: new Date('2026-11-26T18:00:00Z'),
+          }
+        : {
+            ok: true,
+            provider: 'aws',
+            toBytes: c.toBytes,
+            warnings: ['volume type is gp2, expected gp3'],
+          },
+    );
     const { cluster, deps, config, addFull } = setup({ providers });
     addFull('refused');
     addFull('fine');
@@ -323,18 +314,13 @@ describe('run without a provider verdict', () => {
 
 describe('run with a price table', () => {
   function costGate(volumeType: string | undefined): ProviderGate {
-    return {
-      providerFor: () => 'aws',
-      check: (candidates) =>
-        Promise.resolve(
-          new Map(
-            candidates.map((c) => [
-              pvcKey(c.pvc),
-              { ok: true as const, provider: 'aws', toBytes: c.toBytes, warnings: [], volumeType },
-            ]),
-          ),
-        ),
-    };
+    return gateOf('aws', (c) => ({
+      ok: true,
+      provider: 'aws',
+      toBytes: c.toBytes,
+      warnings: [],
+      volumeType,
+    }));
   }
 
   it.each([
