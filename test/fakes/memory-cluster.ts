@@ -19,6 +19,7 @@ import type {
   PvcPatch,
   VolumeStatsSource,
 } from '../../src/ports.js';
+import type { RunConfig, RunDeps } from '../../src/run.js';
 
 export class MemoryCluster implements Cluster {
   readonly pvcs = new Map<string, PvcSnapshot>();
@@ -132,3 +133,35 @@ export const allowAll: ProviderGate = gateOf('generic', (c) => ({
 }));
 
 export const silentLog = pino({ level: 'silent' });
+
+/** The pass's dependencies on these fakes: the clock stopped at `now`, a silent log. */
+export function passDeps(
+  cluster: Cluster,
+  stats: Map<string, StatsLookup>,
+  now: Date,
+  providers: ProviderGate = allowAll,
+): RunDeps {
+  return {
+    cluster,
+    stats: fixedStats(stats),
+    providers,
+    now: () => now,
+    log: silentLog,
+    runId: 'test-run',
+    signal: new AbortController().signal,
+  };
+}
+
+/** A pass over every namespace that writes, with the flags' defaults, and `overrides`. */
+export function passConfig(overrides: Partial<RunConfig> = {}): RunConfig {
+  return {
+    namespaces: [],
+    dryRun: false,
+    layers: [],
+    pageSize: 500,
+    writeConcurrency: 2,
+    maxExpansionsPerRun: 50,
+    shard: undefined,
+    ...overrides,
+  };
+}
