@@ -58,6 +58,30 @@ export const TABLE_FLEET: readonly Claim[] = [
   { name: 'unmounted', usedPercent: 95, unmounted: true },
 ];
 
+/**
+ * What kube-prometheus-stack grants its Prometheus (the ServiceAccount monitoring/prometheus) to
+ * scrape the kubelets.
+ */
+export const PROMETHEUS_SCRAPE_RBAC: readonly Record<string, unknown>[] = [
+  {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    metadata: { name: 'prometheus-kubelet' },
+    rules: [{ apiGroups: [''], resources: ['nodes/metrics'], verbs: ['get'] }],
+  },
+  {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    metadata: { name: 'prometheus-kubelet' },
+    roleRef: {
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: 'ClusterRole',
+      name: 'prometheus-kubelet',
+    },
+    subjects: [{ kind: 'ServiceAccount', name: 'prometheus', namespace: 'monitoring' }],
+  },
+];
+
 /** The seed of `claims`, a 2 GiB filesystem overhead on `resized` (kubelet capacity lags). */
 export function fleetSeed(claims: readonly Claim[]): ReturnType<typeof seed> {
   const fleet = seed([...claims]);

@@ -16,6 +16,7 @@ import type { RunningPrometheus } from '../../bench/prometheus-processes.js';
 import { createSimCa } from '../../sim/tls.js';
 import { byName, report, type Claim } from './harness.js';
 import {
+  PROMETHEUS_SCRAPE_RBAC,
   TABLE_FLEET,
   fleetSeed,
   havePrometheus,
@@ -44,23 +45,6 @@ const FLEET: Claim[] = [
 const PROMETHEUS_TOKEN = 'prometheus-token';
 const PROMETHEUS_USER = 'system:serviceaccount:monitoring:prometheus';
 
-/** What kube-prometheus-stack grants its Prometheus to scrape the kubelets. */
-const PROMETHEUS_RBAC: Record<string, unknown>[] = [
-  {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'ClusterRole',
-    metadata: { name: 'prometheus' },
-    rules: [{ apiGroups: [''], resources: ['nodes/metrics'], verbs: ['get'] }],
-  },
-  {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'ClusterRoleBinding',
-    metadata: { name: 'prometheus' },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'prometheus' },
-    subjects: [{ kind: 'ServiceAccount', name: 'prometheus', namespace: 'monitoring' }],
-  },
-];
-
 /** The simulator with RBAC this file builds is the sim-only part; the rest runs on both. */
 const SKIPPED = !HAVE_PROMETHEUS || !HAVE_KUBECTL || skippedHere('rbac-profile');
 
@@ -84,7 +68,7 @@ async function scraped(): Promise<boolean> {
 beforeAll(async () => {
   if (SKIPPED) return;
   const roles = await profileObjects('prometheus');
-  cluster = await startProfileCluster(fleetSeed(FLEET), [...roles, ...PROMETHEUS_RBAC], {
+  cluster = await startProfileCluster(fleetSeed(FLEET), [...roles, ...PROMETHEUS_SCRAPE_RBAC], {
     [PROMETHEUS_TOKEN]: PROMETHEUS_USER,
   });
   const sim = cluster.sim;

@@ -9,7 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningPrometheus } from '../../bench/prometheus-processes.js';
 import { ROOT } from '../chart/tools.js';
 import { report, runCli, seed, type Claim, type CliResult } from '../integration/harness.js';
-import { HAVE_PROMETHEUS, startKubeletPrometheus } from '../integration/prometheus-fixture.js';
+import {
+  HAVE_PROMETHEUS,
+  PROMETHEUS_SCRAPE_RBAC,
+  startKubeletPrometheus,
+} from '../integration/prometheus-fixture.js';
 import { NETNS_ADDRESS, type RealCluster } from './cluster.js';
 import {
   auditOf,
@@ -64,23 +68,7 @@ const PROMETHEUS_RBAC = [
     kind: 'ServiceAccount',
     metadata: { name: 'prometheus', namespace: 'monitoring' },
   },
-  {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'ClusterRole',
-    metadata: { name: 'prometheus-kubelet' },
-    rules: [{ apiGroups: [''], resources: ['nodes/metrics'], verbs: ['get'] }],
-  },
-  {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'ClusterRoleBinding',
-    metadata: { name: 'prometheus-kubelet' },
-    roleRef: {
-      apiGroup: 'rbac.authorization.k8s.io',
-      kind: 'ClusterRole',
-      name: 'prometheus-kubelet',
-    },
-    subjects: [{ kind: 'ServiceAccount', name: 'prometheus', namespace: 'monitoring' }],
-  },
+  ...PROMETHEUS_SCRAPE_RBAC,
 ];
 
 /** Refused: 401 or 403 (a 404 of the snapshot and backup lists says their CRD is not installed). */
