@@ -95,6 +95,11 @@ afterAll(async () => {
 
 type Row = Record<string, unknown>;
 
+/** The pass with its JSON report, reading usage from the Prometheus at `url`. */
+function passVia(url: string, ...args: string[]): ReturnType<ProfileCluster['cli']> {
+  return cluster.cli(['--output', 'json', '--prometheus-url', url, ...args]);
+}
+
 function outcome(rows: Row[], name: string): string {
   const row = byName(rows, name);
   return `${String(row?.['action'])}:${String(row?.['reason'])}`;
@@ -102,17 +107,14 @@ function outcome(rows: Row[], name: string): string {
 
 describe.skipIf(SKIPPED)('the prometheus source', () => {
   it('decides from the scraped series, with no node access, in one query per metric', async () => {
-    const result = await cluster.cli([
-      '--output',
-      'json',
+    const result = await passVia(
+      prometheus.url.href,
       '--dry-run',
       '--stats-source',
       'prometheus',
-      '--prometheus-url',
-      prometheus.url.href,
       '--prometheus-selector',
       'job="kubelet"',
-    ]);
+    );
     const rows = report(result);
 
     expect(result.code).toBe(0);
@@ -125,16 +127,7 @@ describe.skipIf(SKIPPED)('the prometheus source', () => {
 
   it('a series that is absent, and one older than --prometheus-max-age, are metrics-unavailable', async () => {
     const rows = report(
-      await cluster.cli([
-        '--output',
-        'json',
-        '--namespace',
-        'edge',
-        '--prometheus-url',
-        prometheus.url.href,
-        '--prometheus-max-age',
-        '1m',
-      ]),
+      await passVia(prometheus.url.href, '--namespace', 'edge', '--prometheus-max-age', '1m'),
     );
 
     expect(byName(rows, 'absent')).toMatchObject({
@@ -152,17 +145,14 @@ describe.skipIf(SKIPPED)('the prometheus source', () => {
 
   it('within --prometheus-max-age the same old sample is used', async () => {
     const rows = report(
-      await cluster.cli([
-        '--output',
-        'json',
+      await passVia(
+        prometheus.url.href,
         '--dry-run',
         '--namespace',
         'edge',
-        '--prometheus-url',
-        prometheus.url.href,
         '--prometheus-max-age',
         '4m',
-      ]),
+      ),
     );
 
     expect(outcome(rows, 'old')).toBe('would-expand:threshold-reached');
@@ -170,16 +160,13 @@ describe.skipIf(SKIPPED)('the prometheus source', () => {
 
   it('a selector that matches nothing leaves every PVC without series, naming the selector', async () => {
     const rows = report(
-      await cluster.cli([
-        '--output',
-        'json',
+      await passVia(
+        prometheus.url.href,
         '--namespace',
         'db',
-        '--prometheus-url',
-        prometheus.url.href,
         '--prometheus-selector',
         'job="elsewhere"',
-      ]),
+      ),
     );
 
     expect(String(byName(rows, 'full')?.['detail'])).toBe(
@@ -300,18 +287,15 @@ describe.skipIf(SKIPPED)('a gateway in front of Prometheus', () => {
     await writeFile(other, (await createSimCa()).caPem);
     try {
       const rows = report(
-        await cluster.cli([
-          '--output',
-          'json',
+        await passVia(
+          gateway.url,
           '--namespace',
           'db',
-          '--prometheus-url',
-          gateway.url,
           '--prometheus-ca-file',
           other,
           '--prometheus-header',
           'X-Scope-OrgID: tenant-1',
-        ]),
+        ),
       );
 
       expect(String(byName(rows, 'full')?.['detail'])).toMatch(
@@ -328,14 +312,7 @@ describe.skipIf(SKIPPED)('Prometheus stopped', () => {
     await prometheus.stop();
     const metricsFile = join(cluster.dir, 'stopped.prom');
 
-    const result = await cluster.cli([
-      '--output',
-      'json',
-      '--prometheus-url',
-      prometheus.url.href,
-      '--metrics-file',
-      metricsFile,
-    ]);
+    const result = await passVia(prometheus.url.href, '--metrics-file', metricsFile);
     const rows = report(result);
     const metrics = await readFile(metricsFile, 'utf8');
 
