@@ -9,65 +9,8 @@
  *   node dist/bench/profile-top.js PROFILE.cpuprofile [--top 25]
  */
 import { readFileSync } from 'node:fs';
-import { SourceMap, type SourceMapPayload } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-
-interface CallFrame {
-  functionName: string;
-  url: string;
-  lineNumber: number;
-  columnNumber: number;
-}
-
-interface ProfileNode {
-  id: number;
-  callFrame: CallFrame;
-  children?: number[];
-}
-
-interface Profile {
-  nodes: ProfileNode[];
-  samples: number[];
-  timeDeltas: number[];
-}
-
-/** Source maps by bundle URL, loaded once; undefined when the file has none. */
-const maps = new Map<string, SourceMap | undefined>();
-
-function mapFor(url: string): SourceMap | undefined {
-  if (maps.has(url)) return maps.get(url);
-  let map: SourceMap | undefined;
-  try {
-    const file = url.startsWith('file:') ? fileURLToPath(url) : url;
-    map = new SourceMap(JSON.parse(readFileSync(`${file}.map`, 'utf8')) as SourceMapPayload);
-  } catch {
-    map = undefined;
-  }
-  maps.set(url, map);
-  return map;
-}
-
-interface Place {
-  name: string;
-  file: string;
-}
-
-function place(frame: CallFrame): Place {
-  const fallback = { name: frame.functionName || '(anonymous)', file: frame.url };
-  if (frame.url === '') return { name: fallback.name, file: '' };
-  const map = mapFor(frame.url);
-  if (map === undefined) return fallback;
-  const entry = map.findEntry(frame.lineNumber, frame.columnNumber) as {
-    originalSource?: string;
-    name?: string;
-  };
-  if (entry.originalSource === undefined) return fallback;
-  return {
-    name: entry.name ?? fallback.name,
-    file: entry.originalSource.replace(/^.*?\/(node_modules|src)\//, '$1/'),
-  };
-}
+import { place, type Profile, type ProfileNode } from './profile-source.js';
 
 function packageOf(file: string, name: string): string {
   if (file === '') return name.startsWith('(') ? name : '(native)';

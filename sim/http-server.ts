@@ -8,8 +8,8 @@ import {
   createObject,
   deleteObject,
   getStored,
-  listBody,
   listItemReadView,
+  listJson,
   listObjects,
   patchObject,
   replaceObject,
@@ -97,6 +97,8 @@ export interface ServerDeps {
 interface Outcome {
   status: number;
   json?: unknown;
+  /** JSON already serialised (a list page, from each object's cached JSON). */
+  body?: Buffer;
   text?: string;
   headers?: Record<string, string | string[]>;
   hang?: boolean;
@@ -239,7 +241,7 @@ async function handleCollection(
           result.listMeta,
         ),
       };
-    return { status: 200, json: listBody(target.info, result) };
+    return { status: 200, body: listJson(target.info, result) };
   }
   if (req.method === 'POST') {
     if (target.info.namespaced && target.namespace === undefined)
@@ -289,6 +291,7 @@ async function handleItem(
   if (target.info.kind === 'Node' && target.subresource === 'proxy') {
     const result = proxyToKubelet(deps.kubelet, target.name ?? '', target.tail.join('/'));
     if (result.hang === true) return { status: 0, hang: true };
+    if (result.body !== undefined) return { status: result.status, body: result.body };
     return result.text !== undefined
       ? { status: result.status, text: result.text }
       : { status: result.status, json: result.json };
@@ -400,6 +403,13 @@ function addFaultFromJson(faults: FaultInjector, body: unknown): void {
 
 function send(res: ServerResponse, outcome: Outcome): void {
   const headers: Record<string, string | string[]> = { ...outcome.headers };
+  if (outcome.body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    headers['Content-Length'] = String(outcome.body.length);
+    res.writeHead(outcome.status, headers);
+    res.end(outcome.body);
+    return;
+  }
   let payload = '';
   if (outcome.text !== undefined) {
     headers['Content-Type'] = 'text/plain; charset=utf-8';
@@ -408,9 +418,11 @@ function send(res: ServerResponse, outcome: Outcome): void {
     headers['Content-Type'] = 'application/json';
     payload = JSON.stringify(outcome.json);
   }
-  headers['Content-Length'] = String(Buffer.byteLength(payload));
+  // Encoded once: a string would be measured for Content-Length, then encoded again to write.
+  const bytes = Buffer.from(payload);
+  headers['Content-Length'] = String(bytes.length);
   res.writeHead(outcome.status, headers);
-  res.end(payload);
+  res.end(bytes);
 }
 
 export interface SimServer {

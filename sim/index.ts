@@ -4,6 +4,7 @@ import { readdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { createAdmission, type AdmissionCall } from './admission.js';
+import { warmListJson } from './api.js';
 import { defaultAuthorizer, type AuthenticationOptions } from './auth.js';
 import { crdFor, decodeCustom, prepareCustomWrite } from './crds.js';
 import { createFaultInjector, type FaultInjector } from './faults.js';
@@ -91,6 +92,13 @@ export interface SimClusterOptions {
    * and authorizing each request with a TokenReview and a SubjectAccessReview against the sim.
    */
   kubelets?: boolean;
+  /**
+   * Serialise every seeded object for lists, and every node's kubelet summary, before serving
+   * (make bench): the pass's lists and stats then cost the sim a copy of cached bytes, so the
+   * sim's CPU does not bound the pass it measures. A summary is built again once its node's pods,
+   * their PVCs or any usage change.
+   */
+  preserialize?: boolean;
 }
 
 /**
@@ -219,6 +227,18 @@ async function securityOf(options: SimClusterOptions): Promise<Security> {
   };
 }
 
+/** Every seeded kind's objects serialised for lists, and every node's summary (preserialize). */
+function preserialize(
+  wanted: boolean | undefined,
+  { store, seed, kubelet }: { store: ObjectStore; seed: SimSeed; kubelet: KubeletDeps },
+): void {
+  if (wanted !== true) return;
+  kubelet.summaries = new Map();
+  const kinds = new Set(seed.objects.map(kindOfObject));
+  for (const kind of kinds) warmListJson(resourceForKind(kind), store.sorted(kind).objects);
+  for (const node of store.list('Node')) proxyToKubelet(kubelet, nameOf(node), 'stats/summary');
+}
+
 /** Who may do what (RBAC or the permissive default), and what the review resources answer. */
 function authorizationOf(
   options: SimClusterOptions,
@@ -314,32 +334,36 @@ export async function startSimCluster(options: SimClusterOptions): Promise<SimCl
     if (kind === 'PersistentVolumeClaim') resize.onPvcWritten(undefined, stored);
   }
 
+  let usageVersion = 0;
+  const kubelet: KubeletDeps = {
+    store,
+    faults,
+    usageOf: (ns, pvc) => usage.get(objectKey(ns, pvc)),
+    kubeletCapacityBytes: (pvc) => resize.kubeletCapacityBytes(pvc),
+    now,
+    usageVersion: () => usageVersion,
+  };
   function setUsage(namespace: string, pvcName: string, input: Partial<SimVolumeUsage>): void {
     const key = objectKey(namespace, pvcName);
+    usageVersion++;
     usage.set(
       key,
       usageFrom(input, usage.get(key), store.get('PersistentVolumeClaim', namespace, pvcName)),
     );
   }
   for (const u of seed.usage) setUsage(u.namespace, u.pvc, u);
+  preserialize(options.preserialize, { store, seed, kubelet });
 
-  const kubeletDeps: KubeletDeps = {
-    store,
-    faults,
-    usageOf: (ns, pvc) => usage.get(objectKey(ns, pvc)),
-    kubeletCapacityBytes: (pvc) => resize.kubeletCapacityBytes(pvc),
-    now,
-  };
   const kubeletSummary = (node: string): KubeletAnswer => {
     try {
-      return proxyToKubelet(kubeletDeps, node, 'stats/summary');
+      return proxyToKubelet(kubelet, node, 'stats/summary');
     } catch {
       return { status: 404, text: `node ${node} not found` };
     }
   };
   const sim = createSimServer({
     api: { store, resize, admission, now },
-    kubelet: kubeletDeps,
+    kubelet,
     ...authorizationOf(options, store, security),
     faults,
     requests,

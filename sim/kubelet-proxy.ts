@@ -10,6 +10,8 @@ import { firstKeyAtOrAfter, objectKey, type ObjectStore } from './store.js';
 export interface ProxyResult {
   status: number;
   json?: JsonObject;
+  /** The summary already serialised (KubeletDeps.summaries). */
+  body?: Buffer;
   text?: string;
   hang?: boolean;
 }
@@ -20,6 +22,54 @@ export interface KubeletDeps {
   usageOf(namespace: string, pvc: string): VolumeUsage | undefined;
   kubeletCapacityBytes(pvc: JsonObject): bigint;
   now(): Date;
+  /**
+   * Each node's summary as JSON, kept until its pods, their PVCs or any usage change (the sim's
+   * `preserialize`): a kubelet too serves stats it collected a few seconds earlier. Unset: every
+   * summary is built when asked.
+   */
+  summaries?: Map<string, { fingerprint: string; body: Buffer | undefined }>;
+  /** Bumped whenever a volume's usage is set. */
+  usageVersion(): number;
+}
+
+/** What a node's summary is built from: its running pods and their PVCs, by resourceVersion. */
+function fingerprint(deps: KubeletDeps, pods: readonly JsonObject[], usageVersion: number): string {
+  const parts = [String(usageVersion)];
+  for (const pod of pods) {
+    parts.push(str(readPath(pod, 'metadata.resourceVersion')) ?? '');
+    const namespace = str(readPath(pod, 'metadata.namespace'));
+    for (const volume of arr(readPath(pod, 'spec.volumes'))) {
+      const claim = str(readPath(volume, 'persistentVolumeClaim.claimName'));
+      if (claim === undefined || namespace === undefined) continue;
+      const pvc = deps.store.get('PersistentVolumeClaim', namespace, claim);
+      parts.push(str(readPath(pvc, 'metadata.resourceVersion')) ?? '-');
+    }
+  }
+  return parts.join(',');
+}
+
+/**
+ * The node's summary, already serialised when KubeletDeps.summaries caches it; undefined when
+ * its kubelet fails (a usage's kubeletFails).
+ */
+function summaryOf(
+  deps: KubeletDeps,
+  inputs: SummaryInputs,
+  nodeName: string,
+): { json: JsonObject } | { body: Buffer } | undefined {
+  const cache = deps.summaries;
+  if (cache === undefined)
+    return nodeKubeletFails(inputs) ? undefined : { json: buildSummary(inputs) };
+  const print = fingerprint(deps, inputs.pods, deps.usageVersion());
+  let cached = cache.get(nodeName);
+  if (cached?.fingerprint !== print) {
+    const body = nodeKubeletFails(inputs)
+      ? undefined
+      : Buffer.from(JSON.stringify(buildSummary(inputs)));
+    cached = { fingerprint: print, body };
+    cache.set(nodeName, cached);
+  }
+  return cached.body === undefined ? undefined : { body: cached.body };
 }
 
 function nodeAddress(node: JsonObject, index: number): string {
@@ -102,6 +152,7 @@ export function proxyToKubelet(deps: KubeletDeps, nodeName: string, path: string
     kubeletCapacityBytes: (pvc) => deps.kubeletCapacityBytes(pvc),
     now: deps.now(),
   };
-  if (nodeKubeletFails(inputs)) return unreachable(node, deps, path);
-  return { status: 200, json: buildSummary(inputs) };
+  const summary = summaryOf(deps, inputs, nodeName);
+  if (summary === undefined) return unreachable(node, deps, path);
+  return { status: 200, ...summary };
 }

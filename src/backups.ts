@@ -92,6 +92,21 @@ async function loadActivity(
   return backupActivity(snapshots, backups);
 }
 
+/** The pass's snapshots and backups, listed once for all its batches (when first needed). */
+export interface BackupCache {
+  activity?: Promise<BackupActivity>;
+}
+
+function cachedActivity(
+  cache: BackupCache,
+  coordination: Coordination,
+  config: BackupConfig,
+  log: Logger,
+): Promise<BackupActivity> {
+  cache.activity ??= loadActivity(coordination, config, log);
+  return cache.activity;
+}
+
 function withDecision<T extends Item>(item: T, change: Partial<Decision>): T {
   return { ...item, decision: { ...item.decision, ...change } };
 }
@@ -125,6 +140,7 @@ export async function waitForBackups(
   deps: BackupDeps,
   config: BackupConfig,
   items: Item[],
+  cache: BackupCache = {},
 ): Promise<void> {
   const { coordination } = deps;
   const indexes = items.flatMap((item, index) =>
@@ -135,7 +151,7 @@ export async function waitForBackups(
   if (coordination === undefined || indexes.length === 0) return;
   let activity: BackupActivity;
   try {
-    activity = await loadActivity(coordination, config, deps.log);
+    activity = await cachedActivity(cache, coordination, config, deps.log);
   } catch (error) {
     const detail = `could not check for snapshots and backups in progress: ${message(error)}`;
     deps.log.error({ err: message(error) }, 'listing snapshots and backups failed');

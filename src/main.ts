@@ -221,7 +221,12 @@ function prepare(
   };
   const client = new KubeClient({
     ...clientOptions,
-    transport: createTransport(connection, createConnectionPool()),
+    // Kubelets through the proxy, writes and the lists (up to three at once, and the custom
+    // resources) side by side.
+    transport: createTransport(
+      connection,
+      createConnectionPool(options.statsConcurrency + options.writeConcurrency + 6),
+    ),
   });
   const cluster = new KubeCluster({
     client,

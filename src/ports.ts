@@ -43,22 +43,30 @@ export interface PvcEvent {
   message: string;
 }
 
+/** Which keys a list keeps; a Set is one, and so is the pass's view of the PVCs listed so far. */
+export interface KeyFilter {
+  has(key: string): boolean;
+}
+
 /** Reads and writes of the Kubernetes API the pass needs; every method may throw KubeApiError. */
 export interface Cluster {
   /** Pages through PVCs (all namespaces when `namespaces` is empty), `pageSize` at a time. */
   listPvcs(namespaces: readonly string[], pageSize: number): AsyncIterable<PvcSnapshot[]>;
-  /** Bound PVs by name, only those whose names are asked for (the list is paged regardless). */
+  /**
+   * Bound PVs by name, only those whose names the filter keeps (the list is paged regardless).
+   * The filter is asked as each page comes in: the pass lists PVs beside the PVCs.
+   */
   listPersistentVolumes(
-    names: ReadonlySet<string>,
+    names: KeyFilter,
     pageSize: number,
   ): Promise<Map<string, PersistentVolumeInfo>>;
   listStorageClasses(): Promise<Map<string, StorageClassInfo>>;
   /**
    * For each PVC key ("ns/name") asked for and mounted by a Running pod, the node that pod runs
-   * on (all pods are listed; only the keys asked for are kept).
+   * on (all pods are listed; only the keys the filter keeps, asked as each page comes in).
    */
   listMountingNodes(
-    claims: ReadonlySet<string>,
+    claims: KeyFilter,
     namespaces: readonly string[],
     pageSize: number,
   ): Promise<Map<string, string>>;
@@ -69,8 +77,15 @@ export interface Cluster {
 
 /** Volume usage from the kubelets, asked once per node. */
 export interface VolumeStatsSource {
-  /** Keyed by "ns/name"; a PVC missing from the map was not reported by its node. */
-  collect(pvcsByNode: ReadonlyMap<string, readonly PvcRef[]>): Promise<Map<string, StatsLookup>>;
+  /**
+   * Keyed by "ns/name"; a PVC missing from the map was not reported by its node. `onStats`, if
+   * given, may be called with part of the answer as soon as it is known (a node's PVCs), so the
+   * pass can decide and write those PVCs while other nodes are still being asked.
+   */
+  collect(
+    pvcsByNode: ReadonlyMap<string, readonly PvcRef[]>,
+    onStats?: (stats: ReadonlyMap<string, StatsLookup>) => void,
+  ): Promise<Map<string, StatsLookup>>;
 }
 
 /** A PVC the core wants to expand, as handed to the cloud provider for a last check. */
@@ -130,6 +145,12 @@ export interface ProviderGate {
     pv: PersistentVolumeInfo | undefined,
     storageClass: StorageClassInfo | undefined,
   ): string;
+  /**
+   * Whether a provider's candidates must be checked together, in one batch of the whole pass:
+   * they share capacity (a TopoLVM volume group, a Longhorn disk), so each one's room depends
+   * on the others. Others are checked in batches as the kubelets answer. Unset: none.
+   */
+  checksTogether?(provider: string): boolean;
   /** Keyed by "ns/name". Never throws for expected cloud errors. */
   check(
     candidates: readonly ExpansionCandidate[],

@@ -37,16 +37,20 @@ interface Sampled {
 }
 
 /**
- * First samples beyond the pass's budget wait for a later pass (in list order, so each pass
- * takes the next ones); an expansion's PATCH carries its sample whatever the budget.
+ * First samples beyond the pass's budget wait for a later pass (in the order the PVCs are
+ * decided: list order within a batch; those given one now are not first ones next pass); an
+ * expansion's PATCH carries its sample whatever the budget.
  */
-export function limitFirstSamples<T extends Sampled>(items: readonly T[]): T[] {
-  let left = firstSampleBudget(items.length);
+export function limitFirstSamples<T extends Sampled>(
+  items: readonly T[],
+  // The pass's budget, shared by its batches (run.ts decides PVCs as their kubelets answer).
+  budget: { left: number } = { left: firstSampleBudget(items.length) },
+): T[] {
   return items.map((item) => {
     const first = item.samples !== undefined && item.decision.usageSamples.length === 0;
     if (!first || item.decision.action === 'expand') return item;
-    if (left > 0) {
-      left--;
+    if (budget.left > 0) {
+      budget.left--;
       return item;
     }
     return { ...item, samples: undefined };

@@ -13,7 +13,7 @@ import {
   type StorageClassInfo,
 } from '../core/pvc.js';
 import { parseQuantity } from '../core/quantity.js';
-import type { Cluster, PatchOutcome, PvcEvent, PvcPatch } from '../ports.js';
+import type { Cluster, KeyFilter, PatchOutcome, PvcEvent, PvcPatch } from '../ports.js';
 import type { Budget, KubeClient } from './client.js';
 import { toPersistentVolumeInfo, toPvcSnapshot, toStorageClassInfo } from './convert.js';
 import { KubeApiError } from './errors.js';
@@ -76,11 +76,10 @@ export class KubeCluster implements Cluster {
   }
 
   async listPersistentVolumes(
-    names: ReadonlySet<string>,
+    names: KeyFilter,
     pageSize: number,
   ): Promise<Map<string, PersistentVolumeInfo>> {
     const volumes = new Map<string, PersistentVolumeInfo>();
-    if (names.size === 0) return volumes;
     const query = { limit: String(pageSize) };
     for await (const items of this.items<V1PersistentVolume>(
       'list persistentvolumes',
@@ -108,7 +107,7 @@ export class KubeCluster implements Cluster {
   }
 
   async listMountingNodes(
-    claims: ReadonlySet<string>,
+    claims: KeyFilter,
     namespaces: readonly string[],
     pageSize: number,
   ): Promise<Map<string, string>> {
@@ -309,11 +308,7 @@ function pvcPath(ref: PvcRef): string {
 }
 
 /** Keeps only the claims asked for: a cluster's other pods must not grow the map. */
-function recordMounts(
-  pods: readonly V1Pod[],
-  claims: ReadonlySet<string>,
-  nodes: Map<string, string>,
-): void {
+function recordMounts(pods: readonly V1Pod[], claims: KeyFilter, nodes: Map<string, string>): void {
   for (const pod of pods) {
     const node = pod.spec?.nodeName;
     const namespace = pod.metadata?.namespace;

@@ -13,13 +13,16 @@ export interface ConnectionPool {
 
 const MAX_SOCKETS = 64;
 
-export function createConnectionPool(): ConnectionPool {
+/**
+ * `maxSockets`: connections open at once at most. The pass asks kubelets, writes and lists side
+ * by side, so it passes their sum: a request waiting for a free socket waits a round trip.
+ */
+export function createConnectionPool(maxSockets = MAX_SOCKETS): ConnectionPool {
   let plain: http.Agent | undefined;
   let secure: https.Agent | undefined;
   const secureAgent = (options: https.AgentOptions): https.Agent =>
-    (secure ??= new https.Agent({ ...options, keepAlive: true, maxSockets: MAX_SOCKETS }));
-  const plainAgent = (): http.Agent =>
-    (plain ??= new http.Agent({ keepAlive: true, maxSockets: MAX_SOCKETS }));
+    (secure ??= new https.Agent({ ...options, keepAlive: true, maxSockets }));
+  const plainAgent = (): http.Agent => (plain ??= new http.Agent({ keepAlive: true, maxSockets }));
   return {
     forRequest(options) {
       if (options.protocol === 'http:') return plainAgent();

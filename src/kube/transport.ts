@@ -1,5 +1,6 @@
 import http, { type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import {
   pathWithQuery,
   requestTarget,
@@ -30,6 +31,8 @@ export interface KubeRequest {
   text?: string;
   /** Of the body; application/json unless a patch type is named. */
   contentType?: string;
+  /** Answered with the response's text, unparsed: for a caller that reads only part of it. */
+  answerAsText?: boolean;
 }
 
 /** How long one attempt may take and what abandons it. */
@@ -114,8 +117,31 @@ export function createTransport(connection: ApiConnection, pool: ConnectionPool)
   const { protocol, hostname, port, basePath } = requestTarget(connection.server);
   let cached: { at: number; applying: Promise<Prepared>; ready?: Prepared } | undefined;
 
+  // One TLS context for every connection with the same keys: node:https otherwise builds one per
+  // connection (OpenSSL 3 parses the CA and sets up a store each time), a visible share of a
+  // quiet pass's CPU with a connection per kubelet asked at once.
+  let context: { tls: RequestCredentials['tls']; secure: SecureContext } | undefined;
+  const secureContextFor = (tls: RequestCredentials['tls']): SecureContext => {
+    const same =
+      context !== undefined &&
+      context.tls.ca === tls.ca &&
+      context.tls.cert === tls.cert &&
+      context.tls.key === tls.key;
+    if (!same || context === undefined) {
+      const { ca, cert, key } = tls;
+      context = { tls, secure: createSecureContext({ ca, cert, key }) };
+    }
+    return context.secure;
+  };
   const prepare = (applied: RequestCredentials): Prepared => {
-    const options: https.RequestOptions = { ...applied.tls, protocol, hostname, port };
+    // tls.connect takes secureContext; node:https passes its options on, whatever its types say.
+    const options: https.RequestOptions & { secureContext?: SecureContext } = {
+      ...applied.tls,
+      protocol,
+      hostname,
+      port,
+    };
+    if (protocol === 'https:') options.secureContext = secureContextFor(applied.tls);
     options.agent = pool.forRequest(options);
     return { headers: { ...applied.headers, Accept: 'application/json' }, options };
   };
@@ -210,7 +236,13 @@ class Call {
   onEvent: ((event: unknown) => void) | undefined;
   done = false;
   private readonly calls: InFlight;
-  private readonly settle: Settle;
+  /**
+   * Let go once the call is settled: a keep-alive socket's parser holds its last response, whose
+   * listeners hold this call until the socket's next response. Through the resolve function the
+   * call would hold the promise and so its parsed answer (a list page, a kubelet summary) per
+   * socket, kept alive for nothing, long enough to be promoted to the old generation.
+   */
+  private settle: Settle | undefined;
 
   constructor(request: KubeRequest, limits: CallLimits, calls: InFlight, settle: Settle) {
     this.request = request;
@@ -224,7 +256,9 @@ class Call {
     if (this.done) return;
     this.done = true;
     this.calls.delete(this);
-    this.settle.resolve(value);
+    const settle = this.settle;
+    this.settle = undefined;
+    settle?.resolve(value);
   }
 
   /** Ends the call with `error`, destroying its request if one is out. */
@@ -233,7 +267,9 @@ class Call {
     this.done = true;
     this.calls.delete(this);
     this.outgoing?.destroy(error instanceof Error ? error : undefined);
-    this.settle.reject(error);
+    const settle = this.settle;
+    this.settle = undefined;
+    settle?.reject(error);
   }
 }
 
@@ -357,6 +393,8 @@ function answered(
   // Answered: nothing to destroy from here on (the socket goes back to the pool).
   call.outgoing = undefined;
   const text = Buffer.concat(response.chunks).toString('utf8');
+  // The body's buffers too are held by the socket's listeners until its next response.
+  response.chunks.length = 0;
   const { status } = response;
   if (status < 200 || status >= 300) {
     if (status === 401 && !fresh) {
@@ -364,6 +402,10 @@ function answered(
       return;
     }
     call.end(new HttpStatusError(status, response.headers, text));
+    return;
+  }
+  if (call.request.answerAsText === true) {
+    call.succeed(text);
     return;
   }
   let value: unknown;

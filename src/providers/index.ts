@@ -141,6 +141,9 @@ export function createProviderGate(options: ProviderOptions, deps: ProviderGateD
       return chooseProvider(pvc, pv, storageClass, options.provider).provider;
     },
 
+    // Their candidates share a volume group's or a disk's free space (onprem-fit.ts).
+    checksTogether: (provider) => provider === 'topolvm' || provider === 'longhorn',
+
     async check(candidates, now) {
       const verdicts = new Map<string, ProviderVerdict>();
       const groups: Record<ProviderName, ExpansionCandidate[]> = {

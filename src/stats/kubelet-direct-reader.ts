@@ -112,7 +112,7 @@ export function createDirectReader(options: DirectReaderOptions): NodeSummaryRea
         // One attempt: a kubelet that fails costs its PVCs their stats until the next run.
         return await client.request(
           `get stats of node ${node} from its kubelet`,
-          { method: 'GET', path: url.pathname },
+          { method: 'GET', path: url.pathname, answerAsText: true },
           { budget: client.budget(timeoutMs), stop: signal, attempts: 1 },
         );
       } catch (error) {

@@ -26,7 +26,7 @@ export function createProxyReader(
         // One attempt: a kubelet that fails costs its PVCs their stats until the next run.
         return await client.request(
           `get stats of node ${node}`,
-          { method: 'GET', path },
+          { method: 'GET', path, answerAsText: true },
           { budget: client.budget(timeoutMs), stop: signal, attempts: 1 },
         );
       } catch (error) {

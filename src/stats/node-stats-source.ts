@@ -6,17 +6,26 @@
  */
 import type { Logger } from 'pino';
 import type { StatsErrorReason } from '../core/outcome.js';
-import { pvcKey, type PvcRef, type StatsLookup, type StatsSourceName } from '../core/pvc.js';
+import {
+  pvcKey,
+  type PvcRef,
+  type StatsLookup,
+  type StatsSourceName,
+  type VolumeStats,
+} from '../core/pvc.js';
 import { mapWithConcurrency } from '../concurrency.js';
 import type { VolumeStatsSource } from '../ports.js';
-import { parseSummary } from './kubelet-summary.js';
+import { parseSummary, parseSummaryText } from './kubelet-summary.js';
 import { describeFailure, reasonOf } from './source-error.js';
 import type { StatsTally } from './tally.js';
 
 /** One way to a node's Summary API. */
 export interface NodeSummaryReader {
   readonly source: Extract<StatsSourceName, 'kubelet' | 'kubelet-proxy'>;
-  /** The parsed /stats/summary answer; throws on any failure, under its own deadline. */
+  /**
+   * The /stats/summary answer, as its text (record() parses only the pods' volume lists) or
+   * parsed; throws on any failure, under its own deadline.
+   */
   read(node: string): Promise<unknown>;
   /** How a failure reads in a PVC's detail, e.g. "kubelet stats from node n1 failed: timed out". */
   failure(node: string, description: string): string;
@@ -111,14 +120,18 @@ export function createNodeStatsSource(options: NodeStatsOptions): VolumeStatsSou
   };
 
   return {
-    async collect(pvcsByNode) {
+    async collect(pvcsByNode, onStats) {
       const result = new Map<string, StatsLookup>();
       const fellBack: Partial<Record<StatsErrorReason, number>> = {};
       await mapWithConcurrency([...pvcsByNode], options.concurrency, async ([node, pvcs]) => {
         const outcome = await readNode(node);
         const reason = outcome.ok ? outcome.fellBackFrom : undefined;
         if (reason !== undefined) fellBack[reason] = (fellBack[reason] ?? 0) + 1;
-        record(result, { node, pvcs, outcome }, options);
+        // Each node's answer goes on at once: the pass decides its PVCs while others are asked.
+        const ofNode = new Map<string, StatsLookup>();
+        record(ofNode, { node, pvcs, outcome }, options);
+        for (const [key, lookup] of ofNode) result.set(key, lookup);
+        onStats?.(ofNode);
       });
       const nodes = Object.values(fellBack).reduce((sum, n) => sum + n, 0);
       if (nodes > 0)
@@ -126,6 +139,12 @@ export function createNodeStatsSource(options: NodeStatsOptions): VolumeStatsSou
       return result;
     },
   };
+}
+
+/** From the text, only the pods' volume lists when it is as expected; else the whole document. */
+function readSummary(summary: unknown, wanted: ReadonlySet<string>): Map<string, VolumeStats> {
+  if (typeof summary !== 'string') return parseSummary(summary, wanted);
+  return parseSummaryText(summary, wanted) ?? parseSummary(JSON.parse(summary), wanted);
 }
 
 /** Each of the node's PVCs gets its stats, or the node's failure. */
@@ -146,7 +165,7 @@ function record(
     return;
   }
   const keys = pvcs.map(pvcKey);
-  const stats = parseSummary(outcome.summary, new Set(keys));
+  const stats = readSummary(outcome.summary, new Set(keys));
   let found = 0;
   for (const key of keys) {
     const entry = stats.get(key);

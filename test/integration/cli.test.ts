@@ -140,6 +140,63 @@ describe('pvc-chonker run', () => {
     ).toEqual(['2', '2', '2', '2']);
   });
 
+  it('reads the lists side by side, asks a kubelet only once the pods are in, writes a PVC only once its node answered', async () => {
+    const c = (cluster = await startTestCluster(
+      seed([
+        { name: 'a', usedPercent: 95, node: 'node-a' },
+        { name: 'b', usedPercent: 40, node: 'node-b' },
+        { name: 'c', usedPercent: 95, node: 'node-b' },
+        { name: 'd', usedPercent: 95, node: 'node-c' },
+      ]),
+      { latencyMs: 20 },
+    ));
+
+    // Through the node proxy: the kubelet calls are then the API server's, in its request log.
+    const result = await c.cli([
+      '--page-size',
+      '1',
+      '--output',
+      'json',
+      '--stats-source',
+      'kubelet-proxy',
+    ]);
+
+    expect(result.code).toBe(0);
+    const requests = await c.requests();
+    const starts = (test: (path: string) => boolean): number[] =>
+      requests.filter((r) => r.method === 'GET' && test(r.path)).map((r) => r.startedAt);
+    const pvcPages = starts((path) => path === '/api/v1/persistentvolumeclaims');
+    expect(pvcPages).toHaveLength(4);
+    // The PV and pod lists do not wait for the PVC list: they start before its second page.
+    expect(Math.min(...starts((path) => path === '/api/v1/persistentvolumes'))).toBeLessThan(
+      pvcPages[1] ?? 0,
+    );
+    expect(Math.min(...starts((path) => path === '/api/v1/pods'))).toBeLessThan(pvcPages[1] ?? 0);
+    // Causal order, not timing: a request can only follow the answers it needed.
+    const lastPodsPage = Math.max(...starts((path) => path === '/api/v1/pods'));
+    const stats = starts((path) => path.endsWith('/proxy/stats/summary'));
+    expect(stats).toHaveLength(3);
+    for (const start of stats) expect(start).toBeGreaterThan(lastPodsPage);
+    for (const [pvc, node] of [
+      ['a', 'node-a'],
+      ['c', 'node-b'],
+      ['d', 'node-c'],
+    ] as const) {
+      const patch = requests.find(
+        (r) => r.method === 'PATCH' && r.path.endsWith(`/persistentvolumeclaims/${pvc}`),
+      );
+      const asked = starts((path) => path === `/api/v1/nodes/${node}/proxy/stats/summary`);
+      expect(patch?.startedAt).toBeGreaterThan(asked[0] ?? Number.POSITIVE_INFINITY);
+    }
+    // The report is in list order, whatever order the kubelets answered in.
+    expect(report(result).map((r) => `${String(r['name'])}:${String(r['action'])}`)).toEqual([
+      'a:expand',
+      'b:skip',
+      'c:expand',
+      'd:expand',
+    ]);
+  });
+
   it('a second run holds by cooldown, and never expands a resize still in flight', async () => {
     const c = (cluster = await startTestCluster(
       seed([

@@ -18,7 +18,16 @@ import { stringify } from 'yaml';
 import { createSimCa, type SimCa } from '../../sim/tls.js';
 import { jsonRequest } from '../integration/json-request.js';
 
-const ROOT = new URL('../../', import.meta.url).pathname;
+/**
+ * The repository: two levels up from this file, or from its compiled copy in dist/test/real/
+ * (make bench-real runs it from there): the first directory up that has the versions file.
+ */
+const ROOT = (() => {
+  let dir = new URL('./', import.meta.url).pathname;
+  while (!existsSync(join(dir, 'scripts/real-cluster-versions.env')) && dir !== '/')
+    dir = join(dir, '..');
+  return dir;
+})();
 
 /** The pinned releases, from the one file that names them. */
 export const VERSIONS = (() => {

@@ -1,12 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseSummary } from '../../src/stats/kubelet-summary.js';
+import { parseSummary, parseSummaryText } from '../../src/stats/kubelet-summary.js';
 
 // The real GKE Summary document with real pvcRef volume entries from EKS, a CSI driver and an
 // AKS Windows node inserted (see ../../../shared/samples/README.md).
-const summary: unknown = JSON.parse(
-  readFileSync(new URL('../fixtures/kubelet/summary-with-pvcs.json', import.meta.url), 'utf8'),
+const summaryText = readFileSync(
+  new URL('../fixtures/kubelet/summary-with-pvcs.json', import.meta.url),
+  'utf8',
 );
+const summary: unknown = JSON.parse(summaryText);
 
 describe('parseSummary', () => {
   it('reads every PVC-backed volume and nothing else', () => {
@@ -67,5 +69,54 @@ describe('parseSummary', () => {
     ],
   ])('drops malformed input: %s', (_name, body) => {
     expect(parseSummary(body).size).toBe(0);
+  });
+});
+
+describe('parseSummaryText (only the volume lists are parsed)', () => {
+  const volume = (name: string, extra: Record<string, unknown> = {}) => ({
+    name,
+    pvcRef: { name, namespace: 'db' },
+    capacityBytes: 100,
+    availableBytes: 40,
+    ...extra,
+  });
+  const wrap = (pods: unknown[]): string =>
+    JSON.stringify({ node: { nodeName: 'n', fs: { volume: 'not a list' } }, pods });
+
+  it.each([
+    ['the real document, compact', JSON.stringify(summary)],
+    ['the real document, indented', JSON.stringify(summary, null, 2)],
+    ['the real document as the kubelet sent it', summaryText],
+  ])('reads what parseSummary reads: %s', (_name, text) => {
+    expect(parseSummaryText(text)).toEqual(parseSummary(summary));
+    expect(parseSummaryText(text, new Set(['default/pvc-test']))).toEqual(
+      parseSummary(summary, new Set(['default/pvc-test'])),
+    );
+  });
+
+  it('is not misled by brackets, braces, quotes and "volume" inside strings', () => {
+    const tricky = 'a]b}c"volume":[d"}]\\';
+    const text = wrap([
+      { podRef: { name: '"volume":[', namespace: 'db' }, volume: [volume('x', { note: tricky })] },
+      { podRef: { name: 'p', namespace: 'db' }, containers: [{ name: 'volume' }], volume: [] },
+      {
+        podRef: { name: 'q', namespace: 'db' },
+        volume: [volume('y', { nested: [[{}], { a: [] }] })],
+      },
+    ]);
+
+    expect([...(parseSummaryText(text)?.keys() ?? [])]).toEqual(['db/x', 'db/y']);
+    expect(parseSummaryText(text)).toEqual(parseSummary(JSON.parse(text)));
+  });
+
+  it.each([
+    ['no pods list', JSON.stringify({ node: {} })],
+    ['a volume list that does not close', '{"pods":[{"volume":[{"name":"a"}'],
+  ])('gives up (the caller parses the whole document): %s', (_name, text) => {
+    expect(parseSummaryText(text)).toBeUndefined();
+  });
+
+  it('throws on a volume list that is not JSON, as parsing the whole document would', () => {
+    expect(() => parseSummaryText('{"pods":[{"volume":[{"name":}]}]}')).toThrow(SyntaxError);
   });
 });

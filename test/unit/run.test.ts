@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { formatUsd } from '../../src/core/cost.js';
 import { SHIPPED_PRICES } from '../../src/core/prices.js';
 import { pvcKey, type StatsLookup } from '../../src/core/pvc.js';
-import type { ProviderGate } from '../../src/ports.js';
+import type { ProviderGate, VolumeStatsSource } from '../../src/ports.js';
 import { run, type RunConfig, type RunDeps } from '../../src/run.js';
 import { pvc, storageClass, usage } from '../builders/snapshots.js';
 import {
@@ -174,6 +174,68 @@ describe('run', () => {
       'c:skip:max-expansions-per-run',
     ]);
     expect(cluster.patches).toHaveLength(2);
+  });
+
+  describe('as the kubelets answer', () => {
+    /** Stats node by node, last node first, through onStats; `patchesBefore`: at the last node. */
+    function nodeByNode(stats: Map<string, StatsLookup>, cluster: MemoryCluster) {
+      const seen = { patchesBeforeLast: -1 };
+      const source: VolumeStatsSource = {
+        async collect(pvcsByNode, onStats) {
+          const nodes = [...pvcsByNode].reverse();
+          for (const [index, [, pvcs]] of nodes.entries()) {
+            if (index === nodes.length - 1) seen.patchesBeforeLast = cluster.patches.length;
+            const answer = new Map<string, StatsLookup>();
+            for (const claim of pvcs) {
+              const found = stats.get(pvcKey(claim));
+              if (found !== undefined) answer.set(pvcKey(claim), found);
+            }
+            onStats?.(answer);
+            for (let turn = 0; turn < 20; turn++) await Promise.resolve();
+          }
+          return stats;
+        },
+      };
+      return { source, seen };
+    }
+
+    it('writes a PVC before the last node has answered, and reports in list order', async () => {
+      const { cluster, stats, deps, config, addFull } = setup();
+      for (const [index, name] of ['a', 'b', 'c'].entries()) {
+        addFull(name);
+        cluster.mounts.set(`db/${name}`, `node-${String(index)}`);
+      }
+      const { source, seen } = nodeByNode(stats, cluster);
+
+      const summary = await run({ ...deps(), stats: source }, config);
+
+      expect(seen.patchesBeforeLast).toBeGreaterThan(0);
+      expect(summary.pvcs.map((o) => `${o.name}:${o.action}`)).toEqual([
+        'a:expand',
+        'b:expand',
+        'c:expand',
+      ]);
+    });
+
+    it('when the cap could bind, waits for every node and lets the first in list order through', async () => {
+      const { cluster, stats, deps, config, addFull } = setup({
+        config: { maxExpansionsPerRun: 2 },
+      });
+      for (const [index, name] of ['a', 'b', 'c'].entries()) {
+        addFull(name);
+        cluster.mounts.set(`db/${name}`, `node-${String(index)}`);
+      }
+      const { source, seen } = nodeByNode(stats, cluster);
+
+      const summary = await run({ ...deps(), stats: source }, config);
+
+      expect(seen.patchesBeforeLast).toBe(0);
+      expect(summary.pvcs.map((o) => `${o.name}:${o.action}:${o.reason}`)).toEqual([
+        'a:expand:threshold-reached',
+        'b:expand:threshold-reached',
+        'c:skip:max-expansions-per-run',
+      ]);
+    });
   });
 
   it('applies the provider verdict: a refusal is a Warning, a cap lowers the request', async () => {

@@ -1,0 +1,267 @@
+/**
+ * `make bench-real`: issue 19's fleet on the real kube-apiserver tier (test/real/cluster.ts):
+ * 2,000 managed PVCs on 200 nodes, fake kubelets behind the real node proxy, 10 % of the PVCs
+ * over threshold for the expanding pass and none for the quiet ones. Prints, per pass of the
+ * built CLI (a separate process with the image's node flags), its CPU (user + system), wall
+ * time, the requests it made (the audit log, by the CLI's own user) and its peak RSS; then Node's
+ * own start-up for comparison. Runs only inside scripts/in-netns.sh (the node proxy refuses
+ * loopback kubelets), as the real tier does.
+ *
+ * The quiet passes come first (the over-threshold PVCs' usage is lowered), then one expanding
+ * pass with their usage raised: after it the PVCs are resizing, so it is not repeated.
+ *
+ *   bash scripts/in-netns.sh node dist/bench/real.js [--pvcs N] [--nodes N] [--over 0.1]
+ *     [--quiet-runs N] [--cpu-prof DIR] [--node-flags='...'] [--cli OTHER/dist/pvc-chonker.mjs]
+ *
+ * With --cpu-prof, the last quiet pass is profiled too (its CPU figures then include the
+ * profiler's), and where its CPU went is printed by bench/profile-phases.ts.
+ */
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadRealSeed } from '../test/real/seed.js';
+import { realTierUnavailable, startRealCluster, type RealCluster } from '../test/real/cluster.js';
+import { benchFleet } from './fleet.js';
+import { runChild, type ChildRun } from './child.js';
+import { imageNodeFlags } from './pushgateway.js';
+import { phaseTable, profilePhases } from './profile-phases.js';
+
+const BUILT_CLI = new URL('../pvc-chonker.mjs', import.meta.url).pathname;
+const CLI_USER = 'pvc-chonker-bench';
+const CLI_TOKEN = 'pvc-chonker-bench-token';
+/** Issue 19's targets for one pass on this fleet, in CPU milliseconds. */
+const TARGET_QUIET_MS = 400;
+const TARGET_EXPANDING_MS = 600;
+
+interface Options {
+  pvcs: number;
+  nodes: number;
+  over: number;
+  quietRuns: number;
+  cpuProfDir: string | undefined;
+  /** The CLI bundle to run: this build's, or another (--cli) to compare builds. */
+  cli: string;
+  nodeFlags: string[];
+}
+
+function readOptions(argv: string[]): Options {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      pvcs: { type: 'string', default: '2000' },
+      nodes: { type: 'string', default: '200' },
+      over: { type: 'string', default: '0.1' },
+      'quiet-runs': { type: 'string', default: '3' },
+      'cpu-prof': { type: 'string' },
+      'node-flags': { type: 'string' },
+      cli: { type: 'string' },
+    },
+  });
+  const flags = values['node-flags'];
+  return {
+    pvcs: Number(values.pvcs),
+    nodes: Number(values.nodes),
+    over: Number(values.over),
+    quietRuns: Math.max(1, Number(values['quiet-runs'])),
+    cpuProfDir: values['cpu-prof'],
+    cli: values.cli ?? BUILT_CLI,
+    nodeFlags:
+      flags === undefined ? imageNodeFlags() : flags.split(' ').filter((flag) => flag !== ''),
+  };
+}
+
+interface Pass {
+  child: ChildRun;
+  requests: number;
+  outcomes: Map<string, number>;
+}
+
+function outcomesOf(stdout: string): Map<string, number> {
+  const counts = new Map<string, number>();
+  try {
+    for (const row of JSON.parse(stdout) as { action: string; reason: string }[]) {
+      const key = `${row.action}:${row.reason}`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+    }
+  } catch {
+    counts.set('(no JSON report)', 1);
+  }
+  return counts;
+}
+
+/** One pass of the CLI; its requests are the audit log's entries by its user since it started. */
+async function pass(
+  cluster: RealCluster,
+  run: { cli: string; nodeArgs: readonly string[] },
+  args: readonly string[],
+): Promise<Pass> {
+  const before = (await cluster.audit()).filter((entry) => entry.user === CLI_USER).length;
+  const child = await runChild(run.nodeArgs, args, run.cli);
+  const after = (await cluster.audit()).filter((entry) => entry.user === CLI_USER).length;
+  return { child, requests: after - before, outcomes: outcomesOf(child.stdout) };
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[middle] ?? 0)
+    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+}
+
+function figure(values: readonly number[], unit: string, digits = 0): string {
+  const text = (value: number): string => value.toFixed(digits);
+  const head = `${text(median(values))}${unit}`;
+  return values.length === 1
+    ? head
+    : `${head} (median of ${values.length}: ${values.map(text).join(', ')}; best ${text(Math.min(...values))})`;
+}
+
+function line(label: string, value: string): string {
+  return `${label.padEnd(34)}${value}\n`;
+}
+
+function describePasses(title: string, passes: readonly Pass[], targetMs: number): string {
+  const last = passes[passes.length - 1];
+  const out = [`${title}:\n`];
+  out.push(line('  exit status', passes.map((p) => String(p.child.code)).join(', ')));
+  out.push(
+    line(
+      '  CPU (user + system)',
+      `${figure(
+        passes.map((p) => p.child.cpuMs / 1000),
+        ' s',
+        2,
+      )} (target <= ${(targetMs / 1000).toFixed(2)} s)`,
+    ),
+  );
+  out.push(
+    line(
+      '  wall time, process',
+      figure(
+        passes.map((p) => p.child.exitedAt - p.child.spawnedAt),
+        ' ms',
+      ),
+    ),
+  );
+  out.push(line('  requests (audit log)', passes.map((p) => String(p.requests)).join(', ')));
+  out.push(
+    line(
+      '  peak RSS (VmHWM)',
+      figure(
+        passes.map((p) => p.child.peakRssKiB / 1024),
+        ' MiB',
+        1,
+      ),
+    ),
+  );
+  for (const [key, count] of last?.outcomes ?? []) out.push(line(`  ${key}`, String(count)));
+  if (last !== undefined && last.child.code !== 0) out.push(last.child.stderr.slice(-3000));
+  return out.join('');
+}
+
+/**
+ * Node.js itself, with the same flags: the CPU a process has used when its first line of script
+ * runs, as it reports it (too short a life for /proc polling). The floor under any CLI's start-up.
+ */
+async function nodeStartUp(flags: readonly string[]): Promise<number[]> {
+  const script =
+    'const u = process.cpuUsage(); process.stdout.write(String((u.user + u.system) / 1000))';
+  const runs: number[] = [];
+  for (let i = 0; i < 3; i++)
+    runs.push(Number((await runChild([...flags, '-e', script], [], '')).stdout));
+  return runs;
+}
+
+/** The usage of the fleet's PVCs; `over` of them above the 80 % threshold. */
+function usageOf(options: Options, over: number): ReturnType<typeof benchFleet>['usage'] {
+  return benchFleet({
+    managed: options.pvcs,
+    unmanaged: 0,
+    nodes: options.nodes,
+    overThreshold: over,
+  }).usage;
+}
+
+async function main(): Promise<void> {
+  const options = readOptions(process.argv.slice(2));
+  const unavailable = realTierUnavailable();
+  if (unavailable !== undefined) throw new Error(unavailable);
+  if (!existsSync(options.cli))
+    throw new Error(`${options.cli} is missing: run npm run build first`);
+  const dir = await mkdtemp(join(tmpdir(), 'pvc-chonker-bench-real-'));
+  const cluster = await startRealCluster({ tokens: { [CLI_TOKEN]: CLI_USER } });
+  const loadStart = Date.now();
+  const quiet = benchFleet({
+    managed: options.pvcs,
+    unmanaged: 0,
+    nodes: options.nodes,
+    overThreshold: 0,
+  });
+  const kubelets = await loadRealSeed(cluster, quiet);
+  const loadedMs = Date.now() - loadStart;
+  try {
+    const kubeconfig = join(dir, 'kubeconfig');
+    await cluster.writeKubeconfig(kubeconfig, CLI_TOKEN);
+    const args = [
+      'run',
+      '--kubeconfig',
+      kubeconfig,
+      '--output',
+      'json',
+      '--provider',
+      'generic',
+      // The fake kubelets are reached through the real API server's node proxy.
+      '--stats-source',
+      'kubelet-proxy',
+      '--max-expansions-per-run',
+      '100000',
+    ];
+    // With a compile cache, fill it first, as the image build does.
+    if (process.env['NODE_COMPILE_CACHE'] !== undefined)
+      await runChild([], ['run', '--help'], options.cli);
+    const quietPasses: Pass[] = [];
+    for (let i = 0; i < options.quietRuns; i++)
+      quietPasses.push(
+        await pass(cluster, { cli: options.cli, nodeArgs: options.nodeFlags }, args),
+      );
+    let profileText = '';
+    if (options.cpuProfDir !== undefined) {
+      const profDir = join(options.cpuProfDir, `quiet-${Date.now()}`);
+      const nodeArgs = [...options.nodeFlags, '--cpu-prof', '--cpu-prof-dir', profDir];
+      await pass(cluster, { cli: options.cli, nodeArgs }, args);
+      const [file] = await readdir(profDir);
+      if (file !== undefined) profileText = phaseTable(profilePhases(join(profDir, file)));
+    }
+    for (const usage of usageOf(options, options.over))
+      await kubelets.setUsage(usage.namespace, usage.pvc, usage);
+    const expanding = await pass(cluster, { cli: options.cli, nodeArgs: options.nodeFlags }, args);
+    const startUp = await nodeStartUp(options.nodeFlags);
+    const out: string[] = [];
+    out.push(
+      `pvc-chonker on a real kube-apiserver ${cluster.version}: ${options.pvcs} PVCs on ${options.nodes} nodes, ${Math.round(options.pvcs * options.over)} over threshold for the expanding pass (fleet loaded in ${loadedMs} ms)\n`,
+    );
+    out.push(`command: node ${[...options.nodeFlags, options.cli, ...args].join(' ')}\n`);
+    out.push(
+      `  (NODE_COMPILE_CACHE ${process.env['NODE_COMPILE_CACHE'] === undefined ? 'unset' : 'set, filled first'})\n\n`,
+    );
+    out.push(describePasses('quiet pass (nothing over threshold)', quietPasses, TARGET_QUIET_MS));
+    out.push('\n');
+    out.push(describePasses('expanding pass', [expanding], TARGET_EXPANDING_MS));
+    out.push('\n');
+    out.push(
+      line('Node.js start-up alone, CPU', `${figure(startUp, ' ms')} (node -e, same flags)`),
+    );
+    if (profileText !== '')
+      out.push(`\nwhere a quiet pass's CPU goes (--cpu-prof):\n${profileText}`);
+    process.stdout.write(out.join(''));
+  } finally {
+    await kubelets.close();
+    await cluster.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
