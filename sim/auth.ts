@@ -170,14 +170,10 @@ function verbOf(
   return { verb: VERB_OF_METHOD[method] ?? '', special: false, rest };
 }
 
-/** k8s.io/apiserver's RequestInfoFactory: which verb, resource and object a request is about. */
-export function requestAttributes(
-  method: string,
-  path: string,
-  query: Record<string, string>,
-): RequestAttributes {
-  const nonResource: RequestAttributes = {
-    verb: method.toLowerCase(),
+/** The attributes of a request to a path outside the API's resources (/version, /apis, …). */
+export function nonResourceAttributes(verb: string, path: string): RequestAttributes {
+  return {
+    verb,
     path,
     resourceRequest: false,
     apiGroup: '',
@@ -186,8 +182,16 @@ export function requestAttributes(
     subresource: '',
     name: '',
   };
+}
+
+/** k8s.io/apiserver's RequestInfoFactory: which verb, resource and object a request is about. */
+export function requestAttributes(
+  method: string,
+  path: string,
+  query: Record<string, string>,
+): RequestAttributes {
   const target = apiPath(path);
-  if (target === undefined) return nonResource;
+  if (target === undefined) return nonResourceAttributes(method.toLowerCase(), path);
   const { verb, special, rest } = verbOf(method, target.rest);
   const { namespace, parts } = inNamespace(rest);
   const name = parts[1] ?? '';

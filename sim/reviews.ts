@@ -10,6 +10,7 @@
 // or a group (422 otherwise); a token nobody knows is `{"user":{},"error":"invalid bearer token"}`.
 // Who may create them is the authorizer's business, like any other request.
 import {
+  nonResourceAttributes,
   userOfToken,
   type AuthenticationOptions,
   type RequestAttributes,
@@ -136,16 +137,7 @@ function attributesOf(spec: JsonObject): RequestAttributes {
       name: str(resource['name']) ?? '',
     };
   const nonResource = obj(spec['nonResourceAttributes']);
-  return {
-    verb: str(nonResource['verb']) ?? '',
-    path: str(nonResource['path']) ?? '',
-    resourceRequest: false,
-    apiGroup: '',
-    namespace: '',
-    resource: '',
-    subresource: '',
-    name: '',
-  };
+  return nonResourceAttributes(str(nonResource['verb']) ?? '', str(nonResource['path']) ?? '');
 }
 
 /** The review's status: RBAC says allowed or has no opinion (then neither allowed nor denied). */

@@ -25,6 +25,11 @@ function vac(name: string, driverName: string, parameters: Record<string, string
 
 const EBS = 'ebs.csi.aws.com';
 
+/** `provider type (source)`, or undefined. */
+function named(type: VolumeType | undefined): string | undefined {
+  return type === undefined ? undefined : `${type.provider} ${type.type} (${type.source})`;
+}
+
 describe('volumeTypeOf', () => {
   const classes = new Map<string, VolumeAttributesClassInfo>([
     ['fast', vac('fast', EBS, { type: 'io2', iops: '8000' })],
@@ -33,67 +38,44 @@ describe('volumeTypeOf', () => {
   ]);
 
   it.each([
-    ['EBS CSI type', storageClass(EBS, { type: 'gp3' }), undefined, 'aws gp3 (StorageClass sc)'],
-    [
-      'EBS type in capitals',
-      storageClass(EBS, { Type: 'GP2' }),
-      undefined,
-      'aws gp2 (StorageClass sc)',
-    ],
-    [
-      'in-tree EBS',
-      storageClass('kubernetes.io/aws-ebs', { type: 'io1' }),
-      undefined,
-      'aws io1 (StorageClass sc)',
-    ],
-    [
-      'PD CSI',
-      storageClass('pd.csi.storage.gke.io', { type: 'pd-balanced' }),
-      undefined,
-      'gcp pd-balanced (StorageClass sc)',
-    ],
-    [
-      'in-tree PD',
-      storageClass('kubernetes.io/gce-pd', { type: 'pd-ssd' }),
-      undefined,
-      'gcp pd-ssd (StorageClass sc)',
-    ],
-    [
-      'Azure skuName',
-      storageClass('disk.csi.azure.com', { skuName: 'Premium_LRS' }),
-      undefined,
-      'azure Premium_LRS (StorageClass sc)',
-    ],
-    [
-      'Azure skuname',
-      storageClass('disk.csi.azure.com', { skuname: 'PremiumV2_LRS' }),
-      undefined,
-      'azure PremiumV2_LRS (StorageClass sc)',
-    ],
+    ['EBS CSI type', EBS, { type: 'gp3' }, 'aws gp3'],
+    ['EBS type in capitals', EBS, { Type: 'GP2' }, 'aws gp2'],
+    ['in-tree EBS', 'kubernetes.io/aws-ebs', { type: 'io1' }, 'aws io1'],
+    ['PD CSI', 'pd.csi.storage.gke.io', { type: 'pd-balanced' }, 'gcp pd-balanced'],
+    ['in-tree PD', 'kubernetes.io/gce-pd', { type: 'pd-ssd' }, 'gcp pd-ssd'],
+    ['Azure skuName', 'disk.csi.azure.com', { skuName: 'Premium_LRS' }, 'azure Premium_LRS'],
+    ['Azure skuname', 'disk.csi.azure.com', { skuname: 'PremiumV2_LRS' }, 'azure PremiumV2_LRS'],
     [
       'Azure storageaccounttype (in-tree)',
-      storageClass('kubernetes.io/azure-disk', { storageaccounttype: 'Standard_LRS' }),
-      undefined,
-      'azure Standard_LRS (StorageClass sc)',
+      'kubernetes.io/azure-disk',
+      { storageaccounttype: 'Standard_LRS' },
+      'azure Standard_LRS',
     ],
+  ])('%s: %s %o', (_, provisioner, parameters, expected) => {
+    const type = volumeTypeOf({}, storageClass(provisioner, parameters), classes);
+
+    expect(named(type)).toBe(`${expected} (StorageClass sc)`);
+  });
+
+  it.each([
     [
       'a VolumeAttributesClass type overrides the class',
-      storageClass(EBS, { type: 'gp3' }),
       'fast',
       'aws io2 (VolumeAttributesClass fast)',
     ],
     [
       'a VolumeAttributesClass without a type keeps the class type',
-      storageClass(EBS, { type: 'gp3' }),
       'iops-only',
       'aws gp3 (StorageClass sc)',
     ],
-  ])('%s: %s', (_, sc, vacName, expected) => {
-    const type = volumeTypeOf({ volumeAttributesClassName: vacName }, sc, classes);
-
-    expect(type === undefined ? undefined : `${type.provider} ${type.type} (${type.source})`).toBe(
-      expected,
+  ])('%s: %s', (_, vacName, expected) => {
+    const type = volumeTypeOf(
+      { volumeAttributesClassName: vacName },
+      storageClass(EBS, { type: 'gp3' }),
+      classes,
     );
+
+    expect(named(type)).toBe(expected);
   });
 
   it.each([
@@ -138,27 +120,29 @@ function pricesWith(yaml: Record<string, unknown>): PriceTable {
   return result.value;
 }
 
+/** What the gp2-to-gp3 recommendation says of gp3, at the shipped prices. */
+const GP3_OFFER =
+  'gp3 is $0.08 per GiB-month instead of $0.10 and includes 3,000 IOPS and 125 MiB/s';
+
 describe('recommend', () => {
   it.each<[string, Case, string[]]>([
     [
       'gp2 to gp3: $0.02 a GiB',
       { volume: ebs('gp2'), gib: 100n },
-      [
-        'gp2-to-gp3 2.00: gp3 is $0.08 per GiB-month instead of $0.10 and includes 3,000 IOPS and 125 MiB/s',
-      ],
+      [`gp2-to-gp3 2.00: ${GP3_OFFER}`],
     ],
     [
       'a gp2 over 1,000 GiB had more than 3,000 IOPS: said so',
       { volume: ebs('gp2'), gib: 2000n },
       [
-        'gp2-to-gp3 40.00: gp3 is $0.08 per GiB-month instead of $0.10 and includes 3,000 IOPS and 125 MiB/s; gp2 gives this 2000Gi volume a 6,000 IOPS baseline: provision the IOPS above 3,000 on gp3 (priced apart)',
+        `gp2-to-gp3 40.00: ${GP3_OFFER}; gp2 gives this 2000Gi volume a 6,000 IOPS baseline: provision the IOPS above 3,000 on gp3 (priced apart)`,
       ],
     ],
     [
       'a gp2 at 6 TiB: its baseline stops at 16,000',
       { volume: ebs('gp2'), gib: 6144n },
       [
-        'gp2-to-gp3 122.88: gp3 is $0.08 per GiB-month instead of $0.10 and includes 3,000 IOPS and 125 MiB/s; gp2 gives this 6Ti volume a 16,000 IOPS baseline: provision the IOPS above 3,000 on gp3 (priced apart)',
+        `gp2-to-gp3 122.88: ${GP3_OFFER}; gp2 gives this 6Ti volume a 16,000 IOPS baseline: provision the IOPS above 3,000 on gp3 (priced apart)`,
       ],
     ],
     [
@@ -210,7 +194,7 @@ describe('recommend', () => {
         classes: [vac('b-gp3', EBS, { type: 'gp3' }), vac('a-gp3', EBS, { type: 'gp3' })],
       },
       [
-        'gp2-to-gp3 0.20: gp3 is $0.08 per GiB-month instead of $0.10 and includes 3,000 IOPS and 125 MiB/s',
+        `gp2-to-gp3 0.20: ${GP3_OFFER}`,
         'volume-attributes-class 0.20: VolumeAttributesClass a-gp3 sets type gp3 ($0.08 per GiB-month instead of $0.10 for gp2): set spec.volumeAttributesClassName to a-gp3 if its performance fits the workload',
       ],
     ],

@@ -11,12 +11,15 @@ import {
 import { parseQuantity } from '../../src/core/quantity.js';
 import type {
   Cluster,
+  ExpansionCandidate,
   PatchOutcome,
   ProviderGate,
+  ProviderVerdict,
   PvcEvent,
   PvcPatch,
   VolumeStatsSource,
 } from '../../src/ports.js';
+import type { RunConfig, RunDeps } from '../../src/run.js';
 
 export class MemoryCluster implements Cluster {
   readonly pvcs = new Map<string, PvcSnapshot>();
@@ -110,17 +113,55 @@ export function fixedStats(
   };
 }
 
-export const allowAll: ProviderGate = {
-  providerFor: () => 'generic',
-  check: (candidates) =>
-    Promise.resolve(
-      new Map(
-        candidates.map((c) => [
-          pvcKey(c.pvc),
-          { ok: true as const, provider: 'generic', toBytes: c.toBytes, warnings: [] },
-        ]),
-      ),
-    ),
-};
+/** A gate that names `provider` for every PVC and answers each candidate with `verdict`. */
+export function gateOf(
+  provider: string,
+  verdict: (candidate: ExpansionCandidate) => ProviderVerdict,
+): ProviderGate {
+  return {
+    providerFor: () => provider,
+    check: (candidates) =>
+      Promise.resolve(new Map(candidates.map((c) => [pvcKey(c.pvc), verdict(c)]))),
+  };
+}
+
+export const allowAll: ProviderGate = gateOf('generic', (c) => ({
+  ok: true,
+  provider: 'generic',
+  toBytes: c.toBytes,
+  warnings: [],
+}));
 
 export const silentLog = pino({ level: 'silent' });
+
+/** The pass's dependencies on these fakes: the clock stopped at `now`, a silent log. */
+export function passDeps(
+  cluster: Cluster,
+  stats: Map<string, StatsLookup>,
+  now: Date,
+  providers: ProviderGate = allowAll,
+): RunDeps {
+  return {
+    cluster,
+    stats: fixedStats(stats),
+    providers,
+    now: () => now,
+    log: silentLog,
+    runId: 'test-run',
+    signal: new AbortController().signal,
+  };
+}
+
+/** A pass over every namespace that writes, with the flags' defaults, and `overrides`. */
+export function passConfig(overrides: Partial<RunConfig> = {}): RunConfig {
+  return {
+    namespaces: [],
+    dryRun: false,
+    layers: [],
+    pageSize: 500,
+    writeConcurrency: 2,
+    maxExpansionsPerRun: 50,
+    shard: undefined,
+    ...overrides,
+  };
+}

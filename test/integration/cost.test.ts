@@ -7,7 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEc2Fake, type Ec2Fake } from '../../sim/clouds/ec2.js';
-import { byName, report, runCli, seed, type Claim } from './harness.js';
+import { byName, report, runCli, seed, type Claim, type CliResult } from './harness.js';
 import { describeOnSim, itOnSim } from './sim-only.js';
 import { startSimOnly, startTestCluster, type TestCluster } from './test-cluster.js';
 
@@ -36,6 +36,15 @@ function ebsClaim(name: string, storageClass: string, extra: Partial<Claim> = {}
     csi: { driver: EBS, volumeHandle: volumeId(name) },
     ...extra,
   };
+}
+
+/** `pvc-chonker recommend` as the test's user, `args` after it. */
+function recommend(
+  cluster: TestCluster,
+  args: readonly string[] = [],
+  env: Record<string, string> = {},
+): Promise<CliResult> {
+  return runCli(['recommend', '--kubeconfig', cluster.kubeconfig, ...args], env);
 }
 
 const CLAIMS: Claim[] = [
@@ -145,11 +154,8 @@ describe('cost and recommendations', () => {
   });
 
   it('`recommend` lists every gp2 and io1 volume of the fleet with its saving, and names the VolumeAttributesClass', async () => {
-    const table = await runCli(['recommend', '--kubeconfig', cluster.kubeconfig], env);
-    const json = await runCli(
-      ['recommend', '--kubeconfig', cluster.kubeconfig, '--output', 'json'],
-      env,
-    );
+    const table = await recommend(cluster, [], env);
+    const json = await recommend(cluster, ['--output', 'json'], env);
 
     expect(table.code, table.stderr).toBe(0);
     expect(table.stdout).toMatch(
@@ -200,13 +206,7 @@ describe('a VolumeAttributesClass created through the API', () => {
   });
 
   const recommendKinds = async (): Promise<string[]> => {
-    const result = await runCli([
-      'recommend',
-      '--kubeconfig',
-      cluster.kubeconfig,
-      '--output',
-      'json',
-    ]);
+    const result = await recommend(cluster, ['--output', 'json']);
     expect(result.code, result.stderr).toBe(0);
     return (JSON.parse(result.stdout) as { kind: string }[]).map((r) => r.kind);
   };
@@ -310,15 +310,7 @@ describe('--price-file', () => {
     const file = join(cluster.dir, 'prices.yaml');
     await writeFile(file, 'source: our contract 2026\naws:\n  gp3: "0.05"\n');
 
-    const result = await runCli([
-      'recommend',
-      '--kubeconfig',
-      cluster.kubeconfig,
-      '--output',
-      'json',
-      '--price-file',
-      file,
-    ]);
+    const result = await recommend(cluster, ['--output', 'json', '--price-file', file]);
 
     expect(result.code, result.stderr).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual([

@@ -6,20 +6,24 @@
  * token over TLS, Prometheus stopped. The table that drives one fleet through the three sources,
  * on both clusters, is stats-table.test.ts.
  */
-import { execFileSync } from 'node:child_process';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { readFile, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  PROMETHEUS_BIN,
-  startPrometheusWith,
-  type RunningPrometheus,
-} from '../../bench/prometheus-processes.js';
+import type { RunningPrometheus } from '../../bench/prometheus-processes.js';
 import { createSimCa } from '../../sim/tls.js';
-import { byName, report, seed, type Claim } from './harness.js';
+import { byName, report, type Claim } from './harness.js';
+import {
+  PROMETHEUS_SCRAPE_RBAC,
+  TABLE_FLEET,
+  fleetSeed,
+  havePrometheus,
+  queryPrometheus,
+  startKubeletPrometheus,
+  untilScraped,
+} from './prometheus-fixture.js';
 import {
   HAVE_KUBECTL,
   profileObjects,
@@ -28,45 +32,11 @@ import {
 } from './profiles.js';
 import { skippedHere } from './sim-only.js';
 
-const HAVE_PROMETHEUS = ((): boolean => {
-  try {
-    execFileSync(PROMETHEUS_BIN, ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
-if (!HAVE_PROMETHEUS)
-  process.stderr.write(
-    'prometheus-source.test.ts skipped: no prometheus; run scripts/install-system-deps.sh\n',
-  );
+const HAVE_PROMETHEUS = havePrometheus('prometheus-source.test.ts');
 
 /** The table's fleet (namespace db), and two volumes of namespace edge Prometheus cannot vouch for. */
 const FLEET: Claim[] = [
-  { name: 'full', usedPercent: 95, node: 'node-a' },
-  { name: 'calm', usedPercent: 40, node: 'node-a' },
-  { name: 'inodes', usedPercent: 10, inodes: 1000, inodesUsed: 900, node: 'node-a' },
-  {
-    name: 'quantity',
-    usedPercent: 85,
-    annotations: { 'pvc-chonker.io/threshold': '2Gi' },
-    node: 'node-a',
-  },
-  {
-    name: 'capped',
-    usedPercent: 95,
-    annotations: { 'pvc-chonker.io/max-size': '10Gi' },
-    node: 'node-b',
-  },
-  {
-    name: 'cooling',
-    usedPercent: 95,
-    annotations: { 'pvc-chonker.io/last-expansion': new Date(Date.now() - 60_000).toISOString() },
-    node: 'node-b',
-  },
-  { name: 'resized', usedPercent: 50, sizeGi: 20, node: 'node-b' },
-  { name: 'big', usedPercent: 88, sizeGi: 3000, node: 'node-b' },
-  { name: 'unmounted', usedPercent: 95, unmounted: true },
+  ...TABLE_FLEET,
   // Not in the table: its sample is old, or its node is not scraped.
   { name: 'old', namespace: 'edge', usedPercent: 95, node: 'node-a' },
   { name: 'absent', namespace: 'edge', usedPercent: 95, node: 'node-c' },
@@ -75,23 +45,6 @@ const FLEET: Claim[] = [
 const PROMETHEUS_TOKEN = 'prometheus-token';
 const PROMETHEUS_USER = 'system:serviceaccount:monitoring:prometheus';
 
-/** What kube-prometheus-stack grants its Prometheus to scrape the kubelets. */
-const PROMETHEUS_RBAC: Record<string, unknown>[] = [
-  {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'ClusterRole',
-    metadata: { name: 'prometheus' },
-    rules: [{ apiGroups: [''], resources: ['nodes/metrics'], verbs: ['get'] }],
-  },
-  {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'ClusterRoleBinding',
-    metadata: { name: 'prometheus' },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'prometheus' },
-    subjects: [{ kind: 'ServiceAccount', name: 'prometheus', namespace: 'monitoring' }],
-  },
-];
-
 /** The simulator with RBAC this file builds is the sim-only part; the rest runs on both. */
 const SKIPPED = !HAVE_PROMETHEUS || !HAVE_KUBECTL || skippedHere('rbac-profile');
 
@@ -99,69 +52,39 @@ const SKIPPED = !HAVE_PROMETHEUS || !HAVE_KUBECTL || skippedHere('rbac-profile')
 let cluster: ProfileCluster;
 let prometheus: RunningPrometheus;
 
-/** The seed: the fleet, a 2 GiB filesystem overhead on `resized` (kubelet capacity lags). */
-function fleetSeed(): ReturnType<typeof seed> {
-  const fleet = seed(FLEET);
-  const resized = fleet.usage.find((u) => u.pvc === 'resized');
-  if (resized !== undefined) Object.assign(resized, { fsOverheadBytes: 2 * 1024 ** 3 });
-  return fleet;
-}
-
-async function query(expr: string): Promise<{ metric: Record<string, string> }[]> {
-  const url = new URL('api/v1/query', prometheus.url);
-  url.searchParams.set('query', expr);
-  const body = (await (await fetch(url)).json()) as {
-    data: { result: { metric: Record<string, string> }[] };
-  };
-  return body.data.result;
-}
-
-async function scraped(): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    // The 8 scraped volumes of the table, each scraped at least twice, and the old sample.
-    const fresh = await query(
-      'count_over_time(kubelet_volume_stats_capacity_bytes{namespace="db"}[1m]) >= 2',
-    );
-    const old = await query('kubelet_volume_stats_capacity_bytes{persistentvolumeclaim="old"}');
-    if (fresh.length === 8 && old.length === 1) return;
-    if (Date.now() > deadline) {
-      const targets = await (await fetch(new URL('api/v1/targets', prometheus.url))).text();
-      throw new Error(`prometheus did not scrape: ${targets} ${prometheus.output()}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+/** The 8 scraped volumes of the table, each scraped at least twice, and the old sample. */
+async function scraped(): Promise<boolean> {
+  const fresh = await queryPrometheus(
+    prometheus,
+    'count_over_time(kubelet_volume_stats_capacity_bytes{namespace="db"}[1m]) >= 2',
+  );
+  const old = await queryPrometheus(
+    prometheus,
+    'kubelet_volume_stats_capacity_bytes{persistentvolumeclaim="old"}',
+  );
+  return fresh.length === 8 && old.length === 1;
 }
 
 beforeAll(async () => {
   if (SKIPPED) return;
   const roles = await profileObjects('prometheus');
-  cluster = await startProfileCluster(fleetSeed(), [...roles, ...PROMETHEUS_RBAC], {
+  cluster = await startProfileCluster(fleetSeed(FLEET), [...roles, ...PROMETHEUS_SCRAPE_RBAC], {
     [PROMETHEUS_TOKEN]: PROMETHEUS_USER,
   });
   const sim = cluster.sim;
   // An explicit sample time three minutes old, as a kubelet seen through federation or a remote
   // write that lags: Prometheus keeps it (no staleness marker) within its 5 m lookback.
   sim.kubelets.get('node-a')?.setSampleTime('edge/old', Date.now() - 180_000);
-  const caFile = join(cluster.dir, 'kubelet-ca.pem');
-  await writeFile(caFile, sim.kubeletCaPem ?? '');
-  const targets = ['node-a', 'node-b'].map(
-    (node) => `127.0.0.1:${String(sim.kubelets.get(node)?.port)}`,
-  );
-  prometheus = await startPrometheusWith({
-    global: { scrape_interval: '1s', evaluation_interval: '1s' },
-    scrape_configs: [
-      {
-        job_name: 'kubelet',
-        honor_labels: true,
-        scheme: 'https',
-        tls_config: { ca_file: caFile },
-        authorization: { credentials: PROMETHEUS_TOKEN },
-        static_configs: [{ targets }],
-      },
-    ],
+  prometheus = await startKubeletPrometheus({
+    dir: cluster.dir,
+    caFile: 'kubelet-ca.pem',
+    caPem: sim.kubeletCaPem ?? '',
+    token: PROMETHEUS_TOKEN,
+    targets: ['node-a', 'node-b'].map(
+      (node) => `127.0.0.1:${String(sim.kubelets.get(node)?.port)}`,
+    ),
   });
-  await scraped();
+  await untilScraped(prometheus, scraped);
 }, 60_000);
 
 afterAll(async () => {
@@ -172,6 +95,11 @@ afterAll(async () => {
 
 type Row = Record<string, unknown>;
 
+/** The pass with its JSON report, reading usage from the Prometheus at `url`. */
+function passVia(url: string, ...args: string[]): ReturnType<ProfileCluster['cli']> {
+  return cluster.cli(['--output', 'json', '--prometheus-url', url, ...args]);
+}
+
 function outcome(rows: Row[], name: string): string {
   const row = byName(rows, name);
   return `${String(row?.['action'])}:${String(row?.['reason'])}`;
@@ -179,17 +107,14 @@ function outcome(rows: Row[], name: string): string {
 
 describe.skipIf(SKIPPED)('the prometheus source', () => {
   it('decides from the scraped series, with no node access, in one query per metric', async () => {
-    const result = await cluster.cli([
-      '--output',
-      'json',
+    const result = await passVia(
+      prometheus.url.href,
       '--dry-run',
       '--stats-source',
       'prometheus',
-      '--prometheus-url',
-      prometheus.url.href,
       '--prometheus-selector',
       'job="kubelet"',
-    ]);
+    );
     const rows = report(result);
 
     expect(result.code).toBe(0);
@@ -202,16 +127,7 @@ describe.skipIf(SKIPPED)('the prometheus source', () => {
 
   it('a series that is absent, and one older than --prometheus-max-age, are metrics-unavailable', async () => {
     const rows = report(
-      await cluster.cli([
-        '--output',
-        'json',
-        '--namespace',
-        'edge',
-        '--prometheus-url',
-        prometheus.url.href,
-        '--prometheus-max-age',
-        '1m',
-      ]),
+      await passVia(prometheus.url.href, '--namespace', 'edge', '--prometheus-max-age', '1m'),
     );
 
     expect(byName(rows, 'absent')).toMatchObject({
@@ -229,17 +145,14 @@ describe.skipIf(SKIPPED)('the prometheus source', () => {
 
   it('within --prometheus-max-age the same old sample is used', async () => {
     const rows = report(
-      await cluster.cli([
-        '--output',
-        'json',
+      await passVia(
+        prometheus.url.href,
         '--dry-run',
         '--namespace',
         'edge',
-        '--prometheus-url',
-        prometheus.url.href,
         '--prometheus-max-age',
         '4m',
-      ]),
+      ),
     );
 
     expect(outcome(rows, 'old')).toBe('would-expand:threshold-reached');
@@ -247,16 +160,13 @@ describe.skipIf(SKIPPED)('the prometheus source', () => {
 
   it('a selector that matches nothing leaves every PVC without series, naming the selector', async () => {
     const rows = report(
-      await cluster.cli([
-        '--output',
-        'json',
+      await passVia(
+        prometheus.url.href,
         '--namespace',
         'db',
-        '--prometheus-url',
-        prometheus.url.href,
         '--prometheus-selector',
         'job="elsewhere"',
-      ]),
+      ),
     );
 
     expect(String(byName(rows, 'full')?.['detail'])).toBe(
@@ -377,18 +287,15 @@ describe.skipIf(SKIPPED)('a gateway in front of Prometheus', () => {
     await writeFile(other, (await createSimCa()).caPem);
     try {
       const rows = report(
-        await cluster.cli([
-          '--output',
-          'json',
+        await passVia(
+          gateway.url,
           '--namespace',
           'db',
-          '--prometheus-url',
-          gateway.url,
           '--prometheus-ca-file',
           other,
           '--prometheus-header',
           'X-Scope-OrgID: tenant-1',
-        ]),
+        ),
       );
 
       expect(String(byName(rows, 'full')?.['detail'])).toMatch(
@@ -405,14 +312,7 @@ describe.skipIf(SKIPPED)('Prometheus stopped', () => {
     await prometheus.stop();
     const metricsFile = join(cluster.dir, 'stopped.prom');
 
-    const result = await cluster.cli([
-      '--output',
-      'json',
-      '--prometheus-url',
-      prometheus.url.href,
-      '--metrics-file',
-      metricsFile,
-    ]);
+    const result = await passVia(prometheus.url.href, '--metrics-file', metricsFile);
     const rows = report(result);
     const metrics = await readFile(metricsFile, 'utf8');
 

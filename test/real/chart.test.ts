@@ -1,16 +1,20 @@
 // The Helm chart installed with real helm 4 on the real API server, the webhook on: helm checks
 // the rendered objects against the server's OpenAPI schema and the chart's kubeVersion against
 // the server's version, and applies them server-side.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHART, keyOf, parseObjects } from '../chart/tools.js';
-import { startRealCluster, type RealCluster } from './cluster.js';
-import { clientAs, deployTierUnavailable, succeeded, type Client } from './deploy.js';
+import type { RealCluster } from './cluster.js';
+import {
+  deployTierSkip,
+  startDeployCluster,
+  succeeded,
+  type Client,
+  type DeployCluster,
+} from './deploy.js';
 
-const unavailable = deployTierUnavailable({ helm: true });
-if (unavailable !== undefined) process.stderr.write(`chart.test.ts skipped: ${unavailable}\n`);
+const unavailable = deployTierSkip('chart.test.ts', { helm: true });
 
 const WEBHOOK_ON = ['--set', 'webhook.enabled=true'];
 const MUTATING = '/apis/admissionregistration.k8s.io/v1/mutatingwebhookconfigurations/pvc-chonker';
@@ -20,18 +24,17 @@ interface Configuration {
 }
 
 describe.skipIf(unavailable !== undefined)('helm install on the real API server', () => {
+  let deployed: DeployCluster;
   let cluster: RealCluster;
   let dir: string;
   let admin: Client;
 
   beforeAll(async () => {
-    cluster = await startRealCluster();
-    dir = await mkdtemp(join(tmpdir(), 'real-chart-'));
-    admin = await clientAs(cluster, dir, 'admin');
+    deployed = await startDeployCluster('chart');
+    ({ cluster, dir, admin } = deployed);
   });
   afterAll(async () => {
-    await cluster.close();
-    await rm(dir, { recursive: true, force: true });
+    await deployed.close();
   });
 
   it("fails on a rendered field the server's schema does not know", async () => {

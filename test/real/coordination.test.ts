@@ -3,11 +3,7 @@
 // schemas, test/integration/other-kinds.ts) and a real StatefulSet. It waits for snapshots and
 // backups in flight and grows past a stuck one with a Warning; reports template drift (report,
 // `drift`, `explain`); and stops at a size an owner set back until a person acknowledges it.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../chart/tools.js';
 import {
   byName,
   report,
@@ -23,24 +19,20 @@ import {
   veleroBackup,
   volumeSnapshot,
 } from '../integration/other-kinds.js';
-import { startRealCluster, type RealCluster } from './cluster.js';
+import type { RealCluster } from './cluster.js';
 import {
   WRITE_VERBS,
   auditOf,
-  clientAs,
-  deployTierUnavailable,
-  serviceAccountToken,
+  deployTierSkip,
   serviceAccountUser,
-  succeeded,
+  startDeployCluster,
   type Client,
+  type DeployCluster,
 } from './deploy.js';
 import type { FakeKubelets } from './kubelets.js';
 import { loadRealSeed } from './seed.js';
 
-const unavailable = deployTierUnavailable();
-if (unavailable !== undefined) {
-  process.stderr.write(`coordination.test.ts skipped: ${unavailable}\n`);
-}
+const unavailable = deployTierSkip('coordination.test.ts');
 
 const SA_USER = serviceAccountUser('pvc-chonker', 'pvc-chonker');
 const REVERTED_AT = '2026-01-10T08:00:00Z';
@@ -90,32 +82,20 @@ interface EventObject {
 }
 
 describe.skipIf(unavailable !== undefined)('beside snapshots, backups and StatefulSets', () => {
+  let deployed: DeployCluster;
   let cluster: RealCluster;
   let kubelets: FakeKubelets;
-  let dir: string;
   let pass: Client;
 
   beforeAll(async () => {
-    cluster = await startRealCluster();
-    dir = await mkdtemp(join(tmpdir(), 'real-coordination-'));
-    const admin = await clientAs(cluster, dir, 'admin');
-    succeeded(await admin.kubectl('apply', '-k', join(ROOT, 'cronjob')), 'apply -k cronjob/');
-    succeeded(
-      await admin.kubectl('wait', '--for=condition=Established', '--timeout=30s', 'crd', '--all'),
-      'CRDs Established',
-    );
+    deployed = await startDeployCluster('coordination', ['cronjob']);
+    cluster = deployed.cluster;
     kubelets = await loadRealSeed(cluster, seed(CLAIMS, OTHERS));
-    pass = await clientAs(
-      cluster,
-      dir,
-      'pass',
-      await serviceAccountToken(cluster, 'pvc-chonker', 'pvc-chonker'),
-    );
+    pass = await deployed.clientOf('pass', 'pvc-chonker');
   });
   afterAll(async () => {
     await kubelets.close();
-    await cluster.close();
-    await rm(dir, { recursive: true, force: true });
+    await deployed.close();
   });
 
   const cli = (command: string, ...args: string[]): Promise<CliResult> =>

@@ -3,10 +3,16 @@
  * binaries of .cache/tools), each user with a kubeconfig of its own, and ServiceAccount tokens
  * from the TokenRequest API (there is no token controller, and pods never run here).
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HAVE_HELM, HAVE_KUBECTL, HELM, KUBECTL, run, type Run } from '../chart/tools.js';
-import { realTierUnavailable, type AuditEntry, type RealCluster } from './cluster.js';
+import { HAVE_HELM, HAVE_KUBECTL, HELM, KUBECTL, ROOT, run, type Run } from '../chart/tools.js';
+import {
+  realTierUnavailable,
+  startRealCluster,
+  type AuditEntry,
+  type RealCluster,
+} from './cluster.js';
 
 export const WRITE_VERBS: readonly string[] = [
   'create',
@@ -23,6 +29,13 @@ export function deployTierUnavailable(tools: { helm?: boolean } = {}): string | 
   if (!HAVE_KUBECTL) return `no ${KUBECTL}: run make tools`;
   if (tools.helm === true && !HAVE_HELM) return `no ${HELM}: run make tools`;
   return undefined;
+}
+
+/** deployTierUnavailable, also written to stderr as the skip note of the test file `file`. */
+export function deployTierSkip(file: string, tools: { helm?: boolean } = {}): string | undefined {
+  const unavailable = deployTierUnavailable(tools);
+  if (unavailable !== undefined) process.stderr.write(`${file} skipped: ${unavailable}\n`);
+  return unavailable;
 }
 
 /** The user name the API server gives a ServiceAccount's tokens. */
@@ -99,4 +112,57 @@ export function succeeded(result: Run, what: string): string {
 /** The audit entries after the first `from`, by one user. */
 export async function auditOf(cluster: RealCluster, user: string, from = 0): Promise<AuditEntry[]> {
   return (await cluster.audit()).slice(from).filter((e) => e.user === user);
+}
+
+/** A real API server with a directory of the test file's own and the admin's client. */
+export interface DeployCluster {
+  cluster: RealCluster;
+  dir: string;
+  admin: Client;
+  /** A client as the ServiceAccount `namespace/account` (a TokenRequest token), files under dir/name. */
+  clientOf(name: string, account: string, namespace?: string): Promise<Client>;
+  /** Stops the server and removes the directory. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a real API server (directory `real-<name>-…`); when `manifests` names any directories
+ * of the repository, the admin applies each with `kubectl apply -k` and waits until every CRD is
+ * Established. A failure stops the server again.
+ */
+export async function startDeployCluster(
+  name: string,
+  manifests: readonly string[] = [],
+): Promise<DeployCluster> {
+  const cluster = await startRealCluster();
+  let made: string | undefined;
+  const close = async (): Promise<void> => {
+    await cluster.close();
+    if (made !== undefined) await rm(made, { recursive: true, force: true });
+  };
+  try {
+    const dir = await mkdtemp(join(tmpdir(), `real-${name}-`));
+    made = dir;
+    const admin = await clientAs(cluster, dir, 'admin');
+    for (const path of manifests) {
+      succeeded(await admin.kubectl('apply', '-k', join(ROOT, path)), `apply -k ${path}/`);
+    }
+    if (manifests.length > 0) {
+      succeeded(
+        await admin.kubectl('wait', '--for=condition=Established', '--timeout=30s', 'crd', '--all'),
+        'CRDs Established',
+      );
+    }
+    return {
+      cluster,
+      dir,
+      admin,
+      clientOf: async (client, account, namespace = 'pvc-chonker') =>
+        clientAs(cluster, dir, client, await serviceAccountToken(cluster, namespace, account)),
+      close,
+    };
+  } catch (err) {
+    await close();
+    throw err;
+  }
 }

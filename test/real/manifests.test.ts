@@ -2,17 +2,20 @@
 // say (kubectl apply -k cronjob/, then -k cronjob/webhook/), with server-side strict field
 // validation: a field the server's schema does not know fails the apply. Then a manual run of the
 // CronJob (`kubectl create job --from=...`, as its comment and the chart's NOTES suggest).
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { ROOT, parseObjects } from '../chart/tools.js';
-import { startRealCluster, type RealCluster } from './cluster.js';
-import { clientAs, deployTierUnavailable, succeeded, type Client } from './deploy.js';
+import {
+  deployTierSkip,
+  startDeployCluster,
+  succeeded,
+  type Client,
+  type DeployCluster,
+} from './deploy.js';
 
-const unavailable = deployTierUnavailable();
-if (unavailable !== undefined) process.stderr.write(`manifests.test.ts skipped: ${unavailable}\n`);
+const unavailable = deployTierSkip('manifests.test.ts');
 
 const CRONJOB = join(ROOT, 'cronjob');
 const WEBHOOK = join(ROOT, 'cronjob/webhook');
@@ -34,18 +37,16 @@ interface JobObject {
 }
 
 describe.skipIf(unavailable !== undefined)('cronjob/ manifests on the real API server', () => {
-  let cluster: RealCluster;
+  let deployed: DeployCluster;
   let admin: Client;
   let dir: string;
 
   beforeAll(async () => {
-    cluster = await startRealCluster();
-    dir = await mkdtemp(join(tmpdir(), 'real-manifests-'));
-    admin = await clientAs(cluster, dir, 'admin');
+    deployed = await startDeployCluster('manifests');
+    ({ dir, admin } = deployed);
   });
   afterAll(async () => {
-    await cluster.close();
-    await rm(dir, { recursive: true, force: true });
+    await deployed.close();
   });
 
   /** `kubectl apply` with the server's strict field validation (kubectl's default, made explicit). */

@@ -2,8 +2,7 @@
 // TokenRequest API, holding only the ClusterRole of cronjob/rbac.yaml, against the real API
 // server. The ClusterRole is enough (no 403 in the audit log), no more than docs/security.md says
 // (kubectl auth can-i --list), and a dry run writes nothing.
-import { readFile, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT } from '../chart/tools.js';
@@ -16,24 +15,21 @@ import {
   type CliResult,
 } from '../integration/harness.js';
 import { VELERO_BACKUP_CRD, VOLUME_SNAPSHOT_CRD } from '../integration/other-kinds.js';
-import { startRealCluster, type RealCluster } from './cluster.js';
+import type { RealCluster } from './cluster.js';
 import {
   WRITE_VERBS,
   auditOf,
-  clientAs,
-  deployTierUnavailable,
-  serviceAccountToken,
+  deployTierSkip,
   serviceAccountUser,
+  startDeployCluster,
   succeeded,
   type Client,
+  type DeployCluster,
 } from './deploy.js';
 import type { FakeKubelets } from './kubelets.js';
 import { loadRealSeed } from './seed.js';
 
-const unavailable = deployTierUnavailable();
-if (unavailable !== undefined) {
-  process.stderr.write(`service-account.test.ts skipped: ${unavailable}\n`);
-}
+const unavailable = deployTierSkip('service-account.test.ts');
 
 const SA_USER = serviceAccountUser('pvc-chonker', 'pvc-chonker');
 
@@ -133,37 +129,25 @@ interface EventObject {
 }
 
 describe.skipIf(unavailable !== undefined)('the pass as its ServiceAccount', () => {
+  let deployed: DeployCluster;
   let cluster: RealCluster;
   let kubelets: FakeKubelets;
-  let dir: string;
   let admin: Client;
   let pass: Client;
 
   beforeAll(async () => {
-    cluster = await startRealCluster();
-    dir = await mkdtemp(join(tmpdir(), 'real-sa-'));
-    admin = await clientAs(cluster, dir, 'admin');
-    succeeded(await admin.kubectl('apply', '-k', join(ROOT, 'cronjob')), 'apply -k cronjob/');
-    succeeded(
-      await admin.kubectl('wait', '--for=condition=Established', '--timeout=30s', 'crd', '--all'),
-      'CRDs Established',
-    );
+    deployed = await startDeployCluster('sa', ['cronjob']);
+    ({ cluster, admin } = deployed);
     // The snapshot and backup CRDs too: the pass lists them (200, no 404) with its ClusterRole.
     kubelets = await loadRealSeed(
       cluster,
       seed(CLAIMS, [POLICY, GROUP, VOLUME_SNAPSHOT_CRD, VELERO_BACKUP_CRD]),
     );
-    pass = await clientAs(
-      cluster,
-      dir,
-      'pass',
-      await serviceAccountToken(cluster, 'pvc-chonker', 'pvc-chonker'),
-    );
+    pass = await deployed.clientOf('pass', 'pvc-chonker');
   });
   afterAll(async () => {
     await kubelets.close();
-    await cluster.close();
-    await rm(dir, { recursive: true, force: true });
+    await deployed.close();
   });
 
   const cli = (...args: string[]): Promise<CliResult> =>
@@ -284,12 +268,7 @@ describe.skipIf(unavailable !== undefined)('the pass as its ServiceAccount', () 
       await admin.kubectl('-n', 'pvc-chonker', 'create', 'serviceaccount', 'nobody'),
       'create nobody',
     );
-    const nobody = await clientAs(
-      cluster,
-      dir,
-      'nobody',
-      await serviceAccountToken(cluster, 'pvc-chonker', 'nobody'),
-    );
+    const nobody = await deployed.clientOf('nobody', 'nobody');
     const baseline = new Set(
       listedGrants(
         succeeded(await nobody.kubectl('auth', 'can-i', '--list', '-n', 'db'), 'nobody'),

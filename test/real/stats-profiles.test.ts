@@ -3,43 +3,32 @@
 // audit log) and no more than it needs (without any one of its node rules, usage cannot be read);
 // the other sources are refused. The kubelets authorize every call with a TokenReview and a
 // SubjectAccessReview against this server, and Prometheus scrapes them with a token of its own.
-import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  PROMETHEUS_BIN,
-  startPrometheusWith,
-  type RunningPrometheus,
-} from '../../bench/prometheus-processes.js';
+import type { RunningPrometheus } from '../../bench/prometheus-processes.js';
 import { ROOT } from '../chart/tools.js';
 import { report, runCli, seed, type Claim, type CliResult } from '../integration/harness.js';
-import { NETNS_ADDRESS, startRealCluster, type RealCluster } from './cluster.js';
+import {
+  HAVE_PROMETHEUS,
+  PROMETHEUS_SCRAPE_RBAC,
+  startKubeletPrometheus,
+} from '../integration/prometheus-fixture.js';
+import { NETNS_ADDRESS, type RealCluster } from './cluster.js';
 import {
   auditOf,
-  clientAs,
-  deployTierUnavailable,
+  deployTierSkip,
   serviceAccountToken,
   serviceAccountUser,
+  startDeployCluster,
   succeeded,
   type Client,
+  type DeployCluster,
 } from './deploy.js';
 import type { FakeKubelets } from './kubelets.js';
 import { loadRealSeed } from './seed.js';
 
-const unavailable = deployTierUnavailable();
-if (unavailable !== undefined) {
-  process.stderr.write(`stats-profiles.test.ts skipped: ${unavailable}\n`);
-}
-const HAVE_PROMETHEUS = ((): boolean => {
-  try {
-    execFileSync(PROMETHEUS_BIN, ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-})();
+const unavailable = deployTierSkip('stats-profiles.test.ts');
 
 const SA_USER = serviceAccountUser('pvc-chonker', 'pvc-chonker');
 
@@ -79,23 +68,7 @@ const PROMETHEUS_RBAC = [
     kind: 'ServiceAccount',
     metadata: { name: 'prometheus', namespace: 'monitoring' },
   },
-  {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'ClusterRole',
-    metadata: { name: 'prometheus-kubelet' },
-    rules: [{ apiGroups: [''], resources: ['nodes/metrics'], verbs: ['get'] }],
-  },
-  {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'ClusterRoleBinding',
-    metadata: { name: 'prometheus-kubelet' },
-    roleRef: {
-      apiGroup: 'rbac.authorization.k8s.io',
-      kind: 'ClusterRole',
-      name: 'prometheus-kubelet',
-    },
-    subjects: [{ kind: 'ServiceAccount', name: 'prometheus', namespace: 'monitoring' }],
-  },
+  ...PROMETHEUS_SCRAPE_RBAC,
 ];
 
 /** Refused: 401 or 403 (a 404 of the snapshot and backup lists says their CRD is not installed). */
@@ -131,6 +104,7 @@ interface Rule {
 describe.skipIf(unavailable !== undefined)(
   'stats source RBAC profiles on the real API server',
   () => {
+    let deployed: DeployCluster;
     let cluster: RealCluster;
     let kubelets: FakeKubelets;
     let dir: string;
@@ -168,53 +142,27 @@ describe.skipIf(unavailable !== undefined)(
       runCli(['run', '--kubeconfig', passKubeconfig, '--output', 'json', '--dry-run', ...args]);
 
     beforeAll(async () => {
-      cluster = await startRealCluster();
-      dir = await mkdtemp(join(tmpdir(), 'real-stats-'));
+      // The default profile is cronjob/ itself; the overlays of applyProfile reach it by a link.
+      deployed = await startDeployCluster('stats', ['cronjob']);
+      ({ cluster, dir, admin } = deployed);
       await symlink(join(ROOT, 'cronjob'), join(dir, 'cronjob'));
-      admin = await clientAs(cluster, dir, 'admin');
-      await applyProfile();
-      succeeded(
-        await admin.kubectl('wait', '--for=condition=Established', '--timeout=30s', 'crd', '--all'),
-        'CRDs Established',
-      );
       kubelets = await loadRealSeed(cluster, seed(CLAIMS, PROMETHEUS_RBAC));
-      const pass = await clientAs(
-        cluster,
-        dir,
-        'pass',
-        await serviceAccountToken(cluster, 'pvc-chonker', 'pvc-chonker'),
-      );
-      passKubeconfig = pass.kubeconfig;
+      passKubeconfig = (await deployed.clientOf('pass', 'pvc-chonker')).kubeconfig;
       if (!HAVE_PROMETHEUS) return;
-      const caFile = join(dir, 'cluster-ca.pem');
-      await writeFile(caFile, cluster.ca.caPem);
-      prometheus = await startPrometheusWith({
-        global: { scrape_interval: '1s' },
-        scrape_configs: [
-          {
-            job_name: 'kubelet',
-            honor_labels: true,
-            scheme: 'https',
-            tls_config: { ca_file: caFile },
-            authorization: {
-              credentials: await serviceAccountToken(cluster, 'monitoring', 'prometheus'),
-            },
-            static_configs: [
-              {
-                targets: ['node-a', 'node-b'].map(
-                  (node) => `${NETNS_ADDRESS}:${String(kubelets.port(node))}`,
-                ),
-              },
-            ],
-          },
-        ],
+      prometheus = await startKubeletPrometheus({
+        dir,
+        caFile: 'cluster-ca.pem',
+        caPem: cluster.ca.caPem,
+        token: await serviceAccountToken(cluster, 'monitoring', 'prometheus'),
+        targets: ['node-a', 'node-b'].map(
+          (node) => `${NETNS_ADDRESS}:${String(kubelets.port(node))}`,
+        ),
       });
     });
     afterAll(async () => {
       await prometheus?.stop();
       await kubelets.close();
-      await cluster.close();
-      await rm(dir, { recursive: true, force: true });
+      await deployed.close();
     });
 
     it('default (kubelet): enough, the kubelets authorize nodes/stats, and the proxy is refused', async () => {

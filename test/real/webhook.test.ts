@@ -3,26 +3,24 @@
 // cronjob/webhook/rbac.yaml) and listens on TEST-NET-1; the Service of the manifests reaches it
 // through an EndpointSlice the test writes (no endpoint controller runs), because the server
 // routes to Services by their EndpointSlices (--enable-aggregator-routing).
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, type Run } from '../chart/tools.js';
 import { httpsCall, startWebhook, waitFor, type WebhookProcess } from '../webhook/harness.js';
-import { NETNS_ADDRESS, startRealCluster, type AuditEntry, type RealCluster } from './cluster.js';
+import { NETNS_ADDRESS, type AuditEntry, type RealCluster } from './cluster.js';
 import {
   WRITE_VERBS,
   auditOf,
-  clientAs,
-  deployTierUnavailable,
-  serviceAccountToken,
+  deployTierSkip,
   serviceAccountUser,
+  startDeployCluster,
   succeeded,
   type Client,
+  type DeployCluster,
 } from './deploy.js';
 
-const unavailable = deployTierUnavailable();
-if (unavailable !== undefined) process.stderr.write(`webhook.test.ts skipped: ${unavailable}\n`);
+const unavailable = deployTierSkip('webhook.test.ts');
 
 const WEBHOOK_USER = serviceAccountUser('pvc-chonker', 'pvc-chonker-webhook');
 const CONFIGURATIONS = [
@@ -53,6 +51,7 @@ function pvc(
 }
 
 describe.skipIf(unavailable !== undefined)('the webhook behind the real API server', () => {
+  let deployed: DeployCluster;
   let cluster: RealCluster;
   let dir: string;
   let admin: Client;
@@ -86,19 +85,9 @@ describe.skipIf(unavailable !== undefined)('the webhook behind the real API serv
   }
 
   beforeAll(async () => {
-    cluster = await startRealCluster();
-    dir = await mkdtemp(join(tmpdir(), 'real-webhook-'));
-    admin = await clientAs(cluster, dir, 'admin');
-    succeeded(await admin.kubectl('apply', '-k', join(ROOT, 'cronjob')), 'apply -k cronjob/');
-    succeeded(
-      await admin.kubectl('apply', '-k', join(ROOT, 'cronjob/webhook')),
-      'apply -k cronjob/webhook/',
-    );
+    deployed = await startDeployCluster('webhook', ['cronjob', 'cronjob/webhook']);
+    ({ cluster, dir, admin } = deployed);
     succeeded(await admin.kubectl('create', 'namespace', 'db'), 'create namespace db');
-    succeeded(
-      await admin.kubectl('wait', '--for=condition=Established', '--timeout=30s', 'crd', '--all'),
-      'CRDs Established',
-    );
     // Before the webhook starts: its validation of PVCPolicies fails open until then.
     succeeded(
       await apply({
@@ -110,8 +99,7 @@ describe.skipIf(unavailable !== undefined)('the webhook behind the real API serv
       'apply the policy',
     );
 
-    const token = await serviceAccountToken(cluster, 'pvc-chonker', 'pvc-chonker-webhook');
-    const identity = await clientAs(cluster, dir, 'webhook', token);
+    const identity = await deployed.clientOf('webhook', 'pvc-chonker-webhook');
     webhook = await startWebhook(identity.kubeconfig);
     const slice = await cluster.request(
       'POST',
@@ -156,8 +144,7 @@ describe.skipIf(unavailable !== undefined)('the webhook behind the real API serv
   });
   afterAll(async () => {
     webhook.child.kill('SIGKILL');
-    await cluster.close();
-    await rm(dir, { recursive: true, force: true });
+    await deployed.close();
   });
 
   it('--auto-tls stored its CA and published it as the caBundle of both configurations', async () => {

@@ -5,7 +5,13 @@ import { pvcKey, type StatsLookup } from '../../src/core/pvc.js';
 import type { ProviderGate, VolumeStatsSource } from '../../src/ports.js';
 import { run, type RunConfig, type RunDeps } from '../../src/run.js';
 import { pvc, storageClass, usage } from '../builders/snapshots.js';
-import { allowAll, fixedStats, MemoryCluster, silentLog } from '../fakes/memory-cluster.js';
+import {
+  fixedStats,
+  gateOf,
+  MemoryCluster,
+  passConfig,
+  passDeps,
+} from '../fakes/memory-cluster.js';
 
 const NOW = new Date('2026-11-26T12:00:00Z');
 
@@ -13,25 +19,8 @@ function setup(options: { config?: Partial<RunConfig>; providers?: ProviderGate 
   const cluster = new MemoryCluster();
   cluster.classes.set('gp3', storageClass());
   const stats = new Map<string, StatsLookup>();
-  const deps = (): RunDeps => ({
-    cluster,
-    stats: fixedStats(stats),
-    providers: options.providers ?? allowAll,
-    now: () => NOW,
-    log: silentLog,
-    runId: 'test-run',
-    signal: new AbortController().signal,
-  });
-  const config: RunConfig = {
-    namespaces: [],
-    dryRun: false,
-    layers: [],
-    pageSize: 500,
-    writeConcurrency: 2,
-    maxExpansionsPerRun: 50,
-    shard: undefined,
-    ...options.config,
-  };
+  const deps = (): RunDeps => passDeps(cluster, stats, NOW, options.providers);
+  const config = passConfig(options.config);
   const addFull = (name: string, usedPercent = 95): void => {
     const claim = pvc({ name });
     cluster.add(claim);
@@ -250,31 +239,22 @@ describe('run', () => {
   });
 
   it('applies the provider verdict: a refusal is a Warning, a cap lowers the request', async () => {
-    const providers: ProviderGate = {
-      providerFor: () => 'aws',
-      check: (candidates) =>
-        Promise.resolve(
-          new Map(
-            candidates.map((c) => [
-              pvcKey(c.pvc),
-              c.pvc.name === 'refused'
-                ? {
-                    ok: false as const,
-                    provider: 'aws',
-                    reason: 'provider-refused' as const,
-                    detail: 'modification in progress',
-                    retryAt: new Date('2026-11-26T18:00:00Z'),
-                  }
-                : {
-                    ok: true as const,
-                    provider: 'aws',
-                    toBytes: c.toBytes,
-                    warnings: ['volume type is gp2, expected gp3'],
-                  },
-            ]),
-          ),
-        ),
-    };
+    const providers = gateOf('aws', (c) =>
+      c.pvc.name === 'refused'
+        ? {
+            ok: false,
+            provider: 'aws',
+            reason: 'provider-refused',
+            detail: 'modification in progress',
+            retryAt: new Date('2026-11-26T18:00:00Z'),
+          }
+        : {
+            ok: true,
+            provider: 'aws',
+            toBytes: c.toBytes,
+            warnings: ['volume type is gp2, expected gp3'],
+          },
+    );
     const { cluster, deps, config, addFull } = setup({ providers });
     addFull('refused');
     addFull('fine');
@@ -295,25 +275,14 @@ describe('run', () => {
   });
 
   it('asks each node once and only for mounted filesystem volumes', async () => {
-    const { cluster, stats, config } = setup();
+    const { cluster, stats, deps, config } = setup();
     const source = fixedStats(stats);
     cluster.add(pvc({ name: 'a' }), 'node-1');
     cluster.add(pvc({ name: 'b' }), 'node-1');
     cluster.add(pvc({ name: 'c', volumeMode: 'Block' }), 'node-2');
     cluster.add(pvc({ name: 'd', enabled: false }), 'node-3');
 
-    await run(
-      {
-        cluster,
-        stats: source,
-        providers: allowAll,
-        now: () => NOW,
-        log: silentLog,
-        runId: 'r',
-        signal: new AbortController().signal,
-      },
-      config,
-    );
+    await run({ ...deps(), stats: source }, config);
 
     expect(source.asked).toEqual(['node-1']);
   });
@@ -351,32 +320,13 @@ describe('run without a provider verdict', () => {
       providerFor: () => 'aws',
       check: () => Promise.resolve(new Map()),
     };
-    const cluster = new MemoryCluster();
-    cluster.classes.set('gp3', storageClass());
-    const claim = pvc({ name: 'data-0' });
-    cluster.add(claim);
-    const stats = new Map<string, StatsLookup>([[pvcKey(claim), usage({ usedPercent: 95 })]]);
+    const { cluster, deps, config, addFull } = setup({
+      providers: silentGate,
+      config: { writeConcurrency: 1 },
+    });
+    addFull('data-0');
 
-    const summary = await run(
-      {
-        cluster,
-        stats: fixedStats(stats),
-        providers: silentGate,
-        now: () => NOW,
-        log: silentLog,
-        runId: 'r',
-        signal: new AbortController().signal,
-      },
-      {
-        namespaces: [],
-        dryRun: false,
-        layers: [],
-        pageSize: 500,
-        writeConcurrency: 1,
-        maxExpansionsPerRun: 50,
-        shard: undefined,
-      },
-    );
+    const summary = await run(deps(), config);
 
     expect(summary.pvcs[0]).toMatchObject({ action: 'error', reason: 'provider-error' });
     expect(cluster.patches).toEqual([]);
@@ -385,18 +335,13 @@ describe('run without a provider verdict', () => {
 
 describe('run with a price table', () => {
   function costGate(volumeType: string | undefined): ProviderGate {
-    return {
-      providerFor: () => 'aws',
-      check: (candidates) =>
-        Promise.resolve(
-          new Map(
-            candidates.map((c) => [
-              pvcKey(c.pvc),
-              { ok: true as const, provider: 'aws', toBytes: c.toBytes, warnings: [], volumeType },
-            ]),
-          ),
-        ),
-    };
+    return gateOf('aws', (c) => ({
+      ok: true,
+      provider: 'aws',
+      toBytes: c.toBytes,
+      warnings: [],
+      volumeType,
+    }));
   }
 
   it.each([

@@ -5,10 +5,10 @@
  */
 import { describe, expect, it } from 'vitest';
 import { pvcKey, type StatsLookup } from '../../src/core/pvc.js';
-import { run, type RunConfig, type RunDeps } from '../../src/run.js';
+import { run, type RunConfig } from '../../src/run.js';
 import { pvc, storageClass, usage } from '../builders/snapshots.js';
 import type { ProviderGate } from '../../src/ports.js';
-import { allowAll, fixedStats, MemoryCluster, silentLog } from '../fakes/memory-cluster.js';
+import { allowAll, gateOf, MemoryCluster, passConfig, passDeps } from '../fakes/memory-cluster.js';
 
 const NOW = new Date('2026-11-26T12:00:00Z');
 const HOUR = 3_600_000;
@@ -19,15 +19,7 @@ function setup(config: Partial<RunConfig> = {}, providers: ProviderGate = allowA
   const cluster = new MemoryCluster();
   cluster.classes.set('gp3', storageClass());
   const stats = new Map<string, StatsLookup>();
-  const deps: RunDeps = {
-    cluster,
-    stats: fixedStats(stats),
-    providers,
-    now: () => NOW,
-    log: silentLog,
-    runId: 'test-run',
-    signal: new AbortController().signal,
-  };
+  const deps = passDeps(cluster, stats, NOW, providers);
   const add = (
     name: string,
     usedPercent: number,
@@ -41,18 +33,7 @@ function setup(config: Partial<RunConfig> = {}, providers: ProviderGate = allowA
     cluster.add(claim);
     stats.set(pvcKey(claim), usage({ usedPercent }));
   };
-  const runConfig: RunConfig = {
-    namespaces: [],
-    dryRun: false,
-    layers: [],
-    pageSize: 500,
-    writeConcurrency: 2,
-    maxExpansionsPerRun: 50,
-    shard: undefined,
-    sampleIntervalMs: 6 * HOUR,
-    ...config,
-  };
-  return { cluster, deps, config: runConfig, add };
+  return { cluster, deps, config: passConfig({ sampleIntervalMs: 6 * HOUR, ...config }), add };
 }
 
 describe('usage samples in the pass', () => {
@@ -138,23 +119,12 @@ describe('usage samples in the pass', () => {
 
   it('a runway step is still clamped by the cloud: the provider grants less, the PVC gets that', async () => {
     // At most 16Gi, as a cloud's per-volume limit or a rate rule would grant.
-    const capped: ProviderGate = {
-      providerFor: () => 'aws',
-      check: (candidates) =>
-        Promise.resolve(
-          new Map(
-            candidates.map((c) => [
-              pvcKey(c.pvc),
-              {
-                ok: true as const,
-                provider: 'aws',
-                toBytes: c.toBytes < 16n * 2n ** 30n ? c.toBytes : 16n * 2n ** 30n,
-                warnings: [],
-              },
-            ]),
-          ),
-        ),
-    };
+    const capped = gateOf('aws', (c) => ({
+      ok: true,
+      provider: 'aws',
+      toBytes: c.toBytes < 16n * 2n ** 30n ? c.toBytes : 16n * 2n ** 30n,
+      warnings: [],
+    }));
     const { cluster, deps, config, add } = setup({}, capped);
     // 9.5 GiB used now; 8, 8.5 and 9 GiB 18, 12 and 6 hours ago: 2 GiB a day, 6 days of runway.
     const history = [18, 12, 6].map((h, i) => `${seconds(h)}:${(8 + i / 2) * 2 ** 30}`).join(',');
