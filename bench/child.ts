@@ -86,3 +86,20 @@ export function runChild(
     });
   });
 }
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[middle] ?? 0)
+    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+}
+
+/** "1234 ms" for one run; "1234 ms (median of 3: 1200, 1234, 1300)" for more, `best` adds the lowest. */
+export function figure(values: readonly number[], unit: string, digits = 0, best = false): string {
+  const text = (value: number): string => value.toFixed(digits);
+  const head = `${text(median(values))}${unit}`;
+  if (values.length === 1) return head;
+  const lowest = best ? `; best ${text(Math.min(...values))}` : '';
+  return `${head} (median of ${values.length}: ${values.map(text).join(', ')}${lowest})`;
+}

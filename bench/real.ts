@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import { loadRealSeed } from '../test/real/seed.js';
 import { realTierUnavailable, startRealCluster, type RealCluster } from '../test/real/cluster.js';
 import { benchFleet } from './fleet.js';
-import { runChild, type ChildRun } from './child.js';
+import { figure, runChild, type ChildRun } from './child.js';
 import { imageNodeFlags } from './pushgateway.js';
 import { phaseTable, profilePhases } from './profile-phases.js';
 
@@ -103,22 +103,6 @@ async function pass(
   return { child, requests: after - before, outcomes: outcomesOf(child.stdout) };
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] ?? 0)
-    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
-}
-
-function figure(values: readonly number[], unit: string, digits = 0): string {
-  const text = (value: number): string => value.toFixed(digits);
-  const head = `${text(median(values))}${unit}`;
-  return values.length === 1
-    ? head
-    : `${head} (median of ${values.length}: ${values.map(text).join(', ')}; best ${text(Math.min(...values))})`;
-}
-
 function line(label: string, value: string): string {
   return `${label.padEnd(34)}${value}\n`;
 }
@@ -134,6 +118,7 @@ function describePasses(title: string, passes: readonly Pass[], targetMs: number
         passes.map((p) => p.child.cpuMs / 1000),
         ' s',
         2,
+        true,
       )} (target <= ${(targetMs / 1000).toFixed(2)} s)`,
     ),
   );
@@ -143,6 +128,8 @@ function describePasses(title: string, passes: readonly Pass[], targetMs: number
       figure(
         passes.map((p) => p.child.exitedAt - p.child.spawnedAt),
         ' ms',
+        0,
+        true,
       ),
     ),
   );
@@ -154,6 +141,7 @@ function describePasses(title: string, passes: readonly Pass[], targetMs: number
         passes.map((p) => p.child.peakRssKiB / 1024),
         ' MiB',
         1,
+        true,
       ),
     ),
   );
@@ -265,7 +253,10 @@ async function main(): Promise<void> {
     out.push(describePasses('expanding pass', [expanding], TARGET_EXPANDING_MS));
     out.push('\n');
     out.push(
-      line('Node.js start-up alone, CPU', `${figure(startUp, ' ms')} (node -e, same flags)`),
+      line(
+        'Node.js start-up alone, CPU',
+        `${figure(startUp, ' ms', 0, true)} (node -e, same flags)`,
+      ),
     );
     if (profileText !== '')
       out.push(`\nwhere a quiet pass's CPU goes (--cpu-prof):\n${profileText}`);

@@ -25,7 +25,7 @@ import { startSimCluster, type RequestLogEntry, type SimClusterOptions } from '.
 import { imageNodeFlags, pushgatewayBench } from './pushgateway.js';
 import { benchFleet, overThresholdCount, type BenchFleetOptions } from './fleet.js';
 import { FLOOR_SCRIPT, planFromLog } from './floor.js';
-import { runChild, type ChildRun } from './child.js';
+import { figure, runChild, type ChildRun } from './child.js';
 import { firstSampleBudget } from '../src/core/usage-samples.js';
 
 const BUILT_CLI = new URL('../pvc-chonker.mjs', import.meta.url).pathname;
@@ -305,23 +305,6 @@ async function measure(
     requests,
     floor,
   };
-}
-
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] ?? 0)
-    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
-}
-
-/** "1234 ms" for one run; "1234 ms (median of 3: 1200, 1234, 1300)" for more. */
-function figure(values: readonly number[], unit: string, digits = 0): string {
-  const text = (value: number): string => value.toFixed(digits);
-  const head = `${text(median(values))}${unit}`;
-  return values.length === 1
-    ? head
-    : `${head} (median of ${values.length}: ${values.map(text).join(', ')})`;
 }
 
 async function main(): Promise<void> {
