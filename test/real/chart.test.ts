@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHART, keyOf, parseObjects } from '../chart/tools.js';
 import type { RealCluster } from './cluster.js';
 import {
+  crdsEstablished,
   deployTierSkip,
   startDeployCluster,
   succeeded,
@@ -100,16 +101,10 @@ describe.skipIf(unavailable !== undefined)('helm install on the real API server'
     const items = (JSON.parse(onServer) as { items: Parameters<typeof keyOf>[0][] }).items;
     expect(items.map(keyOf).sort()).toEqual(rendered);
     // The chart's crds/ are installed before its templates.
-    succeeded(
-      await admin.kubectl(
-        'wait',
-        '--for=condition=Established',
-        '--timeout=30s',
-        'crd/pvcpolicies.pvc-chonker.io',
-        'crd/pvcgroups.pvc-chonker.io',
-      ),
-      'CRDs Established',
-    );
+    await crdsEstablished(admin, [
+      'crd/pvcpolicies.pvc-chonker.io',
+      'crd/pvcgroups.pvc-chonker.io',
+    ]);
   });
 
   it("kubectl create job --from the chart's CronJob makes a Job that runs `run`", async () => {

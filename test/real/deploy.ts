@@ -125,6 +125,14 @@ export interface DeployCluster {
   close(): Promise<void>;
 }
 
+/** Waits (30 s at most) until the named CRDs (kubectl's arguments) are Established. */
+export async function crdsEstablished(admin: Client, crds: readonly string[]): Promise<void> {
+  succeeded(
+    await admin.kubectl('wait', '--for=condition=Established', '--timeout=30s', ...crds),
+    'CRDs Established',
+  );
+}
+
 /**
  * Starts a real API server (directory `real-<name>-…`); when `manifests` names any directories
  * of the repository, the admin applies each with `kubectl apply -k` and waits until every CRD is
@@ -148,10 +156,7 @@ export async function startDeployCluster(
       succeeded(await admin.kubectl('apply', '-k', join(ROOT, path)), `apply -k ${path}/`);
     }
     if (manifests.length > 0) {
-      succeeded(
-        await admin.kubectl('wait', '--for=condition=Established', '--timeout=30s', 'crd', '--all'),
-        'CRDs Established',
-      );
+      await crdsEstablished(admin, ['crd', '--all']);
     }
     return {
       cluster,

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { ROOT, parseObjects } from '../chart/tools.js';
 import {
+  crdsEstablished,
   deployTierSkip,
   startDeployCluster,
   succeeded,
@@ -84,16 +85,10 @@ describe.skipIf(unavailable !== undefined)('cronjob/ manifests on the real API s
         'CronJob/pvc-chonker',
       ]),
     );
-    succeeded(
-      await admin.kubectl(
-        'wait',
-        '--for=condition=Established',
-        '--timeout=30s',
-        'crd/pvcpolicies.pvc-chonker.io',
-        'crd/pvcgroups.pvc-chonker.io',
-      ),
-      'CRDs Established',
-    );
+    await crdsEstablished(admin, [
+      'crd/pvcpolicies.pvc-chonker.io',
+      'crd/pvcgroups.pvc-chonker.io',
+    ]);
   });
 
   it('kubectl apply -k cronjob/webhook/ and the sharded CronJob apply after it', async () => {
