@@ -5,7 +5,7 @@
  * and its group's members; the settings are the ones decide() resolved.
  */
 import { decide } from './core/decision.js';
-import { drifted, templateDriftOf, type TemplateDrift } from './core/drift.js';
+import { templateDriftOf, type TemplateDrift } from './core/drift.js';
 import { formatDuration } from './core/duration.js';
 import type { PvcOutcome } from './core/outcome.js';
 import { formatRatio } from './core/percent.js';
@@ -16,6 +16,7 @@ import type { ResolvedSettings, SettingName, Settings } from './core/settings.js
 import { loadOwners } from './drift.js';
 import { costLines, explainCost, type CostExplanation } from './cost/explain.js';
 import { govern, layersFor, loadGovernance } from './governance.js';
+import { templateDriftJson, type TemplateDriftJson } from './report.js';
 import { run, type RunConfig, type RunDeps } from './run.js';
 
 export interface Explanation extends CostExplanation {
@@ -43,13 +44,7 @@ export interface Explanation extends CostExplanation {
     daysUntilMaxSize: number | null;
   } | null;
   /** For a PVC created from a StatefulSet's volumeClaimTemplates. */
-  templateDrift: {
-    statefulSet: string;
-    template: string;
-    templateSize: string | null;
-    pvcSize: string | null;
-    drifted: boolean;
-  } | null;
+  templateDrift: TemplateDriftJson | null;
 }
 
 const SETTING_LABELS: Record<SettingName, string> = {
@@ -103,19 +98,6 @@ function decisionOf(outcome: PvcOutcome | undefined): Explanation['decision'] {
     reason: outcome.reason,
     detail: outcome.detail,
     newSize: outcome.newBytes === undefined ? null : formatQuantity(outcome.newBytes),
-  };
-}
-
-function driftOf(drift: TemplateDrift | undefined): Explanation['templateDrift'] {
-  if (drift === undefined) return null;
-  const size = (bytes: bigint | undefined): string | null =>
-    bytes === undefined ? null : formatQuantity(bytes);
-  return {
-    statefulSet: drift.statefulSet,
-    template: drift.template,
-    templateSize: size(drift.templateBytes),
-    pvcSize: size(drift.pvcBytes),
-    drifted: drifted(drift),
   };
 }
 
@@ -194,7 +176,7 @@ export async function explain(
     ...observed(pvc.capacityBytes, outcome),
     decision: governed.verdict.state === 'managed' ? decisionOf(outcome) : null,
     forecast: forecastOf(outcome),
-    templateDrift: driftOf(drift),
+    templateDrift: templateDriftJson(drift),
     ...explainCost(outcome?.cost),
   };
 }

@@ -15,7 +15,16 @@ function percent(ratio: number | undefined): string {
   return ratio === undefined ? '-' : formatRatio(ratio);
 }
 
-function driftJson(drift: TemplateDrift | undefined): Record<string, unknown> | null {
+/** A StatefulSet template's drift as the report and `explain` show it. */
+export interface TemplateDriftJson {
+  statefulSet: string;
+  template: string;
+  templateSize: string | null;
+  pvcSize: string | null;
+  drifted: boolean;
+}
+
+export function templateDriftJson(drift: TemplateDrift | undefined): TemplateDriftJson | null {
   if (drift === undefined) return null;
   return {
     statefulSet: drift.statefulSet,
@@ -48,7 +57,7 @@ export function outcomeJson(outcome: PvcOutcome): Record<string, unknown> {
     otherPolicies: outcome.otherPolicies,
     group: outcome.group ?? null,
     source: outcome.source ?? null,
-    templateDrift: driftJson(outcome.templateDrift),
+    templateDrift: templateDriftJson(outcome.templateDrift),
     ...costJson(outcome.cost),
     ...forecastJson(outcome.forecast),
   };
