@@ -44,6 +44,8 @@ interface Options {
   /** The CLI bundle to run: this build's, or another (--cli) to compare builds. */
   cli: string;
   nodeFlags: string[];
+  /** Keep the loaded fleet up for experiments until the file it names is created. */
+  hold: boolean;
 }
 
 function readOptions(argv: string[]): Options {
@@ -57,6 +59,7 @@ function readOptions(argv: string[]): Options {
       'cpu-prof': { type: 'string' },
       'node-flags': { type: 'string' },
       cli: { type: 'string' },
+      hold: { type: 'boolean', default: false },
     },
   });
   const flags = values['node-flags'];
@@ -67,6 +70,7 @@ function readOptions(argv: string[]): Options {
     quietRuns: Math.max(1, Number(values['quiet-runs'])),
     cpuProfDir: values['cpu-prof'],
     cli: values.cli ?? BUILT_CLI,
+    hold: values.hold,
     nodeFlags:
       flags === undefined ? imageNodeFlags() : flags.split(' ').filter((flag) => flag !== ''),
   };
@@ -220,6 +224,14 @@ async function main(): Promise<void> {
       '--max-expansions-per-run',
       '100000',
     ];
+    if (options.hold) {
+      const stop = join(dir, 'stop');
+      process.stdout.write(
+        `holding the fleet: enter with nsenter -t ${String(process.pid)} -n; run node ${[options.cli, ...args].join(' ')}; end with touch ${stop}\n`,
+      );
+      while (!existsSync(stop)) await new Promise((resolve) => setTimeout(resolve, 500));
+      return;
+    }
     // With a compile cache, fill it first, as the image build does.
     if (process.env['NODE_COMPILE_CACHE'] !== undefined)
       await runChild([], ['run', '--help'], options.cli);
