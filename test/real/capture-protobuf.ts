@@ -5,7 +5,7 @@
  *
  *   npx esbuild test/real/capture-protobuf.ts --bundle --platform=node --format=esm \
  *     --packages=external --outfile=dist/capture-protobuf.mjs
- *   bash scripts/in-netns.sh node dist/capture-protobuf.mjs
+ *   bash scripts/in-netns.sh node dist/capture-protobuf.mjs && npx prettier --write test/fixtures/protobuf
  *
  * No 410: an expired continue token could not be had here (after an etcd compaction the API
  * server still served the old token from its watch cache); the unit test builds that Status.
