@@ -15,13 +15,12 @@ import { decodeStatus, isProtobuf } from './protobuf.js';
  * The wire under the one Kubernetes client (client.ts): every request of the pass, the webhook
  * and the stats sources goes out here, with the kubeconfig's credentials and one keep-alive pool,
  * and is answered as parsed JSON, as bytes for the caller to decode (a list page asked for as
- * protobuf), or streamed line by line for a watch. A kubelet read directly
- * and Prometheus are other servers of the same transport (a connection of their own: address,
- * TLS trust, headers), so their calls share its deadline and error model. client-node's generated
- * API is not used for them: its model (de)serialiser and node-fetch layers were the largest CPU
- * cost of a 10,000-PVC pass, and the core reads only plain fields, which JSON.parse gives as they
- * are. The node proxy needs it too: connectGetNodeProxyWithPath encodes the slash of
- * "stats/summary" as %2F.
+ * protobuf), or streamed line by line for a watch. A kubelet read directly and Prometheus are
+ * other servers of the same transport (a connection of their own: address, TLS trust, headers),
+ * so their calls share its deadline and error model. client-node's generated API is not used for
+ * them: its model (de)serialiser and node-fetch layers were the largest CPU cost of a 10,000-PVC
+ * pass, and the core reads only plain fields, which JSON.parse gives as they are. The node proxy
+ * needs it too: connectGetNodeProxyWithPath encodes the slash of "stats/summary" as %2F.
  */
 export interface KubeRequest {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
