@@ -219,9 +219,13 @@ export function parseResourcePath(path: string): (ResourceTarget & { tail: strin
   return { info, namespace, name: rest[1], subresource: rest[2], tail: rest.slice(3) };
 }
 
-/** An Accept header some answer can satisfy: a Table, JSON or protobuf. */
+/** An Accept header some answer can satisfy: JSON of any kind (Table, discovery) or protobuf. */
 function acceptable(accept: string | undefined): boolean {
-  return wantsTable(accept) || negotiate(accept, JSON_OR_PROTOBUF) !== undefined;
+  return (
+    accept === undefined ||
+    /json|\*\/\*/.test(accept) ||
+    negotiate(accept, JSON_OR_PROTOBUF) !== undefined
+  );
 }
 
 const NOT_ACCEPTABLE =

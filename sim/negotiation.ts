@@ -2,7 +2,7 @@
 // served as application/vnd.kubernetes.protobuf when the Accept header prefers it; a custom
 // resource only as JSON (a protobuf-only Accept is refused 406); an error Status in whatever
 // the client prefers, custom resources' included.
-import { type ResourceInfo } from './resources.js';
+import { apiVersionOf, wireKind, type ResourceInfo } from './resources.js';
 import { encodeList, encodeMessage, envelope, PROTOBUF_CONTENT_TYPE } from './protobuf.js';
 import { PROTO_MESSAGES } from './proto-schema.js';
 
@@ -19,8 +19,8 @@ export const CONTENT_TYPES: Record<MediaFormat, string> = {
 interface Clause {
   type: string;
   q: number;
-  /** Media type parameters other than q (as=Table, stream=watch, ...). */
-  params: number;
+  /** An `as=` parameter: a conversion (Table, discovery) that other endpoints serve. */
+  conversion: boolean;
 }
 
 function parseAccept(accept: string): Clause[] {
@@ -29,13 +29,13 @@ function parseAccept(accept: string): Clause[] {
     const [type = '', ...rest] = part.split(';').map((s) => s.trim());
     if (type === '') continue;
     let q = 1;
-    let params = 0;
+    let conversion = false;
     for (const p of rest) {
       const [k, v] = p.split('=').map((s) => s.trim());
       if (k === 'q') q = Number(v);
-      else params++;
+      else if (k === 'as') conversion = true;
     }
-    clauses.push({ type: type.toLowerCase(), q: Number.isNaN(q) ? 0 : q, params });
+    clauses.push({ type: type.toLowerCase(), q: Number.isNaN(q) ? 0 : q, conversion });
   }
   // goautoneg: by q, most preferred first; a stable sort keeps the client's order of equals.
   return clauses.sort((a, b) => b.q - a.q);
@@ -50,8 +50,8 @@ function formatOf(type: string, offered: readonly MediaFormat[]): MediaFormat | 
 
 /**
  * The first acceptable clause of `accept` (by q, then order) that the server offers, or
- * undefined (a 406). No Accept header at all is JSON. Clauses with parameters (as=Table,
- * stream=watch) are for other endpoints and never select a plain object here.
+ * undefined (a 406). No Accept header at all is JSON. Clauses asking for a conversion
+ * (as=Table) are for other answers and never select a plain object here.
  */
 export function negotiate(
   accept: string | undefined,
@@ -59,7 +59,7 @@ export function negotiate(
 ): MediaFormat | undefined {
   if (accept === undefined || accept.trim() === '') return 'json';
   for (const clause of parseAccept(accept)) {
-    if (clause.q <= 0 || clause.params > 0) continue;
+    if (clause.q <= 0 || clause.conversion) continue;
     const format = formatOf(clause.type, offered);
     if (format !== undefined) return format;
   }
@@ -127,8 +127,9 @@ export function listProtobuf(
 }
 
 /** Encodes every object of a kind ahead of its first protobuf list (preserialize). */
-export function warmListProtobuf(apiVersion: string, kind: string, items: readonly object[]): void {
-  const message = messageName(apiVersion, kind);
+export function warmListProtobuf(info: ResourceInfo, items: readonly object[]): void {
+  if (info.crd !== undefined) return;
+  const message = messageName(apiVersionOf(info), wireKind(info));
   if (message === undefined) return;
   for (const o of items) cachedItem(message, o);
 }
