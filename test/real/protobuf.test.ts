@@ -176,6 +176,86 @@ const POD_STATUS = {
   ],
 };
 
+const NODE = {
+  apiVersion: 'v1',
+  kind: 'Node',
+  metadata: { name: 'node-a', labels: { ...ZONE_LABELS, 'kubernetes.io/hostname': 'node-a' } },
+  spec: { taints: [{ key: 'k', value: 'v', effect: 'NoSchedule' }], podCIDR: '10.0.0.0/24' },
+};
+
+const NODE_STATUS = {
+  addresses: [
+    { type: 'InternalIP', address: '192.0.2.1' },
+    { type: 'Hostname', address: 'node-a' },
+  ],
+  capacity: { cpu: '4', memory: '16Gi', pods: '110', 'ephemeral-storage': '100Gi' },
+  allocatable: { cpu: '3900m', memory: '15Gi', pods: '110' },
+  conditions: [
+    {
+      type: 'Ready',
+      status: 'True',
+      lastHeartbeatTime: '2026-12-01T10:00:00Z',
+      lastTransitionTime: '2026-12-01T09:00:00Z',
+      reason: 'KubeletReady',
+      message: 'kubelet is posting ready status',
+    },
+  ],
+  daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+  nodeInfo: {
+    machineID: 'm',
+    systemUUID: 's',
+    bootID: 'b',
+    kernelVersion: '6.1',
+    osImage: 'Debian',
+    containerRuntimeVersion: 'containerd://2.0',
+    kubeletVersion: 'v1.37.2',
+    kubeProxyVersion: '',
+    operatingSystem: 'linux',
+    architecture: 'amd64',
+  },
+  volumesAttached: [{ name: 'kubernetes.io/csi/ebs.csi.aws.com^vol-1', devicePath: '' }],
+  volumesInUse: ['kubernetes.io/csi/ebs.csi.aws.com^vol-1'],
+};
+
+/** As pvc-chonker writes them: a core/v1 Event with a MicroTime and counts. */
+const EVENT = {
+  apiVersion: 'v1',
+  kind: 'Event',
+  metadata: { name: 'full.expanded' },
+  involvedObject: {
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    namespace: NS,
+    name: 'full',
+    uid: '0c9f6bd2-2e0e-4b5b-8d3a-000000000002',
+  },
+  reason: 'Expanding',
+  message: 'from 10Gi to 20Gi',
+  type: 'Normal',
+  source: { component: 'pvc-chonker' },
+  firstTimestamp: '2026-12-01T10:00:00Z',
+  lastTimestamp: '2026-12-01T10:05:00Z',
+  count: 3,
+  eventTime: null,
+  reportingComponent: 'pvc-chonker',
+  reportingInstance: 'pvc-chonker-1',
+};
+
+const EVENT_MICRO = {
+  apiVersion: 'v1',
+  kind: 'Event',
+  metadata: { name: 'full.micro' },
+  involvedObject: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: NS, name: 'full' },
+  reason: 'Resized',
+  message: 'done',
+  type: 'Normal',
+  eventTime: '2026-12-01T10:00:00.123456Z',
+  action: 'Resize',
+  reportingComponent: 'pvc-chonker',
+  reportingInstance: 'pvc-chonker-1',
+  series: { count: 2, lastObservedTime: '2026-12-01T10:01:00.654321Z' },
+};
+
 function asObject(answer: BytesAnswer): Record<string, unknown> {
   return JSON.parse(answer.body.toString('utf8')) as Record<string, unknown>;
 }
@@ -253,6 +333,9 @@ describe.skipIf(unavailable !== undefined)('protobuf: the sim encodes as the rea
       ],
       [`/api/v1/namespaces/${NS}/serviceaccounts`, { metadata: { name: 'nobody' } }],
       [`/api/v1/namespaces/${NS}/pods`, POD],
+      ['/api/v1/nodes', NODE],
+      [`/api/v1/namespaces/${NS}/events`, EVENT],
+      [`/api/v1/namespaces/${NS}/events`, EVENT_MICRO],
       ['/apis/apiextensions.k8s.io/v1/customresourcedefinitions', parse(readFileSync(CRD, 'utf8'))],
     ] as const;
     for (const [path, body] of created) {
@@ -263,6 +346,7 @@ describe.skipIf(unavailable !== undefined)('protobuf: the sim encodes as the rea
       [`/api/v1/namespaces/${NS}/persistentvolumeclaims/full`, PVC_STATUS],
       [`/api/v1/namespaces/${NS}/pods/multi`, POD_STATUS],
       ['/api/v1/persistentvolumes/pv-csi', { phase: 'Bound' }],
+      ['/api/v1/nodes/node-a', NODE_STATUS],
     ] as const;
     for (const [path, status] of statuses) {
       const answer = await real.request(
@@ -309,6 +393,9 @@ describe.skipIf(unavailable !== undefined)('protobuf: the sim encodes as the rea
     ],
     ['a StorageClass', '/apis/storage.k8s.io/v1/storageclasses/fast'],
     ['a Namespace', `/api/v1/namespaces/${NS}`],
+    ['a Node with addresses, capacity, conditions and attached volumes', '/api/v1/nodes/node-a'],
+    ['an Event with counts', `/api/v1/namespaces/${NS}/events/full.expanded`],
+    ['an Event with a MicroTime and a series', `/api/v1/namespaces/${NS}/events/full.micro`],
   ])('%s', async (_, path) => {
     const { status } = await expectSameBytes(path);
 
@@ -335,6 +422,8 @@ describe.skipIf(unavailable !== undefined)('protobuf: the sim encodes as the rea
     ['PVCs in a namespace', `/api/v1/namespaces/${NS}/persistentvolumeclaims`],
     ['PVCs everywhere', '/api/v1/persistentvolumeclaims'],
     ['pods', '/api/v1/pods'],
+    ['nodes', '/api/v1/nodes'],
+    ['events', `/api/v1/namespaces/${NS}/events`],
     ['StorageClasses', '/apis/storage.k8s.io/v1/storageclasses'],
   ])('the list of %s', async (_, path) => {
     const first = await onReal(path, 'application/json');
