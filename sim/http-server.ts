@@ -266,11 +266,15 @@ async function handleCollection(
     if (req.query['watch'] === 'true' || req.query['watch'] === '1') {
       parseLabelSelector(req.query['labelSelector']);
       parseFieldSelector(target.info.kind, req.query['fieldSelector']);
+      const { info } = target;
+      const protobuf =
+        req.format === 'protobuf' && servesProtobuf(info, apiVersionOf(info), wireKind(info));
       const request = {
-        info: target.info,
+        info,
         namespace: target.namespace,
         query: req.query,
-        view: (o: JsonObject) => toView(target.info, o),
+        view: (o: JsonObject) => toView(info, o),
+        format: protobuf ? ('protobuf' as const) : ('json' as const),
       };
       return {
         status: 200,

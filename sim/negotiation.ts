@@ -3,7 +3,13 @@
 // resource only as JSON (a protobuf-only Accept is refused 406); an error Status in whatever
 // the client prefers, custom resources' included.
 import { apiVersionOf, wireKind, type ResourceInfo } from './resources.js';
-import { encodeList, encodeMessage, envelope, PROTOBUF_CONTENT_TYPE } from './protobuf.js';
+import {
+  encodeList,
+  encodeMessage,
+  encodeWatchEvent,
+  envelope,
+  PROTOBUF_CONTENT_TYPE,
+} from './protobuf.js';
 import { PROTO_MESSAGES } from './proto-schema.js';
 
 export type MediaFormat = 'json' | 'protobuf';
@@ -132,4 +138,23 @@ export function warmListProtobuf(info: ResourceInfo, items: readonly object[]): 
   const message = messageName(apiVersionOf(info), wireKind(info));
   if (message === undefined) return;
   for (const o of items) cachedItem(message, o);
+}
+
+export const WATCH_CONTENT_TYPES: Record<MediaFormat, string> = {
+  json: 'application/json',
+  protobuf: `${PROTOBUF_CONTENT_TYPE};stream=watch`,
+};
+
+/**
+ * One event of a protobuf watch stream: a 4-byte big-endian length, then a metav1.WatchEvent
+ * {type, object: RawExtension {raw: the object as a protobuf answer}}.
+ */
+export function watchFrame(type: string, object: unknown): Buffer {
+  const raw = objectProtobuf(object);
+  if (raw === undefined) throw new Error(`no protobuf message for a watched ${typeof object}`);
+  const event = encodeWatchEvent(type, raw);
+  const frame = Buffer.allocUnsafe(4 + event.length);
+  frame.writeUInt32BE(event.length, 0);
+  event.copy(frame, 4);
+  return frame;
 }

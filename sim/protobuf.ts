@@ -339,3 +339,13 @@ export function envelope(apiVersion: string, kind: string, raw: Buffer): Buffer 
   w.string(4, '');
   return w.pos === w.buf.length ? w.buf : w.buf.subarray(0, w.pos);
 }
+
+/** A metav1.WatchEvent {type, object: RawExtension {raw}}, `raw` being an encoded answer. */
+export function encodeWatchEvent(type: string, raw: Buffer): Buffer {
+  const w = new Writer();
+  w.string(1, type);
+  w.nested(2, () => {
+    w.bytes(1, raw);
+  });
+  return w.take();
+}

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { startSimCluster, type SimCluster } from '../../sim/index.js';
-import { listProtobuf, objectProtobuf } from '../../sim/negotiation.js';
+import { listProtobuf, objectProtobuf, watchFrame } from '../../sim/negotiation.js';
 import { bytesRequest, type BytesAnswer } from '../integration/json-request.js';
 import { realTierUnavailable, startRealCluster, type RealCluster } from './cluster.js';
 
@@ -475,6 +475,22 @@ describe.skipIf(unavailable !== undefined)('protobuf: the sim encodes as the rea
     expect(simEncoding(asObject(json))?.toString('hex')).toBe(pb.body.toString('hex'));
   });
 
+  it('a watch: length-prefixed WatchEvents, each object a protobuf answer', async () => {
+    const path = `/api/v1/namespaces/${NS}/persistentvolumeclaims?watch=1&resourceVersion=0&timeoutSeconds=1`;
+    const json = await onReal(path, 'application/json');
+    const pb = await onReal(path, PB_JSON);
+
+    const events = json.body
+      .toString('utf8')
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as { type: string; object: unknown });
+    expect(events.map((e) => e.type)).toEqual(['ADDED', 'ADDED']);
+    expect(pb.contentType).toBe(`${PB};stream=watch`);
+    const frames = Buffer.concat(events.map((e) => watchFrame(e.type, e.object)));
+    expect(frames.toString('hex')).toBe(pb.body.toString('hex'));
+  });
+
   describe('content negotiation: the sim answers each Accept header as the real server', () => {
     const PVCS = `/api/v1/namespaces/${NS}/persistentvolumeclaims`;
     const POLICIES = `/apis/pvc-chonker.io/v1alpha1/namespaces/${NS}/pvcpolicies`;
@@ -486,6 +502,9 @@ describe.skipIf(unavailable !== undefined)('protobuf: the sim encodes as the rea
       [PVCS, '*/*'],
       [PVCS, 'application/json'],
       [PVCS, `application/json;as=Table;v=v1;g=meta.k8s.io, ${PB_JSON}`],
+      [`${PVCS}?watch=1&timeoutSeconds=1`, PB_JSON],
+      [`${PVCS}?watch=1&timeoutSeconds=1`, 'application/json'],
+      [`${POLICIES}?watch=1&timeoutSeconds=1`, PB_JSON],
       [`${PVCS}/nope`, PB_JSON],
       [POLICIES, PB_JSON],
       [POLICIES, PB],

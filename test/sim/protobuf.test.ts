@@ -3,7 +3,7 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSimCluster, type SimCluster } from '../../sim/index.js';
-import { listProtobuf, negotiate, objectProtobuf } from '../../sim/negotiation.js';
+import { listProtobuf, negotiate, objectProtobuf, watchFrame } from '../../sim/negotiation.js';
 import { encodeMessage, ProtoSchemaError } from '../../sim/protobuf.js';
 import { bytesRequest, type BytesAnswer } from '../integration/json-request.js';
 import { baseSeed } from './fixtures.js';
@@ -182,6 +182,23 @@ describe('the sim answers in the negotiated format', () => {
     expect(answer.body.toString('hex')).toBe(objectProtobuf(stored)?.toString('hex'));
   });
 
+  it('a watch streams length-prefixed WatchEvents', async () => {
+    const path = '/api/v1/namespaces/a/persistentvolumeclaims?watch=1&timeoutSeconds=1';
+    const asJson = await get(path, 'application/json');
+
+    const answer = await get(path, PB_JSON);
+
+    expect(answer.contentType).toBe(`${PB};stream=watch`);
+    const frames = asJson.body
+      .toString('utf8')
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as { type: string; object: unknown })
+      .map((e) => watchFrame(e.type, e.object));
+    expect(frames.length).toBeGreaterThan(1);
+    expect(answer.body.toString('hex')).toBe(Buffer.concat(frames).toString('hex'));
+  });
+
   it('records the answer’s Content-Type in the request log', async () => {
     sim.requests.length = 0;
 
@@ -189,5 +206,36 @@ describe('the sim answers in the negotiated format', () => {
     await get('/api/v1/persistentvolumes', 'application/json');
 
     expect(sim.requests.map((r) => r.responseContentType)).toEqual([PB, 'application/json']);
+  });
+});
+
+describe('refusals in the negotiated format', () => {
+  let sim: SimCluster;
+
+  beforeAll(async () => {
+    sim = await startSimCluster({ seed: baseSeed([]), authentication: { anonymous: false } });
+  });
+  afterAll(async () => {
+    await sim.close();
+  });
+
+  it('a 401 is a protobuf Status for a client that prefers protobuf', async () => {
+    const path = `${sim.url}/api/v1/persistentvolumeclaims`;
+    const asJson = await bytesRequest(path, { accept: 'application/json', token: 'wrong' });
+
+    const answer = await bytesRequest(path, { accept: PB_JSON, token: 'wrong' });
+
+    expect([answer.status, answer.contentType]).toEqual([401, PB]);
+    const status = JSON.parse(asJson.body.toString('utf8')) as unknown;
+    expect(answer.body.toString('hex')).toBe(objectProtobuf(status)?.toString('hex'));
+  });
+
+  it('an Accept of neither is a 406 in JSON', async () => {
+    const answer = await bytesRequest(`${sim.url}/api/v1/persistentvolumeclaims`, {
+      accept: 'text/html',
+      token: 'sim-token',
+    });
+
+    expect([answer.status, answer.contentType]).toEqual([406, 'application/json']);
   });
 });
