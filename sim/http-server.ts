@@ -249,7 +249,13 @@ function listOutcome(req: Incoming, target: ResourceTarget, result: ListResult):
   if (req.format === 'protobuf' && servesProtobuf(info, apiVersion, kind))
     return {
       status: 200,
-      body: listProtobuf(apiVersion, kind, result.listMeta, result.items),
+      // The items as served (events.k8s.io's are a view of the stored core Events).
+      body: listProtobuf(
+        apiVersion,
+        kind,
+        result.listMeta,
+        result.items.map((o) => listItemReadView(info, o)),
+      ),
       contentType: CONTENT_TYPES.protobuf,
     };
   return { status: 200, body: listJson(info, result) };

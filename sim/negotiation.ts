@@ -72,8 +72,17 @@ export function negotiate(
   return undefined;
 }
 
-/** Go packages of the built-in API groups whose kinds the table holds. */
-const PACKAGE_OF_GROUP: Record<string, string> = { '': 'core', 'storage.k8s.io': 'storage' };
+/** Go packages (k8s.io/api/...) of the built-in API groups whose kinds the table holds. */
+const PACKAGE_OF_GROUP: Record<string, string> = {
+  '': 'core',
+  'storage.k8s.io': 'storage',
+  'events.k8s.io': 'events',
+  'admissionregistration.k8s.io': 'admissionregistration',
+  'rbac.authorization.k8s.io': 'rbac',
+  batch: 'batch',
+  apps: 'apps',
+  policy: 'policy',
+};
 
 function messageName(apiVersion: string, kind: string): string | undefined {
   if (apiVersion === 'v1' && kind === 'Status') return 'meta.v1.Status';

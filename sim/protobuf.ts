@@ -8,7 +8,10 @@ import { PROTO_MESSAGES } from './proto-schema.js';
 /** One field of a message, by its JSON name ("" for an inline struct such as VolumeSource). */
 export interface ProtoField {
   n: number;
-  /** A scalar, a special type (time, quantity, intOrString, ...) or a message name. */
+  /**
+   * A scalar, a special type (time, quantity, intOrString, ...), a message name, or typeMeta:
+   * apiVersion and kind, accepted in the JSON and not written (n is 0).
+   */
   type: string;
   /** Map key type: the field is a map<key, type>. */
   map?: string;
@@ -46,10 +49,10 @@ function compile(name: string): CompiledMessage {
   if (found !== undefined) return found;
   const table = PROTO_MESSAGES[name];
   if (table === undefined) throw new ProtoSchemaError(`protobuf: no message ${name}`);
-  const fields = Object.entries(table)
-    .map(([json, f]) => ({ ...f, json }))
-    .sort((a, b) => a.n - b.n);
-  const keys = new Set<string>();
+  const all = Object.entries(table).map(([json, f]) => ({ ...f, json }));
+  // apiVersion and kind (an inline TypeMeta) are JSON only: the envelope carries them.
+  const fields = all.filter((f) => f.type !== 'typeMeta').sort((a, b) => a.n - b.n);
+  const keys = new Set(all.filter((f) => f.type === 'typeMeta').map((f) => f.json));
   const message = { name, fields, keys };
   compiled.set(name, message);
   for (const f of fields) {
@@ -274,15 +277,11 @@ function writeField(w: Writer, f: CompiledField, value: unknown, where: string):
   } else writeValue(w, f, value, where);
 }
 
-/**
- * A JSON object as `message`: every key must be a field of it (or of an inline struct in it);
- * apiVersion and kind only at the top, where the envelope carries them.
- */
+/** A JSON object as `message`: every key must be a field of it (or of an inline struct in it). */
 function writeMessage(w: Writer, message: CompiledMessage, value: unknown, where: string): void {
   if (!isRecord(value)) fail(where, value, `a ${message.name} object`);
-  const top = where === message.name;
   for (const key of Object.keys(value)) {
-    if (message.keys.has(key) || (top && (key === 'apiVersion' || key === 'kind'))) continue;
+    if (message.keys.has(key)) continue;
     throw new ProtoSchemaError(`protobuf: ${message.name} has no field ${key} (at ${where})`);
   }
   writeFields(w, message, value, where);

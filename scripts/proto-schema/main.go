@@ -13,7 +13,13 @@ import (
 	"strconv"
 	"strings"
 
+	admissionregistrationv1 "k8s.io/api/admissionregistration/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -32,11 +38,22 @@ var scalars = map[reflect.Type]string{
 	reflect.TypeOf(runtime.RawExtension{}): "rawExtension",
 }
 
+// Every built-in kind the simulator serves (sim/resources.ts, sim/install-resources.ts) but
+// CustomResourceDefinition, whose schemas hold free-form JSON.
 var roots = []any{
 	corev1.PersistentVolumeClaimList{}, corev1.PersistentVolumeList{}, corev1.PodList{},
-	corev1.NodeList{}, corev1.NamespaceList{}, corev1.EventList{},
-	storagev1.StorageClassList{}, metav1.Status{},
+	corev1.NodeList{}, corev1.NamespaceList{}, corev1.EventList{}, corev1.SecretList{},
+	corev1.ConfigMapList{}, corev1.ServiceAccountList{}, corev1.ServiceList{},
+	storagev1.StorageClassList{}, storagev1.VolumeAttributesClassList{}, eventsv1.EventList{},
+	admissionregistrationv1.MutatingWebhookConfigurationList{},
+	admissionregistrationv1.ValidatingWebhookConfigurationList{},
+	rbacv1.ClusterRoleList{}, rbacv1.ClusterRoleBindingList{}, rbacv1.RoleList{},
+	rbacv1.RoleBindingList{}, batchv1.CronJobList{}, batchv1.JobList{},
+	appsv1.DeploymentList{}, appsv1.StatefulSetList{}, policyv1.PodDisruptionBudgetList{},
+	metav1.Status{},
 }
+
+var typeMeta = reflect.TypeOf(metav1.TypeMeta{})
 
 type field struct {
 	json, typ, key string
@@ -94,7 +111,13 @@ func visit(t reflect.Type) {
 		f := t.Field(i)
 		tag, ok := f.Tag.Lookup("protobuf")
 		if !ok {
-			continue // TypeMeta: in the runtime.Unknown envelope, not in the message
+			if f.Type == typeMeta {
+				// In the runtime.Unknown envelope, not in the message; an embedded object's JSON
+				// (a StatefulSet's volumeClaimTemplates) may carry them all the same.
+				fields = append(fields, field{json: "apiVersion", typ: "typeMeta"},
+					field{json: "kind", typ: "typeMeta"})
+			}
+			continue
 		}
 		parts := strings.Split(tag, ",")
 		number, err := strconv.Atoi(parts[1])
