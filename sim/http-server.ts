@@ -42,6 +42,7 @@ import {
   negotiate,
   objectProtobuf,
   servesProtobuf,
+  WATCH_CONTENT_TYPES,
   type MediaFormat,
 } from './negotiation.js';
 import { MASTERS_GROUP, type Authorizer } from './rbac.js';
@@ -112,7 +113,7 @@ interface Outcome {
   json?: unknown;
   /** Already serialised (a list page, from each object's cached JSON or protobuf). */
   body?: Buffer;
-  /** The Content-Type of `body`: JSON unless said. */
+  /** The Content-Type of `body` (JSON unless said), or of the stream. */
   contentType?: string;
   text?: string;
   headers?: Record<string, string | string[]>;
@@ -244,15 +245,13 @@ function checkJsonAcceptable(req: Incoming, target: ResourceTarget): void {
 /** A list page in the negotiated format: protobuf for a built-in kind the table covers. */
 function listOutcome(req: Incoming, target: ResourceTarget, result: ListResult): Outcome {
   const { info } = target;
-  const apiVersion = apiVersionOf(info);
-  const kind = wireKind(info);
-  if (req.format === 'protobuf' && servesProtobuf(info, apiVersion, kind))
+  if (req.format === 'protobuf' && servesProtobuf(info))
     return {
       status: 200,
       // The items as served (events.k8s.io's are a view of the stored core Events).
       body: listProtobuf(
-        apiVersion,
-        kind,
+        apiVersionOf(info),
+        wireKind(info),
         result.listMeta,
         result.items.map((o) => listItemReadView(info, o)),
       ),
@@ -273,17 +272,17 @@ async function handleCollection(
       parseLabelSelector(req.query['labelSelector']);
       parseFieldSelector(target.info.kind, req.query['fieldSelector']);
       const { info } = target;
-      const protobuf =
-        req.format === 'protobuf' && servesProtobuf(info, apiVersionOf(info), wireKind(info));
+      const format = req.format === 'protobuf' && servesProtobuf(info) ? 'protobuf' : 'json';
       const request = {
         info,
         namespace: target.namespace,
         query: req.query,
         view: (o: JsonObject) => toView(info, o),
-        format: protobuf ? ('protobuf' as const) : ('json' as const),
-      };
+        format,
+      } as const;
       return {
         status: 200,
+        contentType: WATCH_CONTENT_TYPES[format],
         stream: (res) => {
           deps.watch.serve(request, res);
         },
@@ -636,6 +635,7 @@ export function createSimServer(deps: ServerDeps): SimServer {
     if (outcome.hang === true || outcome.reset === true) return; // hung sockets are destroyed on close
     entry.status = outcome.status;
     if (outcome.stream) {
+      if (outcome.contentType !== undefined) entry.responseContentType = outcome.contentType;
       outcome.stream(res);
       return;
     }

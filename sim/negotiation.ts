@@ -96,8 +96,10 @@ function messageName(apiVersion: string, kind: string): string | undefined {
 }
 
 /** Whether the sim answers this resource in protobuf (a built-in kind the table covers). */
-export function servesProtobuf(info: ResourceInfo, apiVersion: string, kind: string): boolean {
-  return info.crd === undefined && messageName(apiVersion, `${kind}List`) !== undefined;
+export function servesProtobuf(info: ResourceInfo): boolean {
+  return (
+    info.crd === undefined && messageName(apiVersionOf(info), `${wireKind(info)}List`) !== undefined
+  );
 }
 
 /** An object or Status as kube-apiserver's protobuf answer, or undefined if not a table kind. */

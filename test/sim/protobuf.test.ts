@@ -205,7 +205,13 @@ describe('the sim answers in the negotiated format', () => {
     await get('/api/v1/persistentvolumes', PB_JSON);
     await get('/api/v1/persistentvolumes', 'application/json');
 
-    expect(sim.requests.map((r) => r.responseContentType)).toEqual([PB, 'application/json']);
+    await get('/api/v1/persistentvolumes?watch=1&timeoutSeconds=1', PB_JSON);
+
+    expect(sim.requests.map((r) => r.responseContentType)).toEqual([
+      PB,
+      'application/json',
+      `${PB};stream=watch`,
+    ]);
   });
 });
 
