@@ -153,6 +153,19 @@ describe('the sim answers in the negotiated format', () => {
     expect(answer.body.toString('hex')).toBe(objectProtobuf(asJson)?.toString('hex'));
   });
 
+  it('410 Expired, a continue token from before a compaction: a protobuf Status', async () => {
+    const first = json(await get('/api/v1/persistentvolumeclaims?limit=1', 'application/json'));
+    const token = encodeURIComponent((first['metadata'] as { continue: string }).continue);
+    sim.compact();
+    const path = `/api/v1/persistentvolumeclaims?limit=1&continue=${token}`;
+    const asJson = json(await get(path, 'application/json'));
+
+    const answer = await get(path, PB_JSON);
+
+    expect([answer.status, answer.contentType, asJson['reason']]).toEqual([410, PB, 'Expired']);
+    expect(answer.body.toString('hex')).toBe(objectProtobuf(asJson)?.toString('hex'));
+  });
+
   it('a custom resource list is JSON; with protobuf only, a 406 in protobuf', async () => {
     const path = '/apis/pvc-chonker.io/v1alpha1/namespaces/a/pvcpolicies';
 
