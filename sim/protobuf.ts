@@ -33,6 +33,8 @@ export class ProtoSchemaError extends Error {
 
 interface CompiledField extends ProtoField {
   json: string;
+  /** message.field, for errors (built once: a path per value would cost a string each). */
+  where: string;
 }
 interface CompiledMessage {
   name: string;
@@ -49,7 +51,7 @@ function compile(name: string): CompiledMessage {
   if (found !== undefined) return found;
   const table = PROTO_MESSAGES[name];
   if (table === undefined) throw new ProtoSchemaError(`protobuf: no message ${name}`);
-  const all = Object.entries(table).map(([json, f]) => ({ ...f, json }));
+  const all = Object.entries(table).map(([json, f]) => ({ ...f, json, where: `${name}.${json}` }));
   // apiVersion and kind (an inline TypeMeta) are JSON only: the envelope carries them.
   const fields = all.filter((f) => f.type !== 'typeMeta').sort((a, b) => a.n - b.n);
   const keys = new Set(all.filter((f) => f.type === 'typeMeta').map((f) => f.json));
@@ -122,10 +124,20 @@ class Writer {
 
   /** Field `n` as a length-delimited message written by `body`. */
   nested(n: number, body: () => void): void {
+    const start = this.begin(n);
+    body();
+    this.end(start);
+  }
+
+  /** Starts field `n`, a length-delimited message; returns where its content starts. */
+  begin(n: number): number {
     this.tag(n, 2);
     this.reserve(1);
-    const start = ++this.pos;
-    body();
+    return ++this.pos;
+  }
+
+  /** Ends the message begun at `start`: its length goes before it. */
+  end(start: number): void {
     const length = this.pos - start;
     if (length < 0x80) {
       this.buf[start - 1] = length;
@@ -142,9 +154,14 @@ class Writer {
   }
 
   take(): Buffer {
-    return Buffer.from(this.buf.subarray(0, this.pos));
+    const out = Buffer.from(this.buf.subarray(0, this.pos));
+    this.pos = 0;
+    return out;
   }
 }
+
+/** Encoding is synchronous: one buffer serves every message (take() copies the result out). */
+const shared = new Writer();
 
 function fail(where: string, value: unknown, expected: string): never {
   throw new ProtoSchemaError(
@@ -244,19 +261,20 @@ function writeValue(w: Writer, field: { n: number; type: string }, value: unknow
     return;
   }
   const special = SPECIALS[field.type];
-  w.nested(field.n, () => {
-    if (special !== undefined) special(w, value, where);
-    else writeMessage(w, compile(field.type), value ?? {}, where);
-  });
+  const start = w.begin(field.n);
+  if (special !== undefined) special(w, value, where);
+  else writeMessage(w, compile(field.type), value ?? {}, where);
+  w.end(start);
 }
 
 function writeMap(w: Writer, f: CompiledField, value: Record<string, unknown>, where: string) {
   // Go sorts map keys; JavaScript's default sort agrees on the ASCII keys Kubernetes allows.
+  const entry = { n: 2, type: f.type };
   for (const key of Object.keys(value).sort()) {
-    w.nested(f.n, () => {
-      w.string(1, key);
-      writeValue(w, { n: 2, type: f.type }, value[key], `${where}[${key}]`);
-    });
+    const start = w.begin(f.n);
+    w.string(1, key);
+    writeValue(w, entry, value[key], where);
+    w.end(start);
   }
 }
 
@@ -296,10 +314,10 @@ function writeFields(
   for (const f of message.fields) {
     if (f.json === '') {
       // An inline struct (VolumeSource, PersistentVolumeSource): the same JSON object.
-      w.nested(f.n, () => {
-        writeFields(w, compile(f.type), value, where);
-      });
-    } else writeField(w, f, value[f.json], `${where}.${f.json}`);
+      const start = w.begin(f.n);
+      writeFields(w, compile(f.type), value, where);
+      w.end(start);
+    } else writeField(w, f, value[f.json], f.where);
   }
 }
 
@@ -308,14 +326,15 @@ function writeFields(
  * envelope: what a list's items hold. apiVersion and kind are in the envelope, not here.
  */
 export function encodeMessage(name: string, value: unknown): Buffer {
-  const w = new Writer();
-  writeMessage(w, compile(name), value, name);
-  return w.take();
+  shared.pos = 0;
+  writeMessage(shared, compile(name), value, name);
+  return shared.take();
 }
 
 /** A list message from its ListMeta and each item's already-encoded message. */
 export function encodeList(listMeta: unknown, items: readonly Buffer[]): Buffer {
-  const w = new Writer();
+  const w = shared;
+  w.pos = 0;
   w.nested(1, () => {
     writeMessage(w, compile('meta.v1.ListMeta'), listMeta, 'list metadata');
   });
@@ -341,7 +360,8 @@ export function envelope(apiVersion: string, kind: string, raw: Buffer): Buffer 
 
 /** A metav1.WatchEvent {type, object: RawExtension {raw}}, `raw` being an encoded answer. */
 export function encodeWatchEvent(type: string, raw: Buffer): Buffer {
-  const w = new Writer();
+  const w = shared;
+  w.pos = 0;
   w.string(1, type);
   w.nested(2, () => {
     w.bytes(1, raw);
