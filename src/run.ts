@@ -42,8 +42,8 @@ import {
   coordinateGroups,
   countMatches,
   govern,
-  layersFor,
   loadGovernance,
+  sharedLayers,
   writeStatuses,
   type Governance,
   type Governed,
@@ -251,25 +251,29 @@ async function gather(
     list.push(pvc);
     pvcsByNode.set(node, list);
   }
-  const subject = (index: number, stats: StatsLookup | undefined): Subject[] => {
+  const layersOf = sharedLayers(config.layers);
+  const subject = (index: number, stats: StatsLookup | undefined): Subject | undefined => {
     const entry = listing.managed[index];
-    if (entry === undefined) return [];
+    if (entry === undefined) return undefined;
     const { pvc, governed } = entry;
     const storageClass =
       pvc.storageClassName === undefined ? undefined : classes.get(pvc.storageClassName);
-    return [
-      {
-        position: index,
-        pvc,
-        pv: pvc.volumeName === undefined ? undefined : volumes.get(pvc.volumeName),
-        storageClass,
-        governed,
-        layers: layersFor(config.layers, governed, pvc, storageClass),
-        stats: stats ?? unavailable(mounts.has(pvcKey(pvc))),
-      },
-    ];
+    return {
+      position: index,
+      pvc,
+      pv: pvc.volumeName === undefined ? undefined : volumes.get(pvc.volumeName),
+      storageClass,
+      governed,
+      layers: layersOf(governed, pvc, storageClass),
+      stats: stats ?? unavailable(mounts.has(pvcKey(pvc))),
+    };
   };
-  ready(unasked.flatMap((index) => subject(index, undefined)));
+  const first: Subject[] = [];
+  for (const index of unasked) {
+    const found = subject(index, undefined);
+    if (found !== undefined) first.push(found);
+  }
+  ready(first);
   const delivered = new Set<string>();
   const deliver = (stats: ReadonlyMap<string, StatsLookup>): void => {
     const subjects: Subject[] = [];
@@ -277,7 +281,8 @@ async function gather(
       const index = position.get(key);
       if (index === undefined || delivered.has(key)) continue;
       delivered.add(key);
-      subjects.push(...subject(index, lookup));
+      const found = subject(index, lookup);
+      if (found !== undefined) subjects.push(found);
     }
     ready(subjects);
   };
@@ -290,7 +295,8 @@ async function gather(
       const key = pvcKey(pvc);
       if (delivered.has(key)) continue;
       delivered.add(key);
-      missing.push(...subject(position.get(key) ?? -1, undefined));
+      const found = subject(position.get(key) ?? -1, undefined);
+      if (found !== undefined) missing.push(found);
     }
   ready(missing);
 }

@@ -78,21 +78,24 @@ function isSettingKey(key: string): key is SettingKey {
 
 /** Reads the prefix's annotations into a settings layer and the expansion state. Pure. */
 export function parseAnnotations(annotations: Readonly<Record<string, string>>): PvcAnnotations {
-  const texts: Partial<Record<SettingKey, string>> = {};
+  let texts: Partial<Record<SettingKey, string>> | undefined;
   const problems: AnnotationProblem[] = [];
   const unknownKeys: string[] = [];
-  for (const [fullKey, value] of Object.entries(annotations)) {
+  // Once per PVC of a pass: no array of entries, and no layer to parse for a PVC (most) that
+  // sets no setting of its own.
+  for (const fullKey in annotations) {
     if (!fullKey.startsWith(ANNOTATION_PREFIX)) continue;
     const key = fullKey.slice(ANNOTATION_PREFIX.length);
-    if (isSettingKey(key)) texts[key] = value;
-    else if (!OTHER_KEYS.has(key)) unknownKeys.push(fullKey);
+    const value = annotations[fullKey];
+    if (isSettingKey(key)) {
+      if (value !== undefined) (texts ??= {})[key] = value;
+    } else if (!OTHER_KEYS.has(key)) unknownKeys.push(fullKey);
   }
 
-  const parsedLayer = parseSettingsLayer('annotation', texts);
-  const layer: SettingsLayer = parsedLayer.ok
-    ? parsedLayer.value
-    : { source: 'annotation', values: {} };
-  if (!parsedLayer.ok) {
+  const parsedLayer = texts === undefined ? undefined : parseSettingsLayer('annotation', texts);
+  const layer: SettingsLayer =
+    parsedLayer?.ok === true ? parsedLayer.value : { source: 'annotation', values: {} };
+  if (parsedLayer?.ok === false) {
     for (const problem of parsedLayer.error) {
       problems.push({ ...problem, key: `${ANNOTATION_PREFIX}${problem.key}` });
     }

@@ -22,7 +22,7 @@ import type { PvcSnapshot, StatsLookup, StorageClassInfo, VolumeStats } from './
 import type { UsageSample } from './usage-samples.js';
 import { formatQuantity, maxBigint, minBigint, MiB, roundUpToGiB } from './quantity.js';
 import {
-  resolveSettings,
+  resolveSettingsOver,
   type ResolvedSettings,
   type Settings,
   type SettingsLayer,
@@ -400,7 +400,7 @@ function forecastFor(
  */
 export function decide(input: DecisionInput): Decision {
   const annotations = parseAnnotations(input.pvc.annotations);
-  const resolved = resolveSettings([...input.layers, annotations.layer]);
+  const resolved = resolveSettingsOver(input.layers, annotations.layer);
   const base: Decision = {
     action: 'skip',
     reason: 'below-threshold',

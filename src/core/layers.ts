@@ -61,8 +61,16 @@ export function managementOf(input: ManagementInput): ManagementVerdict {
       optedInBy,
       why: 'no enabled annotation, no PVCPolicy selects it, no PVCGroup holds it, and its StorageClass is not enabled',
     };
+  // Most managed PVCs of a fleet: one verdict shared by all of them.
+  if (optedInBy.length === 1 && own === 'true') return BY_ANNOTATION;
   return { state: 'managed', optedInBy, why: `opted in by ${optedInBy.join(', ')}` };
 }
+
+const BY_ANNOTATION: ManagementVerdict = {
+  state: 'managed',
+  optedInBy: ['annotation'],
+  why: 'opted in by annotation',
+};
 
 /** Why no decision can be made from the layers: reported as the PVC's error. */
 export interface LayerProblem {
@@ -80,7 +88,8 @@ export interface PvcLayers {
   providerSources: Readonly<Record<string, SettingsSource>>;
 }
 
-const PROVIDER_KEYS = [ANNOTATIONS.provider, ANNOTATIONS.awsVolumeType] as const;
+/** The annotations a layer may set for the providers (provider, aws-volume-type). */
+export const PROVIDER_KEYS = [ANNOTATIONS.provider, ANNOTATIONS.awsVolumeType] as const;
 
 function isSettingKey(key: string): key is SettingKey {
   return Object.hasOwn(SETTING_PARSERS, key);
@@ -176,7 +185,10 @@ export function pvcLayers(input: LayersInput): PvcLayers {
 
 /** The PVC as the providers see it: provider keys from the layers, its own annotations winning. */
 export function withProviderAnnotations(pvc: PvcSnapshot, layers: PvcLayers): PvcSnapshot {
-  const keys = Object.keys(layers.providerAnnotations);
-  if (keys.every((key) => pvc.annotations[key] === layers.providerAnnotations[key])) return pvc;
-  return { ...pvc, annotations: { ...layers.providerAnnotations, ...pvc.annotations } };
+  const { providerAnnotations } = layers;
+  // Called for every PVC of a pass, most with no provider key set by any layer.
+  for (const key in providerAnnotations)
+    if (pvc.annotations[key] !== providerAnnotations[key])
+      return { ...pvc, annotations: { ...providerAnnotations, ...pvc.annotations } };
+  return pvc;
 }

@@ -104,7 +104,8 @@ export function sampleDue(
 ): boolean {
   const last = samples.at(-1);
   if (last === undefined) return true;
-  const offsetMs = sampleOffsetMs(uid, intervalMs);
   if (now.getTime() - last.time.getTime() < intervalMs / 2) return false;
+  // Only now the PVC's phase (a hash of its uid): most PVCs of a pass were sampled recently.
+  const offsetMs = sampleOffsetMs(uid, intervalMs);
   return slotOf(now, offsetMs, intervalMs) > slotOf(last.time, offsetMs, intervalMs);
 }

@@ -84,13 +84,44 @@ export async function loadPassPricing(
   return { prices, volumeClasses, byName: new Map(volumeClasses.map((c) => [c.name, c])) };
 }
 
-/** One PVC's cost context; undefined without pricing. */
+type ContextsByClass = Map<StorageClassInfo | undefined, Map<string | undefined, CostContext>>;
+
+/** Per pricing (one a pass), per StorageClass and VolumeAttributesClass: a fleet has a few. */
+const contextsOf = new WeakMap<PassPricing, ContextsByClass>();
+
+/**
+ * One PVC's cost context; undefined without pricing. It depends only on the PVC's class and
+ * VolumeAttributesClass, so the PVCs of a pass share one (read-only) per pair.
+ */
 export function costContextFor(
   pricing: PassPricing | undefined,
   pvc: PvcSnapshot,
   storageClass: StorageClassInfo | undefined,
 ): CostContext | undefined {
   if (pricing === undefined) return undefined;
+  let byClass = contextsOf.get(pricing);
+  if (byClass === undefined) {
+    byClass = new Map();
+    contextsOf.set(pricing, byClass);
+  }
+  let byVac = byClass.get(storageClass);
+  if (byVac === undefined) {
+    byVac = new Map();
+    byClass.set(storageClass, byVac);
+  }
+  let context = byVac.get(pvc.volumeAttributesClassName);
+  if (context === undefined) {
+    context = buildCostContext(pricing, pvc, storageClass);
+    byVac.set(pvc.volumeAttributesClassName, context);
+  }
+  return context;
+}
+
+function buildCostContext(
+  pricing: PassPricing,
+  pvc: PvcSnapshot,
+  storageClass: StorageClassInfo | undefined,
+): CostContext {
   return {
     volumeType: volumeTypeOf(pvc, storageClass, pricing.byName),
     driver: storageClass?.provisioner,
