@@ -252,13 +252,14 @@ async function gather(
     pvcsByNode.set(node, list);
   }
   const layersOf = sharedLayers(config.layers);
-  const subject = (index: number, stats: StatsLookup | undefined): Subject | undefined => {
+  /** Adds the managed PVC at `index` to `into`, with its stats. */
+  const subject = (index: number, stats: StatsLookup | undefined, into: Subject[]): void => {
     const entry = listing.managed[index];
-    if (entry === undefined) return undefined;
+    if (entry === undefined) return;
     const { pvc, governed } = entry;
     const storageClass =
       pvc.storageClassName === undefined ? undefined : classes.get(pvc.storageClassName);
-    return {
+    into.push({
       position: index,
       pvc,
       pv: pvc.volumeName === undefined ? undefined : volumes.get(pvc.volumeName),
@@ -266,13 +267,10 @@ async function gather(
       governed,
       layers: layersOf(governed, pvc, storageClass),
       stats: stats ?? unavailable(mounts.has(pvcKey(pvc))),
-    };
+    });
   };
   const first: Subject[] = [];
-  for (const index of unasked) {
-    const found = subject(index, undefined);
-    if (found !== undefined) first.push(found);
-  }
+  for (const index of unasked) subject(index, undefined, first);
   ready(first);
   const delivered = new Set<string>();
   const deliver = (stats: ReadonlyMap<string, StatsLookup>): void => {
@@ -281,8 +279,7 @@ async function gather(
       const index = position.get(key);
       if (index === undefined || delivered.has(key)) continue;
       delivered.add(key);
-      const found = subject(index, lookup);
-      if (found !== undefined) subjects.push(found);
+      subject(index, lookup, subjects);
     }
     ready(subjects);
   };
@@ -295,8 +292,7 @@ async function gather(
       const key = pvcKey(pvc);
       if (delivered.has(key)) continue;
       delivered.add(key);
-      const found = subject(position.get(key) ?? -1, undefined);
-      if (found !== undefined) missing.push(found);
+      subject(position.get(key) ?? -1, undefined, missing);
     }
   ready(missing);
 }

@@ -76,13 +76,16 @@ function isSettingKey(key: string): key is SettingKey {
   return Object.hasOwn(SETTING_PARSERS, key);
 }
 
-/** Reads the prefix's annotations into a settings layer and the expansion state. Pure. */
-export function parseAnnotations(annotations: Readonly<Record<string, string>>): PvcAnnotations {
+/**
+ * The prefix's setting annotations (undefined: none, as on most PVCs) and its unknown keys. Once
+ * per PVC of a pass: no array of entries.
+ */
+function prefixedKeys(annotations: Readonly<Record<string, string>>): {
+  texts: Partial<Record<SettingKey, string>> | undefined;
+  unknownKeys: string[];
+} {
   let texts: Partial<Record<SettingKey, string>> | undefined;
-  const problems: AnnotationProblem[] = [];
   const unknownKeys: string[] = [];
-  // Once per PVC of a pass: no array of entries, and no layer to parse for a PVC (most) that
-  // sets no setting of its own.
   for (const fullKey in annotations) {
     if (!fullKey.startsWith(ANNOTATION_PREFIX)) continue;
     const key = fullKey.slice(ANNOTATION_PREFIX.length);
@@ -91,7 +94,13 @@ export function parseAnnotations(annotations: Readonly<Record<string, string>>):
       if (value !== undefined) (texts ??= {})[key] = value;
     } else if (!OTHER_KEYS.has(key)) unknownKeys.push(fullKey);
   }
+  return { texts, unknownKeys };
+}
 
+/** Reads the prefix's annotations into a settings layer and the expansion state. Pure. */
+export function parseAnnotations(annotations: Readonly<Record<string, string>>): PvcAnnotations {
+  const { texts, unknownKeys } = prefixedKeys(annotations);
+  const problems: AnnotationProblem[] = [];
   const parsedLayer = texts === undefined ? undefined : parseSettingsLayer('annotation', texts);
   const layer: SettingsLayer =
     parsedLayer?.ok === true ? parsedLayer.value : { source: 'annotation', values: {} };
