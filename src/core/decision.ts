@@ -138,30 +138,24 @@ function measureUsage(stats: VolumeStats, settings: Settings): Usage {
   const used = stats.capacityBytes - stats.availableBytes;
   const usedRatio = ratio(used, stats.capacityBytes);
   const reached: ThresholdType[] = [];
-  const parts: string[] = [];
+  let detail: string;
   if (settings.threshold.kind === 'percent') {
     const hit = reachesPercent(used, stats.capacityBytes, settings.threshold.percent);
     if (hit) reached.push('storage');
-    parts.push(
-      `used ${formatRatio(usedRatio)} ${hit ? '>=' : '<'} ${settings.threshold.percent.text}`,
-    );
+    detail = `used ${formatRatio(usedRatio)} ${hit ? '>=' : '<'} ${settings.threshold.percent.text}`;
   } else {
     const hit = stats.availableBytes < settings.threshold.bytes;
     if (hit) reached.push('storage');
-    parts.push(
-      `free ${formatQuantity(stats.availableBytes)} ${hit ? '<' : '>='} ${settings.threshold.text}`,
-    );
+    detail = `free ${formatQuantity(stats.availableBytes)} ${hit ? '<' : '>='} ${settings.threshold.text}`;
   }
   let inodesUsedRatio: number | undefined;
   if (stats.inodes !== undefined && stats.inodesUsed !== undefined && stats.inodes > 0n) {
     inodesUsedRatio = ratio(stats.inodesUsed, stats.inodes);
     const hit = reachesPercent(stats.inodesUsed, stats.inodes, settings.inodesThreshold);
     if (hit) reached.push('inodes');
-    parts.push(
-      `inodes ${formatRatio(inodesUsedRatio)} ${hit ? '>=' : '<'} ${settings.inodesThreshold.text}`,
-    );
+    detail += `, inodes ${formatRatio(inodesUsedRatio)} ${hit ? '>=' : '<'} ${settings.inodesThreshold.text}`;
   }
-  return { usedRatio, inodesUsedRatio, reached, detail: parts.join(', ') };
+  return { usedRatio, inodesUsedRatio, reached, detail };
 }
 
 /**

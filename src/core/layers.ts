@@ -49,6 +49,8 @@ export function managementOf(input: ManagementInput): ManagementVerdict {
       optedInBy: [],
       why: `the PVC is annotated ${ANNOTATIONS.enabled}: "false", which always wins`,
     };
+  // Most managed PVCs of a fleet: one verdict shared by all of them.
+  if (own === 'true' && byAnnotationOnly(input)) return BY_ANNOTATION;
   const optedInBy: string[] = [];
   if (own === 'true') optedInBy.push('annotation');
   if (input.policy !== undefined) optedInBy.push(policySource(input.policy));
@@ -61,9 +63,16 @@ export function managementOf(input: ManagementInput): ManagementVerdict {
       optedInBy,
       why: 'no enabled annotation, no PVCPolicy selects it, no PVCGroup holds it, and its StorageClass is not enabled',
     };
-  // Most managed PVCs of a fleet: one verdict shared by all of them.
-  if (optedInBy.length === 1 && own === 'true') return BY_ANNOTATION;
   return { state: 'managed', optedInBy, why: `opted in by ${optedInBy.join(', ')}` };
+}
+
+/** Nothing but the PVC's own enabled annotation could opt it in. */
+function byAnnotationOnly(input: ManagementInput): boolean {
+  return (
+    input.policy === undefined &&
+    input.group === undefined &&
+    input.storageClass?.annotations[ANNOTATIONS.enabled] !== 'true'
+  );
 }
 
 const BY_ANNOTATION: ManagementVerdict = {

@@ -30,16 +30,16 @@ function needsVolumeClasses(
   managed: readonly { pvc: PvcSnapshot }[],
   classes: ReadonlyMap<string, StorageClassInfo>,
 ): boolean {
-  return managed.some(({ pvc }) => {
-    if (pvc.volumeAttributesClassName !== undefined && pvc.volumeAttributesClassName !== '')
-      return true;
-    const storageClass =
-      pvc.storageClassName === undefined ? undefined : classes.get(pvc.storageClassName);
-    return (
-      storageClass !== undefined &&
-      typeParameter(storageClass.provisioner, storageClass.parameters) !== undefined
-    );
-  });
+  // Per class once, not per PVC: a fleet has thousands of PVCs and a few classes.
+  const typed = new Set<string>();
+  for (const [name, storageClass] of classes)
+    if (typeParameter(storageClass.provisioner, storageClass.parameters) !== undefined)
+      typed.add(name);
+  return managed.some(
+    ({ pvc }) =>
+      (pvc.volumeAttributesClassName !== undefined && pvc.volumeAttributesClassName !== '') ||
+      (pvc.storageClassName !== undefined && typed.has(pvc.storageClassName)),
+  );
 }
 
 /** Every VolumeAttributesClass, or none when the API does not serve them or may not be read. */
