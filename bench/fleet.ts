@@ -19,9 +19,13 @@ interface SeedObject {
   spec?: Record<string, unknown>;
 }
 
-/** Every PVC i with i % period === 0 is over threshold: an even spread over nodes and namespaces. */
+/**
+ * Every PVC i with i % period === 0 is over threshold: an even spread over nodes and namespaces.
+ * A share of 0 puts none over (0 % Infinity is 0: PVC 0 was over in every "quiet" fleet).
+ */
 function usedFraction(share: number): (index: number) => number {
-  const period = share <= 0 ? Number.POSITIVE_INFINITY : Math.round(1 / share);
+  if (share <= 0) return () => 0.4;
+  const period = Math.round(1 / share);
   return (index) => (index % period === 0 ? 0.91 : 0.4);
 }
 
