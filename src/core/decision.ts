@@ -300,15 +300,23 @@ function judgeUsage(context: Context, stats: VolumeStats): Decision {
   const { settings } = context.resolved;
   const capacityBytes = context.input.pvc.capacityBytes ?? 0n;
   const usage = measureUsage(stats, settings);
+  const predicted = usage.reached.length === 0 ? forecastTrigger(context, stats) : undefined;
+  // Most PVCs of a pass: one decision object, not a measured one copied again.
+  if (usage.reached.length === 0 && predicted === undefined)
+    return {
+      ...context.base,
+      reason: 'below-threshold',
+      detail: usage.detail,
+      usedRatio: usage.usedRatio,
+      inodesUsedRatio: usage.inodesUsedRatio,
+      thresholdsReached: usage.reached,
+    };
   const measured: Decision = {
     ...context.base,
     usedRatio: usage.usedRatio,
     inodesUsedRatio: usage.inodesUsedRatio,
     thresholdsReached: usage.reached,
   };
-  const predicted = usage.reached.length === 0 ? forecastTrigger(context, stats) : undefined;
-  if (usage.reached.length === 0 && predicted === undefined)
-    return { ...measured, reason: 'below-threshold', detail: usage.detail };
   const why = predicted === undefined ? usage.detail : `${usage.detail}; ${predicted}`;
   const reason: Reason = predicted === undefined ? 'threshold-reached' : 'forecast-full';
 
