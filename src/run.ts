@@ -110,8 +110,15 @@ interface Subject {
   layers: PvcLayers;
 }
 
+/** A managed PVC as listed, with its "namespace/name" key made once (every map of the pass uses it). */
+interface Managed {
+  pvc: PvcSnapshot;
+  governed: Governed;
+  key: string;
+}
+
 interface Listing {
-  managed: { pvc: PvcSnapshot; governed: Governed }[];
+  managed: Managed[];
   seen: number;
   unmanaged: Record<UnmanagedReason, number>;
   /** Per policy ("ns/name"), the listed PVCs it selects. */
@@ -162,7 +169,7 @@ async function listManaged(
   context: Context,
   soFar: ListedSoFar,
 ): Promise<Listing> {
-  const managed = new Map<string, { pvc: PvcSnapshot; governed: Governed }>();
+  const managed = new Map<string, Managed>();
   // Keyed by namespace/name: a list restarted after an expired continue token counts each once.
   const passedOver = new Map<string, UnmanagedReason>();
   const matchCounts = new Map<string, number>();
@@ -177,7 +184,7 @@ async function listManaged(
       if (state !== 'managed') passedOver.set(key, state);
       else if (config.shard !== undefined && !config.shard(pvc, governed.group?.name))
         passedOver.set(key, 'other-shard');
-      else managed.set(key, { pvc, governed });
+      else managed.set(key, { pvc, governed, key });
       soFar.add(pvc, key, managed.has(key));
     }
   }
@@ -239,8 +246,10 @@ async function gather(
   const position = new Map<string, number>();
   const pvcsByNode = new Map<string, PvcRef[]>();
   const unasked: number[] = [];
-  for (const [index, { pvc }] of listing.managed.entries()) {
-    const key = pvcKey(pvc);
+  for (let index = 0; index < listing.managed.length; index++) {
+    const entry = listing.managed[index];
+    if (entry === undefined) continue;
+    const { pvc, key } = entry;
     position.set(key, index);
     const node = mounts.get(key);
     if (node === undefined || pvc.volumeMode === 'Block' || pvc.phase !== 'Bound') {
@@ -256,7 +265,7 @@ async function gather(
   const subject = (index: number, stats: StatsLookup | undefined, into: Subject[]): void => {
     const entry = listing.managed[index];
     if (entry === undefined) return;
-    const { pvc, governed } = entry;
+    const { pvc, governed, key } = entry;
     const storageClass =
       pvc.storageClassName === undefined ? undefined : classes.get(pvc.storageClassName);
     into.push({
@@ -266,7 +275,7 @@ async function gather(
       storageClass,
       governed,
       layers: layersOf(governed, pvc, storageClass),
-      stats: stats ?? unavailable(mounts.has(pvcKey(pvc))),
+      stats: stats ?? unavailable(mounts.has(key)),
     });
   };
   const first: Subject[] = [];
