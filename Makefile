@@ -8,7 +8,7 @@ HELM    := .cache/tools/helm
 VITEST  := node_modules/vitest/vitest.mjs
 IMAGE   ?= pvc-chonker:dev
 
-.PHONY: all build typecheck lint shellcheck licenses chart-readme format test test-node20 test-node24 test-real real-cluster demo bench bench-real bench-webhook image sbom audit tools system-deps clean
+.PHONY: all build typecheck lint shellcheck licenses chart-readme format test test-node20 test-node24 test-real real-cluster proto-schema demo bench bench-real bench-webhook image sbom audit tools system-deps clean
 
 all: build
 
@@ -65,6 +65,10 @@ test-node24: build $(NODE24)
 ## cached in .cache/real: 5-10 min the first time on 2 cores, nothing after.
 real-cluster:
 	bash scripts/build-real-cluster.sh
+
+## The simulator's protobuf table (sim/proto-schema.ts) from k8s.io/api, with Go; checked in.
+proto-schema:
+	bash scripts/gen-proto-schema.sh
 
 ## The tests against a real kube-apiserver + etcd, inside a private network namespace (root).
 test-real: build real-cluster tools

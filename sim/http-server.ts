@@ -12,6 +12,7 @@ import {
   listJson,
   listObjects,
   patchObject,
+  type ListResult,
   replaceObject,
   toView,
   type ApiContext,
@@ -32,7 +33,18 @@ import type { FaultInjector, FaultRule } from './faults.js';
 import { isObject, meta, type JsonObject } from './json.js';
 import { proxyToKubelet, type KubeletDeps } from './kubelet-proxy.js';
 import { openApiV3Document } from './openapi.js';
-import { findResource } from './resources.js';
+import { apiVersionOf, findResource, wireKind } from './resources.js';
+import {
+  CONTENT_TYPES,
+  JSON_ONLY,
+  JSON_OR_PROTOBUF,
+  listProtobuf,
+  negotiate,
+  objectProtobuf,
+  servesProtobuf,
+  WATCH_CONTENT_TYPES,
+  type MediaFormat,
+} from './negotiation.js';
 import { MASTERS_GROUP, type Authorizer } from './rbac.js';
 import { handleReview, reviewRoute, type ReviewContext } from './reviews.js';
 import { SIM_USER } from './kubeconfig.js';
@@ -63,6 +75,8 @@ export interface RequestLogEntry {
   /** Parsed JSON body of writes. */
   body?: unknown;
   contentType?: string;
+  /** The Content-Type of the answer (negotiated from Accept: JSON or protobuf), once sent. */
+  responseContentType?: string;
   /** Who the request authenticated as (only when the sim checks authentication). */
   user?: string;
   startedAt: number;
@@ -97,8 +111,10 @@ export interface ServerDeps {
 interface Outcome {
   status: number;
   json?: unknown;
-  /** JSON already serialised (a list page, from each object's cached JSON). */
+  /** Already serialised (a list page, from each object's cached JSON or protobuf). */
   body?: Buffer;
+  /** The Content-Type of `body` (JSON unless said), or of the stream. */
+  contentType?: string;
   text?: string;
   headers?: Record<string, string | string[]>;
   hang?: boolean;
@@ -116,6 +132,8 @@ interface Incoming {
   user: UserInfo;
   query: Record<string, string>;
   accept: string | undefined;
+  /** What the answer is encoded as, if the resource has a protobuf form (see negotiation.ts). */
+  format: MediaFormat;
   contentType: string;
   body: unknown;
   write: WriteRequest;
@@ -202,8 +220,44 @@ export function parseResourcePath(path: string): (ResourceTarget & { tail: strin
   return { info, namespace, name: rest[1], subresource: rest[2], tail: rest.slice(3) };
 }
 
+/** An Accept header some answer can satisfy: JSON of any kind (Table, discovery) or protobuf. */
 function acceptable(accept: string | undefined): boolean {
-  return accept === undefined || accept === '' || /json|\*\/\*/.test(accept);
+  return (
+    accept === undefined ||
+    /json|\*\/\*/.test(accept) ||
+    negotiate(accept, JSON_OR_PROTOBUF) !== undefined
+  );
+}
+
+const NOT_ACCEPTABLE =
+  'only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf';
+
+/**
+ * A custom resource has no protobuf form: kube-apiserver answers it as JSON when the client also
+ * accepts JSON, and refuses a protobuf-only Accept (the refusal itself is a protobuf Status).
+ */
+function checkJsonAcceptable(req: Incoming, target: ResourceTarget): void {
+  if (req.format !== 'protobuf' || target.info.crd === undefined || wantsTable(req.accept)) return;
+  if (negotiate(req.accept, JSON_ONLY) === undefined)
+    throw apiError(406, 'NotAcceptable', NOT_ACCEPTABLE);
+}
+
+/** A list page in the negotiated format: protobuf for a built-in kind the table covers. */
+function listOutcome(req: Incoming, target: ResourceTarget, result: ListResult): Outcome {
+  const { info } = target;
+  if (req.format === 'protobuf' && servesProtobuf(info))
+    return {
+      status: 200,
+      // The items as served (events.k8s.io's are a view of the stored core Events).
+      body: listProtobuf(
+        apiVersionOf(info),
+        wireKind(info),
+        result.listMeta,
+        result.items.map((o) => listItemReadView(info, o)),
+      ),
+      contentType: CONTENT_TYPES.protobuf,
+    };
+  return { status: 200, body: listJson(info, result) };
 }
 
 async function handleCollection(
@@ -217,14 +271,18 @@ async function handleCollection(
     if (req.query['watch'] === 'true' || req.query['watch'] === '1') {
       parseLabelSelector(req.query['labelSelector']);
       parseFieldSelector(target.info.kind, req.query['fieldSelector']);
+      const { info } = target;
+      const format = req.format === 'protobuf' && servesProtobuf(info) ? 'protobuf' : 'json';
       const request = {
-        info: target.info,
+        info,
         namespace: target.namespace,
         query: req.query,
-        view: (o: JsonObject) => toView(target.info, o),
-      };
+        view: (o: JsonObject) => toView(info, o),
+        format,
+      } as const;
       return {
         status: 200,
+        contentType: WATCH_CONTENT_TYPES[format],
         stream: (res) => {
           deps.watch.serve(request, res);
         },
@@ -241,7 +299,7 @@ async function handleCollection(
           result.listMeta,
         ),
       };
-    return { status: 200, body: listJson(target.info, result) };
+    return listOutcome(req, target, result);
   }
   if (req.method === 'POST') {
     if (target.info.namespaced && target.namespace === undefined)
@@ -325,13 +383,7 @@ const UNCHECKED_USER: UserInfo = {
 };
 
 function dispatch(deps: ServerDeps, req: Incoming): Outcome | Promise<Outcome> {
-  if (!acceptable(req.accept)) {
-    throw apiError(
-      406,
-      'NotAcceptable',
-      'only the following media types are accepted: application/json, application/yaml, application/vnd.kubernetes.protobuf',
-    );
-  }
+  if (!acceptable(req.accept)) throw apiError(406, 'NotAcceptable', NOT_ACCEPTABLE);
   if (req.method === 'GET') {
     if (HEALTH_PATHS.has(req.path)) return { status: 200, text: 'ok' };
     const doc = discoveryDocument(
@@ -356,6 +408,7 @@ function dispatch(deps: ServerDeps, req: Incoming): Outcome | Promise<Outcome> {
       status: 404,
       json: statusBody(404, 'NotFound', 'the server could not find the requested resource', {}),
     };
+  checkJsonAcceptable(req, target);
   const fieldValidation = req.query['fieldValidation'];
   if (fieldValidation !== undefined) target.fieldValidation = fieldValidation;
   if (target.name === undefined) return handleCollection(deps, req, target);
@@ -401,14 +454,36 @@ function addFaultFromJson(faults: FaultInjector, body: unknown): void {
   faults.add(body);
 }
 
-function send(res: ServerResponse, outcome: Outcome): void {
+/** JSON, or protobuf where the client prefers it (a Table is always JSON). */
+function formatOf(req: IncomingMessage): MediaFormat {
+  const accept = req.headers.accept;
+  if (wantsTable(accept)) return 'json';
+  return negotiate(accept, JSON_OR_PROTOBUF) ?? 'json';
+}
+
+/**
+ * A JSON answer re-encoded as protobuf when that was negotiated and the object is a built-in
+ * kind the table covers, or a Status (errors are protobuf for custom resources too).
+ */
+function inFormat(outcome: Outcome, format: MediaFormat): Outcome {
+  if (format !== 'protobuf' || outcome.json === undefined) return outcome;
+  const body = objectProtobuf(outcome.json);
+  if (body === undefined) return outcome;
+  const encoded: Outcome = { ...outcome, body, contentType: CONTENT_TYPES.protobuf };
+  delete encoded.json;
+  return encoded;
+}
+
+/** Writes the answer; returns its Content-Type (none for an empty body). */
+function send(res: ServerResponse, outcome: Outcome): string | undefined {
   const headers: Record<string, string | string[]> = { ...outcome.headers };
   if (outcome.body !== undefined) {
-    headers['Content-Type'] = 'application/json';
+    const contentType = outcome.contentType ?? CONTENT_TYPES.json;
+    headers['Content-Type'] = contentType;
     headers['Content-Length'] = String(outcome.body.length);
     res.writeHead(outcome.status, headers);
     res.end(outcome.body);
-    return;
+    return contentType;
   }
   let payload = '';
   if (outcome.text !== undefined) {
@@ -423,6 +498,7 @@ function send(res: ServerResponse, outcome: Outcome): void {
   headers['Content-Length'] = String(bytes.length);
   res.writeHead(outcome.status, headers);
   res.end(bytes);
+  return headers['Content-Type'] as string | undefined;
 }
 
 export interface SimServer {
@@ -470,7 +546,7 @@ export function createSimServer(deps: ServerDeps): SimServer {
   ): Promise<Outcome> {
     // Warnings reach the client on success and on refusal alike, as Warning headers.
     const write: WriteRequest = { dryRun: entry.query['dryRun'] === 'All', warnings: [] };
-    const outcome = await answer(req, entry, raw, write);
+    const outcome = inFormat(await answer(req, entry, raw, write), formatOf(req));
     if (write.warnings.length === 0) return outcome;
     const unique = [...new Set(write.warnings)];
     return { ...outcome, headers: { ...outcome.headers, Warning: unique.map(warningHeader) } };
@@ -514,6 +590,7 @@ export function createSimServer(deps: ServerDeps): SimServer {
         user,
         query: entry.query,
         accept: req.headers.accept,
+        format: formatOf(req),
         contentType: (entry.contentType ?? '').split(';')[0]?.trim() ?? '',
         body,
         write,
@@ -558,10 +635,12 @@ export function createSimServer(deps: ServerDeps): SimServer {
     if (outcome.hang === true || outcome.reset === true) return; // hung sockets are destroyed on close
     entry.status = outcome.status;
     if (outcome.stream) {
+      if (outcome.contentType !== undefined) entry.responseContentType = outcome.contentType;
       outcome.stream(res);
       return;
     }
-    send(res, outcome);
+    const sent = send(res, outcome);
+    if (sent !== undefined) entry.responseContentType = sent;
   }
 
   function onRequest(req: IncomingMessage, res: ServerResponse): void {

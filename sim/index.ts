@@ -13,6 +13,7 @@ import { deepCopy, isObject, namespaceOf, nameOf, type JsonObject } from './json
 import { usageFrom, type VolumeUsage } from './kubelet.js';
 import { SIM_TOKEN, SIM_USER, writeKubeconfigFile } from './kubeconfig.js';
 import { proxyToKubelet, type KubeletDeps } from './kubelet-proxy.js';
+import { warmListProtobuf } from './negotiation.js';
 import {
   startFakeKubelet,
   type ApiServerAccess,
@@ -227,7 +228,10 @@ async function securityOf(options: SimClusterOptions): Promise<Security> {
   };
 }
 
-/** Every seeded kind's objects serialised for lists, and every node's summary (preserialize). */
+/**
+ * Every seeded kind's objects serialised for lists, as JSON and as protobuf, and every node's
+ * summary (preserialize).
+ */
 function preserialize(
   wanted: boolean | undefined,
   { store, seed, kubelet }: { store: ObjectStore; seed: SimSeed; kubelet: KubeletDeps },
@@ -235,7 +239,12 @@ function preserialize(
   if (wanted !== true) return;
   kubelet.summaries = new Map();
   const kinds = new Set(seed.objects.map(kindOfObject));
-  for (const kind of kinds) warmListJson(resourceForKind(kind), store.sorted(kind).objects);
+  for (const kind of kinds) {
+    const { objects } = store.sorted(kind);
+    warmListJson(resourceForKind(kind), objects);
+    // A client may ask for either: the CLI on main lists as JSON, a protobuf one as protobuf.
+    warmListProtobuf(resourceForKind(kind), objects);
+  }
   for (const node of store.list('Node')) proxyToKubelet(kubelet, nameOf(node), 'stats/summary');
 }
 

@@ -6,6 +6,7 @@
 // timeoutSeconds closing the stream.
 import type { ServerResponse } from 'node:http';
 import { namespaceOf, type JsonObject } from './json.js';
+import { watchFrame, WATCH_CONTENT_TYPES, type MediaFormat } from './negotiation.js';
 import type { ResourceInfo, SimKind } from './resources.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
 import { statusBody } from './status.js';
@@ -20,6 +21,8 @@ export interface WatchRequest {
   query: Record<string, string>;
   /** The object as served for this resource (the events.k8s.io view differs from storage). */
   view(stored: JsonObject): JsonObject;
+  /** Newline-delimited JSON events, or length-prefixed protobuf WatchEvents (negotiation.ts). */
+  format: MediaFormat;
 }
 
 export interface WatchHub {
@@ -109,9 +112,16 @@ export function createWatchHub(store: ObjectStore): WatchHub {
       (namespace === undefined || namespaceOf(o) === namespace) &&
       labels(o) &&
       fields(o);
-    res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked' });
+    res.writeHead(200, {
+      'Content-Type': WATCH_CONTENT_TYPES[request.format],
+      'Transfer-Encoding': 'chunked',
+    });
     const write = (type: WatchType | 'ERROR', object: JsonObject): void => {
-      res.write(`${JSON.stringify({ type, object })}\n`);
+      res.write(
+        request.format === 'protobuf'
+          ? watchFrame(type, object)
+          : `${JSON.stringify({ type, object })}\n`,
+      );
     };
     const send = (event: StoreEvent): void => {
       const type = typeFor(event, matches);

@@ -37,6 +37,7 @@ export interface RawRunOptions {
   now?: string;
   pageSize?: string;
   apiTimeout?: string;
+  kubeApiContentType?: string;
   statsTimeout?: string;
   runDeadline?: string;
   statsConcurrency?: string;
@@ -85,6 +86,8 @@ export interface RunOptions {
   flagSettings: SettingsLayer;
   pageSize: number;
   apiTimeoutMs: number;
+  /** --kube-api-content-type: how the PVC, PV and Pod lists are read. */
+  kubeApiContentType: KubeApiContentType;
   statsTimeoutMs: number;
   /** When the whole pass stops as on SIGTERM: the last resort against anything that hangs. */
   runDeadlineMs: number;
@@ -128,6 +131,16 @@ export function durationFlag(
   if (!parsed.ok) return err(`--${flag}: ${parsed.error}`);
   if (parsed.value <= 0) return err(`--${flag}: "${text}" must be longer than 0`);
   return parsed;
+}
+
+export type KubeApiContentType = 'json' | 'protobuf';
+
+/** --kube-api-content-type: protobuf unless a proxy in front of the API server needs json. */
+function kubeApiContentType(text: string | undefined): Result<KubeApiContentType> {
+  const value = text ?? 'protobuf';
+  if (value !== 'json' && value !== 'protobuf')
+    return err(`--kube-api-content-type: "${value}" is not one of protobuf, json`);
+  return ok(value);
 }
 
 /** A namespace name: an RFC 1123 DNS label. */
@@ -239,6 +252,7 @@ export function parseRunOptions(
     flagSettings: flagSettings(raw),
     pageSize: integer('page-size', raw.pageSize, { fallback: 500, min: 1, max: 10_000 }),
     apiTimeoutMs: durationFlag('api-timeout', raw.apiTimeout, 15_000),
+    kubeApiContentType: kubeApiContentType(raw.kubeApiContentType),
     statsTimeoutMs: durationFlag('stats-timeout', raw.statsTimeout, 10_000),
     // 80% of the shipped CronJob's activeDeadlineSeconds (240 s): the pass ends on its own terms,
     // with a report and metrics, before Kubernetes kills the pod.

@@ -233,6 +233,7 @@ function prepare(
     log,
     reportingController: 'pvc-chonker.io/pvc-chonker',
     reportingInstance: process.env['HOSTNAME'] ?? hostname(),
+    kubeApiContentType: options.kubeApiContentType,
   });
   const { stats, tally: statsTally } = createStatsSource(statsPlan, {
     client,
@@ -569,6 +570,12 @@ function buildProgram(): Command {
       option(
         '--api-timeout <duration>',
         'budget of each Kubernetes API call, its retries included (15s)',
+      ),
+    )
+    .addOption(
+      option(
+        '--kube-api-content-type <type>',
+        'how PVC, PV and Pod lists are read: protobuf, or json for a proxy that mangles protobuf (protobuf)',
       ),
     )
     .addOption(

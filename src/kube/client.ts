@@ -8,7 +8,8 @@
 import type { Logger } from 'pino';
 import { withRetry, type RetryPolicy, type Sleep, type TransientError } from '../retry.js';
 import { KubeApiError, classifyKubeError, failureOf, messageOf, unanswered } from './errors.js';
-import type { CallLimits, KubeRequest, Transport } from './transport.js';
+import type { Result } from '../core/result.js';
+import type { BytesAnswer, CallLimits, KubeRequest, Transport } from './transport.js';
 import type { Reread } from './write-check.js';
 
 export type { KubeRequest } from './transport.js';
@@ -67,9 +68,26 @@ export interface ListPage<T> {
   restarted: boolean;
 }
 
-interface ListBody<T> {
+/** A list as its JSON has it: what a page decoder gives. */
+export interface ListBody<T> {
   items?: T[];
   metadata?: { continue?: string; resourceVersion?: string };
+}
+
+/**
+ * How a list's pages are asked for and read when not as plain JSON: a built-in kind's pages as
+ * protobuf (protobuf-lists.ts). The decoder reads either encoding, by the answer's Content-Type.
+ */
+export interface PageFormat<T> {
+  /** The Accept header of each page's request. */
+  accept: string;
+  /** A page's answer → the list, or why it cannot be read. */
+  decode(answer: BytesAnswer): Result<ListBody<T>>;
+}
+
+export interface PageOptions<T> extends CallOptions {
+  /** Default: JSON. */
+  format?: PageFormat<T> | undefined;
 }
 
 /** A re-read after an unanswered write is short: at most this, and never more than a call's. */
@@ -210,7 +228,7 @@ export class KubeClient {
     operation: string,
     path: string,
     query: Readonly<Record<string, string>>,
-    options: CallOptions = {},
+    options: PageOptions<T> = {},
   ): AsyncIterable<ListPage<T>> {
     let cont: string | undefined;
     let restarts = 0;
@@ -247,9 +265,21 @@ export class KubeClient {
     operation: string,
     path: string,
     query: Readonly<Record<string, string>>,
-    options: CallOptions,
+    options: PageOptions<T>,
   ): Promise<ListBody<T>> {
-    return (await this.request(operation, { method: 'GET', path, query }, options)) as ListBody<T>;
+    const { format } = options;
+    if (format === undefined)
+      return (await this.request(
+        operation,
+        { method: 'GET', path, query },
+        options,
+      )) as ListBody<T>;
+    const request: KubeRequest = { method: 'GET', path, query, accept: format.accept };
+    const answer = (await this.request(operation, request, options)) as BytesAnswer;
+    this.options.log.debug({ operation, contentType: answer.contentType }, 'list page read');
+    const page = format.decode(answer);
+    if (!page.ok) throw new KubeApiError(operation, { detail: page.error });
+    return page.value;
   }
 
   /**

@@ -13,11 +13,13 @@ import {
   type StorageClassInfo,
 } from '../core/pvc.js';
 import { parseQuantity } from '../core/quantity.js';
+import type { KubeApiContentType } from '../config.js';
 import type { Cluster, KeyFilter, PatchOutcome, PvcEvent, PvcPatch } from '../ports.js';
-import type { Budget, KubeClient } from './client.js';
+import type { Budget, KubeClient, PageFormat } from './client.js';
 import { toPersistentVolumeInfo, toPvcSnapshot, toStorageClassInfo } from './convert.js';
 import { KubeApiError } from './errors.js';
 import { newEventBody, repeatPatch, seriesEventName, uniqueEventName } from './event-bodies.js';
+import { POD_PAGES, PV_PAGES, PVC_PAGES } from './protobuf-lists.js';
 import { expansionApplied, guardedPatchApplied } from './write-check.js';
 
 export interface KubeClusterOptions {
@@ -27,6 +29,11 @@ export interface KubeClusterOptions {
   /** Event source fields: who reports (controller) and which run of it (instance). */
   reportingController: string;
   reportingInstance: string;
+  /**
+   * How the PVC, PV and Pod lists are asked for (--kube-api-content-type): protobuf, smaller and
+   * cheaper to decode, or JSON, for a proxy in front of the API server that mangles protobuf.
+   */
+  kubeApiContentType: KubeApiContentType;
 }
 
 /** The pass's reads and writes of core Kubernetes objects, through the one client. */
@@ -44,8 +51,11 @@ export class KubeCluster implements Cluster {
     operation: string,
     path: string,
     query: Readonly<Record<string, string>>,
+    format?: PageFormat<T>,
   ): AsyncIterable<T[]> {
-    for await (const page of this.client.pages<T>(operation, path, query)) yield page.items;
+    const options = { format: this.options.kubeApiContentType === 'protobuf' ? format : undefined };
+    for await (const page of this.client.pages<T>(operation, path, query, options))
+      yield page.items;
   }
 
   /** Cluster-wide, or one page stream per namespace. */
@@ -53,14 +63,16 @@ export class KubeCluster implements Cluster {
     operation: string,
     resource: string,
     namespaces: readonly string[],
-    query: Readonly<Record<string, string>>,
+    list: { query: Readonly<Record<string, string>>; format: PageFormat<T> },
   ): AsyncIterable<T[]> {
+    const { query, format } = list;
     if (namespaces.length === 0) {
-      yield* this.items<T>(operation, `/api/v1/${resource}`, query);
+      yield* this.items<T>(operation, `/api/v1/${resource}`, query, format);
       return;
     }
     for (const namespace of namespaces) {
-      yield* this.items<T>(operation, `/api/v1/namespaces/${namespace}/${resource}`, query);
+      const path = `/api/v1/namespaces/${namespace}/${resource}`;
+      yield* this.items<T>(operation, path, query, format);
     }
   }
 
@@ -70,7 +82,7 @@ export class KubeCluster implements Cluster {
       'list persistentvolumeclaims',
       'persistentvolumeclaims',
       namespaces,
-      query,
+      { query, format: PVC_PAGES },
     );
     for await (const items of pages) yield items.map(toPvcSnapshot);
   }
@@ -85,6 +97,7 @@ export class KubeCluster implements Cluster {
       'list persistentvolumes',
       '/api/v1/persistentvolumes',
       query,
+      PV_PAGES,
     )) {
       for (const pv of items) {
         const name = pv.metadata?.name ?? '';
@@ -114,7 +127,8 @@ export class KubeCluster implements Cluster {
     const nodes = new Map<string, string>();
     // Only Running pods have their volumes mounted, so only they can have kubelet stats.
     const query = { fieldSelector: 'status.phase=Running', limit: String(pageSize) };
-    for await (const pods of this.scoped<V1Pod>('list pods', 'pods', namespaces, query))
+    const list = { query, format: POD_PAGES };
+    for await (const pods of this.scoped<V1Pod>('list pods', 'pods', namespaces, list))
       recordMounts(pods, claims, nodes);
     return nodes;
   }
@@ -308,7 +322,11 @@ function pvcPath(ref: PvcRef): string {
 }
 
 /** Keeps only the claims asked for: a cluster's other pods must not grow the map. */
-function recordMounts(pods: readonly V1Pod[], claims: KeyFilter, nodes: Map<string, string>): void {
+export function recordMounts(
+  pods: readonly V1Pod[],
+  claims: KeyFilter,
+  nodes: Map<string, string>,
+): void {
   for (const pod of pods) {
     const node = pod.spec?.nodeName;
     const namespace = pod.metadata?.namespace;

@@ -9,17 +9,18 @@ import {
 } from './api-connection.js';
 import type { ConnectionPool } from './keep-alive.js';
 import { DeadlineError } from '../deadline.js';
+import { decodeStatus, isProtobuf } from './protobuf.js';
 
 /**
  * The wire under the one Kubernetes client (client.ts): every request of the pass, the webhook
  * and the stats sources goes out here, with the kubeconfig's credentials and one keep-alive pool,
- * and is answered as parsed JSON, or streamed line by line for a watch. A kubelet read directly
- * and Prometheus are other servers of the same transport (a connection of their own: address,
- * TLS trust, headers), so their calls share its deadline and error model. client-node's generated
- * API is not used for them: its model (de)serialiser and node-fetch layers were the largest CPU
- * cost of a 10,000-PVC pass, and the core reads only plain fields, which JSON.parse gives as they
- * are. The node proxy needs it too: connectGetNodeProxyWithPath encodes the slash of
- * "stats/summary" as %2F.
+ * and is answered as parsed JSON, as bytes for the caller to decode (a list page asked for as
+ * protobuf), or streamed line by line for a watch. A kubelet read directly and Prometheus are
+ * other servers of the same transport (a connection of their own: address, TLS trust, headers),
+ * so their calls share its deadline and error model. client-node's generated API is not used for
+ * them: its model (de)serialiser and node-fetch layers were the largest CPU cost of a 10,000-PVC
+ * pass, and the core reads only plain fields, which JSON.parse gives as they are. The node proxy
+ * needs it too: connectGetNodeProxyWithPath encodes the slash of "stats/summary" as %2F.
  */
 export interface KubeRequest {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -33,6 +34,17 @@ export interface KubeRequest {
   contentType?: string;
   /** Answered with the response's text, unparsed: for a caller that reads only part of it. */
   answerAsText?: boolean;
+  /**
+   * The Accept header (application/json when not given). With it the answer is a BytesAnswer,
+   * whose Content-Type tells the caller how to decode it (a list read as protobuf).
+   */
+  accept?: string;
+}
+
+/** A 2xx answer to a request that named its Accept: the body as sent, and its Content-Type. */
+export interface BytesAnswer {
+  contentType: string;
+  bytes: Buffer;
 }
 
 /** How long one attempt may take and what abandons it. */
@@ -53,7 +65,10 @@ export interface CallLimits {
 }
 
 export interface Transport {
-  /** One attempt, answered as parsed JSON; a non-2xx answer rejects with an HttpStatusError. */
+  /**
+   * One attempt, answered as parsed JSON (a BytesAnswer when the request names its Accept); a
+   * non-2xx answer rejects with an HttpStatusError.
+   */
   send(request: KubeRequest, limits: CallLimits): Promise<unknown>;
   /**
    * One attempt of a streamed GET (a watch): `onEvent` gets each JSON line as it comes; resolves
@@ -338,6 +353,7 @@ function exchange(target: Target, prepared: Prepared, call: Call, fresh: boolean
   const payload =
     request.text ?? (request.body === undefined ? undefined : JSON.stringify(request.body));
   let headers = prepared.headers;
+  if (request.accept !== undefined) headers = { ...headers, Accept: request.accept };
   if (payload !== undefined) {
     headers = {
       ...headers,
@@ -419,18 +435,25 @@ function answered(
   if (call.done) return;
   // Answered: nothing to destroy from here on (the socket goes back to the pool).
   call.outgoing = undefined;
-  const text = Buffer.concat(response.chunks).toString('utf8');
+  const bytes = Buffer.concat(response.chunks);
   // The body's buffers too are held by the socket's listeners until its next response.
   response.chunks.length = 0;
   const { status } = response;
+  const contentType = header(response.headers['content-type']) ?? '';
   if (status < 200 || status >= 300) {
     if (status === 401 && !fresh) {
       target.start(call, true);
       return;
     }
-    call.end(new HttpStatusError(status, response.headers, text));
+    call.end(new HttpStatusError(status, response.headers, errorText(bytes, contentType)));
     return;
   }
+  if (call.request.accept !== undefined) {
+    const answer: BytesAnswer = { contentType, bytes };
+    call.succeed(answer);
+    return;
+  }
+  const text = bytes.toString('utf8');
   if (call.request.answerAsText === true) {
     call.succeed(text);
     return;
@@ -446,6 +469,20 @@ function answered(
     return;
   }
   call.succeed(value);
+}
+
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/**
+ * An error answer's text. A server asked for protobuf answers errors as a protobuf Status: it is
+ * given as its JSON, so the error model (errors.ts) reads status, reason and message either way.
+ */
+function errorText(bytes: Buffer, contentType: string): string {
+  if (!isProtobuf(contentType)) return bytes.toString('utf8');
+  const status = decodeStatus(bytes);
+  return status.ok ? JSON.stringify(status.value) : status.error;
 }
 
 /** A watch's answer: one JSON object per line, handed on as each line completes. */

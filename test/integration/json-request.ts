@@ -53,3 +53,52 @@ export function jsonRequest(
     request.end(payload);
   });
 }
+
+export interface BytesAnswer {
+  status: number;
+  contentType: string;
+  body: Buffer;
+}
+
+/** One request with its own Accept header, answered as raw bytes (a protobuf body stays binary). */
+export function bytesRequest(
+  url: string,
+  init: { method?: string; accept: string; token: string; ca?: string; body?: unknown },
+): Promise<BytesAnswer> {
+  const payload = init.body === undefined ? undefined : JSON.stringify(init.body);
+  const transport = url.startsWith('https:') ? https : http;
+  return new Promise((resolve, reject) => {
+    const request = transport.request(
+      url,
+      {
+        method: init.method ?? 'GET',
+        agent: false,
+        ...(init.ca === undefined ? {} : { ca: init.ca }),
+        headers: {
+          authorization: `Bearer ${init.token}`,
+          accept: init.accept,
+          ...(payload === undefined
+            ? {}
+            : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }),
+        },
+        timeout: 30_000,
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          resolve({
+            status: response.statusCode ?? 0,
+            contentType: response.headers['content-type'] ?? '',
+            body: Buffer.concat(chunks),
+          });
+        });
+      },
+    );
+    request.on('timeout', () =>
+      request.destroy(new Error(`${init.method ?? 'GET'} ${url}: timed out`)),
+    );
+    request.on('error', reject);
+    request.end(payload);
+  });
+}

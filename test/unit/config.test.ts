@@ -10,6 +10,7 @@ describe('parseRunOptions', () => {
       dryRun: false,
       output: 'table',
       pageSize: 500,
+      kubeApiContentType: 'protobuf',
       maxExpansionsPerRun: 50,
       shard: undefined,
     });
@@ -27,6 +28,11 @@ describe('parseRunOptions', () => {
     ['shard index without count', { shardIndex: '1' }, '--shard-index needs --shard-count'],
     ['shard index out of range', { shardCount: '2', shardIndex: '2' }, '--shard-index: "2"'],
     ['bad timeout', { apiTimeout: '0s' }, '--api-timeout: "0s"'],
+    [
+      'bad kube api content type',
+      { kubeApiContentType: 'yaml' },
+      '--kube-api-content-type: "yaml" is not one of protobuf, json',
+    ],
     ['bad min-runway', { minRunway: 'soon' }, '--min-runway: "soon"'],
     ['bad expand-before-full', { expandBeforeFull: '2 days' }, '--expand-before-full: "2 days"'],
     ['bad sample interval', { sampleInterval: '6 hours' }, '--sample-interval: "6 hours"'],
@@ -75,6 +81,12 @@ describe('parseRunOptions', () => {
     expect(parsed.ok && parsed.value.flagSettings.source).toBe('flag');
     expect(parsed.ok && parsed.value.flagSettings.values.cooldownMs).toBe(3_600_000);
   });
+});
+
+it('--kube-api-content-type json reads the lists as JSON', () => {
+  const parsed = parseRunOptions({ kubeApiContentType: 'json' }, {});
+
+  expect(parsed.ok && parsed.value.kubeApiContentType).toBe('json');
 });
 
 describe('PVC_CHONKER_DRY_RUN', () => {
