@@ -6,7 +6,13 @@
  */
 import type { Logger } from 'pino';
 import type { Decision } from './core/decision.js';
-import { managementOf, pvcLayers, type ManagementVerdict, type PvcLayers } from './core/layers.js';
+import {
+  managementOf,
+  PROVIDER_KEYS,
+  pvcLayers,
+  type ManagementVerdict,
+  type PvcLayers,
+} from './core/layers.js';
 import {
   coordinateGroup,
   groupOf,
@@ -107,6 +113,38 @@ export function layersFor(
 
 /** The placeholder pvcLayers puts first, replaced by the run's base layers. */
 const NO_FLAGS: SettingsLayer = { source: 'flag', values: {} };
+
+function setsProviderKey(pvc: PvcSnapshot): boolean {
+  for (const key of PROVIDER_KEYS) if (pvc.annotations[key] !== undefined) return true;
+  return false;
+}
+
+/**
+ * layersFor for every PVC of a pass, built once per StorageClass and chosen policy: a PVC that
+ * sets no provider key of its own has the same layers as every other PVC of its class and
+ * policy, so thousands of PVCs share a few (read-only) PvcLayers, and the settings resolved
+ * from them (resolveSettingsOver) are resolved once per class and policy too.
+ */
+export function sharedLayers(
+  base: readonly SettingsLayer[],
+): (governed: Governed, pvc: PvcSnapshot, storageClass: StorageClassInfo | undefined) => PvcLayers {
+  const built = new Map<StorageClassInfo | undefined, Map<PvcPolicy | undefined, PvcLayers>>();
+  return (governed, pvc, storageClass) => {
+    if (setsProviderKey(pvc)) return layersFor(base, governed, pvc, storageClass);
+    const policy = governed.choice.chosen;
+    let byPolicy = built.get(storageClass);
+    if (byPolicy === undefined) {
+      byPolicy = new Map();
+      built.set(storageClass, byPolicy);
+    }
+    let layers = byPolicy.get(policy);
+    if (layers === undefined) {
+      layers = layersFor(base, governed, pvc, storageClass);
+      byPolicy.set(policy, layers);
+    }
+    return layers;
+  };
+}
 
 /** Counts, per policy, the listed PVCs it selects (status.matchedPVCs). */
 export function countMatches(

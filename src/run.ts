@@ -42,8 +42,8 @@ import {
   coordinateGroups,
   countMatches,
   govern,
-  layersFor,
   loadGovernance,
+  sharedLayers,
   writeStatuses,
   type Governance,
   type Governed,
@@ -110,8 +110,15 @@ interface Subject {
   layers: PvcLayers;
 }
 
+/** A managed PVC as listed, with its "namespace/name" key made once (every map of the pass uses it). */
+interface Managed {
+  pvc: PvcSnapshot;
+  governed: Governed;
+  key: string;
+}
+
 interface Listing {
-  managed: { pvc: PvcSnapshot; governed: Governed }[];
+  managed: Managed[];
   seen: number;
   unmanaged: Record<UnmanagedReason, number>;
   /** Per policy ("ns/name"), the listed PVCs it selects. */
@@ -162,7 +169,7 @@ async function listManaged(
   context: Context,
   soFar: ListedSoFar,
 ): Promise<Listing> {
-  const managed = new Map<string, { pvc: PvcSnapshot; governed: Governed }>();
+  const managed = new Map<string, Managed>();
   // Keyed by namespace/name: a list restarted after an expired continue token counts each once.
   const passedOver = new Map<string, UnmanagedReason>();
   const matchCounts = new Map<string, number>();
@@ -177,7 +184,7 @@ async function listManaged(
       if (state !== 'managed') passedOver.set(key, state);
       else if (config.shard !== undefined && !config.shard(pvc, governed.group?.name))
         passedOver.set(key, 'other-shard');
-      else managed.set(key, { pvc, governed });
+      else managed.set(key, { pvc, governed, key });
       soFar.add(pvc, key, managed.has(key));
     }
   }
@@ -239,8 +246,10 @@ async function gather(
   const position = new Map<string, number>();
   const pvcsByNode = new Map<string, PvcRef[]>();
   const unasked: number[] = [];
-  for (const [index, { pvc }] of listing.managed.entries()) {
-    const key = pvcKey(pvc);
+  for (let index = 0; index < listing.managed.length; index++) {
+    const entry = listing.managed[index];
+    if (entry === undefined) continue;
+    const { pvc, key } = entry;
     position.set(key, index);
     const node = mounts.get(key);
     if (node === undefined || pvc.volumeMode === 'Block' || pvc.phase !== 'Bound') {
@@ -251,25 +260,27 @@ async function gather(
     list.push(pvc);
     pvcsByNode.set(node, list);
   }
-  const subject = (index: number, stats: StatsLookup | undefined): Subject[] => {
+  const layersOf = sharedLayers(config.layers);
+  /** Adds the managed PVC at `index` to `into`, with its stats. */
+  const subject = (index: number, stats: StatsLookup | undefined, into: Subject[]): void => {
     const entry = listing.managed[index];
-    if (entry === undefined) return [];
-    const { pvc, governed } = entry;
+    if (entry === undefined) return;
+    const { pvc, governed, key } = entry;
     const storageClass =
       pvc.storageClassName === undefined ? undefined : classes.get(pvc.storageClassName);
-    return [
-      {
-        position: index,
-        pvc,
-        pv: pvc.volumeName === undefined ? undefined : volumes.get(pvc.volumeName),
-        storageClass,
-        governed,
-        layers: layersFor(config.layers, governed, pvc, storageClass),
-        stats: stats ?? unavailable(mounts.has(pvcKey(pvc))),
-      },
-    ];
+    into.push({
+      position: index,
+      pvc,
+      pv: pvc.volumeName === undefined ? undefined : volumes.get(pvc.volumeName),
+      storageClass,
+      governed,
+      layers: layersOf(governed, pvc, storageClass),
+      stats: stats ?? unavailable(mounts.has(key)),
+    });
   };
-  ready(unasked.flatMap((index) => subject(index, undefined)));
+  const first: Subject[] = [];
+  for (const index of unasked) subject(index, undefined, first);
+  ready(first);
   const delivered = new Set<string>();
   const deliver = (stats: ReadonlyMap<string, StatsLookup>): void => {
     const subjects: Subject[] = [];
@@ -277,7 +288,7 @@ async function gather(
       const index = position.get(key);
       if (index === undefined || delivered.has(key)) continue;
       delivered.add(key);
-      subjects.push(...subject(index, lookup));
+      subject(index, lookup, subjects);
     }
     ready(subjects);
   };
@@ -290,7 +301,7 @@ async function gather(
       const key = pvcKey(pvc);
       if (delivered.has(key)) continue;
       delivered.add(key);
-      missing.push(...subject(position.get(key) ?? -1, undefined));
+      subject(position.get(key) ?? -1, undefined, missing);
     }
   ready(missing);
 }

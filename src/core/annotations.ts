@@ -76,23 +76,35 @@ function isSettingKey(key: string): key is SettingKey {
   return Object.hasOwn(SETTING_PARSERS, key);
 }
 
-/** Reads the prefix's annotations into a settings layer and the expansion state. Pure. */
-export function parseAnnotations(annotations: Readonly<Record<string, string>>): PvcAnnotations {
-  const texts: Partial<Record<SettingKey, string>> = {};
-  const problems: AnnotationProblem[] = [];
+/**
+ * The prefix's setting annotations (undefined: none, as on most PVCs) and its unknown keys. Once
+ * per PVC of a pass: no array of entries.
+ */
+function prefixedKeys(annotations: Readonly<Record<string, string>>): {
+  texts: Partial<Record<SettingKey, string>> | undefined;
+  unknownKeys: string[];
+} {
+  let texts: Partial<Record<SettingKey, string>> | undefined;
   const unknownKeys: string[] = [];
-  for (const [fullKey, value] of Object.entries(annotations)) {
+  for (const fullKey in annotations) {
     if (!fullKey.startsWith(ANNOTATION_PREFIX)) continue;
     const key = fullKey.slice(ANNOTATION_PREFIX.length);
-    if (isSettingKey(key)) texts[key] = value;
-    else if (!OTHER_KEYS.has(key)) unknownKeys.push(fullKey);
+    const value = annotations[fullKey];
+    if (isSettingKey(key)) {
+      if (value !== undefined) (texts ??= {})[key] = value;
+    } else if (!OTHER_KEYS.has(key)) unknownKeys.push(fullKey);
   }
+  return { texts, unknownKeys };
+}
 
-  const parsedLayer = parseSettingsLayer('annotation', texts);
-  const layer: SettingsLayer = parsedLayer.ok
-    ? parsedLayer.value
-    : { source: 'annotation', values: {} };
-  if (!parsedLayer.ok) {
+/** Reads the prefix's annotations into a settings layer and the expansion state. Pure. */
+export function parseAnnotations(annotations: Readonly<Record<string, string>>): PvcAnnotations {
+  const { texts, unknownKeys } = prefixedKeys(annotations);
+  const problems: AnnotationProblem[] = [];
+  const parsedLayer = texts === undefined ? undefined : parseSettingsLayer('annotation', texts);
+  const layer: SettingsLayer =
+    parsedLayer?.ok === true ? parsedLayer.value : { source: 'annotation', values: {} };
+  if (parsedLayer?.ok === false) {
     for (const problem of parsedLayer.error) {
       problems.push({ ...problem, key: `${ANNOTATION_PREFIX}${problem.key}` });
     }

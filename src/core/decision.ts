@@ -22,7 +22,7 @@ import type { PvcSnapshot, StatsLookup, StorageClassInfo, VolumeStats } from './
 import type { UsageSample } from './usage-samples.js';
 import { formatQuantity, maxBigint, minBigint, MiB, roundUpToGiB } from './quantity.js';
 import {
-  resolveSettings,
+  resolveSettingsOver,
   type ResolvedSettings,
   type Settings,
   type SettingsLayer,
@@ -138,30 +138,24 @@ function measureUsage(stats: VolumeStats, settings: Settings): Usage {
   const used = stats.capacityBytes - stats.availableBytes;
   const usedRatio = ratio(used, stats.capacityBytes);
   const reached: ThresholdType[] = [];
-  const parts: string[] = [];
+  let detail: string;
   if (settings.threshold.kind === 'percent') {
     const hit = reachesPercent(used, stats.capacityBytes, settings.threshold.percent);
     if (hit) reached.push('storage');
-    parts.push(
-      `used ${formatRatio(usedRatio)} ${hit ? '>=' : '<'} ${settings.threshold.percent.text}`,
-    );
+    detail = `used ${formatRatio(usedRatio)} ${hit ? '>=' : '<'} ${settings.threshold.percent.text}`;
   } else {
     const hit = stats.availableBytes < settings.threshold.bytes;
     if (hit) reached.push('storage');
-    parts.push(
-      `free ${formatQuantity(stats.availableBytes)} ${hit ? '<' : '>='} ${settings.threshold.text}`,
-    );
+    detail = `free ${formatQuantity(stats.availableBytes)} ${hit ? '<' : '>='} ${settings.threshold.text}`;
   }
   let inodesUsedRatio: number | undefined;
   if (stats.inodes !== undefined && stats.inodesUsed !== undefined && stats.inodes > 0n) {
     inodesUsedRatio = ratio(stats.inodesUsed, stats.inodes);
     const hit = reachesPercent(stats.inodesUsed, stats.inodes, settings.inodesThreshold);
     if (hit) reached.push('inodes');
-    parts.push(
-      `inodes ${formatRatio(inodesUsedRatio)} ${hit ? '>=' : '<'} ${settings.inodesThreshold.text}`,
-    );
+    detail += `, inodes ${formatRatio(inodesUsedRatio)} ${hit ? '>=' : '<'} ${settings.inodesThreshold.text}`;
   }
-  return { usedRatio, inodesUsedRatio, reached, detail: parts.join(', ') };
+  return { usedRatio, inodesUsedRatio, reached, detail };
 }
 
 /**
@@ -306,15 +300,23 @@ function judgeUsage(context: Context, stats: VolumeStats): Decision {
   const { settings } = context.resolved;
   const capacityBytes = context.input.pvc.capacityBytes ?? 0n;
   const usage = measureUsage(stats, settings);
+  const predicted = usage.reached.length === 0 ? forecastTrigger(context, stats) : undefined;
+  // Most PVCs of a pass: one decision object, not a measured one copied again.
+  if (usage.reached.length === 0 && predicted === undefined)
+    return {
+      ...context.base,
+      reason: 'below-threshold',
+      detail: usage.detail,
+      usedRatio: usage.usedRatio,
+      inodesUsedRatio: usage.inodesUsedRatio,
+      thresholdsReached: usage.reached,
+    };
   const measured: Decision = {
     ...context.base,
     usedRatio: usage.usedRatio,
     inodesUsedRatio: usage.inodesUsedRatio,
     thresholdsReached: usage.reached,
   };
-  const predicted = usage.reached.length === 0 ? forecastTrigger(context, stats) : undefined;
-  if (usage.reached.length === 0 && predicted === undefined)
-    return { ...measured, reason: 'below-threshold', detail: usage.detail };
   const why = predicted === undefined ? usage.detail : `${usage.detail}; ${predicted}`;
   const reason: Reason = predicted === undefined ? 'threshold-reached' : 'forecast-full';
 
@@ -400,7 +402,7 @@ function forecastFor(
  */
 export function decide(input: DecisionInput): Decision {
   const annotations = parseAnnotations(input.pvc.annotations);
-  const resolved = resolveSettings([...input.layers, annotations.layer]);
+  const resolved = resolveSettingsOver(input.layers, annotations.layer);
   const base: Decision = {
     action: 'skip',
     reason: 'below-threshold',

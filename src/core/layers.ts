@@ -49,6 +49,8 @@ export function managementOf(input: ManagementInput): ManagementVerdict {
       optedInBy: [],
       why: `the PVC is annotated ${ANNOTATIONS.enabled}: "false", which always wins`,
     };
+  // Most managed PVCs of a fleet: one verdict shared by all of them.
+  if (own === 'true' && byAnnotationOnly(input)) return BY_ANNOTATION;
   const optedInBy: string[] = [];
   if (own === 'true') optedInBy.push('annotation');
   if (input.policy !== undefined) optedInBy.push(policySource(input.policy));
@@ -63,6 +65,21 @@ export function managementOf(input: ManagementInput): ManagementVerdict {
     };
   return { state: 'managed', optedInBy, why: `opted in by ${optedInBy.join(', ')}` };
 }
+
+/** Nothing but the PVC's own enabled annotation could opt it in. */
+function byAnnotationOnly(input: ManagementInput): boolean {
+  return (
+    input.policy === undefined &&
+    input.group === undefined &&
+    input.storageClass?.annotations[ANNOTATIONS.enabled] !== 'true'
+  );
+}
+
+const BY_ANNOTATION: ManagementVerdict = {
+  state: 'managed',
+  optedInBy: ['annotation'],
+  why: 'opted in by annotation',
+};
 
 /** Why no decision can be made from the layers: reported as the PVC's error. */
 export interface LayerProblem {
@@ -80,7 +97,8 @@ export interface PvcLayers {
   providerSources: Readonly<Record<string, SettingsSource>>;
 }
 
-const PROVIDER_KEYS = [ANNOTATIONS.provider, ANNOTATIONS.awsVolumeType] as const;
+/** The annotations a layer may set for the providers (provider, aws-volume-type). */
+export const PROVIDER_KEYS = [ANNOTATIONS.provider, ANNOTATIONS.awsVolumeType] as const;
 
 function isSettingKey(key: string): key is SettingKey {
   return Object.hasOwn(SETTING_PARSERS, key);
@@ -176,7 +194,10 @@ export function pvcLayers(input: LayersInput): PvcLayers {
 
 /** The PVC as the providers see it: provider keys from the layers, its own annotations winning. */
 export function withProviderAnnotations(pvc: PvcSnapshot, layers: PvcLayers): PvcSnapshot {
-  const keys = Object.keys(layers.providerAnnotations);
-  if (keys.every((key) => pvc.annotations[key] === layers.providerAnnotations[key])) return pvc;
-  return { ...pvc, annotations: { ...layers.providerAnnotations, ...pvc.annotations } };
+  const { providerAnnotations } = layers;
+  // Called for every PVC of a pass, most with no provider key set by any layer.
+  for (const key in providerAnnotations)
+    if (pvc.annotations[key] !== providerAnnotations[key])
+      return { ...pvc, annotations: { ...providerAnnotations, ...pvc.annotations } };
+  return pvc;
 }

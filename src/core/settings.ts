@@ -92,6 +92,32 @@ export function resolveSettings(layers: readonly SettingsLayer[]): ResolvedSetti
   return { settings, sources };
 }
 
+/** Resolved per array of layers below a PVC's own (run.ts shares one per class and policy). */
+const resolvedBelow = new WeakMap<readonly SettingsLayer[], ResolvedSettings>();
+
+/**
+ * resolveSettings([...below, own]) for a PVC whose own annotations are the layer `own`. Most PVCs
+ * set no setting of their own; theirs are the settings of the layers below, resolved once per
+ * `below` array and shared (read-only) by every decision made with it.
+ */
+export function resolveSettingsOver(
+  below: readonly SettingsLayer[],
+  own: SettingsLayer,
+): ResolvedSettings {
+  if (setsAny(own)) return resolveSettings([...below, own]);
+  let resolved = resolvedBelow.get(below);
+  if (resolved === undefined) {
+    resolved = resolveSettings(below);
+    resolvedBelow.set(below, resolved);
+  }
+  return resolved;
+}
+
+function setsAny(layer: SettingsLayer): boolean {
+  for (const name in layer.values) if (layer.values[name as SettingName] !== undefined) return true;
+  return false;
+}
+
 /**
  * settings[name] = values[name] when the layer sets it. A plain assignment: this runs for every
  * setting of every layer of every PVC of a pass, where a computed-key object per value showed.

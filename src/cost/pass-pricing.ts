@@ -30,16 +30,16 @@ function needsVolumeClasses(
   managed: readonly { pvc: PvcSnapshot }[],
   classes: ReadonlyMap<string, StorageClassInfo>,
 ): boolean {
-  return managed.some(({ pvc }) => {
-    if (pvc.volumeAttributesClassName !== undefined && pvc.volumeAttributesClassName !== '')
-      return true;
-    const storageClass =
-      pvc.storageClassName === undefined ? undefined : classes.get(pvc.storageClassName);
-    return (
-      storageClass !== undefined &&
-      typeParameter(storageClass.provisioner, storageClass.parameters) !== undefined
-    );
-  });
+  // Per class once, not per PVC: a fleet has thousands of PVCs and a few classes.
+  const typed = new Set<string>();
+  for (const [name, storageClass] of classes)
+    if (typeParameter(storageClass.provisioner, storageClass.parameters) !== undefined)
+      typed.add(name);
+  return managed.some(
+    ({ pvc }) =>
+      (pvc.volumeAttributesClassName !== undefined && pvc.volumeAttributesClassName !== '') ||
+      (pvc.storageClassName !== undefined && typed.has(pvc.storageClassName)),
+  );
 }
 
 /** Every VolumeAttributesClass, or none when the API does not serve them or may not be read. */
@@ -84,13 +84,44 @@ export async function loadPassPricing(
   return { prices, volumeClasses, byName: new Map(volumeClasses.map((c) => [c.name, c])) };
 }
 
-/** One PVC's cost context; undefined without pricing. */
+type ContextsByClass = Map<StorageClassInfo | undefined, Map<string | undefined, CostContext>>;
+
+/** Per pricing (one a pass), per StorageClass and VolumeAttributesClass: a fleet has a few. */
+const contextsOf = new WeakMap<PassPricing, ContextsByClass>();
+
+/**
+ * One PVC's cost context; undefined without pricing. It depends only on the PVC's class and
+ * VolumeAttributesClass, so the PVCs of a pass share one (read-only) per pair.
+ */
 export function costContextFor(
   pricing: PassPricing | undefined,
   pvc: PvcSnapshot,
   storageClass: StorageClassInfo | undefined,
 ): CostContext | undefined {
   if (pricing === undefined) return undefined;
+  let byClass = contextsOf.get(pricing);
+  if (byClass === undefined) {
+    byClass = new Map();
+    contextsOf.set(pricing, byClass);
+  }
+  let byVac = byClass.get(storageClass);
+  if (byVac === undefined) {
+    byVac = new Map();
+    byClass.set(storageClass, byVac);
+  }
+  let context = byVac.get(pvc.volumeAttributesClassName);
+  if (context === undefined) {
+    context = buildCostContext(pricing, pvc, storageClass);
+    byVac.set(pvc.volumeAttributesClassName, context);
+  }
+  return context;
+}
+
+function buildCostContext(
+  pricing: PassPricing,
+  pvc: PvcSnapshot,
+  storageClass: StorageClassInfo | undefined,
+): CostContext {
   return {
     volumeType: volumeTypeOf(pvc, storageClass, pricing.byName),
     driver: storageClass?.provisioner,

@@ -6,6 +6,8 @@ import type { StorageClassInfo } from '../../src/core/pvc.js';
 import { formatQuantity } from '../../src/core/quantity.js';
 import {
   parseSettingsLayer,
+  resolveSettings,
+  resolveSettingsOver,
   type SettingName,
   type SettingsLayer,
 } from '../../src/core/settings.js';
@@ -355,5 +357,48 @@ describe('managementOf', () => {
 
     expect(verdict.state).toBe(state);
     expect(verdict.optedInBy).toEqual(by);
+  });
+});
+
+describe('resolveSettingsOver', () => {
+  const below = [flags({ threshold: '85%' }), { source: 'storageclass:gp3', values: {} } as const];
+
+  it.each([
+    { name: 'the PVC sets nothing', own: {} },
+    { name: 'the PVC sets its threshold', own: { threshold: '90%' } },
+    { name: 'the PVC sets a setting the layers below do not', own: { cooldown: '1h' } },
+  ])('$name: the same settings and sources as resolving every layer', ({ own }) => {
+    const layer = parseSettingsLayer('annotation', own);
+    if (!layer.ok) throw new Error('bad annotations');
+
+    const resolved = resolveSettingsOver(below, layer.value);
+
+    expect(resolved).toEqual(resolveSettings([...below, layer.value]));
+  });
+
+  it('PVCs that set nothing share one resolution of the same layers below', () => {
+    const first = resolveSettingsOver(below, { source: 'annotation', values: {} });
+
+    const second = resolveSettingsOver(below, { source: 'annotation', values: {} });
+
+    expect(second).toBe(first);
+    expect(resolveSettingsOver([...below], { source: 'annotation', values: {} })).not.toBe(first);
+  });
+});
+
+describe('managementOf, why', () => {
+  it.each([
+    [{ 'pvc-chonker.io/enabled': 'true' }, false, 'opted in by annotation'],
+    [{ 'pvc-chonker.io/enabled': 'true' }, true, 'opted in by annotation, policy:db/db'],
+    [{}, true, 'opted in by policy:db/db'],
+  ] as const)('%j, policy %s: %s', (annotations, selected, why) => {
+    const verdict = managementOf({
+      pvc: pvc({ enabled: false, annotations: { ...annotations } }),
+      storageClass: cls({}),
+      policy: selected ? policy({}) : undefined,
+      group: undefined,
+    });
+
+    expect(verdict.why).toBe(why);
   });
 });

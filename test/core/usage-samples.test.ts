@@ -116,3 +116,42 @@ describe('the sampling schedule', () => {
     expect(sampleDue(samples, { uid: 'a', now: at(13), intervalMs: interval })).toBe(true);
   });
 });
+
+describe('an entry of the usage-samples annotation', () => {
+  /** The entry's grammar as a regular expression: what the hand-written reader must agree with. */
+  const PAIR = /^(\d{1,12}):(\d{1,20})$/;
+
+  it.each([
+    '1765094400:5368709120',
+    '1:0',
+    '123456789012:1',
+    '1234567890123:1',
+    '1:12345678901234567890',
+    '1:123456789012345678901',
+    ':5',
+    '5:',
+    ':',
+    '',
+    '1:2:3',
+    '1::2',
+    ' 1:2',
+    '1:2 ',
+    '+1:2',
+    '1:-2',
+    '1.5:2',
+    '١٢:3',
+    '1:0x10',
+  ])('%j is read as the grammar says', (entry) => {
+    const match = PAIR.exec(entry);
+
+    const parsed = parseUsageSamples(entry);
+
+    if (entry === '') expect(parsed).toEqual({ ok: true, value: [] });
+    else if (match === null) expect(parsed.ok).toBe(false);
+    else
+      expect(parsed).toEqual({
+        ok: true,
+        value: [{ time: new Date(Number(match[1]) * 1000), usedBytes: BigInt(match[2] ?? '') }],
+      });
+  });
+});
