@@ -85,15 +85,15 @@ async function startCountingProxy(
 const DOCKERFILE = new URL('../../Dockerfile', import.meta.url);
 
 /**
- * The node flags the image runs the CLI with (its ENTRYPOINT, minus --enable-source-maps), so
- * the bench measures the memory the CronJob gets.
+ * The node flags the image runs the CLI with (its ENTRYPOINT), so the bench measures the memory
+ * and CPU the CronJob gets.
  */
 export function imageNodeFlags(): string[] {
   const text = readFileSync(DOCKERFILE, 'utf8');
   const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(text)?.[1];
   if (entrypoint === undefined) throw new Error(`no ENTRYPOINT [...] in ${DOCKERFILE.pathname}`);
   const words = JSON.parse(entrypoint) as string[];
-  return words.filter((w) => w.startsWith('--') && w !== '--enable-source-maps');
+  return words.filter((w) => w.startsWith('--'));
 }
 
 /** The fields of the CLI's last log line with message `msg`, if any. */

@@ -43,12 +43,19 @@ interface CliRun {
   stderr: string;
 }
 
+/** The node flags of the Dockerfile's ENTRYPOINT, so the bundle runs here as the image runs it. */
+function entrypointFlags(): string[] {
+  const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+  const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1] ?? '[]';
+  return (JSON.parse(entrypoint) as string[]).filter((word) => word.startsWith('--'));
+}
+
 function runBundle(app: string, args: string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
   return new Promise((resolve) => {
-    // As the image's ENTRYPOINT: node --enable-source-maps /app/dist/pvc-chonker.mjs
+    // As the image's ENTRYPOINT: node, its flags, /app/dist/pvc-chonker.mjs
     const child = spawn(
       process.execPath,
-      ['--enable-source-maps', join(app, 'dist/pvc-chonker.mjs'), ...args],
+      [...entrypointFlags(), join(app, 'dist/pvc-chonker.mjs'), ...args],
       {
         cwd: app,
         env,
