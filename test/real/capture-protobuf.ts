@@ -11,37 +11,19 @@
  * server still served the old token from its watch cache); the unit test builds that Status.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import https from 'node:https';
 import { join } from 'node:path';
+import { bytesRequest } from '../integration/json-request.js';
 import { startRealCluster, type RealCluster } from './cluster.js';
 
 const OUT = join(process.cwd(), 'test/fixtures/protobuf');
 const PROTOBUF = 'application/vnd.kubernetes.protobuf';
 const NS = 'pb';
 
-interface Answer {
-  status: number;
-  contentType: string;
-  bytes: Buffer;
-}
-
-function get(cluster: RealCluster, path: string, accept: string, token?: string): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const url = new URL(path, cluster.url);
-    const headers = { Accept: accept, Authorization: `Bearer ${token ?? cluster.adminToken}` };
-    const request = https.request(url, { ca: cluster.ca.caPem, headers }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => {
-        resolve({
-          status: response.statusCode ?? 0,
-          contentType: response.headers['content-type'] ?? '',
-          bytes: Buffer.concat(chunks),
-        });
-      });
-    });
-    request.on('error', reject);
-    request.end();
+function get(cluster: RealCluster, path: string, accept: string, token?: string) {
+  return bytesRequest(new URL(path, cluster.url).toString(), {
+    accept,
+    token: token ?? cluster.adminToken,
+    ca: cluster.ca.caPem,
   });
 }
 
@@ -57,9 +39,9 @@ async function capture(
   const json = await get(cluster, path, 'application/json', token);
   if (pb.status !== expected || json.status !== expected || !pb.contentType.startsWith(PROTOBUF))
     throw new Error(`${name}: ${pb.status} ${pb.contentType}, ${json.status}`);
-  await writeFile(join(OUT, `${name}.pb`), pb.bytes);
+  await writeFile(join(OUT, `${name}.pb`), pb.body);
   // Pretty-printed, so a review can read what the .pb holds.
-  const parsed: unknown = JSON.parse(json.bytes.toString('utf8'));
+  const parsed: unknown = JSON.parse(json.body.toString('utf8'));
   await writeFile(join(OUT, `${name}.json`), `${JSON.stringify(parsed, null, 2)}\n`);
 }
 
