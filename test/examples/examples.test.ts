@@ -53,7 +53,7 @@ const SEED: SimSeed = {
       apiVersion: 'v1',
       kind: 'Node',
       metadata: { name: 'n1' },
-      status: { addresses: [{ type: 'InternalIP', address: '10.0.0.1' }] },
+      status: { addresses: [{ type: 'InternalIP', address: '127.0.0.1' }] },
     },
   ],
   usage: [],

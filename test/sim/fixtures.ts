@@ -109,7 +109,7 @@ export function baseSeed(claims: PvcSpec[]): SimSeed {
         apiVersion: 'v1',
         kind: 'Node',
         metadata: { name: 'n1' },
-        status: { addresses: [{ type: 'InternalIP', address: '10.0.0.1' }] },
+        status: { addresses: [{ type: 'InternalIP', address: '127.0.0.1' }] },
       },
       { apiVersion: 'v1', kind: 'Node', metadata: { name: 'n2' } },
     ],

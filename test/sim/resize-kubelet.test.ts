@@ -265,7 +265,7 @@ describe('kubelet summary through the node proxy', () => {
 
     expect(failed.status).toBe(503);
     expect(failed.text).toBe(
-      "Error: 'EOF'\nTrying to reach: 'https://10.0.0.1:10250/stats/summary'",
+      "Error: 'EOF'\nTrying to reach: 'https://127.0.0.1:10250/stats/summary'",
     );
     expect(healthy.status).toBe(200);
   });
