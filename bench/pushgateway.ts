@@ -84,16 +84,25 @@ async function startCountingProxy(
 
 const DOCKERFILE = new URL('../../Dockerfile', import.meta.url);
 
+/** The node flags of a Dockerfile's `ENTRYPOINT [...]` line; `name` names it in the error. */
+export function entrypointNodeFlags(dockerfile: string, name = 'the Dockerfile'): string[] {
+  const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1];
+  if (entrypoint === undefined) throw new Error(`no ENTRYPOINT [...] in ${name}`);
+  const words = JSON.parse(entrypoint) as string[];
+  return words.filter((w) => w.startsWith('--'));
+}
+
 /**
  * The node flags the image runs the CLI with (its ENTRYPOINT), so the bench measures the memory
  * and CPU the CronJob gets.
  */
 export function imageNodeFlags(): string[] {
-  const text = readFileSync(DOCKERFILE, 'utf8');
-  const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(text)?.[1];
-  if (entrypoint === undefined) throw new Error(`no ENTRYPOINT [...] in ${DOCKERFILE.pathname}`);
-  const words = JSON.parse(entrypoint) as string[];
-  return words.filter((w) => w.startsWith('--'));
+  return entrypointNodeFlags(readFileSync(DOCKERFILE, 'utf8'), DOCKERFILE.pathname);
+}
+
+/** A bench's --node-flags: the image's when not given, else its space-separated words. */
+export function nodeFlagsOption(option: string | undefined): string[] {
+  return option === undefined ? imageNodeFlags() : option.split(' ').filter((flag) => flag !== '');
 }
 
 /** The fields of the CLI's last log line with message `msg`, if any. */

@@ -25,7 +25,7 @@ import { loadRealSeed } from '../test/real/seed.js';
 import { realTierUnavailable, startRealCluster, type RealCluster } from '../test/real/cluster.js';
 import { benchFleet } from './fleet.js';
 import { figure, runChild, type ChildRun } from './child.js';
-import { imageNodeFlags } from './pushgateway.js';
+import { nodeFlagsOption } from './pushgateway.js';
 import { phaseTable, profilePhases } from './profile-phases.js';
 
 const BUILT_CLI = new URL('../pvc-chonker.mjs', import.meta.url).pathname;
@@ -62,7 +62,6 @@ function readOptions(argv: string[]): Options {
       hold: { type: 'boolean', default: false },
     },
   });
-  const flags = values['node-flags'];
   return {
     pvcs: Number(values.pvcs),
     nodes: Number(values.nodes),
@@ -71,8 +70,7 @@ function readOptions(argv: string[]): Options {
     cpuProfDir: values['cpu-prof'],
     cli: values.cli ?? BUILT_CLI,
     hold: values.hold,
-    nodeFlags:
-      flags === undefined ? imageNodeFlags() : flags.split(' ').filter((flag) => flag !== ''),
+    nodeFlags: nodeFlagsOption(values['node-flags']),
   };
 }
 

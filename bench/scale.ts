@@ -22,7 +22,7 @@ import { Session } from 'node:inspector';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startSimCluster, type RequestLogEntry, type SimClusterOptions } from '../sim/index.js';
-import { imageNodeFlags, pushgatewayBench } from './pushgateway.js';
+import { nodeFlagsOption, pushgatewayBench } from './pushgateway.js';
 import { benchFleet, overThresholdCount, type BenchFleetOptions } from './fleet.js';
 import { FLOOR_SCRIPT, planFromLog } from './floor.js';
 import { figure, runChild, type ChildRun } from './child.js';
@@ -68,7 +68,6 @@ function readOptions(argv: string[]): BenchOptions {
       runs: { type: 'string', default: '1' },
     },
   });
-  const flags = values['node-flags'];
   return {
     fleet: {
       managed: Number(values.managed),
@@ -84,8 +83,7 @@ function readOptions(argv: string[]): BenchOptions {
     pushgateway: values.pushgateway,
     cli: values.cli ?? BUILT_CLI,
     runs: Math.max(1, Number(values.runs)),
-    nodeFlags:
-      flags === undefined ? imageNodeFlags() : flags.split(' ').filter((flag) => flag !== ''),
+    nodeFlags: nodeFlagsOption(values['node-flags']),
   };
 }
 

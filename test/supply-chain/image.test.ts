@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { entrypointNodeFlags } from '../../bench/pushgateway.js';
 import { startEc2Fake, type Ec2Fake } from '../../sim/clouds/ec2.js';
 import { ebsVolumesFromSeed } from '../../sim/clouds/ebs-from-seed.js';
 import { loadSeed, startSimCluster, type SimCluster } from '../../sim/index.js';
@@ -43,19 +44,16 @@ interface CliRun {
   stderr: string;
 }
 
-/** The node flags of the Dockerfile's ENTRYPOINT, so the bundle runs here as the image runs it. */
-function entrypointFlags(): string[] {
-  const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
-  const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(dockerfile)?.[1] ?? '[]';
-  return (JSON.parse(entrypoint) as string[]).filter((word) => word.startsWith('--'));
-}
-
 function runBundle(app: string, args: string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
   return new Promise((resolve) => {
     // As the image's ENTRYPOINT: node, its flags, /app/dist/pvc-chonker.mjs
     const child = spawn(
       process.execPath,
-      [...entrypointFlags(), join(app, 'dist/pvc-chonker.mjs'), ...args],
+      [
+        ...entrypointNodeFlags(readFileSync(join(ROOT, 'Dockerfile'), 'utf8')),
+        join(app, 'dist/pvc-chonker.mjs'),
+        ...args,
+      ],
       {
         cwd: app,
         env,
