@@ -321,14 +321,13 @@ function listMeta(r: WireReader, end: number): ListMeta {
 /** A list: metadata 1, items 2. */
 function list<T>(item: Decode<T>): Decode<ListBody<T>> {
   return (r, end) => {
-    const body: ListBody<T> = { items: [] };
     const items: T[] = [];
+    const body: ListBody<T> = { items };
     for (let field = r.next(end); field !== 0; field = r.next(end)) {
       if (field === 1) body.metadata = listMeta(r, r.valueEnd);
       else if (field === 2) items.push(item(r, r.valueEnd));
       else r.skipValue();
     }
-    body.items = items;
     return body;
   };
 }
