@@ -10,7 +10,15 @@ export interface JsonAnswer {
 /** One JSON request over http or https (verifying with `ca`), with a bearer token. */
 export function jsonRequest(
   url: string,
-  init: { method: string; token: string; body?: unknown; contentType?: string; ca?: string },
+  init: {
+    method: string;
+    token: string;
+    body?: unknown;
+    contentType?: string;
+    ca?: string;
+    /** A keep-alive agent for a harness that sends many; by default a connection per request. */
+    agent?: http.Agent;
+  },
 ): Promise<JsonAnswer> {
   const payload = init.body === undefined ? undefined : JSON.stringify(init.body);
   const transport = url.startsWith('https:') ? https : http;
@@ -19,7 +27,7 @@ export function jsonRequest(
       url,
       {
         method: init.method,
-        agent: false,
+        agent: init.agent ?? false,
         ...(init.ca === undefined ? {} : { ca: init.ca }),
         headers: {
           authorization: `Bearer ${init.token}`,
