@@ -17,16 +17,22 @@
  * profiler's), and where its CPU went is printed by bench/profile-phases.ts.
  */
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadRealSeed } from '../test/real/seed.js';
-import { realTierUnavailable, startRealCluster, type RealCluster } from '../test/real/cluster.js';
+import {
+  realTierUnavailable,
+  startRealCluster,
+  type AuditEntry,
+  type RealCluster,
+} from '../test/real/cluster.js';
 import { benchFleet } from './fleet.js';
-import { figure, runChild, type ChildRun } from './child.js';
+import { figure, median, runChild, type ChildRun } from './child.js';
 import { nodeFlagsOption } from './pushgateway.js';
 import { phaseTable, profilePhases } from './profile-phases.js';
+import { realFloorPlan, REAL_FLOOR_SCRIPT } from './real-floor.js';
 
 const BUILT_CLI = new URL('../pvc-chonker.mjs', import.meta.url).pathname;
 const CLI_USER = 'pvc-chonker-bench';
@@ -34,6 +40,8 @@ const CLI_TOKEN = 'pvc-chonker-bench-token';
 /** Issue 19's targets for one pass on this fleet, in CPU milliseconds. */
 const TARGET_QUIET_MS = 400;
 const TARGET_EXPANDING_MS = 600;
+/** The CLI's --stats-concurrency default (src/config.ts), for the floor's proxied reads. */
+const STATS_CONCURRENCY = 16;
 
 interface Options {
   pvcs: number;
@@ -77,6 +85,8 @@ function readOptions(argv: string[]): Options {
 interface Pass {
   child: ChildRun;
   requests: number;
+  /** The audit log's entries for the pass's requests. */
+  entries: AuditEntry[];
   outcomes: Map<string, number>;
 }
 
@@ -101,8 +111,8 @@ async function pass(
 ): Promise<Pass> {
   const before = (await cluster.audit()).filter((entry) => entry.user === CLI_USER).length;
   const child = await runChild(run.nodeArgs, args, run.cli);
-  const after = (await cluster.audit()).filter((entry) => entry.user === CLI_USER).length;
-  return { child, requests: after - before, outcomes: outcomesOf(child.stdout) };
+  const entries = (await cluster.audit()).filter((entry) => entry.user === CLI_USER).slice(before);
+  return { child, requests: entries.length, entries, outcomes: outcomesOf(child.stdout) };
 }
 
 function line(label: string, value: string): string {
@@ -150,6 +160,26 @@ function describePasses(title: string, passes: readonly Pass[], targetMs: number
   for (const [key, count] of last?.outcomes ?? []) out.push(line(`  ${key}`, String(count)));
   if (last !== undefined && last.child.code !== 0) out.push(last.child.stderr.slice(-3000));
   return out.join('');
+}
+
+/** The floor's CPU beside the quiet pass's, and their ratio (medians). */
+function describeFloor(floors: readonly ChildRun[], quiet: readonly Pass[]): string {
+  const failed = floors.find((run) => run.code !== 0);
+  if (failed !== undefined) return `  floor client failed: ${failed.stderr.slice(-1000)}\n`;
+  const floorMs = floors.map((run) => run.cpuMs);
+  const ratio = median(quiet.map((p) => p.child.cpuMs)) / Math.max(1, median(floorMs));
+  return [
+    line(
+      '  floor: same reads, bare client',
+      `${figure(
+        floorMs.map((ms) => ms / 1000),
+        ' s',
+        2,
+        true,
+      )} CPU (node:https, lists not decoded: bench/real-floor.ts)`,
+    ),
+    line('  quiet pass / floor, CPU', ratio.toFixed(2)),
+  ].join('');
 }
 
 /**
@@ -238,6 +268,23 @@ async function main(): Promise<void> {
       quietPasses.push(
         await pass(cluster, { cli: options.cli, nodeArgs: options.nodeFlags }, args),
       );
+    // The same reads by a bare client (bench/real-floor.ts), as often as the quiet pass ran.
+    const lastQuiet = quietPasses[quietPasses.length - 1];
+    const planFile = join(dir, 'floor-plan.json');
+    await writeFile(
+      planFile,
+      JSON.stringify(
+        realFloorPlan(lastQuiet?.entries ?? [], {
+          url: cluster.url,
+          caPem: cluster.ca.caPem,
+          token: CLI_TOKEN,
+          concurrency: STATS_CONCURRENCY,
+        }),
+      ),
+    );
+    const floors: ChildRun[] = [];
+    for (let i = 0; i < options.quietRuns; i++)
+      floors.push(await runChild(options.nodeFlags, [planFile], REAL_FLOOR_SCRIPT));
     let profileText = '';
     if (options.cpuProfDir !== undefined) {
       const profDir = join(options.cpuProfDir, `quiet-${Date.now()}`);
@@ -259,6 +306,7 @@ async function main(): Promise<void> {
       `  (NODE_COMPILE_CACHE ${process.env['NODE_COMPILE_CACHE'] === undefined ? 'unset' : 'set, filled first'})\n\n`,
     );
     out.push(describePasses('quiet pass (nothing over threshold)', quietPasses, TARGET_QUIET_MS));
+    out.push(describeFloor(floors, quietPasses));
     out.push('\n');
     out.push(describePasses('expanding pass', [expanding], TARGET_EXPANDING_MS));
     out.push('\n');
