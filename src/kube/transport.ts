@@ -129,26 +129,31 @@ interface Prepared {
  */
 const SWEEP_MS = 100;
 
+/**
+ * TLS contexts by the keys they were made from, shared by every transport of the process: without
+ * one, node:https builds a context per connection (OpenSSL 3 parses the CA and sets up a store each
+ * time), and the direct kubelet reader makes a client per node. Built for 200 kubelets, they were
+ * 0.1 s of a 2,000-PVC pass. The last few are kept: credentials change only on rotation.
+ */
+const secureContexts: { tls: RequestCredentials['tls']; secure: SecureContext }[] = [];
+const SECURE_CONTEXTS_KEPT = 4;
+
+export function secureContextFor(tls: RequestCredentials['tls']): SecureContext {
+  const found = secureContexts.find(
+    (entry) => entry.tls.ca === tls.ca && entry.tls.cert === tls.cert && entry.tls.key === tls.key,
+  );
+  if (found !== undefined) return found.secure;
+  const { ca, cert, key } = tls;
+  const secure = createSecureContext({ ca, cert, key });
+  secureContexts.unshift({ tls, secure });
+  secureContexts.length = Math.min(secureContexts.length, SECURE_CONTEXTS_KEPT);
+  return secure;
+}
+
 export function createTransport(connection: ApiConnection, pool: ConnectionPool): Transport {
   const { protocol, hostname, port, basePath } = requestTarget(connection.server);
   let cached: { at: number; applying: Promise<Prepared>; ready?: Prepared } | undefined;
 
-  // One TLS context for every connection with the same keys: node:https otherwise builds one per
-  // connection (OpenSSL 3 parses the CA and sets up a store each time), a visible share of a
-  // quiet pass's CPU with a connection per kubelet asked at once.
-  let context: { tls: RequestCredentials['tls']; secure: SecureContext } | undefined;
-  const secureContextFor = (tls: RequestCredentials['tls']): SecureContext => {
-    const same =
-      context !== undefined &&
-      context.tls.ca === tls.ca &&
-      context.tls.cert === tls.cert &&
-      context.tls.key === tls.key;
-    if (!same || context === undefined) {
-      const { ca, cert, key } = tls;
-      context = { tls, secure: createSecureContext({ ca, cert, key }) };
-    }
-    return context.secure;
-  };
   const prepare = (applied: RequestCredentials): Prepared => {
     // tls.connect takes secureContext; node:https passes its options on, whatever its types say.
     const options: https.RequestOptions & { secureContext?: SecureContext } = {
