@@ -7,8 +7,10 @@
  * own start-up for comparison. Runs only inside scripts/in-netns.sh (the node proxy refuses
  * loopback kubelets), as the real tier does.
  *
- * The quiet passes come first (the over-threshold PVCs' usage is lowered), then one expanding
- * pass with their usage raised: after it the PVCs are resizing, so it is not repeated.
+ * The quiet passes come first (the over-threshold PVCs' usage is lowered), then the floor (the
+ * last quiet pass's reads by a bare client, bench/real-floor.ts), the same quiet pass with the
+ * default stats source (each kubelet read directly), and one expanding pass with their usage
+ * raised: after it the PVCs are resizing, so it is not repeated.
  *
  *   bash scripts/in-netns.sh node dist/bench/real.js [--pvcs N] [--nodes N] [--over 0.1]
  *     [--quiet-runs N] [--cpu-prof DIR] [--node-flags='...'] [--cli OTHER/dist/pvc-chonker.mjs]
@@ -285,6 +287,13 @@ async function main(): Promise<void> {
     const floors: ChildRun[] = [];
     for (let i = 0; i < options.quietRuns; i++)
       floors.push(await runChild(options.nodeFlags, [planFile], REAL_FLOOR_SCRIPT));
+    // The default source: each kubelet read directly, a TLS connection per node and a Node read.
+    const directArgs = args.map((arg) => (arg === 'kubelet-proxy' ? 'kubelet' : arg));
+    const directPasses: Pass[] = [];
+    for (let i = 0; i < options.quietRuns; i++)
+      directPasses.push(
+        await pass(cluster, { cli: options.cli, nodeArgs: options.nodeFlags }, directArgs),
+      );
     let profileText = '';
     if (options.cpuProfDir !== undefined) {
       const profDir = join(options.cpuProfDir, `quiet-${Date.now()}`);
@@ -307,6 +316,14 @@ async function main(): Promise<void> {
     );
     out.push(describePasses('quiet pass (nothing over threshold)', quietPasses, TARGET_QUIET_MS));
     out.push(describeFloor(floors, quietPasses));
+    out.push('\n');
+    out.push(
+      describePasses(
+        'quiet pass, --stats-source kubelet (the default: each kubelet directly)',
+        directPasses,
+        TARGET_QUIET_MS,
+      ),
+    );
     out.push('\n');
     out.push(describePasses('expanding pass', [expanding], TARGET_EXPANDING_MS));
     out.push('\n');
