@@ -9,7 +9,8 @@
  *
  * The quiet passes come first (the over-threshold PVCs' usage is lowered), then the floor (the
  * last quiet pass's reads by a bare client, bench/real-floor.ts), the same quiet pass with the
- * default stats source (each kubelet read directly), and one expanding pass with their usage
+ * default stats source (each kubelet read directly) and with `prometheus` (Debian's Prometheus
+ * scraping the fake kubelets, when it is installed), and one expanding pass with their usage
  * raised: after it the PVCs are resizing, so it is not repeated.
  *
  *   bash scripts/in-netns.sh node dist/bench/real.js [--pvcs N] [--nodes N] [--over 0.1]
@@ -35,6 +36,14 @@ import { figure, median, runChild, type ChildRun } from './child.js';
 import { nodeFlagsOption } from './pushgateway.js';
 import { phaseTable, profilePhases } from './profile-phases.js';
 import { realFloorPlan, REAL_FLOOR_SCRIPT } from './real-floor.js';
+import { PROMETHEUS_BIN } from './prometheus-processes.js';
+import {
+  HAVE_PROMETHEUS,
+  queryPrometheus,
+  startKubeletPrometheus,
+  untilScraped,
+} from '../test/integration/prometheus-fixture.js';
+import type { FakeKubelets } from '../test/real/kubelets.js';
 
 const BUILT_CLI = new URL('../pvc-chonker.mjs', import.meta.url).pathname;
 const CLI_USER = 'pvc-chonker-bench';
@@ -185,6 +194,41 @@ function describeFloor(floors: readonly ChildRun[], quiet: readonly Pass[]): str
 }
 
 /**
+ * Runs `passes` against a real Prometheus that scrapes every fake kubelet (as the admin), once
+ * each kubelet's volumes are all in it; the reason instead when there is no Prometheus here.
+ * Scraped every 30 s: 200 kubelets a second would load the machine the passes are measured on.
+ */
+async function withPrometheus(
+  cluster: RealCluster,
+  kubelets: FakeKubelets,
+  dir: string,
+  options: Options,
+  passes: (url: string) => Promise<Pass[]>,
+): Promise<Pass[] | string> {
+  if (!HAVE_PROMETHEUS) return `no ${PROMETHEUS_BIN} on this machine`;
+  const prometheus = await startKubeletPrometheus({
+    dir,
+    caFile: 'cluster-ca.pem',
+    caPem: cluster.ca.caPem,
+    token: cluster.adminToken,
+    targets: Object.values(kubelets.targets()),
+    interval: '30s',
+  });
+  try {
+    await untilScraped(
+      prometheus,
+      async () =>
+        (await queryPrometheus(prometheus, 'kubelet_volume_stats_used_bytes')).length >=
+        options.pvcs,
+      90_000,
+    );
+    return await passes(prometheus.url.href);
+  } finally {
+    await prometheus.stop();
+  }
+}
+
+/**
  * Node.js itself, with the same flags: the CPU a process has used when its first line of script
  * runs, as it reports it (too short a life for /proc polling). The floor under any CLI's start-up.
  */
@@ -294,6 +338,19 @@ async function main(): Promise<void> {
       directPasses.push(
         await pass(cluster, { cli: options.cli, nodeArgs: options.nodeFlags }, directArgs),
       );
+    const prometheusPasses = await withPrometheus(cluster, kubelets, dir, options, async (url) => {
+      const promArgs = [
+        ...args.map((arg) => (arg === 'kubelet-proxy' ? 'prometheus' : arg)),
+        '--prometheus-url',
+        url,
+      ];
+      const passes: Pass[] = [];
+      for (let i = 0; i < options.quietRuns; i++)
+        passes.push(
+          await pass(cluster, { cli: options.cli, nodeArgs: options.nodeFlags }, promArgs),
+        );
+      return passes;
+    });
     let profileText = '';
     if (options.cpuProfDir !== undefined) {
       const profDir = join(options.cpuProfDir, `quiet-${Date.now()}`);
@@ -323,6 +380,16 @@ async function main(): Promise<void> {
         directPasses,
         TARGET_QUIET_MS,
       ),
+    );
+    out.push('\n');
+    out.push(
+      typeof prometheusPasses === 'string'
+        ? `quiet pass, --stats-source prometheus: not run (${prometheusPasses})\n`
+        : describePasses(
+            "quiet pass, --stats-source prometheus (Debian's Prometheus scraping the kubelets)",
+            prometheusPasses,
+            TARGET_QUIET_MS,
+          ),
     );
     out.push('\n');
     out.push(describePasses('expanding pass', [expanding], TARGET_EXPANDING_MS));
