@@ -89,10 +89,10 @@ export function stringMap(value: unknown): Record<string, string> {
   return out;
 }
 
-/** Reads a dotted path such as `spec.resources.requests.storage`. */
 /** Split paths, by path: the sim reads the same few dozen paths millions of times in make bench. */
 const splitPaths = new Map<string, readonly string[]>();
 
+/** Reads a dotted path such as `spec.resources.requests.storage`. */
 export function readPath(o: unknown, path: string): unknown {
   let parts = splitPaths.get(path);
   if (parts === undefined) {
