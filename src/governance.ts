@@ -6,6 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { Decision } from './core/decision.js';
+import { kept } from './core/kept.js';
 import {
   managementOf,
   PROVIDER_KEYS,
@@ -131,18 +132,10 @@ export function sharedLayers(
   const built = new Map<StorageClassInfo | undefined, Map<PvcPolicy | undefined, PvcLayers>>();
   return (governed, pvc, storageClass) => {
     if (setsProviderKey(pvc)) return layersFor(base, governed, pvc, storageClass);
-    const policy = governed.choice.chosen;
-    let byPolicy = built.get(storageClass);
-    if (byPolicy === undefined) {
-      byPolicy = new Map();
-      built.set(storageClass, byPolicy);
-    }
-    let layers = byPolicy.get(policy);
-    if (layers === undefined) {
-      layers = layersFor(base, governed, pvc, storageClass);
-      byPolicy.set(policy, layers);
-    }
-    return layers;
+    const byPolicy = kept(built, storageClass, () => new Map<PvcPolicy | undefined, PvcLayers>());
+    return kept(byPolicy, governed.choice.chosen, () =>
+      layersFor(base, governed, pvc, storageClass),
+    );
   };
 }
 

@@ -6,6 +6,7 @@
  */
 import { ANNOTATION_PREFIX, ANNOTATIONS } from './annotations.js';
 import type { Reason } from './outcome.js';
+import { kept } from './kept.js';
 import type { PvcPolicy } from './pvc-policy.js';
 import { describeFieldProblem, policySource } from './pvc-policy.js';
 import type { PvcSnapshot, StorageClassInfo } from './pvc.js';
@@ -114,12 +115,7 @@ const classLayers = new WeakMap<StorageClassInfo, ClassLayer>();
 
 /** A StorageClass's pvc-chonker.io/* setting annotations as a layer; bad values are problems. */
 export function storageClassLayer(storageClass: StorageClassInfo): ClassLayer {
-  let built = classLayers.get(storageClass);
-  if (built === undefined) {
-    built = buildClassLayer(storageClass);
-    classLayers.set(storageClass, built);
-  }
-  return built;
+  return kept(classLayers, storageClass, () => buildClassLayer(storageClass));
 }
 
 function buildClassLayer(storageClass: StorageClassInfo): ClassLayer {

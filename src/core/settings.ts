@@ -1,4 +1,5 @@
 import { parseDuration } from './duration.js';
+import { kept } from './kept.js';
 import { parsePercent, type Percent } from './percent.js';
 import { GiB, parseQuantity } from './quantity.js';
 import { err, ok, type Result } from './result.js';
@@ -105,12 +106,7 @@ export function resolveSettingsOver(
   own: SettingsLayer,
 ): ResolvedSettings {
   if (setsAny(own)) return resolveSettings([...below, own]);
-  let resolved = resolvedBelow.get(below);
-  if (resolved === undefined) {
-    resolved = resolveSettings(below);
-    resolvedBelow.set(below, resolved);
-  }
-  return resolved;
+  return kept(resolvedBelow, below, () => resolveSettings(below));
 }
 
 function setsAny(layer: SettingsLayer): boolean {

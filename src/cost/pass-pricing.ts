@@ -7,6 +7,7 @@
  */
 import type { Logger } from 'pino';
 import type { PriceTable } from '../core/prices.js';
+import { kept } from '../core/kept.js';
 import type { PvcSnapshot, StorageClassInfo } from '../core/pvc.js';
 import type { CostContext } from '../core/volume-cost.js';
 import {
@@ -99,22 +100,11 @@ export function costContextFor(
   storageClass: StorageClassInfo | undefined,
 ): CostContext | undefined {
   if (pricing === undefined) return undefined;
-  let byClass = contextsOf.get(pricing);
-  if (byClass === undefined) {
-    byClass = new Map();
-    contextsOf.set(pricing, byClass);
-  }
-  let byVac = byClass.get(storageClass);
-  if (byVac === undefined) {
-    byVac = new Map();
-    byClass.set(storageClass, byVac);
-  }
-  let context = byVac.get(pvc.volumeAttributesClassName);
-  if (context === undefined) {
-    context = buildCostContext(pricing, pvc, storageClass);
-    byVac.set(pvc.volumeAttributesClassName, context);
-  }
-  return context;
+  const byClass = kept(contextsOf, pricing, (): ContextsByClass => new Map());
+  const byVac = kept(byClass, storageClass, () => new Map<string | undefined, CostContext>());
+  return kept(byVac, pvc.volumeAttributesClassName, () =>
+    buildCostContext(pricing, pvc, storageClass),
+  );
 }
 
 function buildCostContext(

@@ -5,6 +5,7 @@
  * are looked at, and every other line is skipped without being copied. Untrusted input is
  * checked field by field, and anything unexpected is ignored rather than trusted.
  */
+import { kept } from '../core/kept.js';
 import { counterShapes, METRICS, type MetricDefinition } from './definitions.js';
 import type { CounterValues, PreviousValues } from './series.js';
 import { canonicalOrder } from './text-format.js';
@@ -106,12 +107,7 @@ class PreviousReader {
     const names = canonicalOrder([...byName.keys()]);
     if (byName.size !== own.length || !shapes.has(names.join(','))) return;
     const labelText = names.map((n) => `${n}="${byName.get(n) ?? ''}"`).join(',');
-    let series = this.#counters.get(name);
-    if (series === undefined) {
-      series = new Map();
-      this.#counters.set(name, series);
-    }
-    series.set(labelText, value);
+    kept(this.#counters, name, () => new Map<string, number>()).set(labelText, value);
   }
 
   /** undefined: no sample of our group at all (an empty or restarted Pushgateway). */
