@@ -28,6 +28,7 @@ import { err, ok, type Result } from '../core/result.js';
 import type { ListBody, PageFormat } from './client.js';
 import {
   decodeObject,
+  fieldText,
   isProtobuf,
   PROTOBUF,
   quantityEntry,
@@ -283,14 +284,8 @@ function podSpec(r: WireReader, end: number): V1PodSpec {
 
 /** A pod's namespace (ObjectMeta's field 3), all recordMounts reads of its metadata. */
 function podMeta(r: WireReader, end: number): V1ObjectMeta {
-  const meta: V1ObjectMeta = {};
-  for (let field = r.next(end); field !== 0; field = r.next(end)) {
-    if (field === 3) {
-      const namespace = nonEmpty(r.text());
-      if (namespace !== undefined) meta.namespace = namespace;
-    } else r.skipValue();
-  }
-  return meta;
+  const namespace = nonEmpty(fieldText(r, end, 3));
+  return namespace === undefined ? {} : { namespace };
 }
 
 function pod(r: WireReader, end: number): V1Pod {

@@ -133,17 +133,20 @@ export function quantityEntry(r: WireReader, end: number, into: Record<string, s
   let quantity = '';
   for (let field = r.next(end); field !== 0; field = r.next(end)) {
     if (field === 1) key = r.text();
-    else if (field === 2) quantity = onlyString(r, r.valueEnd);
+    else if (field === 2) quantity = fieldText(r, r.valueEnd, 1);
     else r.skipValue();
   }
   put(into, key, quantity);
 }
 
-/** A message whose field 1 is the string wanted (resource.Quantity). */
-function onlyString(r: WireReader, end: number): string {
+/**
+ * The string in field `wanted` of the message ending at `end` ('' when absent), the rest skipped:
+ * resource.Quantity's 1, TypeMeta's kind 2, a pod's namespace 3.
+ */
+export function fieldText(r: WireReader, end: number, wanted: number): string {
   let text = '';
   for (let field = r.next(end); field !== 0; field = r.next(end)) {
-    if (field === 1) text = r.text();
+    if (field === wanted) text = r.text();
     else r.skipValue();
   }
   return text;
@@ -166,7 +169,8 @@ function envelope(r: WireReader): Envelope {
   r.pos = MAGIC.length;
   const found: Envelope = { kind: '', start: -1, end: -1 };
   for (let field = r.next(bytes.length); field !== 0; field = r.next(bytes.length)) {
-    if (field === 1) found.kind = typeMetaKind(r, r.valueEnd);
+    // runtime.TypeMeta {1 apiVersion, 2 kind}.
+    if (field === 1) found.kind = fieldText(r, r.valueEnd, 2);
     else if (field === 2) {
       found.start = r.pos;
       found.end = r.valueEnd;
@@ -176,16 +180,6 @@ function envelope(r: WireReader): Envelope {
     else r.skipValue();
   }
   return found;
-}
-
-/** runtime.TypeMeta {1 apiVersion, 2 kind}: the kind. */
-function typeMetaKind(r: WireReader, end: number): string {
-  let kind = '';
-  for (let field = r.next(end); field !== 0; field = r.next(end)) {
-    if (field === 2) kind = r.text();
-    else r.skipValue();
-  }
-  return kind;
 }
 
 /** Whether an answer's Content-Type is protobuf. */
