@@ -2,7 +2,8 @@
  * `make bench-real`'s floor: the reads of one quiet pass, made again by a bare Node client over
  * TLS (node:https, one keep-alive agent, the CLI's bearer token) and nothing else. The lists are
  * paged as the CLI pages them and asked for in the same encoding (protobuf for PVCs, PVs and
- * pods), but not decoded: only each page's `continue` token is read. Other answers (the node
+ * pods), but not decoded: only each page's `continue` token is read (with the CLI's
+ * bounds-checked WireReader, which skips the items by their length). Other answers (the node
  * proxy's summaries, the small lists) go through JSON.parse. Its CPU is what the pass's requests
  * cost before any decoding or deciding: the part of a pass no client code can remove.
  *
@@ -12,6 +13,7 @@
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { fieldText, WireReader } from '../src/kube/protobuf.js';
 import type { AuditEntry } from '../test/real/cluster.js';
 
 export const REAL_FLOOR_SCRIPT = fileURLToPath(import.meta.url);
@@ -49,36 +51,17 @@ export function realFloorPlan(
 
 /** The `continue` token of a protobuf list: raw (field 2 of the envelope) → ListMeta (1) → 3. */
 export function protobufContinue(bytes: Buffer): string {
-  let at = 4; // "k8s\0"
-  const varint = (): number => {
-    let value = 0;
-    for (let shift = 0; ; shift += 7) {
-      const byte = bytes[at++] ?? 0;
-      value += (byte & 0x7f) * 2 ** shift;
-      if (byte < 0x80) return value;
-    }
-  };
-  const field = (end: number, wanted: number): { start: number; end: number } | undefined => {
-    while (at < end) {
-      const key = varint();
-      const wire = key & 7;
-      if (wire === 0) {
-        varint();
-        continue;
-      }
-      if (wire !== 2) return undefined;
-      const length = varint();
-      if (key >>> 3 === wanted) return { start: at, end: at + length };
-      at += length;
+  const r = new WireReader(bytes, 4); // after "k8s\0"
+  const enter = (end: number, wanted: number): number | undefined => {
+    for (let field = r.next(end); field !== 0; field = r.next(end)) {
+      if (field === wanted) return r.valueEnd;
+      r.skipValue();
     }
     return undefined;
   };
-  const raw = field(bytes.length, 2);
-  if (raw === undefined) return '';
-  const meta = field(raw.end, 1);
-  if (meta === undefined) return '';
-  const token = field(meta.end, 3);
-  return token === undefined ? '' : bytes.toString('latin1', token.start, token.end);
+  const raw = enter(bytes.length, 2);
+  const meta = raw === undefined ? undefined : enter(raw, 1);
+  return meta === undefined ? '' : fieldText(r, meta, 3);
 }
 
 /** A JSON list's `continue` token; '' for the last page or an answer that is not a list (a 404). */
