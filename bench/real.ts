@@ -332,18 +332,17 @@ async function main(): Promise<void> {
     for (let i = 0; i < options.quietRuns; i++)
       floors.push(await runChild(options.nodeFlags, [planFile], REAL_FLOOR_SCRIPT));
     // The default source: each kubelet read directly, a TLS connection per node and a Node read.
-    const directArgs = args.map((arg) => (arg === 'kubelet-proxy' ? 'kubelet' : arg));
+    /** The pass's arguments with another --stats-source. */
+    const withSource = (source: string): string[] =>
+      args.map((arg) => (arg === 'kubelet-proxy' ? source : arg));
+    const directArgs = withSource('kubelet');
     const directPasses: Pass[] = [];
     for (let i = 0; i < options.quietRuns; i++)
       directPasses.push(
         await pass(cluster, { cli: options.cli, nodeArgs: options.nodeFlags }, directArgs),
       );
     const prometheusPasses = await withPrometheus(cluster, kubelets, dir, options, async (url) => {
-      const promArgs = [
-        ...args.map((arg) => (arg === 'kubelet-proxy' ? 'prometheus' : arg)),
-        '--prometheus-url',
-        url,
-      ];
+      const promArgs = [...withSource('prometheus'), '--prometheus-url', url];
       const passes: Pass[] = [];
       for (let i = 0; i < options.quietRuns; i++)
         passes.push(
