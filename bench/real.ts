@@ -300,10 +300,18 @@ async function main(): Promise<void> {
     ];
     if (options.hold) {
       const stop = join(dir, 'stop');
-      process.stdout.write(
-        `holding the fleet: enter with nsenter -t ${String(process.pid)} -n; run node ${[options.cli, ...args].join(' ')}; end with touch ${stop}\n`,
+      const hold = async (prometheus: string): Promise<Pass[]> => {
+        process.stdout.write(
+          `holding the fleet: enter with nsenter -t ${String(process.pid)} -n; run node ${[options.cli, ...args].join(' ')}${prometheus}; end with touch ${stop}\n`,
+        );
+        while (!existsSync(stop)) await new Promise((resolve) => setTimeout(resolve, 500));
+        return [];
+      };
+      // With Prometheus too, where there is one, to profile --stats-source prometheus.
+      const why = await withPrometheus(cluster, kubelets, dir, options, (url) =>
+        hold(` (or --stats-source prometheus --prometheus-url ${url})`),
       );
-      while (!existsSync(stop)) await new Promise((resolve) => setTimeout(resolve, 500));
+      if (typeof why === 'string') await hold(` (${why})`);
       return;
     }
     // With a compile cache, fill it first, as the image build does.

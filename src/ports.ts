@@ -75,8 +75,14 @@ export interface Cluster {
   recordEvent(event: PvcEvent): Promise<void>;
 }
 
-/** Volume usage from the kubelets, asked once per node. */
+/** Volume usage from the kubelets, asked once per node, or from Prometheus. */
 export interface VolumeStatsSource {
+  /**
+   * True: asked node by node (the kubelets), so the pass reads each PVC's node from the pods
+   * first. False (Prometheus): `pvcsByNode` has one entry holding every PVC that can have stats,
+   * and the pods are read only if some PVC is left without stats, to tell "not mounted" apart.
+   */
+  readonly perNode: boolean;
   /**
    * Keyed by "ns/name"; a PVC missing from the map was not reported by its node. `onStats`, if
    * given, may be called with part of the answer as soon as it is known (a node's PVCs), so the

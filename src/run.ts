@@ -155,9 +155,9 @@ class ListedSoFar {
    * managed, and the entry per PVC of the cluster kept to answer the filters. What the pass holds
    * is then what its decisions need (fewer live objects, cheaper full collections).
    */
-  dropUnmanaged(volumes: Map<string, unknown>, mounts: Map<string, unknown>): void {
+  dropUnmanaged(volumes: Map<string, unknown>, mounts: Map<string, unknown> | undefined): void {
     for (const name of volumes.keys()) if (this.volumes.get(name) !== true) volumes.delete(name);
-    for (const key of mounts.keys()) if (this.claims.get(key) !== true) mounts.delete(key);
+    for (const key of mounts?.keys() ?? []) if (this.claims.get(key) !== true) mounts?.delete(key);
     this.claims.clear();
     this.volumes.clear();
   }
@@ -206,7 +206,11 @@ async function listManaged(
 /** The lists that do not depend on the PVC list, asked for at once beside it. */
 interface Reads {
   volumes: Promise<Map<string, PersistentVolumeInfo>>;
-  mounts: Promise<Map<string, string>>;
+  /**
+   * Each managed PVC's node, from the Running pods. Not read up front when the stats source
+   * answers without nodes (Prometheus): then only if some PVC is left without stats, to say why.
+   */
+  mounts: Promise<Map<string, string>> | undefined;
 }
 
 /** A promise whose rejection is handled where it is awaited, not as an unhandled one meanwhile. */
@@ -218,9 +222,11 @@ function awaitedLater<T>(promise: Promise<T>): Promise<T> {
 function startReads(deps: RunDeps, config: RunConfig, soFar: ListedSoFar): Reads {
   return {
     volumes: awaitedLater(deps.cluster.listPersistentVolumes(soFar.volumeFilter, config.pageSize)),
-    mounts: awaitedLater(
-      deps.cluster.listMountingNodes(soFar.claimFilter, config.namespaces, config.pageSize),
-    ),
+    mounts: deps.stats.perNode
+      ? awaitedLater(
+          deps.cluster.listMountingNodes(soFar.claimFilter, config.namespaces, config.pageSize),
+        )
+      : undefined,
   };
 }
 
@@ -241,25 +247,17 @@ async function gather(
   ready: (subjects: Subject[]) => void,
 ): Promise<void> {
   const { listing, classes, soFar } = sources;
-  const [volumes, mounts] = await Promise.all([sources.reads.volumes, sources.reads.mounts]);
+  const volumes = await sources.reads.volumes;
+  let mounts = await sources.reads.mounts;
   soFar.dropUnmanaged(volumes, mounts);
-  const position = new Map<string, number>();
-  const pvcsByNode = new Map<string, PvcRef[]>();
-  const unasked: number[] = [];
-  for (let index = 0; index < listing.managed.length; index++) {
-    const entry = listing.managed[index];
-    if (entry === undefined) continue;
-    const { pvc, key } = entry;
-    position.set(key, index);
-    const node = mounts.get(key);
-    if (node === undefined || pvc.volumeMode === 'Block' || pvc.phase !== 'Bound') {
-      unasked.push(index);
-      continue;
-    }
-    const list = pvcsByNode.get(node) ?? [];
-    list.push(pvc);
-    pvcsByNode.set(node, list);
-  }
+  const { position, pvcsByNode, unasked } = whomToAsk(listing.managed, mounts);
+  /** The pods, read now if they were not read up front; kept for the managed PVCs only. */
+  const readMounts = async (): Promise<Map<string, string>> =>
+    (mounts ??= await deps.cluster.listMountingNodes(
+      { has: (key) => position.has(key) },
+      config.namespaces,
+      config.pageSize,
+    ));
   const layersOf = sharedLayers(config.layers);
   /** Adds the managed PVC at `index` to `into`, with its stats. */
   const subject = (index: number, stats: StatsLookup | undefined, into: Subject[]): void => {
@@ -275,9 +273,10 @@ async function gather(
       storageClass,
       governed,
       layers: layersOf(governed, pvc, storageClass),
-      stats: stats ?? unavailable(mounts.has(key)),
+      stats: stats ?? unavailable(mounts?.has(key) ?? false),
     });
   };
+  if (unasked.length > 0) await readMounts();
   const first: Subject[] = [];
   for (const index of unasked) subject(index, undefined, first);
   ready(first);
@@ -292,7 +291,9 @@ async function gather(
     }
     ready(subjects);
   };
-  const stats = await deps.stats.collect(pvcsByNode, deliver);
+  const stats = await deps.stats.collect(pvcsByNode, deps.stats.perNode ? deliver : undefined);
+  if (mounts === undefined && !allFound(pvcsByNode, stats))
+    markUnmounted(stats, await readMounts());
   deliver(stats);
   // A PVC its node did not report on at all (a source that leaves it out of the map).
   const missing: Subject[] = [];
@@ -304,6 +305,56 @@ async function gather(
       subject(position.get(key) ?? -1, undefined, missing);
     }
   ready(missing);
+}
+
+/** The one key of `pvcsByNode` for a stats source that needs no nodes. */
+const ANY_NODE = '';
+
+/**
+ * Each managed PVC's place in the listing, and whom to ask for its stats: its node's kubelet;
+ * with no `mounts` (a source that needs no nodes) the source, under ANY_NODE; or nobody (not
+ * mounted, a block volume, not bound).
+ */
+function whomToAsk(
+  managed: readonly Managed[],
+  mounts: ReadonlyMap<string, string> | undefined,
+): { position: Map<string, number>; pvcsByNode: Map<string, PvcRef[]>; unasked: number[] } {
+  const position = new Map<string, number>();
+  const pvcsByNode = new Map<string, PvcRef[]>();
+  const unasked: number[] = [];
+  for (const [index, { pvc, key }] of managed.entries()) {
+    position.set(key, index);
+    const node = mounts === undefined ? ANY_NODE : mounts.get(key);
+    if (node === undefined || pvc.volumeMode === 'Block' || pvc.phase !== 'Bound') {
+      unasked.push(index);
+      continue;
+    }
+    const list = pvcsByNode.get(node) ?? [];
+    list.push(pvc);
+    pvcsByNode.set(node, list);
+  }
+  return { position, pvcsByNode, unasked };
+}
+
+/**
+ * Said as the kubelet sources say it: a PVC no running pod mounts is "not mounted", whatever
+ * the source's own reason for having no stats.
+ */
+function markUnmounted(
+  stats: Map<string, StatsLookup>,
+  mounted: ReadonlyMap<string, string>,
+): void {
+  for (const [key, lookup] of stats)
+    if (lookup.kind !== 'found' && !mounted.has(key)) stats.set(key, unavailable(false));
+}
+
+function allFound(
+  pvcsByNode: ReadonlyMap<string, readonly PvcRef[]>,
+  stats: ReadonlyMap<string, StatsLookup>,
+): boolean {
+  for (const pvcs of pvcsByNode.values())
+    for (const pvc of pvcs) if (stats.get(pvcKey(pvc))?.kind !== 'found') return false;
+  return true;
 }
 
 function unavailable(mounted: boolean): StatsLookup {

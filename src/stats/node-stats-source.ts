@@ -120,6 +120,7 @@ export function createNodeStatsSource(options: NodeStatsOptions): VolumeStatsSou
   };
 
   return {
+    perNode: true,
     async collect(pvcsByNode, onStats) {
       const result = new Map<string, StatsLookup>();
       const fellBack: Partial<Record<StatsErrorReason, number>> = {};

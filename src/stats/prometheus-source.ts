@@ -208,6 +208,8 @@ export function createPrometheusSource(options: PrometheusOptions): VolumeStatsS
   const query = createQuery(api);
   const where = `${options.url.origin}${options.url.pathname.replace(/\/$/, '')}`;
   return {
+    // Series carry the PVC's namespace and name: no node needed, no pod list up front.
+    perNode: false,
     async collect(pvcsByNode) {
       const result = new Map<string, StatsLookup>();
       const keys = [...pvcsByNode.values()].flatMap((pvcs) => pvcs.map(pvcKey));

@@ -34,6 +34,8 @@ export class MemoryCluster implements Cluster {
   unanswered = new Map<string, 'applied' | 'not-applied'>();
   /** Every Event fails with it. */
   eventFailure: Error | undefined;
+  /** How many times the pods were listed. */
+  podLists = 0;
 
   add(pvc: PvcSnapshot, node = 'node-1'): void {
     this.pvcs.set(pvcKey(pvc), pvc);
@@ -54,6 +56,7 @@ export class MemoryCluster implements Cluster {
   }
 
   listMountingNodes(claims: ReadonlySet<string>): Promise<Map<string, string>> {
+    this.podLists++;
     return Promise.resolve(new Map([...this.mounts].filter(([key]) => claims.has(key))));
   }
 
@@ -100,15 +103,19 @@ export class MemoryCluster implements Cluster {
   }
 }
 
+/** `stats` for every PVC asked about; `perNode` false: as Prometheus, without nodes. */
 export function fixedStats(
   stats: Map<string, StatsLookup>,
+  perNode = true,
 ): VolumeStatsSource & { asked: string[] } {
   const asked: string[] = [];
   return {
     asked,
+    perNode,
     collect(pvcsByNode) {
       asked.push(...pvcsByNode.keys());
-      return Promise.resolve(stats);
+      // A copy, as a source makes its own map: the pass may amend it.
+      return Promise.resolve(new Map(stats));
     },
   };
 }

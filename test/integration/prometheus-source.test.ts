@@ -40,6 +40,8 @@ const FLEET: Claim[] = [
   // Not in the table: its sample is old, or its node is not scraped.
   { name: 'old', namespace: 'edge', usedPercent: 95, node: 'node-a' },
   { name: 'absent', namespace: 'edge', usedPercent: 95, node: 'node-c' },
+  // A namespace whose every volume Prometheus has: its pass reads no pods.
+  { name: 'steady', namespace: 'steady', usedPercent: 40, node: 'node-a' },
 ];
 
 const PROMETHEUS_TOKEN = 'prometheus-token';
@@ -156,6 +158,25 @@ describe.skipIf(SKIPPED)('the prometheus source', () => {
     );
 
     expect(outcome(rows, 'old')).toBe('would-expand:threshold-reached');
+  });
+
+  it('reads no pods when Prometheus has every PVC, and lists them once to explain a PVC it lacks', async () => {
+    const podLists = (): number =>
+      cluster.sim.requests.filter((r) => r.method === 'GET' && r.path.endsWith('/pods')).length;
+    const before = podLists();
+
+    const steady = report(await passVia(prometheus.url.href, '--dry-run', '--namespace', 'steady'));
+    const afterSteady = podLists();
+    const db = report(await passVia(prometheus.url.href, '--dry-run', '--namespace', 'db'));
+
+    expect(outcome(steady, 'steady')).toBe('skip:below-threshold');
+    expect(afterSteady).toBe(before);
+    expect(byName(db, 'unmounted')).toMatchObject({
+      reason: 'metrics-unavailable',
+      detail: 'not mounted by a running pod',
+    });
+    expect(outcome(db, 'full')).toBe('would-expand:threshold-reached');
+    expect(podLists()).toBe(afterSteady + 1);
   });
 
   it('a selector that matches nothing leaves every PVC without series, naming the selector', async () => {

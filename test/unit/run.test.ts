@@ -181,6 +181,7 @@ describe('run', () => {
     function nodeByNode(stats: Map<string, StatsLookup>, cluster: MemoryCluster) {
       const seen = { patchesBeforeLast: -1 };
       const source: VolumeStatsSource = {
+        perNode: true,
         async collect(pvcsByNode, onStats) {
           const nodes = [...pvcsByNode].reverse();
           for (const [index, [, pvcs]] of nodes.entries()) {
@@ -375,5 +376,85 @@ describe('run with a price table', () => {
 
     expect(summary.pvcs[0]?.cost).toBeUndefined();
     expect(cluster.events[0]?.message).not.toContain('a month');
+  });
+});
+
+describe('run with a source that needs no nodes (Prometheus)', () => {
+  const noSeries: StatsLookup = {
+    kind: 'unavailable',
+    detail: 'Prometheus has no kubelet_volume_stats_capacity_bytes series for the volume',
+    source: 'prometheus',
+  };
+
+  function setupWithout(
+    nodes: Record<string, string | undefined>,
+    lookups: Record<string, StatsLookup>,
+  ) {
+    const cluster = new MemoryCluster();
+    cluster.classes.set('gp3', storageClass());
+    const stats = new Map<string, StatsLookup>();
+    for (const [name, node] of Object.entries(nodes)) {
+      const claim = pvc({ name });
+      cluster.add(claim, node ?? 'unused');
+      if (node === undefined) cluster.mounts.delete(pvcKey(claim));
+      const lookup = lookups[name];
+      if (lookup !== undefined) stats.set(pvcKey(claim), lookup);
+    }
+    const source = fixedStats(stats, false);
+    const deps: RunDeps = { ...passDeps(cluster, stats, NOW), stats: source };
+    return { cluster, source, deps };
+  }
+
+  it('asks about every bound PVC at once, and reads no pods when each has stats', async () => {
+    const { cluster, source, deps } = setupWithout(
+      { a: 'node-1', b: 'node-2', idle: undefined },
+      {
+        a: usage({ usedPercent: 95 }),
+        b: usage({ usedPercent: 40 }),
+        idle: usage({ usedPercent: 95 }),
+      },
+    );
+
+    const summary = await run(deps, passConfig());
+
+    expect(source.asked).toEqual(['']);
+    expect(cluster.podLists).toBe(0);
+    // Fresh stats decide, mounted or not: the pass has not read the pods to know.
+    expect(summary.pvcs.map((o) => `${o.name}:${o.action}:${o.reason}`)).toEqual([
+      'a:expand:threshold-reached',
+      'b:skip:below-threshold',
+      'idle:expand:threshold-reached',
+    ]);
+  });
+
+  it('reads the pods once when a PVC has no stats: unmounted it is "not mounted", mounted it keeps the source\'s detail', async () => {
+    const { cluster, deps } = setupWithout(
+      { a: 'node-1', lost: 'node-2', gone: undefined },
+      { a: usage({ usedPercent: 95 }), lost: noSeries, gone: noSeries },
+    );
+
+    const summary = await run(deps, passConfig());
+
+    expect(cluster.podLists).toBe(1);
+    expect(summary.pvcs.map((o) => `${o.name}:${o.action}:${o.reason}:${o.detail}`)).toEqual([
+      expect.stringMatching(/^a:expand:threshold-reached:/),
+      `lost:skip:metrics-unavailable:${noSeries.detail}`,
+      'gone:skip:metrics-unavailable:not mounted by a running pod',
+    ]);
+  });
+
+  it('reads the pods for a PVC the source is not asked about (not bound), once', async () => {
+    const { cluster, source, deps } = setupWithout({ a: 'node-1' }, { a: noSeries });
+    cluster.add(pvc({ name: 'pending', phase: 'Pending' }), 'node-1');
+
+    const summary = await run(deps, passConfig());
+
+    // Read before the source is asked, for the unbound PVC, and not again for `a`.
+    expect(cluster.podLists).toBe(1);
+    expect(source.asked).toEqual(['']);
+    expect(summary.pvcs.map((o) => `${o.name}:${o.detail}`)).toEqual([
+      `a:${noSeries.detail}`,
+      'pending:phase Pending',
+    ]);
   });
 });
