@@ -11,13 +11,16 @@
  * last quiet pass's reads by a bare client, bench/real-floor.ts), the same quiet pass with the
  * default stats source (each kubelet read directly) and with `prometheus` (Debian's Prometheus
  * scraping the fake kubelets, when it is installed), and one expanding pass with their usage
- * raised: after it the PVCs are resizing, so it is not repeated.
+ * raised: after it the PVCs are resizing, so it is not repeated. With Prometheus, another 10 %
+ * of the PVCs expand first in a pass through it (the peer, pvc-autoresizer, reads Prometheus);
+ * the kubelet-proxy expanding pass then finds those resizing.
  *
  *   bash scripts/in-netns.sh node dist/bench/real.js [--pvcs N] [--nodes N] [--over 0.1]
  *     [--quiet-runs N] [--cpu-prof DIR] [--node-flags='...'] [--cli OTHER/dist/pvc-chonker.mjs]
  *
  * With --cpu-prof, the last quiet pass is profiled too (its CPU figures then include the
- * profiler's), and where its CPU went is printed by bench/profile-phases.ts.
+ * profiler's), and where its CPU went is printed by bench/profile-phases.ts; so is the
+ * kubelet-proxy expanding pass, whose CPU figure then includes the profiler's.
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
@@ -36,7 +39,7 @@ import { figure, median, runChild, type ChildRun } from './child.js';
 import { nodeFlagsOption } from './pushgateway.js';
 import { phaseTable, profilePhases } from './profile-phases.js';
 import { realFloorPlan, REAL_FLOOR_SCRIPT } from './real-floor.js';
-import { PROMETHEUS_BIN } from './prometheus-processes.js';
+import { PROMETHEUS_BIN, type RunningPrometheus } from './prometheus-processes.js';
 import {
   HAVE_PROMETHEUS,
   queryPrometheus,
@@ -198,12 +201,14 @@ function describeFloor(floors: readonly ChildRun[], quiet: readonly Pass[]): str
  * each kubelet's volumes are all in it; the reason instead when there is no Prometheus here.
  * Scraped every 30 s: 200 kubelets a second would load the machine the passes are measured on.
  */
+const VOLUME_BY_PVC = 'max by (namespace, persistentvolumeclaim)';
+
 async function withPrometheus(
   cluster: RealCluster,
   kubelets: FakeKubelets,
   dir: string,
   options: Options,
-  passes: (url: string) => Promise<Pass[]>,
+  passes: (prometheus: RunningPrometheus) => Promise<Pass[]>,
 ): Promise<Pass[] | string> {
   if (!HAVE_PROMETHEUS) return `no ${PROMETHEUS_BIN} on this machine`;
   const prometheus = await startKubeletPrometheus({
@@ -222,7 +227,7 @@ async function withPrometheus(
         options.pvcs,
       90_000,
     );
-    return await passes(prometheus.url.href);
+    return await passes(prometheus);
   } finally {
     await prometheus.stop();
   }
@@ -244,6 +249,25 @@ async function nodeStartUp(flags: readonly string[]): Promise<number[]> {
 interface SampledMeta {
   annotations?: Record<string, string>;
 }
+
+/**
+ * Another `over` share of the fleet above the threshold (each over-threshold PVC's neighbour in
+ * the fleet), for a second expanding pass, and the usage that makes them quiet again.
+ */
+function neighboursOver(options: Options): { over: Usage[]; quiet: Usage[] } {
+  const quiet = usageOf(options, 0);
+  const over = usageOf(options, options.over);
+  const picked: { over: Usage[]; quiet: Usage[] } = { over: [], quiet: [] };
+  for (const [index, entry] of over.entries()) {
+    const next = quiet[(index + 1) % quiet.length];
+    if (entry.usedBytes === quiet[index]?.usedBytes || next === undefined) continue;
+    picked.over.push({ ...entry, namespace: next.namespace, pvc: next.pvc });
+    picked.quiet.push(next);
+  }
+  return picked;
+}
+
+type Usage = ReturnType<typeof benchFleet>['usage'][number];
 
 /** The usage of the fleet's PVCs; `over` of them above the 80 % threshold. */
 function usageOf(options: Options, over: number): ReturnType<typeof benchFleet>['usage'] {
@@ -308,8 +332,8 @@ async function main(): Promise<void> {
         return [];
       };
       // With Prometheus too, where there is one, to profile --stats-source prometheus.
-      const why = await withPrometheus(cluster, kubelets, dir, options, (url) =>
-        hold(` (or --stats-source prometheus --prometheus-url ${url})`),
+      const why = await withPrometheus(cluster, kubelets, dir, options, (prometheus) =>
+        hold(` (or --stats-source prometheus --prometheus-url ${prometheus.url.href})`),
       );
       if (typeof why === 'string') await hold(` (${why})`);
       return;
@@ -349,26 +373,57 @@ async function main(): Promise<void> {
       directPasses.push(
         await pass(cluster, { cli: options.cli, nodeArgs: options.nodeFlags }, directArgs),
       );
-    const prometheusPasses = await withPrometheus(cluster, kubelets, dir, options, async (url) => {
-      const promArgs = [...withSource('prometheus'), '--prometheus-url', url];
+    // The peer (pvc-autoresizer) reads Prometheus: the passes most like its loop.
+    const prometheusPasses = await withPrometheus(cluster, kubelets, dir, options, async (prom) => {
+      const promArgs = [...withSource('prometheus'), '--prometheus-url', prom.url.href];
       const passes: Pass[] = [];
       for (let i = 0; i < options.quietRuns; i++)
         passes.push(
           await pass(cluster, { cli: options.cli, nodeArgs: options.nodeFlags }, promArgs),
         );
+      // Other PVCs than the kubelet-proxy expanding pass's below, quiet again after.
+      const neighbours = neighboursOver(options);
+      for (const usage of neighbours.over)
+        await kubelets.setUsage(usage.namespace, usage.pvc, usage);
+      const overQuery = `${VOLUME_BY_PVC}(kubelet_volume_stats_used_bytes) / ${VOLUME_BY_PVC}(kubelet_volume_stats_capacity_bytes) > 0.8`;
+      await untilScraped(
+        prom,
+        async () => (await queryPrometheus(prom, overQuery)).length >= neighbours.over.length,
+        90_000,
+      );
+      passes.push(await pass(cluster, { cli: options.cli, nodeArgs: options.nodeFlags }, promArgs));
+      for (const usage of neighbours.quiet)
+        await kubelets.setUsage(usage.namespace, usage.pvc, usage);
       return passes;
     });
+    const prometheusExpanding =
+      typeof prometheusPasses === 'string' ? [] : prometheusPasses.splice(-1);
+    /** The node flags that profile a pass into DIR/`name`, when --cpu-prof DIR is given. */
+    const profiled = (name: string): string[] =>
+      options.cpuProfDir === undefined
+        ? options.nodeFlags
+        : [...options.nodeFlags, '--cpu-prof', '--cpu-prof-dir', join(options.cpuProfDir, name)];
+    /** Where the profiled pass's CPU went, as a table. */
+    const whereWent = async (name: string): Promise<string> => {
+      if (options.cpuProfDir === undefined) return '';
+      const profDir = join(options.cpuProfDir, name);
+      const [file] = await readdir(profDir);
+      return file === undefined ? '' : phaseTable(profilePhases(join(profDir, file)));
+    };
+    const stamp = String(Date.now());
     let profileText = '';
     if (options.cpuProfDir !== undefined) {
-      const profDir = join(options.cpuProfDir, `quiet-${Date.now()}`);
-      const nodeArgs = [...options.nodeFlags, '--cpu-prof', '--cpu-prof-dir', profDir];
-      await pass(cluster, { cli: options.cli, nodeArgs }, args);
-      const [file] = await readdir(profDir);
-      if (file !== undefined) profileText = phaseTable(profilePhases(join(profDir, file)));
+      await pass(cluster, { cli: options.cli, nodeArgs: profiled(`quiet-${stamp}`) }, args);
+      profileText = await whereWent(`quiet-${stamp}`);
     }
     for (const usage of usageOf(options, options.over))
       await kubelets.setUsage(usage.namespace, usage.pvc, usage);
-    const expanding = await pass(cluster, { cli: options.cli, nodeArgs: options.nodeFlags }, args);
+    const expanding = await pass(
+      cluster,
+      { cli: options.cli, nodeArgs: profiled(`expanding-${stamp}`) },
+      args,
+    );
+    const expandingProfile = await whereWent(`expanding-${stamp}`);
     const startUp = await nodeStartUp(options.nodeFlags);
     const out: string[] = [];
     out.push(
@@ -398,6 +453,14 @@ async function main(): Promise<void> {
             TARGET_QUIET_MS,
           ),
     );
+    if (prometheusExpanding.length > 0)
+      out.push(
+        describePasses(
+          'expanding pass, --stats-source prometheus (another 10 % of the PVCs)',
+          prometheusExpanding,
+          TARGET_EXPANDING_MS,
+        ),
+      );
     out.push('\n');
     out.push(describePasses('expanding pass', [expanding], TARGET_EXPANDING_MS));
     out.push('\n');
@@ -409,6 +472,8 @@ async function main(): Promise<void> {
     );
     if (profileText !== '')
       out.push(`\nwhere a quiet pass's CPU goes (--cpu-prof):\n${profileText}`);
+    if (expandingProfile !== '')
+      out.push(`\nwhere the expanding pass's CPU goes (--cpu-prof):\n${expandingProfile}`);
     process.stdout.write(out.join(''));
   } finally {
     await kubelets.close();
