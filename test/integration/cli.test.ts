@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSimOnly, startTestCluster, writes, type TestCluster } from './test-cluster.js';
-import { byName, report, runCli, seed } from './harness.js';
+import { byName, pvcEvents, report, runCli, seed } from './harness.js';
 import { itOnSim } from './sim-only.js';
 
 interface PvcObject {
@@ -78,7 +78,7 @@ describe('pvc-chonker run', () => {
       );
     const events = requests.filter((r) => r.method === 'POST' && r.path.endsWith('/events'));
     expect(events.map((r) => r.status)).toEqual([201, 201, 201, 201]);
-    const recorded = (await c.list('Event')) as {
+    const recorded = pvcEvents(await c.list('Event')) as {
       type: string;
       reason: string;
       involvedObject: { name: string };

@@ -204,3 +204,15 @@ export function byName(
 ): Record<string, unknown> | undefined {
   return rows.find((row) => row['name'] === name);
 }
+
+/**
+ * The Events about PVCs, the ones pvc-chonker records: the real API server records its own too,
+ * at a time of its choosing (ClusterIPNotAllocated for the `kubernetes` Service, in default).
+ */
+export function pvcEvents(events: readonly unknown[]): unknown[] {
+  return events.filter(
+    (event) =>
+      (event as { involvedObject?: { kind?: string } }).involvedObject?.kind ===
+      'PersistentVolumeClaim',
+  );
+}

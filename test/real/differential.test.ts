@@ -9,7 +9,7 @@ import {
   type ClusterKind,
   type TestCluster,
 } from '../integration/test-cluster.js';
-import { seed, type Claim } from '../integration/harness.js';
+import { pvcEvents, seed, type Claim } from '../integration/harness.js';
 import { runJson, type RunRecord } from '../integration/invariants.js';
 import { realTierUnavailable } from './cluster.js';
 
@@ -195,7 +195,7 @@ async function scenario(cluster: TestCluster): Promise<Outcome> {
     requests: requests.sort(),
     pvcs: objects(await cluster.list('PersistentVolumeClaim')),
     pvs: objects(await cluster.list('PersistentVolume')),
-    events: events(await cluster.list('Event')),
+    events: events(pvcEvents(await cluster.list('Event'))),
     classes: objects(await cluster.list('StorageClass')),
     namespaces: objects(
       (await cluster.list('Namespace')).filter((n) =>
