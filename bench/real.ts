@@ -196,20 +196,20 @@ function describeFloor(floors: readonly ChildRun[], quiet: readonly Pass[]): str
   ].join('');
 }
 
+const VOLUME_BY_PVC = 'max by (namespace, persistentvolumeclaim)';
+
 /**
  * Runs `passes` against a real Prometheus that scrapes every fake kubelet (as the admin), once
  * each kubelet's volumes are all in it; the reason instead when there is no Prometheus here.
  * Scraped every 30 s: 200 kubelets a second would load the machine the passes are measured on.
  */
-const VOLUME_BY_PVC = 'max by (namespace, persistentvolumeclaim)';
-
-async function withPrometheus(
+async function withPrometheus<T>(
   cluster: RealCluster,
   kubelets: FakeKubelets,
   dir: string,
   options: Options,
-  passes: (prometheus: RunningPrometheus) => Promise<Pass[]>,
-): Promise<Pass[] | string> {
+  passes: (prometheus: RunningPrometheus) => Promise<T>,
+): Promise<T | string> {
   if (!HAVE_PROMETHEUS) return `no ${PROMETHEUS_BIN} on this machine`;
   const prometheus = await startKubeletPrometheus({
     dir,
@@ -324,12 +324,11 @@ async function main(): Promise<void> {
     ];
     if (options.hold) {
       const stop = join(dir, 'stop');
-      const hold = async (prometheus: string): Promise<Pass[]> => {
+      const hold = async (prometheus: string): Promise<void> => {
         process.stdout.write(
           `holding the fleet: enter with nsenter -t ${String(process.pid)} -n; run node ${[options.cli, ...args].join(' ')}${prometheus}; end with touch ${stop}\n`,
         );
         while (!existsSync(stop)) await new Promise((resolve) => setTimeout(resolve, 500));
-        return [];
       };
       // With Prometheus too, where there is one, to profile --stats-source prometheus.
       const why = await withPrometheus(cluster, kubelets, dir, options, (prometheus) =>
@@ -376,9 +375,9 @@ async function main(): Promise<void> {
     // The peer (pvc-autoresizer) reads Prometheus: the passes most like its loop.
     const prometheusPasses = await withPrometheus(cluster, kubelets, dir, options, async (prom) => {
       const promArgs = [...withSource('prometheus'), '--prometheus-url', prom.url.href];
-      const passes: Pass[] = [];
+      const quiet: Pass[] = [];
       for (let i = 0; i < options.quietRuns; i++)
-        passes.push(
+        quiet.push(
           await pass(cluster, { cli: options.cli, nodeArgs: options.nodeFlags }, promArgs),
         );
       // Other PVCs than the kubelet-proxy expanding pass's below, quiet again after.
@@ -391,13 +390,15 @@ async function main(): Promise<void> {
         async () => (await queryPrometheus(prom, overQuery)).length >= neighbours.over.length,
         90_000,
       );
-      passes.push(await pass(cluster, { cli: options.cli, nodeArgs: options.nodeFlags }, promArgs));
+      const expanding = await pass(
+        cluster,
+        { cli: options.cli, nodeArgs: options.nodeFlags },
+        promArgs,
+      );
       for (const usage of neighbours.quiet)
         await kubelets.setUsage(usage.namespace, usage.pvc, usage);
-      return passes;
+      return { quiet, expanding };
     });
-    const prometheusExpanding =
-      typeof prometheusPasses === 'string' ? [] : prometheusPasses.splice(-1);
     /** The node flags that profile a pass into DIR/`name`, when --cpu-prof DIR is given. */
     const profiled = (name: string): string[] =>
       options.cpuProfDir === undefined
@@ -444,20 +445,18 @@ async function main(): Promise<void> {
       ),
     );
     out.push('\n');
-    out.push(
-      typeof prometheusPasses === 'string'
-        ? `quiet pass, --stats-source prometheus: not run (${prometheusPasses})\n`
-        : describePasses(
-            "quiet pass, --stats-source prometheus (Debian's Prometheus scraping the kubelets)",
-            prometheusPasses,
-            TARGET_QUIET_MS,
-          ),
-    );
-    if (prometheusExpanding.length > 0)
+    if (typeof prometheusPasses === 'string')
+      out.push(`quiet pass, --stats-source prometheus: not run (${prometheusPasses})\n`);
+    else
       out.push(
         describePasses(
+          "quiet pass, --stats-source prometheus (Debian's Prometheus scraping the kubelets)",
+          prometheusPasses.quiet,
+          TARGET_QUIET_MS,
+        ),
+        describePasses(
           'expanding pass, --stats-source prometheus (another 10 % of the PVCs)',
-          prometheusExpanding,
+          [prometheusPasses.expanding],
           TARGET_EXPANDING_MS,
         ),
       );
