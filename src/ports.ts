@@ -152,6 +152,12 @@ export interface ProviderGate {
     storageClass: StorageClassInfo | undefined,
   ): string;
   /**
+   * Whether providerFor reads this PVC's PV (`pvc` undefined: a PVC without the provider
+   * annotation). Unset: always. A pass lists the PVs up front only when it does; otherwise
+   * when some PVC needs its PV: to detect its provider, or for its cloud check when it is to grow.
+   */
+  detectsFromVolume?(pvc: PvcSnapshot | undefined): boolean;
+  /**
    * Whether a provider's candidates must be checked together, in one batch of the whole pass:
    * they share capacity (a TopoLVM volume group, a Longhorn disk), so each one's room depends
    * on the others. Others are checked in batches as the kubelets answer. Unset: none.

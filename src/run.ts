@@ -155,8 +155,12 @@ class ListedSoFar {
    * managed, and the entry per PVC of the cluster kept to answer the filters. What the pass holds
    * is then what its decisions need (fewer live objects, cheaper full collections).
    */
-  dropUnmanaged(volumes: Map<string, unknown>, mounts: Map<string, unknown> | undefined): void {
-    for (const name of volumes.keys()) if (this.volumes.get(name) !== true) volumes.delete(name);
+  dropUnmanaged(
+    volumes: Map<string, unknown> | undefined,
+    mounts: Map<string, unknown> | undefined,
+  ): void {
+    for (const name of volumes?.keys() ?? [])
+      if (this.volumes.get(name) !== true) volumes?.delete(name);
     for (const key of mounts?.keys() ?? []) if (this.claims.get(key) !== true) mounts?.delete(key);
     this.claims.clear();
     this.volumes.clear();
@@ -176,8 +180,7 @@ async function listManaged(
   for await (const page of deps.cluster.listPvcs(config.namespaces, config.pageSize)) {
     for (const pvc of page) {
       const key = pvcKey(pvc);
-      const storageClass =
-        pvc.storageClassName === undefined ? undefined : context.classes.get(pvc.storageClassName);
+      const storageClass = classOf(pvc, context.classes);
       const governed = govern(context.governance, pvc, storageClass);
       countMatches(context.governance, pvc, matchCounts);
       const { state } = governed.verdict;
@@ -205,12 +208,47 @@ async function listManaged(
 
 /** The lists that do not depend on the PVC list, asked for at once beside it. */
 interface Reads {
-  volumes: Promise<Map<string, PersistentVolumeInfo>>;
+  /** Not read up front when no PVC's provider is detected by default (a named --provider). */
+  volumes: Promise<Map<string, PersistentVolumeInfo>> | undefined;
   /**
    * Each managed PVC's node, from the Running pods. Not read up front when the stats source
    * answers without nodes (Prometheus): then only if some PVC is left without stats, to say why.
    */
   mounts: Promise<Map<string, string>> | undefined;
+}
+
+/**
+ * The managed PVCs' PVs: listed beside the PVCs when providers are detected from them (--provider
+ * auto), else only once some PVC needs its PV (its provider annotated `auto`, or a cloud check of
+ * a PVC to grow). A quiet pass with a named provider lists none.
+ */
+class Volumes {
+  private map: Map<string, PersistentVolumeInfo> | undefined;
+  private listing: Promise<Map<string, PersistentVolumeInfo>> | undefined;
+  private readonly list: () => Promise<Map<string, PersistentVolumeInfo>>;
+
+  constructor(
+    upFront: Promise<Map<string, PersistentVolumeInfo>> | undefined,
+    list: () => Promise<Map<string, PersistentVolumeInfo>>,
+  ) {
+    this.listing = upFront;
+    this.list = list;
+  }
+
+  /** Whether the list is asked for already (up front, or by an earlier load). */
+  get asked(): boolean {
+    return this.listing !== undefined;
+  }
+
+  async load(): Promise<Map<string, PersistentVolumeInfo>> {
+    this.listing ??= this.list();
+    this.map ??= await this.listing;
+    return this.map;
+  }
+
+  of(pvc: PvcSnapshot): PersistentVolumeInfo | undefined {
+    return pvc.volumeName === undefined ? undefined : this.map?.get(pvc.volumeName);
+  }
 }
 
 /** A promise whose rejection is handled where it is awaited, not as an unhandled one meanwhile. */
@@ -221,7 +259,10 @@ function awaitedLater<T>(promise: Promise<T>): Promise<T> {
 
 function startReads(deps: RunDeps, config: RunConfig, soFar: ListedSoFar): Reads {
   return {
-    volumes: awaitedLater(deps.cluster.listPersistentVolumes(soFar.volumeFilter, config.pageSize)),
+    volumes:
+      deps.providers.detectsFromVolume?.(undefined) === false
+        ? undefined
+        : awaitedLater(deps.cluster.listPersistentVolumes(soFar.volumeFilter, config.pageSize)),
     mounts: deps.stats.perNode
       ? awaitedLater(
           deps.cluster.listMountingNodes(soFar.claimFilter, config.namespaces, config.pageSize),
@@ -243,13 +284,23 @@ async function gather(
     reads: Reads;
     soFar: ListedSoFar;
     classes: ReadonlyMap<string, StorageClassInfo>;
+    volumes: Volumes;
   },
   ready: (subjects: Subject[]) => void,
 ): Promise<void> {
-  const { listing, classes, soFar } = sources;
-  const volumes = await sources.reads.volumes;
+  const { listing, classes, soFar, volumes } = sources;
+  const layersOf = sharedLayers(config.layers);
+  // A provider detected from the PV needs it before its PVC is decided (or waits for all).
+  const detects = (entry: Managed): boolean =>
+    deps.providers.detectsFromVolume?.(
+      withProviderAnnotations(
+        entry.pvc,
+        layersOf(entry.governed, entry.pvc, classOf(entry.pvc, classes)),
+      ),
+    ) ?? true;
+  const listed = volumes.asked || listing.managed.some(detects) ? await volumes.load() : undefined;
   let mounts = await sources.reads.mounts;
-  soFar.dropUnmanaged(volumes, mounts);
+  soFar.dropUnmanaged(listed, mounts);
   const { position, pvcsByNode, unasked } = whomToAsk(listing.managed, mounts);
   /** The pods, read now if they were not read up front; kept for the managed PVCs only. */
   const readMounts = async (): Promise<Map<string, string>> =>
@@ -258,18 +309,16 @@ async function gather(
       config.namespaces,
       config.pageSize,
     ));
-  const layersOf = sharedLayers(config.layers);
   /** Adds the managed PVC at `index` to `into`, with its stats. */
   const subject = (index: number, stats: StatsLookup | undefined, into: Subject[]): void => {
     const entry = listing.managed[index];
     if (entry === undefined) return;
     const { pvc, governed, key } = entry;
-    const storageClass =
-      pvc.storageClassName === undefined ? undefined : classes.get(pvc.storageClassName);
+    const storageClass = classOf(pvc, classes);
     into.push({
       position: index,
       pvc,
-      pv: pvc.volumeName === undefined ? undefined : volumes.get(pvc.volumeName),
+      pv: volumes.of(pvc),
       storageClass,
       governed,
       layers: layersOf(governed, pvc, storageClass),
@@ -305,6 +354,13 @@ async function gather(
       subject(position.get(key) ?? -1, undefined, missing);
     }
   ready(missing);
+}
+
+function classOf(
+  pvc: PvcSnapshot,
+  classes: ReadonlyMap<string, StorageClassInfo>,
+): StorageClassInfo | undefined {
+  return pvc.storageClassName === undefined ? undefined : classes.get(pvc.storageClassName);
 }
 
 /** The one key of `pvcsByNode` for a stats source that needs no nodes. */
@@ -483,19 +539,21 @@ async function checkWithProviders(
   deps: RunDeps,
   config: RunConfig,
   pending: Pending[],
-  cap: { expansions: number },
+  state: { cap: { expansions: number }; volumes: Volumes },
 ): Promise<Pending[]> {
-  const candidates: ExpansionCandidate[] = pending
-    .filter((item) => item.decision.action === 'expand')
-    .map(({ subject, decision }) => ({
-      pvc: providerView(subject),
-      pv: subject.pv,
-      storageClass: subject.storageClass,
-      fromBytes: decision.fromBytes ?? 0n,
-      toBytes: decision.toBytes ?? 0n,
-      minIncreaseBytes: decision.settings.settings.minIncreaseBytes,
-      history: decision.history,
-    }));
+  const { cap } = state;
+  const wanted = pending.filter((item) => item.decision.action === 'expand');
+  // The cloud checks need the volumes: listed now if they were not up front.
+  if (wanted.length > 0) await state.volumes.load();
+  const candidates: ExpansionCandidate[] = wanted.map(({ subject, decision }) => ({
+    pvc: providerView(subject),
+    pv: subject.pv ?? state.volumes.of(subject.pvc),
+    storageClass: subject.storageClass,
+    fromBytes: decision.fromBytes ?? 0n,
+    toBytes: decision.toBytes ?? 0n,
+    minIncreaseBytes: decision.settings.settings.minIncreaseBytes,
+    history: decision.history,
+  }));
   const verdicts =
     candidates.length === 0
       ? new Map<string, ProviderVerdict>()
@@ -823,6 +881,7 @@ async function processBatch(
     writing: Promise<void>[];
     cap: { expansions: number };
     backups: BackupCache;
+    volumes: Volumes;
   },
 ): Promise<void> {
   // In list order: the per-run cap lets the first ones through.
@@ -834,7 +893,7 @@ async function processBatch(
   });
   for (const [name, plan] of plans) state.settled.plans.set(name, plan);
   await waitForBackups(deps, config, pending, state.backups);
-  const checked = await checkWithProviders(deps, config, pending, state.cap);
+  const checked = await checkWithProviders(deps, config, pending, state);
   settle(deps, config, checked, state);
 }
 
@@ -892,6 +951,10 @@ export async function run(deps: RunDeps, config: RunConfig): Promise<RunSummary>
       loadGovernance(deps.customResources, config, deps.log),
     ]);
     listing = await listManaged(deps, config, { classes, governance }, soFar);
+    const names = new Set(listing.managed.flatMap(({ pvc }) => pvc.volumeName ?? []));
+    const volumes = new Volumes(reads.volumes, () =>
+      deps.cluster.listPersistentVolumes({ has: (name) => names.has(name) }, config.pageSize),
+    );
     const state = {
       // Asked for beside the kubelets; the first batch waits for it.
       pricing: awaitedLater(loadPassPricing(deps, config, listing.managed, classes)),
@@ -901,13 +964,14 @@ export async function run(deps: RunDeps, config: RunConfig): Promise<RunSummary>
       writing,
       cap: { expansions: 0 },
       backups: {},
+      volumes,
     };
     const batches = createBatcher<Subject>((batch) => processBatch(deps, config, batch, state));
     // A PVCGroup decides with all its members, so they wait for the last stats. So does every
     // PVC when the per-run cap could bind: it lets through the first expansions in list order.
     const streaming = listing.managed.length <= config.maxExpansionsPerRun;
     const held: Subject[] = [];
-    await gather(deps, config, { listing, reads, soFar, classes }, (subjects) => {
+    await gather(deps, config, { listing, reads, soFar, classes, volumes }, (subjects) => {
       if (!streaming) {
         held.push(...subjects);
         return;

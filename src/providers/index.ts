@@ -19,7 +19,7 @@ import { checkTopolvm } from './topolvm.js';
 import { realSleep } from '../retry.js';
 import { createCircuitBreaker, type ProviderRetry } from './resilience.js';
 import { errorMessage, type Env, type ProviderRuntime } from './runtime.js';
-import { chooseProvider, PROVIDER_ANNOTATION } from './select.js';
+import { chooseProvider, detectsProvider, PROVIDER_ANNOTATION } from './select.js';
 import {
   verdictRefused,
   type ExpansionCandidate,
@@ -140,6 +140,8 @@ export function createProviderGate(options: ProviderOptions, deps: ProviderGateD
     ) {
       return chooseProvider(pvc, pv, storageClass, options.provider).provider;
     },
+
+    detectsFromVolume: (pvc) => detectsProvider(pvc, options.provider),
 
     // Their candidates share a volume group's or a disk's free space (onprem-fit.ts).
     checksTogether: (provider) => provider === 'topolvm' || provider === 'longhorn',

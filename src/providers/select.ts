@@ -55,6 +55,21 @@ export function detectProvider(
   return byClass ?? 'generic';
 }
 
+/**
+ * Whether chooseProvider reads the PV for this PVC (detection, not a named provider); `pvc`
+ * undefined: a PVC without the provider annotation.
+ */
+export function detectsProvider(
+  pvc: PvcSnapshot | undefined,
+  option: ProviderOptions['provider'],
+): boolean {
+  const annotated = pvc?.annotations[PROVIDER_ANNOTATION]?.trim().toLowerCase();
+  if (annotated === undefined || annotated === '') return option === 'auto';
+  if (annotated === 'auto') return true;
+  // An invalid annotation falls back to the option, as in chooseProvider.
+  return isProviderName(annotated) ? false : option === 'auto';
+}
+
 export type ProviderChoice =
   { ok: true; provider: ProviderName } | { ok: false; provider: ProviderName; invalid: string };
 

@@ -12,6 +12,7 @@ import { parseQuantity } from '../../src/core/quantity.js';
 import type {
   Cluster,
   ExpansionCandidate,
+  KeyFilter,
   PatchOutcome,
   ProviderGate,
   ProviderVerdict,
@@ -36,6 +37,9 @@ export class MemoryCluster implements Cluster {
   eventFailure: Error | undefined;
   /** How many times the pods were listed. */
   podLists = 0;
+  /** PersistentVolumes by name, and how many times they were listed. */
+  readonly volumes = new Map<string, PersistentVolumeInfo>();
+  volumeLists = 0;
 
   add(pvc: PvcSnapshot, node = 'node-1'): void {
     this.pvcs.set(pvcKey(pvc), pvc);
@@ -47,8 +51,9 @@ export class MemoryCluster implements Cluster {
     yield [...this.pvcs.values()];
   }
 
-  listPersistentVolumes(): Promise<Map<string, PersistentVolumeInfo>> {
-    return Promise.resolve(new Map<string, PersistentVolumeInfo>());
+  listPersistentVolumes(names: KeyFilter): Promise<Map<string, PersistentVolumeInfo>> {
+    this.volumeLists++;
+    return Promise.resolve(new Map([...this.volumes].filter(([name]) => names.has(name))));
   }
 
   listStorageClasses(): Promise<Map<string, StorageClassInfo>> {

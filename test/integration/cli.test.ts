@@ -93,6 +93,43 @@ describe('pvc-chonker run', () => {
     expect(recorded[0]?.eventTime).toMatch(/\.\d{6}Z$/);
   });
 
+  it('with a named --provider, lists PersistentVolumes only when a PVC is to grow', async () => {
+    const c = (cluster = await startTestCluster(
+      seed([
+        { name: 'calm', namespace: 'quiet', usedPercent: 40, node: 'node-a' },
+        { name: 'full', usedPercent: 95, node: 'node-a' },
+      ]),
+    ));
+    const pvLists = async (): Promise<number> =>
+      (await c.requests()).filter(
+        (r) => r.method === 'GET' && r.path === '/api/v1/persistentvolumes',
+      ).length;
+
+    const quiet = await c.cli([
+      '--output',
+      'json',
+      '--provider',
+      'generic',
+      '--namespace',
+      'quiet',
+    ]);
+    const afterQuiet = await pvLists();
+    const detected = await c.cli(['--output', 'json', '--namespace', 'quiet']);
+    const afterDetected = await pvLists();
+    const growing = await c.cli(['--output', 'json', '--provider', 'generic']);
+
+    expect(report(quiet).map((r) => r['reason'])).toEqual(['below-threshold']);
+    expect(afterQuiet).toBe(0);
+    // The default, --provider auto, reads each PVC's provider from its PV: listed up front.
+    expect(report(detected).map((r) => r['reason'])).toEqual(['below-threshold']);
+    expect(afterDetected).toBe(1);
+    expect(byName(report(growing), 'full')).toMatchObject({
+      action: 'expand',
+      provider: 'generic',
+    });
+    expect(await pvLists()).toBe(2);
+  });
+
   it('sends no write of any kind in dry run', async () => {
     const c = (cluster = await startTestCluster(seed(FLEET)));
 

@@ -4,6 +4,7 @@ import {
   awsRegionFromZone,
   chooseProvider,
   detectProvider,
+  detectsProvider,
   ebsVolumeRef,
   gceDiskRef,
 } from '../../src/providers/select.js';
@@ -82,6 +83,43 @@ describe('chooseProvider', () => {
     },
   ])('$name', ({ annotations, option, expected }) => {
     expect(chooseProvider(pvc('p', annotations), ebsPv, undefined, option)).toEqual(expected);
+  });
+});
+
+describe('detectsProvider', () => {
+  // Whether chooseProvider reads the PV: the pass lists PVs only when some PVC needs it.
+  it.each([
+    { annotation: undefined, option: 'auto' as const, detects: true },
+    { annotation: undefined, option: 'generic' as const, detects: false },
+    { annotation: '', option: 'aws' as const, detects: false },
+    { annotation: ' Auto ', option: 'generic' as const, detects: true },
+    { annotation: 'gcp', option: 'auto' as const, detects: false },
+    { annotation: 'nonsense', option: 'auto' as const, detects: true },
+    { annotation: 'nonsense', option: 'azure' as const, detects: false },
+  ])(
+    'annotation $annotation with --provider $option: $detects',
+    ({ annotation, option, detects }) => {
+      const annotations: Record<string, string> =
+        annotation === undefined ? {} : { 'pvc-chonker.io/provider': annotation };
+      const claim = pvc('data', annotations);
+
+      expect(detectsProvider(claim, option)).toBe(detects);
+      // Consistent with chooseProvider: detecting means the PV can change the answer.
+      const withPv = chooseProvider(
+        claim,
+        pv({ csiDriver: 'pd.csi.storage.gke.io' }),
+        undefined,
+        option,
+      );
+      const withoutPv = chooseProvider(claim, undefined, undefined, option);
+      if (!detects) expect(withPv.provider).toBe(withoutPv.provider);
+      else expect(withPv.provider).toBe('gcp');
+    },
+  );
+
+  it('with no PVC: as one without the annotation', () => {
+    expect(detectsProvider(undefined, 'auto')).toBe(true);
+    expect(detectsProvider(undefined, 'topolvm')).toBe(false);
   });
 });
 

@@ -1,11 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { formatUsd } from '../../src/core/cost.js';
 import { SHIPPED_PRICES } from '../../src/core/prices.js';
-import { pvcKey, type StatsLookup } from '../../src/core/pvc.js';
-import type { ProviderGate, VolumeStatsSource } from '../../src/ports.js';
+import {
+  pvcKey,
+  type PersistentVolumeInfo,
+  type PvcSnapshot,
+  type StatsLookup,
+} from '../../src/core/pvc.js';
+import type { ExpansionCandidate, ProviderGate, VolumeStatsSource } from '../../src/ports.js';
 import { run, type RunConfig, type RunDeps } from '../../src/run.js';
 import { pvc, storageClass, usage } from '../builders/snapshots.js';
 import {
+  allowAll,
   fixedStats,
   gateOf,
   MemoryCluster,
@@ -456,5 +462,107 @@ describe('run with a source that needs no nodes (Prometheus)', () => {
       `a:${noSeries.detail}`,
       'pending:phase Pending',
     ]);
+  });
+});
+
+describe('run with a named provider: the PVs only when a PVC needs its own', () => {
+  const volume = (name: string): PersistentVolumeInfo => ({
+    name,
+    capacityBytes: 10n << 30n,
+    csiDriver: 'ebs.csi.aws.com',
+    volumeHandle: `vol-${name}`,
+    awsElasticBlockStoreVolumeId: undefined,
+    gcePersistentDiskName: undefined,
+    zone: undefined,
+    nodeAffinity: {},
+  });
+
+  /**
+   * As --provider generic: detects only for PVCs annotated `auto`; records what providerFor and
+   * the cloud check were given. `detects: false` leaves detectsFromVolume unset (always detects).
+   */
+  function setupNamed(
+    claims: { name: string; usedPercent: number; auto?: boolean }[],
+    detects = true,
+  ) {
+    const cluster = new MemoryCluster();
+    cluster.classes.set('gp3', storageClass());
+    const stats = new Map<string, StatsLookup>();
+    for (const { name, usedPercent, auto } of claims) {
+      const annotations = auto === true ? { 'pvc-chonker.io/provider': 'auto' } : {};
+      const claim = { ...pvc({ name, annotations }), volumeName: `pv-${name}` };
+      cluster.add(claim);
+      cluster.volumes.set(`pv-${name}`, volume(`pv-${name}`));
+      stats.set(pvcKey(claim), usage({ usedPercent }));
+    }
+    const seen = { candidates: [] as ExpansionCandidate[], providers: [] as string[] };
+    const gate: ProviderGate = {
+      providerFor: (claim, pv) => {
+        seen.providers.push(`${claim.name}:${pv?.name ?? 'no PV'}`);
+        return 'generic';
+      },
+      check: (candidates, now) => {
+        seen.candidates.push(...candidates);
+        return allowAll.check(candidates, now);
+      },
+      ...(detects
+        ? {
+            detectsFromVolume: (claim: PvcSnapshot | undefined) =>
+              claim?.annotations['pvc-chonker.io/provider'] === 'auto',
+          }
+        : {}),
+    };
+    return { cluster, seen, deps: passDeps(cluster, stats, NOW, gate) };
+  }
+
+  it('a quiet pass lists none', async () => {
+    const { cluster, deps } = setupNamed([
+      { name: 'a', usedPercent: 40 },
+      { name: 'b', usedPercent: 50 },
+    ]);
+
+    const summary = await run(deps, passConfig());
+
+    expect(summary.pvcs.map((o) => o.reason)).toEqual(['below-threshold', 'below-threshold']);
+    expect(cluster.volumeLists).toBe(0);
+  });
+
+  it('a PVC to grow gets them listed once, and its cloud check gets its PV', async () => {
+    const { cluster, seen, deps } = setupNamed([
+      { name: 'a', usedPercent: 95 },
+      { name: 'b', usedPercent: 40 },
+      { name: 'c', usedPercent: 96 },
+    ]);
+
+    const summary = await run(deps, passConfig());
+
+    expect(summary.pvcs.map((o) => `${o.name}:${o.action}`)).toEqual([
+      'a:expand',
+      'b:skip',
+      'c:expand',
+    ]);
+    expect(cluster.volumeLists).toBe(1);
+    expect(seen.candidates.map((c) => c.pv?.volumeHandle)).toEqual(['vol-pv-a', 'vol-pv-c']);
+  });
+
+  it('a PVC whose provider is detected gets them listed before it is decided, even when quiet', async () => {
+    const { cluster, seen, deps } = setupNamed([
+      { name: 'a', usedPercent: 40 },
+      { name: 'b', usedPercent: 40, auto: true },
+    ]);
+
+    await run(deps, passConfig());
+
+    expect(cluster.volumeLists).toBe(1);
+    expect(seen.providers).toEqual(['a:pv-a', 'b:pv-b']);
+  });
+
+  it('a gate that always detects (no detectsFromVolume) gets them listed up front', async () => {
+    const { cluster, seen, deps } = setupNamed([{ name: 'a', usedPercent: 40 }], false);
+
+    await run(deps, passConfig());
+
+    expect(cluster.volumeLists).toBe(1);
+    expect(seen.providers).toEqual(['a:pv-a']);
   });
 });
