@@ -157,6 +157,8 @@ export interface ProviderGate {
    * when some PVC needs its PV: to detect its provider, or for its cloud check when it is to grow.
    */
   detectsFromVolume?(pvc: PvcSnapshot | undefined): boolean;
+  /** Whether a provider's cloud check reads its candidates' PVs (generic's does not). Unset: yes. */
+  checksVolume?(provider: string): boolean;
   /**
    * Whether a provider's candidates must be checked together, in one batch of the whole pass:
    * they share capacity (a TopoLVM volume group, a Longhorn disk), so each one's room depends

@@ -543,8 +543,10 @@ async function checkWithProviders(
 ): Promise<Pending[]> {
   const { cap } = state;
   const wanted = pending.filter((item) => item.decision.action === 'expand');
-  // The cloud checks need the volumes: listed now if they were not up front.
-  if (wanted.length > 0) await state.volumes.load();
+  // A cloud check that reads the volume needs the PVs: listed now if they were not up front.
+  const { providers } = deps;
+  if (wanted.some((item) => providers.checksVolume?.(item.provider) ?? true))
+    await state.volumes.load();
   const candidates: ExpansionCandidate[] = wanted.map(({ subject, decision }) => ({
     pvc: providerView(subject),
     pv: subject.pv ?? state.volumes.of(subject.pvc),

@@ -143,6 +143,9 @@ export function createProviderGate(options: ProviderOptions, deps: ProviderGateD
 
     detectsFromVolume: (pvc) => detectsProvider(pvc, options.provider),
 
+    // Their verdicts come from the sizes alone: no volume ID, zone or node to look up.
+    checksVolume: (provider) => provider !== 'generic' && provider !== 'azure',
+
     // Their candidates share a volume group's or a disk's free space (onprem-fit.ts).
     checksTogether: (provider) => provider === 'topolvm' || provider === 'longhorn',
 

@@ -93,10 +93,17 @@ describe('pvc-chonker run', () => {
     expect(recorded[0]?.eventTime).toMatch(/\.\d{6}Z$/);
   });
 
-  it('with a named --provider, lists PersistentVolumes only when a PVC is to grow', async () => {
+  it('with a named --provider, lists PersistentVolumes only when a PVC detects its provider from one', async () => {
     const c = (cluster = await startTestCluster(
       seed([
         { name: 'calm', namespace: 'quiet', usedPercent: 40, node: 'node-a' },
+        {
+          name: 'own',
+          namespace: 'detected',
+          usedPercent: 40,
+          node: 'node-a',
+          annotations: { 'pvc-chonker.io/provider': 'auto' },
+        },
         { name: 'full', usedPercent: 95, node: 'node-a' },
       ]),
     ));
@@ -104,30 +111,25 @@ describe('pvc-chonker run', () => {
       (await c.requests()).filter(
         (r) => r.method === 'GET' && r.path === '/api/v1/persistentvolumes',
       ).length;
+    const lists: number[] = [];
+    const pass = async (...args: string[]): Promise<Record<string, unknown>[]> => {
+      const rows = report(await c.cli(['--output', 'json', ...args]));
+      lists.push(await pvLists());
+      return rows;
+    };
 
-    const quiet = await c.cli([
-      '--output',
-      'json',
-      '--provider',
-      'generic',
-      '--namespace',
-      'quiet',
-    ]);
-    const afterQuiet = await pvLists();
-    const detected = await c.cli(['--output', 'json', '--namespace', 'quiet']);
-    const afterDetected = await pvLists();
-    const growing = await c.cli(['--output', 'json', '--provider', 'generic']);
+    const quiet = await pass('--provider', 'generic', '--namespace', 'quiet');
+    // generic's check needs no volume: growing lists none either.
+    const growing = await pass('--provider', 'generic', '--namespace', 'db');
+    const own = await pass('--provider', 'generic', '--namespace', 'detected');
+    // The default, --provider auto, reads every PVC's provider from its PV: listed up front.
+    const detected = await pass('--namespace', 'quiet');
 
-    expect(report(quiet).map((r) => r['reason'])).toEqual(['below-threshold']);
-    expect(afterQuiet).toBe(0);
-    // The default, --provider auto, reads each PVC's provider from its PV: listed up front.
-    expect(report(detected).map((r) => r['reason'])).toEqual(['below-threshold']);
-    expect(afterDetected).toBe(1);
-    expect(byName(report(growing), 'full')).toMatchObject({
-      action: 'expand',
-      provider: 'generic',
-    });
-    expect(await pvLists()).toBe(2);
+    expect(quiet.map((r) => r['reason'])).toEqual(['below-threshold']);
+    expect(byName(growing, 'full')).toMatchObject({ action: 'expand', provider: 'generic' });
+    expect(own.map((r) => r['reason'])).toEqual(['below-threshold']);
+    expect(detected.map((r) => r['reason'])).toEqual(['below-threshold']);
+    expect(lists).toEqual([0, 0, 1, 2]);
   });
 
   it('sends no write of any kind in dry run', async () => {

@@ -478,12 +478,13 @@ describe('run with a named provider: the PVs only when a PVC needs its own', () 
   });
 
   /**
-   * As --provider generic: detects only for PVCs annotated `auto`; records what providerFor and
-   * the cloud check were given. `detects: false` leaves detectsFromVolume unset (always detects).
+   * As a named --provider: detects only for PVCs annotated `auto`; records what providerFor and
+   * the cloud check were given. `detects: false` leaves detectsFromVolume unset (always detects);
+   * `checksVolume: false` is a provider whose check needs no PV (generic).
    */
   function setupNamed(
     claims: { name: string; usedPercent: number; auto?: boolean }[],
-    detects = true,
+    { detects = true, checksVolume = true } = {},
   ) {
     const cluster = new MemoryCluster();
     cluster.classes.set('gp3', storageClass());
@@ -505,6 +506,7 @@ describe('run with a named provider: the PVs only when a PVC needs its own', () 
         seen.candidates.push(...candidates);
         return allowAll.check(candidates, now);
       },
+      checksVolume: () => checksVolume,
       ...(detects
         ? {
             detectsFromVolume: (claim: PvcSnapshot | undefined) =>
@@ -545,6 +547,18 @@ describe('run with a named provider: the PVs only when a PVC needs its own', () 
     expect(seen.candidates.map((c) => c.pv?.volumeHandle)).toEqual(['vol-pv-a', 'vol-pv-c']);
   });
 
+  it('a PVC to grow whose cloud check reads no volume (generic) lists none', async () => {
+    const { cluster, seen, deps } = setupNamed([{ name: 'a', usedPercent: 95 }], {
+      checksVolume: false,
+    });
+
+    const summary = await run(deps, passConfig());
+
+    expect(summary.pvcs.map((o) => `${o.name}:${o.action}`)).toEqual(['a:expand']);
+    expect(cluster.volumeLists).toBe(0);
+    expect(seen.candidates.map((c) => c.pv)).toEqual([undefined]);
+  });
+
   it('a PVC whose provider is detected gets them listed before it is decided, even when quiet', async () => {
     const { cluster, seen, deps } = setupNamed([
       { name: 'a', usedPercent: 40 },
@@ -558,7 +572,9 @@ describe('run with a named provider: the PVs only when a PVC needs its own', () 
   });
 
   it('a gate that always detects (no detectsFromVolume) gets them listed up front', async () => {
-    const { cluster, seen, deps } = setupNamed([{ name: 'a', usedPercent: 40 }], false);
+    const { cluster, seen, deps } = setupNamed([{ name: 'a', usedPercent: 40 }], {
+      detects: false,
+    });
 
     await run(deps, passConfig());
 
