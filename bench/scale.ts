@@ -475,13 +475,14 @@ async function main(): Promise<void> {
   out.push(line('  total', String(requests.length)));
   const pages = (items: number): number => Math.max(1, Math.ceil(items / options.pageSize));
   const total = fleet.managed + fleet.unmanaged;
-  // Each list once (PVCs, PVs, pods paged; classes, the two custom resources, StatefulSets once;
+  // Each list once (PVCs and pods paged; no PVs: with --provider generic no PVC needs its PV;
+  // classes, the two custom resources, StatefulSets once;
   // snapshots and backups once when something grows), each node once, a PATCH + Event per growth.
   // The fleet is new to each pass: the PVCs that do not grow get their first usage sample, as
   // many as the pass's budget allows, each on a PATCH of its own (docs/operations.md).
   const samples = Math.min(fleet.managed - expected, firstSampleBudget(fleet.managed));
   const ideal =
-    3 * pages(total) +
+    2 * pages(total) +
     4 +
     (expected > 0 ? 2 : 0) +
     Math.min(fleet.nodes, fleet.managed) +
@@ -490,7 +491,7 @@ async function main(): Promise<void> {
   out.push(
     line(
       '  lower bound',
-      `${ideal} = 3 x ${pages(total)} pages + 4 lists + ${expected > 0 ? 2 : 0} backup lists + ${Math.min(fleet.nodes, fleet.managed)} nodes + 2 x ${expected} + ${samples} first samples`,
+      `${ideal} = 2 x ${pages(total)} pages + 4 lists + ${expected > 0 ? 2 : 0} backup lists + ${Math.min(fleet.nodes, fleet.managed)} nodes + 2 x ${expected} + ${samples} first samples`,
     ),
   );
   out.push('\ntimeline (ms after the first request: first start .. last end, slowest response):\n');
