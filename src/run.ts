@@ -219,8 +219,8 @@ interface Reads {
 
 /**
  * The managed PVCs' PVs: listed beside the PVCs when providers are detected from them (--provider
- * auto), else only once some PVC needs its PV (its provider annotated `auto`, or a cloud check of
- * a PVC to grow). A quiet pass with a named provider lists none.
+ * auto), else only once some PVC needs its PV (its provider annotated `auto`, or a PVC to grow
+ * whose provider's check reads the volume). A quiet pass with a named provider lists none.
  */
 class Volumes {
   private map: Map<string, PersistentVolumeInfo> | undefined;
