@@ -55,19 +55,32 @@ export function detectProvider(
   return byClass ?? 'generic';
 }
 
+/** What a PVC's provider annotation asks for: nothing, detection, a provider, or an unknown name. */
+type AnnotatedProvider =
+  | { kind: 'none' }
+  | { kind: 'auto' }
+  | { kind: 'named'; provider: ProviderName }
+  | { kind: 'invalid'; text: string };
+
+function annotatedProvider(pvc: PvcSnapshot | undefined): AnnotatedProvider {
+  const text = pvc?.annotations[PROVIDER_ANNOTATION]?.trim().toLowerCase();
+  if (text === undefined || text === '') return { kind: 'none' };
+  if (text === 'auto') return { kind: 'auto' };
+  return isProviderName(text) ? { kind: 'named', provider: text } : { kind: 'invalid', text };
+}
+
 /**
  * Whether chooseProvider reads the PV for this PVC (detection, not a named provider); `pvc`
- * undefined: a PVC without the provider annotation.
+ * undefined: a PVC without the provider annotation. An invalid annotation falls back to the
+ * option, as in chooseProvider.
  */
 export function detectsProvider(
   pvc: PvcSnapshot | undefined,
   option: ProviderOptions['provider'],
 ): boolean {
-  const annotated = pvc?.annotations[PROVIDER_ANNOTATION]?.trim().toLowerCase();
-  if (annotated === undefined || annotated === '') return option === 'auto';
-  if (annotated === 'auto') return true;
-  // An invalid annotation falls back to the option, as in chooseProvider.
-  return isProviderName(annotated) ? false : option === 'auto';
+  const annotated = annotatedProvider(pvc);
+  if (annotated.kind === 'auto') return true;
+  return annotated.kind !== 'named' && option === 'auto';
 }
 
 export type ProviderChoice =
@@ -80,12 +93,13 @@ export function chooseProvider(
   storageClass: StorageClassInfo | undefined,
   option: ProviderOptions['provider'],
 ): ProviderChoice {
-  const fallback = option === 'auto' ? detectProvider(pv, storageClass) : option;
-  const annotated = pvc.annotations[PROVIDER_ANNOTATION]?.trim().toLowerCase();
-  if (annotated === undefined || annotated === '') return { ok: true, provider: fallback };
-  if (annotated === 'auto') return { ok: true, provider: detectProvider(pv, storageClass) };
-  if (isProviderName(annotated)) return { ok: true, provider: annotated };
-  return { ok: false, provider: fallback, invalid: annotated };
+  const annotated = annotatedProvider(pvc);
+  if (annotated.kind === 'named') return { ok: true, provider: annotated.provider };
+  const detect = annotated.kind === 'auto' || option === 'auto';
+  const provider = detect ? detectProvider(pv, storageClass) : option;
+  return annotated.kind === 'invalid'
+    ? { ok: false, provider, invalid: annotated.text }
+    : { ok: true, provider };
 }
 
 export interface EbsVolumeRef {
