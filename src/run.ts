@@ -218,19 +218,17 @@ interface Reads {
 }
 
 /**
- * The managed PVCs' PVs: listed beside the PVCs when providers are detected from them (--provider
- * auto), else only once some PVC needs its PV (its provider annotated `auto`, or a PVC to grow
- * whose provider's check reads the volume). A quiet pass with a named provider lists none.
+ * A list read beside the PVCs, or only once something needs it, and then once. The PVs: up front
+ * when providers are detected from them (--provider auto), else once some PVC needs its PV (its
+ * provider annotated `auto`, or a PVC to grow whose provider's check reads the volume). The pods:
+ * up front for a per-node stats source, else once some PVC is left without stats.
  */
-class Volumes {
-  private map: Map<string, PersistentVolumeInfo> | undefined;
-  private listing: Promise<Map<string, PersistentVolumeInfo>> | undefined;
-  private readonly list: () => Promise<Map<string, PersistentVolumeInfo>>;
+class OnDemand<T> {
+  private listing: Promise<T> | undefined;
+  private read: T | undefined;
+  private readonly list: () => Promise<T>;
 
-  constructor(
-    upFront: Promise<Map<string, PersistentVolumeInfo>> | undefined,
-    list: () => Promise<Map<string, PersistentVolumeInfo>>,
-  ) {
+  constructor(upFront: Promise<T> | undefined, list: () => Promise<T>) {
     this.listing = upFront;
     this.list = list;
   }
@@ -240,15 +238,27 @@ class Volumes {
     return this.listing !== undefined;
   }
 
-  async load(): Promise<Map<string, PersistentVolumeInfo>> {
-    this.listing ??= this.list();
-    this.map ??= await this.listing;
-    return this.map;
+  /** The list once loaded. */
+  get value(): T | undefined {
+    return this.read;
   }
 
-  of(pvc: PvcSnapshot): PersistentVolumeInfo | undefined {
-    return pvc.volumeName === undefined ? undefined : this.map?.get(pvc.volumeName);
+  /** The list if it is asked for already, else nothing (and it is not asked for). */
+  async ifAsked(): Promise<T | undefined> {
+    return this.listing === undefined ? undefined : this.load();
   }
+
+  async load(): Promise<T> {
+    this.listing ??= this.list();
+    this.read ??= await this.listing;
+    return this.read;
+  }
+}
+
+type Volumes = OnDemand<Map<string, PersistentVolumeInfo>>;
+
+function volumeOf(volumes: Volumes, pvc: PvcSnapshot): PersistentVolumeInfo | undefined {
+  return pvc.volumeName === undefined ? undefined : volumes.value?.get(pvc.volumeName);
 }
 
 /** A promise whose rejection is handled where it is awaited, not as an unhandled one meanwhile. */
@@ -299,16 +309,17 @@ async function gather(
       ),
     ) ?? true;
   const listed = volumes.asked || listing.managed.some(detects) ? await volumes.load() : undefined;
-  let mounts = await sources.reads.mounts;
-  soFar.dropUnmanaged(listed, mounts);
-  const { position, pvcsByNode, unasked } = whomToAsk(listing.managed, mounts);
-  /** The pods, read now if they were not read up front; kept for the managed PVCs only. */
-  const readMounts = async (): Promise<Map<string, string>> =>
-    (mounts ??= await deps.cluster.listMountingNodes(
+  // Read late, the pods are kept for the managed PVCs only.
+  const mounts = new OnDemand(sources.reads.mounts, () =>
+    deps.cluster.listMountingNodes(
       { has: (key) => position.has(key) },
       config.namespaces,
       config.pageSize,
-    ));
+    ),
+  );
+  const upFront = await mounts.ifAsked();
+  soFar.dropUnmanaged(listed, upFront);
+  const { position, pvcsByNode, unasked } = whomToAsk(listing.managed, upFront);
   /** Adds the managed PVC at `index` to `into`, with its stats. */
   const subject = (index: number, stats: StatsLookup | undefined, into: Subject[]): void => {
     const entry = listing.managed[index];
@@ -318,14 +329,14 @@ async function gather(
     into.push({
       position: index,
       pvc,
-      pv: volumes.of(pvc),
+      pv: volumeOf(volumes, pvc),
       storageClass,
       governed,
       layers: layersOf(governed, pvc, storageClass),
-      stats: stats ?? unavailable(mounts?.has(key) ?? false),
+      stats: stats ?? unavailable(mounts.value?.has(key) ?? false),
     });
   };
-  if (unasked.length > 0) await readMounts();
+  if (unasked.length > 0) await mounts.load();
   const first: Subject[] = [];
   for (const index of unasked) subject(index, undefined, first);
   ready(first);
@@ -341,8 +352,8 @@ async function gather(
     ready(subjects);
   };
   const stats = await deps.stats.collect(pvcsByNode, deps.stats.perNode ? deliver : undefined);
-  if (mounts === undefined && !allFound(pvcsByNode, stats))
-    markUnmounted(stats, await readMounts());
+  if (upFront === undefined && !allFound(pvcsByNode, stats))
+    markUnmounted(stats, await mounts.load());
   deliver(stats);
   // A PVC its node did not report on at all (a source that leaves it out of the map).
   const missing: Subject[] = [];
@@ -549,7 +560,7 @@ async function checkWithProviders(
     await state.volumes.load();
   const candidates: ExpansionCandidate[] = wanted.map(({ subject, decision }) => ({
     pvc: providerView(subject),
-    pv: subject.pv ?? state.volumes.of(subject.pvc),
+    pv: subject.pv ?? volumeOf(state.volumes, subject.pvc),
     storageClass: subject.storageClass,
     fromBytes: decision.fromBytes ?? 0n,
     toBytes: decision.toBytes ?? 0n,
@@ -954,7 +965,7 @@ export async function run(deps: RunDeps, config: RunConfig): Promise<RunSummary>
     ]);
     listing = await listManaged(deps, config, { classes, governance }, soFar);
     const names = new Set(listing.managed.flatMap(({ pvc }) => pvc.volumeName ?? []));
-    const volumes = new Volumes(reads.volumes, () =>
+    const volumes: Volumes = new OnDemand(reads.volumes, () =>
       deps.cluster.listPersistentVolumes({ has: (name) => names.has(name) }, config.pageSize),
     );
     const state = {
