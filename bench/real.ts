@@ -12,8 +12,9 @@
  * default stats source (each kubelet read directly) and with `prometheus` (Debian's Prometheus
  * scraping the fake kubelets, when it is installed), and one expanding pass with their usage
  * raised: after it the PVCs are resizing, so it is not repeated. With Prometheus, another 10 %
- * of the PVCs expand first in a pass through it (the peer, pvc-autoresizer, reads Prometheus);
- * the kubelet-proxy expanding pass then finds those resizing.
+ * of the PVCs expand first in a pass through it (the peer, pvc-autoresizer, reads Prometheus),
+ * --quiet-runs times, each time a set of PVCs of its own; the kubelet-proxy expanding pass then
+ * finds those resizing.
  *
  *   bash scripts/in-netns.sh node dist/bench/real.js [--pvcs N] [--nodes N] [--over 0.1]
  *     [--quiet-runs N] [--cpu-prof DIR] [--node-flags='...'] [--cli OTHER/dist/pvc-chonker.mjs]
@@ -251,16 +252,19 @@ interface SampledMeta {
 }
 
 /**
- * Another `over` share of the fleet above the threshold (each over-threshold PVC's neighbour in
- * the fleet), for a second expanding pass, and the usage that makes them quiet again.
+ * Another `over` share of the fleet above the threshold (the PVC `shift` places after each
+ * over-threshold PVC in the fleet), for another expanding pass, and the usage that makes them
+ * quiet again. Shifts below the spacing of the over-threshold PVCs give sets apart.
  */
-function neighboursOver(options: Options): { over: Usage[]; quiet: Usage[] } {
+function neighboursOver(options: Options, shift: number): { over: Usage[]; quiet: Usage[] } {
   const quiet = usageOf(options, 0);
   const over = usageOf(options, options.over);
   const picked: { over: Usage[]; quiet: Usage[] } = { over: [], quiet: [] };
   for (const [index, entry] of over.entries()) {
-    const next = quiet[(index + 1) % quiet.length];
-    if (entry.usedBytes === quiet[index]?.usedBytes || next === undefined) continue;
+    const at = (index + shift) % quiet.length;
+    const next = quiet[at];
+    const isOver = (i: number): boolean => over[i]?.usedBytes !== quiet[i]?.usedBytes;
+    if (!isOver(index) || isOver(at) || next === undefined) continue;
     picked.over.push({ ...entry, namespace: next.namespace, pvc: next.pvc });
     picked.quiet.push(next);
   }
@@ -380,23 +384,36 @@ async function main(): Promise<void> {
         quiet.push(
           await pass(cluster, { cli: options.cli, nodeArgs: options.nodeFlags }, promArgs),
         );
-      // Other PVCs than the kubelet-proxy expanding pass's below, quiet again after.
-      const neighbours = neighboursOver(options);
-      for (const usage of neighbours.over)
-        await kubelets.setUsage(usage.namespace, usage.pvc, usage);
+      // Other PVCs than the kubelet-proxy expanding pass's below, a set of their own each time,
+      // quiet again after: each pass expands only its set (the sets before it wait on a resize
+      // the real tier never makes, which asks nothing of the API server).
+      const expanding: Pass[] = [];
       const overQuery = `${VOLUME_BY_PVC}(kubelet_volume_stats_used_bytes) / ${VOLUME_BY_PVC}(kubelet_volume_stats_capacity_bytes) > 0.8`;
-      await untilScraped(
-        prom,
-        async () => (await queryPrometheus(prom, overQuery)).length >= neighbours.over.length,
-        90_000,
-      );
-      const expanding = await pass(
-        cluster,
-        { cli: options.cli, nodeArgs: options.nodeFlags },
-        promArgs,
-      );
-      for (const usage of neighbours.quiet)
-        await kubelets.setUsage(usage.namespace, usage.pvc, usage);
+      for (let shift = 1; shift <= options.quietRuns; shift++) {
+        const neighbours = neighboursOver(options, shift);
+        for (const usage of neighbours.over)
+          await kubelets.setUsage(usage.namespace, usage.pvc, usage);
+        // Exactly this set over: the set before is scraped quiet again, this one scraped over.
+        const wanted = new Set(neighbours.over.map((usage) => `${usage.namespace}/${usage.pvc}`));
+        await untilScraped(
+          prom,
+          async () => {
+            const series = await queryPrometheus(prom, overQuery);
+            return (
+              series.length === wanted.size &&
+              series.every(({ metric }) =>
+                wanted.has(`${metric['namespace'] ?? ''}/${metric['persistentvolumeclaim'] ?? ''}`),
+              )
+            );
+          },
+          90_000,
+        );
+        expanding.push(
+          await pass(cluster, { cli: options.cli, nodeArgs: options.nodeFlags }, promArgs),
+        );
+        for (const usage of neighbours.quiet)
+          await kubelets.setUsage(usage.namespace, usage.pvc, usage);
+      }
       return { quiet, expanding };
     });
     /** The node flags that profile a pass into DIR/`name`, when --cpu-prof DIR is given. */
@@ -455,8 +472,8 @@ async function main(): Promise<void> {
           TARGET_QUIET_MS,
         ),
         describePasses(
-          'expanding pass, --stats-source prometheus (another 10 % of the PVCs)',
-          [prometheusPasses.expanding],
+          'expanding pass, --stats-source prometheus (another 10 % of the PVCs each time)',
+          prometheusPasses.expanding,
           TARGET_EXPANDING_MS,
         ),
       );
