@@ -101,16 +101,18 @@ export class HttpStatusError extends Error {
 /**
  * Credentials are applied at most every few seconds, not per request: a token file would
  * otherwise be read thousands of times a pass. A 401 sent with cached credentials is tried once
- * more with fresh ones, in case the token had just been rotated.
+ * more with fresh ones, in case the token had just been rotated; not when the fresh ones are the
+ * same (a kubelet or Prometheus that refuses the token would be asked twice for each call).
  */
 const CREDENTIALS_TTL_MS = 5_000;
 
-/** Where a client's requests go, and how a call starts again (with fresh credentials). */
+/** Where a client's requests go, and how a call refused with cached credentials starts again. */
 interface Target {
   transport: typeof http | typeof https;
   basePath: string;
   maxAnswerBytes: number;
-  start: (call: Call, fresh: boolean) => void;
+  /** After a 401 sent with `used`: again with fresh credentials, or `refused` if they are the same. */
+  reauthenticate: (call: Call, used: Prepared, refused: HttpStatusError) => void;
 }
 
 /** What every request sent with one set of credentials shares, built once per set. */
@@ -194,23 +196,29 @@ export function createTransport(connection: ApiConnection, pool: ConnectionPool)
     transport: protocol === 'https:' ? https : http,
     basePath,
     maxAnswerBytes: connection.maxAnswerBytes ?? MAX_ANSWER_BYTES,
-    start: (call, fresh) => {
-      start(call, fresh);
+    reauthenticate: (call, used, refused) => {
+      start(call, (ready) => {
+        if (sameIdentity(ready, used)) call.end(refused);
+        else exchange(target, ready, call, true);
+      });
     },
   };
-  const start = (call: Call, fresh: boolean): void => {
-    const prepared = credentials(fresh);
+  /** With cached credentials, or fresh ones for `then` (a call refused with cached ones). */
+  const start = (call: Call, then?: (ready: Prepared) => void): void => {
+    const prepared = credentials(then !== undefined);
     if (prepared instanceof Promise) {
       prepared.then(
         (ready) => {
-          if (!call.done) exchange(target, ready, call, fresh);
+          if (call.done) return;
+          if (then === undefined) exchange(target, ready, call, false);
+          else then(ready);
         },
         (error: unknown) => {
           call.end(error);
         },
       );
     } else {
-      exchange(target, prepared, call, fresh);
+      exchange(target, prepared, call, false);
     }
   };
 
@@ -220,7 +228,7 @@ export function createTransport(connection: ApiConnection, pool: ConnectionPool)
       return;
     }
     calls.add(call);
-    start(call, false);
+    start(call);
   };
   return {
     send: (request, limits) =>
@@ -396,7 +404,11 @@ function exchange(target: Target, prepared: Prepared, call: Call, fresh: boolean
       call.end(error);
     });
     response.on('end', () => {
-      answered(target, call, fresh, { status, headers: response.headers, chunks });
+      answered(target, call, fresh ? undefined : prepared, {
+        status,
+        headers: response.headers,
+        chunks,
+      });
     });
   });
   call.outgoing = outgoing;
@@ -430,11 +442,14 @@ function tooLarge(request: KubeRequest, limit: number): Error {
   return Object.assign(error, { code: TOO_LARGE });
 }
 
-/** A whole answer: the JSON of a 2xx, else an HttpStatusError (a 401 first tries fresh credentials). */
+/**
+ * A whole answer: the JSON of a 2xx, else an HttpStatusError. A 401 to `cached` credentials (not
+ * fresh ones) first tries fresh ones.
+ */
 function answered(
   target: Target,
   call: Call,
-  fresh: boolean,
+  cached: Prepared | undefined,
   response: { status: number; headers: HttpStatusError['headers']; chunks: Buffer[] },
 ): void {
   if (call.done) return;
@@ -446,11 +461,9 @@ function answered(
   const { status } = response;
   const contentType = header(response.headers['content-type']) ?? '';
   if (status < 200 || status >= 300) {
-    if (status === 401 && !fresh) {
-      target.start(call, true);
-      return;
-    }
-    call.end(new HttpStatusError(status, response.headers, errorText(bytes, contentType)));
+    const error = new HttpStatusError(status, response.headers, errorText(bytes, contentType));
+    if (status === 401 && cached !== undefined) target.reauthenticate(call, cached, error);
+    else call.end(error);
     return;
   }
   if (call.request.accept !== undefined) {
@@ -474,6 +487,15 @@ function answered(
     return;
   }
   call.succeed(value);
+}
+
+/** Whether two sets of credentials are the same: the same Authorization and client certificate. */
+function sameIdentity(a: Prepared, b: Prepared): boolean {
+  return (
+    a.headers['Authorization'] === b.headers['Authorization'] &&
+    a.options.cert === b.options.cert &&
+    a.options.key === b.options.key
+  );
 }
 
 function header(value: string | string[] | undefined): string | undefined {
