@@ -118,12 +118,15 @@ function send(base: URL, request: FloorRequest): Promise<unknown> {
   });
 }
 
-async function runPhase(base: URL, phase: FloorPhase): Promise<void> {
+/** One request of a plan, answered (parsed) or failed. */
+export type FloorSend = (base: URL, request: FloorRequest) => Promise<unknown>;
+
+async function runPhase(base: URL, phase: FloorPhase, through: FloorSend): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < phase.lanes.length) {
       const lane = phase.lanes[next++] ?? [];
-      for (const request of lane) await send(base, request);
+      for (const request of lane) await through(base, request);
     }
   };
   await Promise.all(
@@ -131,10 +134,15 @@ async function runPhase(base: URL, phase: FloorPhase): Promise<void> {
   );
 }
 
-async function main(file: string): Promise<void> {
+/** The plan in `file`, its phases one after another, each request sent `through`. */
+export async function runPlan(file: string, through: FloorSend): Promise<void> {
   const plan = JSON.parse(readFileSync(file, 'utf8')) as FloorPlan;
   const base = new URL(plan.url);
-  for (const phase of plan.phases) await runPhase(base, phase);
+  for (const phase of plan.phases) await runPhase(base, phase, through);
+}
+
+async function main(file: string): Promise<void> {
+  await runPlan(file, send);
   agent.destroy();
 }
 

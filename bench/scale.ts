@@ -2,7 +2,10 @@
  * `make bench`: one pass of the built CLI (a separate process) over the simulated cluster
  * (in this process) with 10,000 managed PVCs on 1,000 nodes plus 10,000 unmanaged ones and a
  * fixed latency per request. Prints wall time, requests by kind, the lower bound those requests
- * set under the concurrency limits, peak RSS of the CLI, and the time to its first request.
+ * set under the concurrency limits, peak RSS of the CLI, and the time to its first request; then
+ * the CLI's requests made again by a bare client (floor.ts) and through the CLI's own client
+ * (client-floor.ts), whose CPU splits the CLI's into what any client costs, what its client adds
+ * and what the pass itself does.
  *
  * The CLI runs with the node flags of the image (the Dockerfile's ENTRYPOINT), so the CPU and
  * memory printed are the CronJob's; --node-flags='...' runs it with others (--node-flags= for none).
@@ -24,6 +27,7 @@ import { parseArgs } from 'node:util';
 import { startSimCluster, type RequestLogEntry, type SimClusterOptions } from '../sim/index.js';
 import { nodeFlagsOption, pushgatewayBench } from './pushgateway.js';
 import { benchFleet, overThresholdCount, type BenchFleetOptions } from './fleet.js';
+import { CLIENT_FLOOR_SCRIPT } from './client-floor.js';
 import { FLOOR_SCRIPT, planFromLog } from './floor.js';
 import { figure, runChild, type ChildRun } from './child.js';
 import { firstSampleBudget } from '../src/core/usage-samples.js';
@@ -231,6 +235,7 @@ async function runFloor(
   options: BenchOptions,
   log: readonly RequestLogEntry[],
   dir: string,
+  script = FLOOR_SCRIPT,
 ): Promise<FloorRun> {
   const sim = await startSimCluster(simOptions(seed, options));
   const planFile = join(dir, 'floor-plan.json');
@@ -240,11 +245,18 @@ async function runFloor(
   });
   await writeFile(planFile, JSON.stringify(plan));
   gc();
+  const name = script === FLOOR_SCRIPT ? 'floor' : 'client-floor';
   const profile =
     options.cpuProfDir === undefined
       ? []
-      : ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir, '--cpu-prof-name', 'floor.cpuprofile'];
-  const child = await runChild([...options.nodeFlags, ...profile], [planFile], FLOOR_SCRIPT);
+      : [
+          '--cpu-prof',
+          '--cpu-prof-dir',
+          options.cpuProfDir,
+          '--cpu-prof-name',
+          `${name}.cpuprofile`,
+        ];
+  const child = await runChild([...options.nodeFlags, ...profile], [planFile], script);
   const statuses = new Map<number, number>();
   for (const request of sim.requests)
     statuses.set(request.status, (statuses.get(request.status) ?? 0) + 1);
@@ -291,6 +303,8 @@ interface Measurement {
   simCpuMs: number;
   requests: RequestLogEntry[];
   floor: FloorRun;
+  /** The same plan through the CLI's own client (client-floor.ts). */
+  clientFloor: FloorRun;
 }
 
 /** One pass of the CLI over a fresh sim of the fleet, then the floor's replay of its requests. */
@@ -311,11 +325,13 @@ async function measure(
   const requests = sim.requests;
   await sim.close();
   const floor = await runFloor(seed, options, requests, run.dir);
+  const clientFloor = await runFloor(seed, options, requests, run.dir, CLIENT_FLOOR_SCRIPT);
   return {
     child,
     simCpuMs: Math.round((simCpu.user + simCpu.system) / 1000),
     requests,
     floor,
+    clientFloor,
   };
 }
 
@@ -468,6 +484,15 @@ async function main(): Promise<void> {
   );
   out.push(
     line(
+      "CPU, floor via the CLI's client",
+      `${figure(
+        runs.map((run) => run.clientFloor.child.cpuMs),
+        ' ms',
+      )} (the same plan through KubeClient and its transport: bench/client-floor.ts)`,
+    ),
+  );
+  out.push(
+    line(
       'floor: first request after spawn',
       figure(
         runs.map((run) => run.floor.firstRequestMs),
@@ -547,17 +572,28 @@ async function main(): Promise<void> {
       ),
     ),
   );
+  // Not a target: what the client adds to the requests, apart from the pass's own work.
+  out.push(
+    line(
+      '  client floor / floor, CPU',
+      `${figure(
+        runs.map((run) => run.clientFloor.child.cpuMs / Math.max(1, run.floor.child.cpuMs)),
+        '',
+        2,
+      )} (not a target: what the client adds)`,
+    ),
+  );
   // Not a target: the same requests from the bare client, for what this machine allows. The
   // bound counts round trips times latency only; on 2 cores the sim's own CPU per request and
   // the client's share them, so no client reaches the bound here.
   out.push(
     line(
-      '  floor / bound, wall (for scale)',
-      figure(
+      '  floor / bound, wall',
+      `${figure(
         runs.map((run) => run.floor.requestsMs / bound.ms),
         '',
         2,
-      ),
+      )} (not a target: the bare client's reach here)`,
     ),
   );
   out.push(
