@@ -21,7 +21,8 @@
  *
  * With --cpu-prof, the last quiet pass is profiled too (its CPU figures then include the
  * profiler's), and where its CPU went is printed by bench/profile-phases.ts; so is the
- * kubelet-proxy expanding pass, whose CPU figure then includes the profiler's.
+ * kubelet-proxy expanding pass, whose CPU figure then includes the profiler's, and one more
+ * expanding pass through Prometheus, on a set of its own and not among the figures.
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
@@ -376,6 +377,19 @@ async function main(): Promise<void> {
       directPasses.push(
         await pass(cluster, { cli: options.cli, nodeArgs: options.nodeFlags }, directArgs),
       );
+    /** The node flags that profile a pass into DIR/`name`, when --cpu-prof DIR is given. */
+    const profiled = (name: string): string[] =>
+      options.cpuProfDir === undefined
+        ? options.nodeFlags
+        : [...options.nodeFlags, '--cpu-prof', '--cpu-prof-dir', join(options.cpuProfDir, name)];
+    /** Where the profiled pass's CPU went, as a table. */
+    const whereWent = async (name: string): Promise<string> => {
+      if (options.cpuProfDir === undefined) return '';
+      const profDir = join(options.cpuProfDir, name);
+      const [file] = await readdir(profDir);
+      return file === undefined ? '' : phaseTable(profilePhases(join(profDir, file)));
+    };
+    const stamp = String(Date.now());
     // The peer (pvc-autoresizer) reads Prometheus: the passes most like its loop.
     const prometheusPasses = await withPrometheus(cluster, kubelets, dir, options, async (prom) => {
       const promArgs = [...withSource('prometheus'), '--prometheus-url', prom.url.href];
@@ -388,8 +402,10 @@ async function main(): Promise<void> {
       // quiet again after: each pass expands only its set (the sets before it wait on a resize
       // the real tier never makes, which asks nothing of the API server).
       const expanding: Pass[] = [];
+      // With --cpu-prof, one more set, expanded by a profiled pass (not among the figures).
+      const sets = options.quietRuns + (options.cpuProfDir === undefined ? 0 : 1);
       const overQuery = `${VOLUME_BY_PVC}(kubelet_volume_stats_used_bytes) / ${VOLUME_BY_PVC}(kubelet_volume_stats_capacity_bytes) > 0.8`;
-      for (let shift = 1; shift <= options.quietRuns; shift++) {
+      for (let shift = 1; shift <= sets; shift++) {
         const neighbours = neighboursOver(options, shift);
         for (const usage of neighbours.over)
           await kubelets.setUsage(usage.namespace, usage.pvc, usage);
@@ -408,27 +424,16 @@ async function main(): Promise<void> {
           },
           90_000,
         );
-        expanding.push(
-          await pass(cluster, { cli: options.cli, nodeArgs: options.nodeFlags }, promArgs),
-        );
+        const profiling = shift > options.quietRuns;
+        const nodeArgs = profiling ? profiled(`expanding-prometheus-${stamp}`) : options.nodeFlags;
+        const done = await pass(cluster, { cli: options.cli, nodeArgs }, promArgs);
+        if (!profiling) expanding.push(done);
         for (const usage of neighbours.quiet)
           await kubelets.setUsage(usage.namespace, usage.pvc, usage);
       }
-      return { quiet, expanding };
+      const profile = await whereWent(`expanding-prometheus-${stamp}`);
+      return { quiet, expanding, profile };
     });
-    /** The node flags that profile a pass into DIR/`name`, when --cpu-prof DIR is given. */
-    const profiled = (name: string): string[] =>
-      options.cpuProfDir === undefined
-        ? options.nodeFlags
-        : [...options.nodeFlags, '--cpu-prof', '--cpu-prof-dir', join(options.cpuProfDir, name)];
-    /** Where the profiled pass's CPU went, as a table. */
-    const whereWent = async (name: string): Promise<string> => {
-      if (options.cpuProfDir === undefined) return '';
-      const profDir = join(options.cpuProfDir, name);
-      const [file] = await readdir(profDir);
-      return file === undefined ? '' : phaseTable(profilePhases(join(profDir, file)));
-    };
-    const stamp = String(Date.now());
     let profileText = '';
     if (options.cpuProfDir !== undefined) {
       await pass(cluster, { cli: options.cli, nodeArgs: profiled(`quiet-${stamp}`) }, args);
@@ -490,6 +495,10 @@ async function main(): Promise<void> {
       out.push(`\nwhere a quiet pass's CPU goes (--cpu-prof):\n${profileText}`);
     if (expandingProfile !== '')
       out.push(`\nwhere the expanding pass's CPU goes (--cpu-prof):\n${expandingProfile}`);
+    if (typeof prometheusPasses !== 'string' && prometheusPasses.profile !== '')
+      out.push(
+        `\nwhere an expanding pass's CPU goes through Prometheus (--cpu-prof):\n${prometheusPasses.profile}`,
+      );
     process.stdout.write(out.join(''));
   } finally {
     await kubelets.close();
