@@ -197,29 +197,27 @@ export function createTransport(connection: ApiConnection, pool: ConnectionPool)
     basePath,
     maxAnswerBytes: connection.maxAnswerBytes ?? MAX_ANSWER_BYTES,
     reauthenticate: (call, used, refused) => {
-      start(call, (ready) => {
+      withCredentials(call, true, (ready) => {
         if (sameIdentity(ready, used)) call.end(refused);
         else exchange(target, ready, call, true);
       });
     },
   };
-  /** With cached credentials, or fresh ones for `then` (a call refused with cached ones). */
-  const start = (call: Call, then?: (ready: Prepared) => void): void => {
-    const prepared = credentials(then !== undefined);
-    if (prepared instanceof Promise) {
-      prepared.then(
-        (ready) => {
-          if (call.done) return;
-          if (then === undefined) exchange(target, ready, call, false);
-          else then(ready);
-        },
-        (error: unknown) => {
-          call.end(error);
-        },
-      );
-    } else {
-      exchange(target, prepared, call, false);
+  /** `go` with the credentials (cached, or `fresh` ones), unless the call ended meanwhile. */
+  const withCredentials = (call: Call, fresh: boolean, go: (ready: Prepared) => void): void => {
+    const prepared = credentials(fresh);
+    if (!(prepared instanceof Promise)) {
+      go(prepared);
+      return;
     }
+    prepared.then(
+      (ready) => {
+        if (!call.done) go(ready);
+      },
+      (error: unknown) => {
+        call.end(error);
+      },
+    );
   };
 
   const begin = (call: Call): void => {
@@ -228,7 +226,9 @@ export function createTransport(connection: ApiConnection, pool: ConnectionPool)
       return;
     }
     calls.add(call);
-    start(call);
+    withCredentials(call, false, (ready) => {
+      exchange(target, ready, call, false);
+    });
   };
   return {
     send: (request, limits) =>
