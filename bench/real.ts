@@ -260,11 +260,11 @@ interface SampledMeta {
 function neighboursOver(options: Options, shift: number): { over: Usage[]; quiet: Usage[] } {
   const quiet = usageOf(options, 0);
   const over = usageOf(options, options.over);
+  const isOver = (i: number): boolean => over[i]?.usedBytes !== quiet[i]?.usedBytes;
   const picked: { over: Usage[]; quiet: Usage[] } = { over: [], quiet: [] };
   for (const [index, entry] of over.entries()) {
     const at = (index + shift) % quiet.length;
     const next = quiet[at];
-    const isOver = (i: number): boolean => over[i]?.usedBytes !== quiet[i]?.usedBytes;
     if (!isOver(index) || isOver(at) || next === undefined) continue;
     picked.over.push({ ...entry, namespace: next.namespace, pvc: next.pvc });
     picked.quiet.push(next);
