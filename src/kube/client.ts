@@ -125,6 +125,19 @@ export class KubeClient {
    * too), so a call costs at most about its budget, however it fails. A failure is a
    * KubeApiError; a write that may have reached the server is not retried (see write()).
    */
+  /**
+   * A GET answered as it was sent, for a caller that decodes it itself (a list page as protobuf,
+   * only the volume lists of a kubelet Summary): `accept` names what it asks for.
+   */
+  async bytes(
+    operation: string,
+    request: KubeRequest & { method: 'GET'; accept: string },
+    options: CallOptions = {},
+  ): Promise<BytesAnswer> {
+    // The transport answers a request that names its Accept with a BytesAnswer.
+    return (await this.request(operation, request, options)) as BytesAnswer;
+  }
+
   async request(
     operation: string,
     request: KubeRequest,
@@ -274,8 +287,11 @@ export class KubeClient {
         { method: 'GET', path, query },
         options,
       )) as ListBody<T>;
-    const request: KubeRequest = { method: 'GET', path, query, accept: format.accept };
-    const answer = (await this.request(operation, request, options)) as BytesAnswer;
+    const answer = await this.bytes(
+      operation,
+      { method: 'GET', path, query, accept: format.accept },
+      options,
+    );
     this.options.log.debug({ operation, contentType: answer.contentType }, 'list page read');
     const page = format.decode(answer);
     if (!page.ok) throw new KubeApiError(operation, { detail: page.error });

@@ -32,8 +32,6 @@ export interface KubeRequest {
   text?: string;
   /** Of the body; application/json unless a patch type is named. */
   contentType?: string;
-  /** Answered with the response's text, unparsed: for a caller that reads only part of it. */
-  answerAsText?: boolean;
   /**
    * The Accept header (application/json when not given). With it the answer is a BytesAnswer,
    * whose Content-Type tells the caller how to decode it (a list read as protobuf).
@@ -472,10 +470,6 @@ function answered(
     return;
   }
   const text = bytes.toString('utf8');
-  if (call.request.answerAsText === true) {
-    call.succeed(text);
-    return;
-  }
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -110,11 +110,12 @@ export function createDirectReader(options: DirectReaderOptions): NodeSummaryRea
       });
       try {
         // One attempt: a kubelet that fails costs its PVCs their stats until the next run.
-        return await client.request(
+        const answer = await client.bytes(
           `get stats of node ${node} from its kubelet`,
-          { method: 'GET', path: url.pathname, answerAsText: true },
+          { method: 'GET', path: url.pathname, accept: 'application/json' },
           { budget: client.budget(timeoutMs), stop: signal, attempts: 1 },
         );
+        return answer.bytes;
       } catch (error) {
         const description = describeCall(error, signal);
         const answered = description.startsWith('HTTP ');

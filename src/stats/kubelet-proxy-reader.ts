@@ -24,11 +24,12 @@ export function createProxyReader(
       const path = `/api/v1/nodes/${encodeURIComponent(node)}/proxy/stats/summary`;
       try {
         // One attempt: a kubelet that fails costs its PVCs their stats until the next run.
-        return await client.request(
+        const answer = await client.bytes(
           `get stats of node ${node}`,
-          { method: 'GET', path, answerAsText: true },
+          { method: 'GET', path, accept: 'application/json' },
           { budget: client.budget(timeoutMs), stop: signal, attempts: 1 },
         );
+        return answer.bytes;
       } catch (error) {
         throw new StatsSourceError(reasonOf(error), describeCall(error, signal));
       }

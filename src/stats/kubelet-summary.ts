@@ -5,6 +5,7 @@
  */
 import { pvcKey, type VolumeStats } from '../core/pvc.js';
 import { isRecord } from '../core/json.js';
+import { err, ok, type Result } from '../core/result.js';
 
 /** Counts arrive as JSON numbers (uint64 on the kubelet side); take only non-negative integers. */
 function count(value: unknown): bigint | undefined {
@@ -66,44 +67,75 @@ export function parseSummary(
 }
 
 /** A pod's volume list: the only key "volume" of the Summary API (pods[].volume). */
-const VOLUME_KEY = '"volume"';
+const VOLUME_KEY = Buffer.from('"volume"');
+const PODS_KEY = Buffer.from('"pods"');
 
 /**
- * The same from the response's text, parsing only the pods' volume lists: the rest of a node's
- * summary (CPU, memory, network, containers: kilobytes per pod, 90 % of it) is not turned into
- * objects, a third of a pass's parsing and of its garbage. A key in that JSON cannot contain an
- * unescaped quote, so "volume" followed by a colon is the key itself. Undefined when the text is
- * not as expected (no pods list, or an array that does not close): the caller parses it whole.
+ * The stats of a /stats/summary answer, from its bytes: only the pods' volume lists are parsed.
+ * The rest of a node's summary (CPU, memory, network, containers: kilobytes per pod, 90 % of it)
+ * is neither decoded into a string nor turned into objects. A whole answer as one string was a
+ * large short-lived object the young generation could not drop in time: it cost a 10,000-PVC
+ * pass a quarter of what it promoted to the old generation (docs/scale.md). An answer that is
+ * not JSON is the node's failure, not the pass's.
  */
-export function parseSummaryText(
-  text: string,
+export function readSummary(
+  bytes: Buffer,
   wanted?: ReadonlySet<string>,
-): Map<string, VolumeStats> | undefined {
-  if (!text.includes('"pods"')) return undefined;
+): Result<Map<string, VolumeStats>> {
+  const lists = volumeLists(bytes);
+  if (lists === undefined) {
+    const whole = parseJson(bytes, 0, bytes.length);
+    return whole.ok ? ok(parseSummary(whole.value, wanted)) : whole;
+  }
   const result = new Map<string, VolumeStats>();
-  for (let at = text.indexOf(VOLUME_KEY); at >= 0; at = text.indexOf(VOLUME_KEY, at + 1)) {
-    const start = listAfterKey(text, at + VOLUME_KEY.length);
+  for (const [start, end] of lists) {
+    const volumes = parseJson(bytes, start, end);
+    if (!volumes.ok) return volumes;
+    if (Array.isArray(volumes.value)) addVolumes(volumes.value, wanted, result);
+  }
+  return ok(result);
+}
+
+/**
+ * Where each pods[].volume list starts and ends (end exclusive). A key in that JSON cannot hold an
+ * unescaped quote, so "volume" followed by a colon is the key itself; and in UTF-8 every byte of
+ * a multi-byte character is 0x80 or above, so the scan can look for quotes and brackets byte by
+ * byte. Undefined when the answer is not as expected (no pods list, or a list that does not
+ * close): it is then parsed whole.
+ */
+function volumeLists(bytes: Buffer): Array<[number, number]> | undefined {
+  if (bytes.indexOf(PODS_KEY) < 0) return undefined;
+  const lists: Array<[number, number]> = [];
+  for (let at = bytes.indexOf(VOLUME_KEY); at >= 0; at = bytes.indexOf(VOLUME_KEY, at + 1)) {
+    const start = listAfterKey(bytes, at + VOLUME_KEY.length);
     if (start === undefined) continue;
-    const end = closingBracket(text, start);
+    const end = closingBracket(bytes, start);
     if (end === undefined) return undefined;
-    const volumes: unknown = JSON.parse(text.slice(start, end + 1));
-    if (Array.isArray(volumes)) addVolumes(volumes, wanted, result);
+    lists.push([start, end + 1]);
     at = end;
   }
-  return result;
+  return lists;
+}
+
+function parseJson(bytes: Buffer, start: number, end: number): Result<unknown> {
+  try {
+    return ok(JSON.parse(bytes.toString('utf8', start, end)));
+  } catch (error) {
+    return err(`the answer is not a kubelet Summary: ${(error as Error).message}`);
+  }
 }
 
 /** Where the list that is the key's value opens (after `:` and any blanks); else undefined. */
-function listAfterKey(text: string, from: number): number | undefined {
-  let at = skipBlanks(text, from);
-  if (text.charCodeAt(at) !== COLON) return undefined;
-  at = skipBlanks(text, at + 1);
-  return text.charCodeAt(at) === OPEN_BRACKET ? at : undefined;
+function listAfterKey(bytes: Buffer, from: number): number | undefined {
+  let at = skipBlanks(bytes, from);
+  if (bytes[at] !== COLON) return undefined;
+  at = skipBlanks(bytes, at + 1);
+  return bytes[at] === OPEN_BRACKET ? at : undefined;
 }
 
-function skipBlanks(text: string, from: number): number {
+function skipBlanks(bytes: Buffer, from: number): number {
   let at = from;
-  while (at < text.length && BLANKS.has(text.charCodeAt(at))) at++;
+  while (at < bytes.length && BLANKS.has(bytes[at] ?? 0)) at++;
   return at;
 }
 
@@ -115,11 +147,11 @@ const QUOTE = 34;
 const BACKSLASH = 92;
 
 /** Where the array opened at `start` closes, strings skipped; undefined if it does not. */
-function closingBracket(text: string, start: number): number | undefined {
+function closingBracket(bytes: Buffer, start: number): number | undefined {
   let depth = 0;
-  for (let at = start; at < text.length; at++) {
-    const code = text.charCodeAt(at);
-    if (code === QUOTE) at = stringEnd(text, at);
+  for (let at = start; at < bytes.length; at++) {
+    const code = bytes[at];
+    if (code === QUOTE) at = stringEnd(bytes, at);
     else if (code === 91 || code === 123)
       depth++; // [ {
     else if ((code === 93 || code === 125) && --depth === 0) return at; // ] }
@@ -127,12 +159,12 @@ function closingBracket(text: string, start: number): number | undefined {
   return undefined;
 }
 
-/** The closing quote of the string opened at `start` (or the text's end). */
-function stringEnd(text: string, start: number): number {
-  for (let at = start + 1; at < text.length; at++) {
-    const code = text.charCodeAt(at);
+/** The closing quote of the string opened at `start` (or the answer's end). */
+function stringEnd(bytes: Buffer, start: number): number {
+  for (let at = start + 1; at < bytes.length; at++) {
+    const code = bytes[at];
     if (code === BACKSLASH) at++;
     else if (code === QUOTE) return at;
   }
-  return text.length;
+  return bytes.length;
 }

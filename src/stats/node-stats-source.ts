@@ -15,18 +15,15 @@ import {
 } from '../core/pvc.js';
 import { mapWithConcurrency } from '../concurrency.js';
 import type { VolumeStatsSource } from '../ports.js';
-import { parseSummary, parseSummaryText } from './kubelet-summary.js';
-import { describeFailure, reasonOf } from './source-error.js';
+import { readSummary } from './kubelet-summary.js';
+import { describeFailure, reasonOf, StatsSourceError } from './source-error.js';
 import type { StatsTally } from './tally.js';
 
 /** One way to a node's Summary API. */
 export interface NodeSummaryReader {
   readonly source: Extract<StatsSourceName, 'kubelet' | 'kubelet-proxy'>;
-  /**
-   * The /stats/summary answer, as its text (record() parses only the pods' volume lists) or
-   * parsed; throws on any failure, under its own deadline.
-   */
-  read(node: string): Promise<unknown>;
+  /** The /stats/summary answer's bytes; throws on any failure, under its own deadline. */
+  read(node: string): Promise<Buffer>;
   /** How a failure reads in a PVC's detail, e.g. "kubelet stats from node n1 failed: timed out". */
   failure(node: string, description: string): string;
 }
@@ -66,7 +63,8 @@ export interface NodeStatsOptions {
 type NodeOutcome =
   | {
       ok: true;
-      summary: unknown;
+      /** The stats of the node's volumes that the pass asked about. */
+      stats: Map<string, VolumeStats>;
       source: NodeSummaryReader['source'];
       /** Why the primary failed, when the fallback answered. */
       fellBackFrom?: StatsErrorReason;
@@ -86,20 +84,33 @@ export function createNodeStatsSource(options: NodeStatsOptions): VolumeStatsSou
       ? undefined
       : { ...options.fallback, permitted: once(options.fallback.permitted) };
 
-  /** One reader's attempt; a failure is counted unless the run itself was stopped. */
-  const attempt = async (reader: NodeSummaryReader, node: string): Promise<NodeOutcome> => {
-    try {
-      return { ok: true, summary: await reader.read(node), source: reader.source };
-    } catch (error) {
-      const reason = reasonOf(error);
-      if (!signal.aborted) tally.failed(reader.source, reason);
-      const detail = reader.failure(node, describeFailure(error, signal));
-      return { ok: false, detail, source: reader.source, reason };
-    }
+  /** A reader's failure on a node, counted unless the run itself was stopped. */
+  const failed = (reader: NodeSummaryReader, node: string, error: unknown): NodeOutcome => {
+    const reason = reasonOf(error);
+    if (!signal.aborted) tally.failed(reader.source, reason);
+    const detail = reader.failure(node, describeFailure(error, signal));
+    return { ok: false, detail, source: reader.source, reason };
   };
 
-  const readNode = async (node: string): Promise<NodeOutcome> => {
-    const first = await attempt(primary, node);
+  /** One reader's attempt: the answer is read as soon as it is in, for the `wanted` PVCs. */
+  const attempt = async (
+    reader: NodeSummaryReader,
+    node: string,
+    wanted: ReadonlySet<string>,
+  ): Promise<NodeOutcome> => {
+    let bytes: Buffer;
+    try {
+      bytes = await reader.read(node);
+    } catch (error) {
+      return failed(reader, node, error);
+    }
+    const stats = readSummary(bytes, wanted);
+    if (!stats.ok) return failed(reader, node, new StatsSourceError('bad-response', stats.error));
+    return { ok: true, stats: stats.value, source: reader.source };
+  };
+
+  const readNode = async (node: string, wanted: ReadonlySet<string>): Promise<NodeOutcome> => {
+    const first = await attempt(primary, node, wanted);
     if (first.ok || fallback === undefined || signal.aborted || !FALLS_BACK.has(first.reason))
       return first;
     const permission = await fallback.permitted();
@@ -108,7 +119,7 @@ export function createNodeStatsSource(options: NodeStatsOptions): VolumeStatsSou
         ...first,
         detail: `${first.detail}; no fallback through the API server: ${permission.why}`,
       };
-    const second = await attempt(fallback.reader, node);
+    const second = await attempt(fallback.reader, node, wanted);
     if (second.ok) {
       log.debug(
         { node, reason: first.reason, err: first.detail },
@@ -125,7 +136,7 @@ export function createNodeStatsSource(options: NodeStatsOptions): VolumeStatsSou
       const result = new Map<string, StatsLookup>();
       const fellBack: Partial<Record<StatsErrorReason, number>> = {};
       await mapWithConcurrency([...pvcsByNode], options.concurrency, async ([node, pvcs]) => {
-        const outcome = await readNode(node);
+        const outcome = await readNode(node, new Set(pvcs.map(pvcKey)));
         const reason = outcome.ok ? outcome.fellBackFrom : undefined;
         if (reason !== undefined) fellBack[reason] = (fellBack[reason] ?? 0) + 1;
         // Each node's answer goes on at once: the pass decides its PVCs while others are asked.
@@ -140,12 +151,6 @@ export function createNodeStatsSource(options: NodeStatsOptions): VolumeStatsSou
       return result;
     },
   };
-}
-
-/** From the text, only the pods' volume lists when it is as expected; else the whole document. */
-function readSummary(summary: unknown, wanted: ReadonlySet<string>): Map<string, VolumeStats> {
-  if (typeof summary !== 'string') return parseSummary(summary, wanted);
-  return parseSummaryText(summary, wanted) ?? parseSummary(JSON.parse(summary), wanted);
 }
 
 /** Each of the node's PVCs gets its stats, or the node's failure. */
@@ -165,11 +170,10 @@ function record(
       result.set(pvcKey(pvc), { kind: 'unavailable', detail: outcome.detail, source });
     return;
   }
-  const keys = pvcs.map(pvcKey);
-  const stats = readSummary(outcome.summary, new Set(keys));
   let found = 0;
-  for (const key of keys) {
-    const entry = stats.get(key);
+  for (const pvc of pvcs) {
+    const key = pvcKey(pvc);
+    const entry = outcome.stats.get(key);
     if (entry === undefined) {
       const detail = `node ${node} reported no stats for the volume`;
       result.set(key, { kind: 'unavailable', detail, source });

@@ -123,6 +123,35 @@ describe.skipIf(!HAVE_KUBECTL || skippedHere('rbac-profile'))(
       ).toHaveLength(1);
       expect(proxyCalls(cluster)).toEqual([]);
     });
+
+    it('a kubelet that answers 200 with a page that is not JSON costs only its own PVCs', async () => {
+      cluster = await startProfileCluster(seed(FLEET), await profileObjects('default'));
+      cluster.sim.kubelets
+        .get('node-b')
+        ?.setFault({
+          kind: 'status',
+          status: 200,
+          text: '<html><body>502 Bad Gateway</body></html>',
+        });
+
+      const result = await cluster.cli(['--output', 'json']);
+      const rows = report(result);
+
+      expect(summary(rows)).toEqual([
+        'b-full:skip:metrics-unavailable:kubelet',
+        'calm:skip:below-threshold:kubelet',
+        'full:expand:threshold-reached:kubelet',
+        'inodes:skip:metrics-unavailable:kubelet',
+      ]);
+      expect(String(byName(rows, 'b-full')?.['detail'])).toMatch(
+        /^kubelet on node node-b failed: the answer is not a kubelet Summary: .*<html>.* is not valid JSON$/,
+      );
+      // A bad answer is not a refusal: no permission check, no proxy call.
+      expect(
+        cluster.sim.requests.filter((r) => r.path.endsWith('selfsubjectaccessreviews')),
+      ).toEqual([]);
+      expect(proxyCalls(cluster)).toEqual([]);
+    });
   },
 );
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { parseSummary, parseSummaryText } from '../../src/stats/kubelet-summary.js';
+import { parseSummary, readSummary } from '../../src/stats/kubelet-summary.js';
 
 // The real GKE Summary document with real pvcRef volume entries from EKS, a CSI driver and an
 // AKS Windows node inserted (see ../../../shared/samples/README.md).
@@ -72,7 +72,7 @@ describe('parseSummary', () => {
   });
 });
 
-describe('parseSummaryText (only the volume lists are parsed)', () => {
+describe('readSummary (the bytes; only the volume lists are parsed)', () => {
   const volume = (name: string, extra: Record<string, unknown> = {}) => ({
     name,
     pvcRef: { name, namespace: 'db' },
@@ -82,16 +82,17 @@ describe('parseSummaryText (only the volume lists are parsed)', () => {
   });
   const wrap = (pods: unknown[]): string =>
     JSON.stringify({ node: { nodeName: 'n', fs: { volume: 'not a list' } }, pods });
+  const read = (text: string, wanted?: ReadonlySet<string>) =>
+    readSummary(Buffer.from(text, 'utf8'), wanted);
 
   it.each([
     ['the real document, compact', JSON.stringify(summary)],
     ['the real document, indented', JSON.stringify(summary, null, 2)],
     ['the real document as the kubelet sent it', summaryText],
   ])('reads what parseSummary reads: %s', (_name, text) => {
-    expect(parseSummaryText(text)).toEqual(parseSummary(summary));
-    expect(parseSummaryText(text, new Set(['default/pvc-test']))).toEqual(
-      parseSummary(summary, new Set(['default/pvc-test'])),
-    );
+    expect(read(text)).toEqual({ ok: true, value: parseSummary(summary) });
+    const wanted = new Set(['default/pvc-test']);
+    expect(read(text, wanted)).toEqual({ ok: true, value: parseSummary(summary, wanted) });
   });
 
   it('is not misled by brackets, braces, quotes and "volume" inside strings', () => {
@@ -105,18 +106,38 @@ describe('parseSummaryText (only the volume lists are parsed)', () => {
       },
     ]);
 
-    expect([...(parseSummaryText(text)?.keys() ?? [])]).toEqual(['db/x', 'db/y']);
-    expect(parseSummaryText(text)).toEqual(parseSummary(JSON.parse(text)));
+    const stats = read(text);
+    expect(stats.ok && [...stats.value.keys()]).toEqual(['db/x', 'db/y']);
+    expect(stats).toEqual({ ok: true, value: parseSummary(JSON.parse(text)) });
+  });
+
+  it('reads names in any script: a multi-byte character has no byte below 0x80', () => {
+    // "ボリューム" holds the bytes 0x9C and 0xBC, which are not "\\" or "]" as bytes either.
+    const text = wrap([
+      {
+        podRef: { name: 'p', namespace: 'db' },
+        volume: [volume('ボリューム"]', { note: '№]}"' })],
+      },
+    ]);
+
+    const stats = read(text);
+    expect(stats).toEqual({ ok: true, value: parseSummary(JSON.parse(text)) });
+    expect(stats.ok && [...stats.value.keys()]).toEqual(['db/ボリューム"]']);
+  });
+
+  it('reads a document without a pods list whole: no stats, not a failure', () => {
+    expect(read(JSON.stringify({ node: {} }))).toEqual({ ok: true, value: new Map() });
   });
 
   it.each([
-    ['no pods list', JSON.stringify({ node: {} })],
-    ['a volume list that does not close', '{"pods":[{"volume":[{"name":"a"}'],
-  ])('gives up (the caller parses the whole document): %s', (_name, text) => {
-    expect(parseSummaryText(text)).toBeUndefined();
-  });
+    ['a volume list that does not close', '{"pods":[{"volume":[{"name":"a"}', /JSON/],
+    ['a volume list that is not JSON', '{"pods":[{"volume":[{"name":}]}]}', /JSON/],
+    ['an HTML page', '<html><body>502 Bad Gateway</body></html>', /<html>.*is not valid JSON/],
+  ])('gives a failure as a value, not an exception: %s', (_name, text, why) => {
+    const stats = read(text);
 
-  it('throws on a volume list that is not JSON, as parsing the whole document would', () => {
-    expect(() => parseSummaryText('{"pods":[{"volume":[{"name":}]}]}')).toThrow(SyntaxError);
+    expect(stats.ok).toBe(false);
+    expect(!stats.ok && stats.error).toMatch(/^the answer is not a kubelet Summary: /);
+    expect(!stats.ok && stats.error).toMatch(why);
   });
 });

@@ -18,7 +18,7 @@ const SUMMARY: unknown = JSON.parse(
 );
 const PVC: PvcRef = { namespace: 'default', name: 'pvc-test' };
 
-/** A reader whose answer per node is a Summary or an error. */
+/** A reader whose answer per node is a Summary (sent as JSON), a body as it is, or an error. */
 function reader(
   source: NodeSummaryReader['source'],
   answers: Record<string, unknown>,
@@ -30,7 +30,9 @@ function reader(
     read(node) {
       asked.push(node);
       const answer = answers[node];
-      return answer instanceof Error ? Promise.reject(answer) : Promise.resolve(answer);
+      if (answer instanceof Error) return Promise.reject(answer);
+      const body = typeof answer === 'string' ? answer : JSON.stringify(answer);
+      return Promise.resolve(Buffer.from(body, 'utf8'));
     },
     failure: (node, description) => `${source} ${node}: ${description}`,
   };
@@ -141,6 +143,35 @@ describe('createNodeStatsSource with a fallback', () => {
     expect(tally.report().errors).toEqual([
       { source: 'kubelet', reason: 'forbidden', count: 2 },
       { source: 'kubelet', reason: 'unreachable', count: 1 },
+    ]);
+  });
+
+  it('a kubelet that answers 200 with something else than JSON costs only its own PVCs', async () => {
+    const tally = createStatsTally(['kubelet']);
+    const source = createNodeStatsSource({
+      primary: reader('kubelet', { n1: '<html><body>502 Bad Gateway</body></html>', n2: SUMMARY }),
+      fallback: undefined,
+      concurrency: 2,
+      signal: new AbortController().signal,
+      log: pino({ level: 'silent' }),
+      tally,
+    });
+
+    const result = await source.collect(
+      new Map([
+        ['n1', [{ namespace: 'db', name: 'data' }]],
+        ['n2', [PVC]],
+      ]),
+    );
+
+    const failed = result.get('db/data');
+    expect(failed).toMatchObject({ kind: 'unavailable', source: 'kubelet' });
+    expect(failed?.kind === 'unavailable' && failed.detail).toMatch(
+      /^kubelet n1: the answer is not a kubelet Summary: .*<html>.* is not valid JSON$/,
+    );
+    expect(result.get('default/pvc-test')).toMatchObject({ kind: 'found', source: 'kubelet' });
+    expect(tally.report().errors).toEqual([
+      { source: 'kubelet', reason: 'bad-response', count: 1 },
     ]);
   });
 
