@@ -17,6 +17,7 @@
  *     [--latency-ms N] [--over 0.1] [--page-size N] [--stats-concurrency N]
  *     [--write-concurrency N] [--cpu-prof DIR] [--pushgateway]
  *     [--node-flags='--max-semi-space-size=8 ...'] [--cli OTHER/dist/pvc-chonker.mjs] [--runs N]
+ *     [--brief]
  */
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -49,6 +50,8 @@ interface BenchOptions {
   cli: string;
   /** Passes (each on a fresh sim of the same fleet, then its floor); figures are medians. */
   runs: number;
+  /** Only the first line and the ratios (make bench's second run, at another latency). */
+  brief: boolean;
   /** V8 flags for the CLI: the image's unless --node-flags names others. */
   nodeFlags: string[];
 }
@@ -70,6 +73,7 @@ function readOptions(argv: string[]): BenchOptions {
       'node-flags': { type: 'string' },
       cli: { type: 'string' },
       runs: { type: 'string', default: '1' },
+      brief: { type: 'boolean', default: false },
     },
   });
   return {
@@ -87,6 +91,7 @@ function readOptions(argv: string[]): BenchOptions {
     pushgateway: values.pushgateway,
     cli: values.cli ?? BUILT_CLI,
     runs: Math.max(1, Number(values.runs)),
+    brief: values.brief,
     nodeFlags: nodeFlagsOption(values['node-flags']),
   };
 }
@@ -551,6 +556,7 @@ async function main(): Promise<void> {
   out.push('\nlower bound from requests, concurrency and latency:\n');
   for (const [phase, trips] of bound.phases) out.push(line(`  ${phase}`, `${trips} round trips`));
   out.push(line('  bound', `${bound.roundTrips} x ${options.latencyMs} ms = ${bound.ms} ms`));
+  const ratiosFrom = out.length;
   out.push('\nratios (issue 19: each target 1.5, requests equal to their lower bound):\n');
   out.push(
     line(
@@ -606,9 +612,12 @@ async function main(): Promise<void> {
       ),
     ),
   );
+  const ratiosTo = out.length;
   out.push('\noutcomes:\n');
   for (const [key, count] of actions(child.stdout)) out.push(line(`  ${key}`, String(count)));
-  process.stdout.write(out.join(''));
+  process.stdout.write(
+    options.brief ? [out[0], ...out.slice(ratiosFrom, ratiosTo)].join('') : out.join(''),
+  );
   if (child.code !== 0) process.stdout.write(child.stderr.slice(-4000));
   await rm(dir, { recursive: true, force: true });
 }
