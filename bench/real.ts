@@ -342,9 +342,10 @@ async function main(): Promise<void> {
       if (typeof why === 'string') await hold(` (${why})`);
       return;
     }
-    // With a compile cache, fill it first, as the image build does.
+    // With a compile cache, fill it first, as the image build does: with the same node flags
+    // (Node.js keeps one cache per set of V8 flags).
     if (process.env['NODE_COMPILE_CACHE'] !== undefined)
-      await runChild([], ['run', '--help'], options.cli);
+      await runChild(options.nodeFlags, ['run', '--help'], options.cli);
     const quietPasses: Pass[] = [];
     for (let i = 0; i < options.quietRuns; i++)
       quietPasses.push(

@@ -375,9 +375,10 @@ async function main(): Promise<void> {
       ? []
       : ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir]),
   ];
-  // With a compile cache, fill it first, as the image build does (docs/operations.md).
+  // With a compile cache, fill it first, as the image build does (docs/operations.md): with the
+  // same node flags (Node.js keeps one cache per set of V8 flags).
   if (process.env['NODE_COMPILE_CACHE'] !== undefined)
-    await runChild([], ['run', '--help'], options.cli);
+    await runChild(options.nodeFlags, ['run', '--help'], options.cli);
   if (options.pushgateway) {
     // Each pass on a fresh copy of the fleet, so each one makes its expansions, as the first
     // run over such a fleet would; the Pushgateway keeps its series from one pass to the next.

@@ -44,21 +44,20 @@ interface CliRun {
   stderr: string;
 }
 
-function runBundle(app: string, args: string[], env: NodeJS.ProcessEnv): Promise<CliRun> {
+const DOCKERFILE = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+
+/** As the image's ENTRYPOINT: node, its flags, /app/dist/pvc-chonker.mjs; or with `flags`. */
+function runBundle(
+  app: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  flags = entrypointNodeFlags(DOCKERFILE),
+): Promise<CliRun> {
   return new Promise((resolve) => {
-    // As the image's ENTRYPOINT: node, its flags, /app/dist/pvc-chonker.mjs
-    const child = spawn(
-      process.execPath,
-      [
-        ...entrypointNodeFlags(readFileSync(join(ROOT, 'Dockerfile'), 'utf8')),
-        join(app, 'dist/pvc-chonker.mjs'),
-        ...args,
-      ],
-      {
-        cwd: app,
-        env,
-      },
-    );
+    const child = spawn(process.execPath, [...flags, join(app, 'dist/pvc-chonker.mjs'), ...args], {
+      cwd: app,
+      env,
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -67,6 +66,25 @@ function runBundle(app: string, args: string[], env: NodeJS.ProcessEnv): Promise
       resolve({ code: code ?? 1, stdout, stderr });
     });
   });
+}
+
+/** The Dockerfile's compile-cache fill: `RUN node FLAGS /app/dist/pvc-chonker.mjs ARGS >/dev/null`. */
+function compileCacheFill(dockerfile: string): { flags: string[]; args: string[] } {
+  const fill = /^RUN node (.*?) ?\/app\/dist\/pvc-chonker\.mjs (.*?) >\/dev\/null/m.exec(
+    dockerfile,
+  );
+  if (fill === null) throw new Error('no RUN node ... /app/dist/pvc-chonker.mjs in the Dockerfile');
+  const words = (text: string | undefined): string[] => (text ?? '').split(' ').filter(Boolean);
+  return { flags: words(fill[1]), args: words(fill[2]) };
+}
+
+/** Every file under `dir`, as paths relative to it. */
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => join(entry.parentPath, entry.name).slice(dir.length + 1))
+    .sort();
 }
 
 /**
@@ -120,7 +138,7 @@ describe.skipIf(!IMAGE_NODE)('the image, built as the Dockerfile does', () => {
     // The runtime stage copies what its COPY lines name, nothing else: read them from the
     // Dockerfile, so a file the bundle needs (a chunk, a map) cannot be left out here only.
     app = await mkdtemp(join(tmpdir(), 'image-app-'));
-    for (const { from, to } of runtimeCopies(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))) {
+    for (const { from, to } of runtimeCopies(DOCKERFILE)) {
       await mkdir(dirname(join(app, to)), { recursive: true });
       await rename(join(build, from), join(app, to));
     }
@@ -146,6 +164,25 @@ describe.skipIf(!IMAGE_NODE)('the image, built as the Dockerfile does', () => {
     for (const dev of ['vitest', 'typescript', 'esbuild', 'eslint', 'kubernetes-models'])
       expect(modules, dev).not.toContain(dev);
     expect(existsSync(join(app, 'src'))).toBe(false);
+  });
+
+  it('fills the compile cache that the ENTRYPOINT then reads', async () => {
+    // Node.js keeps one cache per set of V8 flags: filled with other flags than the
+    // ENTRYPOINT's, the image would ship a cache no CronJob pod reads.
+    const cache = await mkdtemp(join(tmpdir(), 'image-compile-cache-'));
+    const env = { PATH: process.env['PATH'] ?? '', NODE_COMPILE_CACHE: cache };
+    const { flags, args } = compileCacheFill(DOCKERFILE);
+    const filled = await runBundle(app, args, env, flags);
+    const made = await filesUnder(cache);
+
+    const pod = await runBundle(app, ['run', '--help'], env);
+
+    expect(filled.code, filled.stderr).toBe(0);
+    expect(made.length).toBeGreaterThan(0);
+    expect(pod.code, pod.stderr).toBe(0);
+    // A pod that found no entry of its own would have written one beside the build's.
+    expect(await filesUnder(cache)).toEqual(made);
+    await rm(cache, { recursive: true, force: true });
   });
 
   it('runs a pass that asks EC2 about the EBS volumes and expands them', async () => {
