@@ -31,6 +31,24 @@ const builtinsAsRequire = {
   },
 };
 
+// commander requires node:child_process when it loads, for executable subcommands, which the CLI
+// has none of: a require() of it gets the module on first use instead, not at every start.
+/** @type {import('esbuild').Plugin} */
+const childProcessOnUse = {
+  name: 'child-process-on-use',
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
+      args.kind === 'require-call'
+        ? { path: 'node:child_process', namespace: 'on-use' }
+        : undefined,
+    );
+    pluginBuild.onLoad({ filter: /.*/, namespace: 'on-use' }, (args) => ({
+      contents: `let loaded; module.exports = new Proxy({}, { get: (_, key) => (loaded ??= require(${JSON.stringify(args.path)}))[key] });`,
+      loader: 'js',
+    }));
+  },
+};
+
 // Chunk names carry a content hash: old ones would pile up.
 rmSync('dist/chunks', { recursive: true, force: true });
 
@@ -56,6 +74,6 @@ await build({
   banner: {
     js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
   },
-  plugins: [builtinsAsRequire],
+  plugins: [builtinsAsRequire, childProcessOnUse],
   logLevel: 'warning',
 });

@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, rm } from 'node:fs/promises';
+// node:fs's promises, read where used: importing node:fs/promises loads it (and readline) at
+// start-up, about 3.5 ms of every pass's CPU, for a file most passes never write.
+import { promises as fs } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /**
@@ -18,7 +20,7 @@ export async function writeFileAtomic(
   );
   try {
     // eslint-disable-next-line security/detect-non-literal-fs-filename -- the path is the operator's own --metrics-file / kubeconfig / secret file, not data from the cluster
-    const handle = await open(temp, 'w', 0o644);
+    const handle = await fs.open(temp, 'w', 0o644);
     try {
       for (const chunk of typeof text === 'string' ? [text] : text) {
         await handle.write(chunk, null, 'utf8');
@@ -28,9 +30,9 @@ export async function writeFileAtomic(
       await handle.close();
     }
     // eslint-disable-next-line security/detect-non-literal-fs-filename -- the path is the operator's own --metrics-file / kubeconfig / secret file, not data from the cluster
-    await rename(temp, path);
+    await fs.rename(temp, path);
   } catch (error) {
-    await rm(temp, { force: true });
+    await fs.rm(temp, { force: true });
     throw error;
   }
 }
@@ -39,7 +41,7 @@ export async function writeFileAtomic(
 export async function readPreviousFile(path: string): Promise<string | undefined> {
   try {
     // eslint-disable-next-line security/detect-non-literal-fs-filename -- the path is the operator's own --metrics-file / kubeconfig / secret file, not data from the cluster
-    return await readFile(path, 'utf8');
+    return await fs.readFile(path, 'utf8');
   } catch (error) {
     if ((error as { code?: unknown }).code === 'ENOENT') return undefined;
     throw error;

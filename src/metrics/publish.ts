@@ -3,7 +3,8 @@
  * Pushgateway group and/or write it to --metrics-file. Never throws: a Pushgateway that is down
  * must not undo or block the expansions already made; main maps `error` to exit status 3.
  */
-import { readFile } from 'node:fs/promises';
+// node:fs's promises, read where used (as in metrics-file.ts): not loaded at start-up.
+import { promises as fs } from 'node:fs';
 import type { Logger } from 'pino';
 import type { RunSummary } from '../core/outcome.js';
 import type { MetricsConfig } from './config.js';
@@ -192,7 +193,7 @@ function httpDeps(deps: PublishDeps): HttpDeps {
     send: deps.send ?? nodeHttpSend,
     sleep: deps.sleep ?? realSleep,
     // eslint-disable-next-line security/detect-non-literal-fs-filename -- the path is the operator's own --metrics-file / kubeconfig / secret file, not data from the cluster
-    readFile: deps.readFile ?? ((path) => readFile(path, 'utf8')),
+    readFile: deps.readFile ?? ((path) => fs.readFile(path, 'utf8')),
     log: deps.log,
   };
 }
