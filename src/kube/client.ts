@@ -121,11 +121,6 @@ export class KubeClient {
   }
 
   /**
-   * One call: its attempts share one budget (client-go's request timeout covers its retries
-   * too), so a call costs at most about its budget, however it fails. A failure is a
-   * KubeApiError; a write that may have reached the server is not retried (see write()).
-   */
-  /**
    * A GET answered as it was sent, for a caller that decodes it itself (a list page as protobuf,
    * only the volume lists of a kubelet Summary): `accept` names what it asks for.
    */
@@ -138,6 +133,11 @@ export class KubeClient {
     return (await this.request(operation, request, options)) as BytesAnswer;
   }
 
+  /**
+   * One call: its attempts share one budget (client-go's request timeout covers its retries
+   * too), so a call costs at most about its budget, however it fails. A failure is a
+   * KubeApiError; a write that may have reached the server is not retried (see write()).
+   */
   async request(
     operation: string,
     request: KubeRequest,
