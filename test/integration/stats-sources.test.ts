@@ -8,6 +8,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { FakeKubeletFault } from '../../sim/index.js';
 import { createSimCa } from '../../sim/tls.js';
 import { byName, report, seed, type Claim } from './harness.js';
 import { skippedHere } from './sim-only.js';
@@ -99,40 +100,25 @@ describe.skipIf(!HAVE_KUBECTL || skippedHere('rbac-profile'))(
       expect(cluster.sim.requests.filter((r) => r.method === 'PATCH')).toEqual([]);
     });
 
-    it('auto, a kubelet that refuses: no fallback, the PVC names the missing permission', async () => {
-      cluster = await startProfileCluster(seed(FLEET), await profileObjects('default'));
-      cluster.sim.kubelets
-        .get('node-b')
-        ?.setFault({ kind: 'status', status: 401, text: 'Unauthorized' });
-
-      const result = await cluster.cli(['--output', 'json']);
-      const rows = report(result);
-
-      expect(summary(rows)).toEqual([
-        'b-full:skip:metrics-unavailable:kubelet',
-        'calm:skip:below-threshold:kubelet',
-        'full:expand:threshold-reached:kubelet',
-        'inodes:skip:metrics-unavailable:kubelet',
-      ]);
-      expect(String(byName(rows, 'b-full')?.['detail'])).toMatch(
+    // Each: the fault of node-b's kubelet, the detail its PVCs get, and the permission checks.
+    it.each<[string, FakeKubeletFault, RegExp, number]>([
+      [
+        'a kubelet that refuses: no fallback, the PVC names the missing permission',
+        { kind: 'status', status: 401, text: 'Unauthorized' },
         /^kubelet on node node-b failed: 127\.0\.0\.1:\d+ answered HTTP 401: Unauthorized; no fallback through the API server: not allowed to get nodes\/proxy$/,
-      );
-      // One permission check for the pass, and no proxy call it would refuse.
-      expect(
-        cluster.sim.requests.filter((r) => r.path.endsWith('selfsubjectaccessreviews')),
-      ).toHaveLength(1);
-      expect(proxyCalls(cluster)).toEqual([]);
-    });
-
-    it('a kubelet that answers 200 with a page that is not JSON costs only its own PVCs', async () => {
+        // One permission check for the pass, and no proxy call it would refuse.
+        1,
+      ],
+      [
+        'a kubelet that answers 200 with a page that is not JSON: only its own PVCs go without',
+        { kind: 'status', status: 200, text: '<html><body>502 Bad Gateway</body></html>' },
+        /^kubelet on node node-b failed: the answer is not a kubelet Summary: .*<html>.* is not valid JSON$/,
+        // A bad answer is not a refusal: no permission check, no proxy call.
+        0,
+      ],
+    ])('auto, %s', async (_name, fault, detail, permissionChecks) => {
       cluster = await startProfileCluster(seed(FLEET), await profileObjects('default'));
-      cluster.sim.kubelets
-        .get('node-b')
-        ?.setFault({
-          kind: 'status',
-          status: 200,
-          text: '<html><body>502 Bad Gateway</body></html>',
-        });
+      cluster.sim.kubelets.get('node-b')?.setFault(fault);
 
       const result = await cluster.cli(['--output', 'json']);
       const rows = report(result);
@@ -143,13 +129,10 @@ describe.skipIf(!HAVE_KUBECTL || skippedHere('rbac-profile'))(
         'full:expand:threshold-reached:kubelet',
         'inodes:skip:metrics-unavailable:kubelet',
       ]);
-      expect(String(byName(rows, 'b-full')?.['detail'])).toMatch(
-        /^kubelet on node node-b failed: the answer is not a kubelet Summary: .*<html>.* is not valid JSON$/,
-      );
-      // A bad answer is not a refusal: no permission check, no proxy call.
+      expect(String(byName(rows, 'b-full')?.['detail'])).toMatch(detail);
       expect(
         cluster.sim.requests.filter((r) => r.path.endsWith('selfsubjectaccessreviews')),
-      ).toEqual([]);
+      ).toHaveLength(permissionChecks);
       expect(proxyCalls(cluster)).toEqual([]);
     });
   },
