@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseSummary, readSummary } from '../../src/stats/kubelet-summary.js';
 
@@ -139,5 +140,72 @@ describe('readSummary (the bytes; only the volume lists are parsed)', () => {
     expect(stats.ok).toBe(false);
     expect(!stats.ok && stats.error).toMatch(/^the answer is not a kubelet Summary: /);
     expect(!stats.ok && stats.error).toMatch(why);
+  });
+
+  // Text that a byte scan could mistake for structure: quotes, brackets, braces, backslashes, the
+  // key itself, and characters of two, three and four UTF-8 bytes.
+  const tricky = fc.string({
+    unit: fc.constantFrom(
+      '"',
+      '[',
+      ']',
+      '{',
+      '}',
+      '\\',
+      ':',
+      ' ',
+      'volume',
+      '"volume":[',
+      'é',
+      'ボ',
+      '𝄞',
+      'a',
+    ),
+    maxLength: 12,
+  });
+  const volumeEntry = fc.record({
+    name: tricky,
+    pvcRef: fc.option(fc.record({ name: tricky, namespace: tricky }), { nil: undefined }),
+    capacityBytes: fc.nat(),
+    availableBytes: fc.nat(),
+    note: fc.option(fc.array(fc.dictionary(tricky, tricky, { maxKeys: 2 }), { maxLength: 2 }), {
+      nil: undefined,
+    }),
+  });
+  const pod = fc.record({
+    podRef: fc.record({ name: tricky, namespace: tricky }),
+    containers: fc.array(fc.record({ name: tricky }), { maxLength: 2 }),
+    volume: fc.option(fc.array(volumeEntry, { maxLength: 3 }), { nil: undefined }),
+  });
+  const document = fc.record({
+    node: fc.record({ nodeName: tricky, fs: fc.record({ volume: tricky }) }),
+    pods: fc.array(pod, { maxLength: 4 }),
+  });
+
+  it('reads what JSON.parse and parseSummary read, for any document, compact or indented', () => {
+    fc.assert(
+      fc.property(document, fc.boolean(), (doc, indented) => {
+        const text = JSON.stringify(doc, null, indented ? 2 : undefined);
+        expect(read(text)).toEqual({ ok: true, value: parseSummary(JSON.parse(text)) });
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('never throws on a cut answer: the stats of the lists that closed, or a failure as a value', () => {
+    fc.assert(
+      fc.property(document, fc.nat(), (doc, cut) => {
+        // Each PVC once, so that the stats of a key are the same in any part of the answer.
+        let n = 0;
+        for (const p of doc.pods)
+          for (const v of p.volume ?? []) if (v.pvcRef) v.pvcRef.name += `#${String(n++)}`;
+        const bytes = Buffer.from(JSON.stringify(doc), 'utf8');
+        const whole = parseSummary(doc);
+        const stats = readSummary(bytes.subarray(0, cut % (bytes.length + 1)));
+        if (!stats.ok) expect(stats.error).toMatch(/^the answer is not a kubelet Summary: /);
+        else for (const [key, value] of stats.value) expect(whole.get(key)).toEqual(value);
+      }),
+      { numRuns: 300 },
+    );
   });
 });
