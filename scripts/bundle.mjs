@@ -38,7 +38,9 @@ const childProcessOnUse = {
   name: 'child-process-on-use',
   setup(pluginBuild) {
     pluginBuild.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
-      args.kind === 'require-call'
+      // commander's own require() only: an import of it (client-node's exec credentials) needs
+      // the module's named exports, which a proxy does not list.
+      args.kind === 'require-call' && args.importer.includes('/node_modules/commander/')
         ? { path: 'node:child_process', namespace: 'on-use' }
         : undefined,
     );
