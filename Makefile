@@ -82,8 +82,9 @@ demo: build
 ## image's) with the image's node flags; prints medians, the floor client's CPU beside the CLI's,
 ## and start-up (with a V8 compile cache filled first, as the image ships one); then the same
 ## pass once at 20 ms a request (its ratios only); then the webhook's admission latency at 200
-## requests/s over TLS with 1,000 policies. Options: make bench BENCH_NODE=node (Node.js 20), BENCH_ARGS='--cpu-prof /tmp/prof',
-## then node dist/bench/profile-top.js /tmp/prof/CPU*.cpuprofile for the frames in source terms.
+## requests/s over TLS with 1,000 policies. Options: make bench BENCH_NODE=node (Node.js 20),
+## BENCH_ARGS='--cpu-prof /tmp/prof', then node dist/bench/profile-top.js /tmp/prof/CPU*.cpuprofile
+## for the frames in source terms.
 BENCH_ARGS ?=
 BENCH_NODE ?= $(NODE24)
 bench: build $(NODE24)
