@@ -6,13 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { StatsErrorReason } from '../core/outcome.js';
-import {
-  pvcKey,
-  type PvcRef,
-  type StatsLookup,
-  type StatsSourceName,
-  type VolumeStats,
-} from '../core/pvc.js';
+import { pvcKey, type StatsLookup, type StatsSourceName, type VolumeStats } from '../core/pvc.js';
 import { mapWithConcurrency } from '../concurrency.js';
 import type { VolumeStatsSource } from '../ports.js';
 import { readSummary } from './kubelet-summary.js';
@@ -136,12 +130,13 @@ export function createNodeStatsSource(options: NodeStatsOptions): VolumeStatsSou
       const result = new Map<string, StatsLookup>();
       const fellBack: Partial<Record<StatsErrorReason, number>> = {};
       await mapWithConcurrency([...pvcsByNode], options.concurrency, async ([node, pvcs]) => {
-        const outcome = await readNode(node, new Set(pvcs.map(pvcKey)));
+        const keys = pvcs.map(pvcKey);
+        const outcome = await readNode(node, new Set(keys));
         const reason = outcome.ok ? outcome.fellBackFrom : undefined;
         if (reason !== undefined) fellBack[reason] = (fellBack[reason] ?? 0) + 1;
         // Each node's answer goes on at once: the pass decides its PVCs while others are asked.
         const ofNode = new Map<string, StatsLookup>();
-        record(ofNode, { node, pvcs, outcome }, options);
+        record(ofNode, { node, keys, outcome }, options);
         for (const [key, lookup] of ofNode) result.set(key, lookup);
         onStats?.(ofNode);
       });
@@ -156,23 +151,22 @@ export function createNodeStatsSource(options: NodeStatsOptions): VolumeStatsSou
 /** Each of the node's PVCs gets its stats, or the node's failure. */
 function record(
   result: Map<string, StatsLookup>,
-  read: { node: string; pvcs: readonly PvcRef[]; outcome: NodeOutcome },
+  read: { node: string; keys: readonly string[]; outcome: NodeOutcome },
   options: NodeStatsOptions,
 ): void {
-  const { node, pvcs, outcome } = read;
+  const { node, keys, outcome } = read;
   const { source } = outcome;
   if (!outcome.ok) {
     options.log.warn(
-      { node, pvcs: pvcs.length, source, reason: outcome.reason, err: outcome.detail },
+      { node, pvcs: keys.length, source, reason: outcome.reason, err: outcome.detail },
       'kubelet stats unavailable',
     );
-    for (const pvc of pvcs)
-      result.set(pvcKey(pvc), { kind: 'unavailable', detail: outcome.detail, source });
+    for (const key of keys)
+      result.set(key, { kind: 'unavailable', detail: outcome.detail, source });
     return;
   }
   let found = 0;
-  for (const pvc of pvcs) {
-    const key = pvcKey(pvc);
+  for (const key of keys) {
     const entry = outcome.stats.get(key);
     if (entry === undefined) {
       const detail = `node ${node} reported no stats for the volume`;
