@@ -87,6 +87,15 @@ export function runChild(
   });
 }
 
+/**
+ * With NODE_COMPILE_CACHE set, fills the cache as the image build does (docs/operations.md):
+ * `run --help` under the CLI's own node flags, since Node.js keeps one cache per set of V8 flags.
+ */
+export async function fillCompileCache(nodeFlags: readonly string[], cli: string): Promise<void> {
+  if (process.env['NODE_COMPILE_CACHE'] !== undefined)
+    await runChild(nodeFlags, ['run', '--help'], cli);
+}
+
 export function median(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const middle = Math.floor(sorted.length / 2);

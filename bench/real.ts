@@ -37,7 +37,7 @@ import {
   type RealCluster,
 } from '../test/real/cluster.js';
 import { benchFleet } from './fleet.js';
-import { figure, median, runChild, type ChildRun } from './child.js';
+import { figure, fillCompileCache, median, runChild, type ChildRun } from './child.js';
 import { nodeFlagsOption } from './pushgateway.js';
 import { phaseTable, profilePhases } from './profile-phases.js';
 import { realFloorPlan, REAL_FLOOR_SCRIPT } from './real-floor.js';
@@ -342,10 +342,7 @@ async function main(): Promise<void> {
       if (typeof why === 'string') await hold(` (${why})`);
       return;
     }
-    // With a compile cache, fill it first, as the image build does: with the same node flags
-    // (Node.js keeps one cache per set of V8 flags).
-    if (process.env['NODE_COMPILE_CACHE'] !== undefined)
-      await runChild(options.nodeFlags, ['run', '--help'], options.cli);
+    await fillCompileCache(options.nodeFlags, options.cli);
     const quietPasses: Pass[] = [];
     for (let i = 0; i < options.quietRuns; i++)
       quietPasses.push(

@@ -30,7 +30,7 @@ import { nodeFlagsOption, pushgatewayBench } from './pushgateway.js';
 import { benchFleet, overThresholdCount, type BenchFleetOptions } from './fleet.js';
 import { CLIENT_FLOOR_SCRIPT } from './client-floor.js';
 import { FLOOR_SCRIPT, planFromLog } from './floor.js';
-import { figure, runChild, type ChildRun } from './child.js';
+import { figure, fillCompileCache, runChild, type ChildRun } from './child.js';
 import { firstSampleBudget } from '../src/core/usage-samples.js';
 
 const BUILT_CLI = new URL('../pvc-chonker.mjs', import.meta.url).pathname;
@@ -375,10 +375,7 @@ async function main(): Promise<void> {
       ? []
       : ['--cpu-prof', '--cpu-prof-dir', options.cpuProfDir]),
   ];
-  // With a compile cache, fill it first, as the image build does (docs/operations.md): with the
-  // same node flags (Node.js keeps one cache per set of V8 flags).
-  if (process.env['NODE_COMPILE_CACHE'] !== undefined)
-    await runChild(options.nodeFlags, ['run', '--help'], options.cli);
+  await fillCompileCache(options.nodeFlags, options.cli);
   if (options.pushgateway) {
     // Each pass on a fresh copy of the fleet, so each one makes its expansions, as the first
     // run over such a fleet would; the Pushgateway keeps its series from one pass to the next.
