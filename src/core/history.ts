@@ -1,6 +1,6 @@
 import { formatQuantity, parseQuantity } from './quantity.js';
 import { err, ok, type Result } from './result.js';
-import { isRecord } from './json.js';
+import { isRecord, parseJson } from './json.js';
 
 /** One past expansion, as kept in the pvc-chonker.io/expansion-history annotation. */
 export interface ExpansionRecord {
@@ -62,15 +62,11 @@ function usedOf(used: unknown): Result<bigint | undefined> {
 
 export function parseHistory(text: string): Result<ExpansionRecord[]> {
   if (text.length > HISTORY_MAX_CHARS) return err(`is ${text.length} characters long`);
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    return err('is not JSON');
-  }
-  if (!Array.isArray(json)) return err('is not a JSON array');
+  const json = parseJson(text);
+  if (!json.ok) return err(`is not JSON: ${json.error}`);
+  if (!Array.isArray(json.value)) return err('is not a JSON array');
   const records: ExpansionRecord[] = [];
-  for (const [index, entry] of json.entries()) {
+  for (const [index, entry] of json.value.entries()) {
     const record = parseRecord(entry, index);
     if (!record.ok) return record;
     records.push(record.value);

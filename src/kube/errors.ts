@@ -4,7 +4,7 @@
  */
 import { HttpStatusError } from './transport.js';
 import { parseRetryAfter, type TransientError } from '../retry.js';
-import { isRecord } from '../core/json.js';
+import { isRecord, parseJson } from '../core/json.js';
 import { deadlineOf } from '../deadline.js';
 
 const TRANSIENT_STATUS = new Set([429, 500, 502, 503, 504]);
@@ -96,12 +96,8 @@ export function classifyKubeError(error: unknown, nowMs: number = Date.now()): T
 
 /** The answer's metav1.Status, when its body is one. */
 function statusBody(error: HttpStatusError): Record<string, unknown> | undefined {
-  try {
-    const body: unknown = JSON.parse(error.body);
-    return isRecord(body) ? body : undefined;
-  } catch {
-    return undefined;
-  }
+  const body = parseJson(error.body);
+  return body.ok && isRecord(body.value) ? body.value : undefined;
 }
 
 /** What a failed attempt says: its status and Status reason, and the API server's own words. */

@@ -24,6 +24,7 @@ import type {
   V1Volume,
   V1VolumeNodeAffinity,
 } from '@kubernetes/client-node';
+import { parseJson } from '../core/json.js';
 import { err, ok, type Result } from '../core/result.js';
 import type { ListBody, PageFormat } from './client.js';
 import {
@@ -329,11 +330,10 @@ function list<T>(item: Decode<T>): Decode<ListBody<T>> {
 
 /** A page answered as JSON (a server or proxy that does not speak protobuf), parsed as now. */
 function jsonPage<T>(answer: BytesAnswer): Result<ListBody<T>> {
-  try {
-    return ok(JSON.parse(answer.bytes.toString('utf8')) as ListBody<T>);
-  } catch {
-    return err(`the answer is neither protobuf nor JSON (Content-Type ${answer.contentType})`);
-  }
+  const json = parseJson(answer.bytes.toString('utf8'));
+  return json.ok
+    ? ok(json.value as ListBody<T>)
+    : err(`the answer is neither protobuf nor JSON (Content-Type ${answer.contentType})`);
 }
 
 /** Pages of `kind` asked for as protobuf, JSON accepted too; decoded by their Content-Type. */

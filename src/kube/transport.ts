@@ -9,6 +9,7 @@ import {
 } from './api-connection.js';
 import type { ConnectionPool } from './keep-alive.js';
 import { DeadlineError } from '../deadline.js';
+import { parseJson } from '../core/json.js';
 import { decodeStatus, isProtobuf } from './protobuf.js';
 
 /**
@@ -469,18 +470,15 @@ function answered(
     call.succeed(answer);
     return;
   }
-  const text = bytes.toString('utf8');
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
+  const json = parseJson(bytes.toString('utf8'));
+  if (!json.ok) {
     const error = new Error(
-      `${call.request.method} ${call.request.path}: the response is not JSON`,
+      `${call.request.method} ${call.request.path}: the response is not JSON: ${json.error}`,
     );
     call.end(Object.assign(error, { code: NOT_JSON }));
     return;
   }
-  call.succeed(value);
+  call.succeed(json.value);
 }
 
 /** Whether two sets of credentials are the same: the same Authorization and client certificate. */

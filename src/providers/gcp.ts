@@ -6,6 +6,7 @@
 import type { DisksClient } from '@google-cloud/compute/build/src/v1/disks_client.js';
 import type { RegionDisksClient } from '@google-cloud/compute/build/src/v1/region_disks_client.js';
 import { pvcKey } from '../core/pvc.js';
+import { isRecord, parseJson } from '../core/json.js';
 import { fitSize, GCE_MAX_GB, GIB } from './limits.js';
 import {
   circuitOpenVerdict,
@@ -91,12 +92,9 @@ function classifyGcp(error: unknown): GcpFailure {
 /** The API's own message when the error carries Compute's JSON error body. */
 function gcpMessage(error: unknown): string {
   const message = errorMessage(error);
-  try {
-    const body = JSON.parse(message) as { error?: { message?: unknown } };
-    return typeof body.error?.message === 'string' ? body.error.message : message;
-  } catch {
-    return message;
-  }
+  const body = parseJson(message);
+  const inner = body.ok && isRecord(body.value) ? body.value['error'] : undefined;
+  return isRecord(inner) && typeof inner['message'] === 'string' ? inner['message'] : message;
 }
 
 export const gcpErrors: ErrorClassifier = {

@@ -4,7 +4,7 @@
  * is dropped, not trusted.
  */
 import { pvcKey, type VolumeStats } from '../core/pvc.js';
-import { isRecord } from '../core/json.js';
+import { isRecord, parseJson } from '../core/json.js';
 import { err, ok, type Result } from '../core/result.js';
 
 /** Counts arrive as JSON numbers (uint64 on the kubelet side); take only non-negative integers. */
@@ -84,12 +84,12 @@ export function readSummary(
 ): Result<Map<string, VolumeStats>> {
   const lists = volumeLists(bytes);
   if (lists === undefined) {
-    const whole = parseJson(bytes, 0, bytes.length);
+    const whole = parseSlice(bytes, 0, bytes.length);
     return whole.ok ? ok(parseSummary(whole.value, wanted)) : whole;
   }
   const result = new Map<string, VolumeStats>();
   for (const [start, end] of lists) {
-    const volumes = parseJson(bytes, start, end);
+    const volumes = parseSlice(bytes, start, end);
     if (!volumes.ok) return volumes;
     if (Array.isArray(volumes.value)) addVolumes(volumes.value, wanted, result);
   }
@@ -117,12 +117,9 @@ function volumeLists(bytes: Buffer): Array<[number, number]> | undefined {
   return lists;
 }
 
-function parseJson(bytes: Buffer, start: number, end: number): Result<unknown> {
-  try {
-    return ok(JSON.parse(bytes.toString('utf8', start, end)));
-  } catch (error) {
-    return err(`the answer is not a kubelet Summary: ${(error as Error).message}`);
-  }
+function parseSlice(bytes: Buffer, start: number, end: number): Result<unknown> {
+  const json = parseJson(bytes.toString('utf8', start, end));
+  return json.ok ? json : err(`the answer is not a kubelet Summary: ${json.error}`);
 }
 
 /** Where the list that is the key's value opens (after `:` and any blanks); else undefined. */

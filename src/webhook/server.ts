@@ -15,6 +15,7 @@ import {
   type AdmissionResponse,
   type AdmissionSnapshot,
 } from '../core/admission.js';
+import { parseJson } from '../core/json.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -139,13 +140,14 @@ export function createWebhookServer(
         return { status: error.status, body: { message: error.message }, result: 'bad-request' };
       throw error;
     }
-    let json: unknown;
-    try {
-      json = JSON.parse(raw);
-    } catch {
-      return { status: 400, body: { message: 'the body is not JSON' }, result: 'bad-request' };
-    }
-    const request = parseAdmissionReview(json);
+    const json = parseJson(raw);
+    if (!json.ok)
+      return {
+        status: 400,
+        body: { message: `the body is not JSON: ${json.error}` },
+        result: 'bad-request',
+      };
+    const request = parseAdmissionReview(json.value);
     if (!request.ok)
       return { status: 400, body: { message: request.error }, result: 'bad-request' };
     const response =

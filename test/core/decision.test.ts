@@ -429,7 +429,7 @@ const cases: Case[] = [
     usage: { usedPercent: 95 },
     action: 'error',
     reason: 'invalid-annotation',
-    detail: 'is not JSON',
+    detail: 'is not JSON: ',
   },
   {
     name: 'unknown key is only warned about',

@@ -149,7 +149,7 @@ describe('a stats call on the one transport', () => {
       200,
       '<html>',
       'bad-response',
-      'ERR_NOT_JSON: GET /stats/summary: the response is not JSON',
+      `ERR_NOT_JSON: GET /stats/summary: the response is not JSON: Unexpected token '<', "<html>" is not valid JSON`,
     ],
   ])('%s', async (_, status, body, reason, description) => {
     const port = await answering(status, body);
