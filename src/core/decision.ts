@@ -7,11 +7,13 @@ import {
 import { formatDuration } from './duration.js';
 import {
   describeForecast,
+  fitOf,
   formatBytesShort,
   forecastOf,
   fullWithin,
   runwayBytes,
   type Forecast,
+  type UsageFit,
   type UsagePoint,
 } from './forecast.js';
 import { formatTime, type ExpansionRecord } from './history.js';
@@ -39,10 +41,11 @@ export interface DecisionInput {
   layerProblem?: LayerProblem | undefined;
   now: Date;
   /**
-   * The volume's used bytes over --forecast-window from Prometheus, when it is the stats source;
-   * undefined: the forecast is fitted to the PVC's usage-samples annotation and the stats now.
+   * The fit of the volume's used bytes over --forecast-window from Prometheus, when it is the
+   * stats source; undefined: the forecast is fitted to the PVC's usage-samples annotation and
+   * the stats now.
    */
-  usageHistory?: readonly UsagePoint[] | undefined;
+  usageHistory?: UsageFit | undefined;
 }
 
 export interface Decision {
@@ -383,12 +386,11 @@ function forecastFor(
       usedBytes: stats.usedBytes,
     };
   const now: UsagePoint = { time: input.now, usedBytes: stats.usedBytes };
-  const points = input.usageHistory ?? [
-    ...annotations.usageSamples.filter((s) => s.time < input.now),
-    now,
-  ];
+  const fit =
+    input.usageHistory ??
+    fitOf([...annotations.usageSamples.filter((s) => s.time < input.now), now]);
   const forecast = forecastOf({
-    points,
+    fit,
     source: fromPrometheus ? 'prometheus' : 'samples',
     availableBytes: stats.availableBytes,
     usedBytes: stats.usedBytes,

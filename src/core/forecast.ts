@@ -44,29 +44,54 @@ export type Forecast =
     };
 
 /**
- * Least-squares slope of used bytes over time, in bytes per ms, exact: with x in whole ms from
- * the first point, slope = (nΣxy − ΣxΣy) / (nΣx² − (Σx)²). Undefined when every point has the
- * same time. Capacity does not enter it, so a resize in the middle does not bend the line.
+ * What the least-squares line of a series needs, gathered one point at a time: the count, the
+ * first and last times, and exact sums with x the whole ms since the first point. A source with
+ * thousands of points per pass (Prometheus' history) adds them as it reads them, so no point is
+ * ever kept.
  */
-export function fitSlope(points: readonly UsagePoint[]): Rate | undefined {
-  const first = points[0];
-  if (first === undefined) return undefined;
-  const origin = BigInt(first.time.getTime());
-  const n = BigInt(points.length);
-  let sx = 0n;
-  let sy = 0n;
-  let sxx = 0n;
-  let sxy = 0n;
-  for (const point of points) {
-    const x = BigInt(point.time.getTime()) - origin;
-    sx += x;
-    sy += point.usedBytes;
-    sxx += x * x;
-    sxy += x * point.usedBytes;
-  }
-  const denominator = n * sxx - sx * sx;
+export interface UsageFit {
+  samples: number;
+  firstMs: number;
+  lastMs: number;
+  sx: bigint;
+  sy: bigint;
+  sxx: bigint;
+  sxy: bigint;
+}
+
+export function emptyFit(): UsageFit {
+  return { samples: 0, firstMs: 0, lastMs: 0, sx: 0n, sy: 0n, sxx: 0n, sxy: 0n };
+}
+
+/** Adds one point (a whole ms time) to the fit, in place: the accumulator of one reader. */
+export function addPoint(fit: UsageFit, timeMs: number, usedBytes: bigint): void {
+  if (fit.samples === 0) fit.firstMs = timeMs;
+  fit.samples++;
+  fit.lastMs = timeMs;
+  const x = BigInt(timeMs - fit.firstMs);
+  fit.sx += x;
+  fit.sy += usedBytes;
+  fit.sxx += x * x;
+  fit.sxy += x * usedBytes;
+}
+
+/** The fit of the points, in their order (the first is x = 0). */
+export function fitOf(points: readonly UsagePoint[]): UsageFit {
+  const fit = emptyFit();
+  for (const point of points) addPoint(fit, point.time.getTime(), point.usedBytes);
+  return fit;
+}
+
+/**
+ * Least-squares slope of used bytes over time, in bytes per ms, exact:
+ * slope = (nΣxy − ΣxΣy) / (nΣx² − (Σx)²). Undefined when every point has the same time.
+ * Capacity does not enter it, so a resize in the middle does not bend the line.
+ */
+export function slopeOf(fit: UsageFit): Rate | undefined {
+  const n = BigInt(fit.samples);
+  const denominator = n * fit.sxx - fit.sx * fit.sx;
   if (denominator <= 0n) return undefined;
-  return { numerator: n * sxy - sx * sy, denominator };
+  return { numerator: n * fit.sxy - fit.sx * fit.sy, denominator };
 }
 
 /** Bytes per day, as a float for display (exact to 2^53 bytes). */
@@ -81,7 +106,8 @@ function daysFor(bytes: bigint, rate: Rate): number {
 }
 
 export interface ForecastInput {
-  points: readonly UsagePoint[];
+  /** The points' fit: the stored usage samples and the reading now, or Prometheus' history. */
+  fit: UsageFit;
   source: ForecastSource;
   /** The kubelet's availableBytes now. */
   availableBytes: bigint;
@@ -89,24 +115,22 @@ export interface ForecastInput {
   maxSizeBytes: bigint | undefined;
 }
 
-/** The forecast from the points, or why there is none. */
+/** The forecast from the points' fit, or why there is none. */
 export function forecastOf(input: ForecastInput): Forecast {
-  const { points } = input;
-  const first = points[0];
-  const last = points.at(-1);
-  const spanMs =
-    first === undefined || last === undefined ? 0 : last.time.getTime() - first.time.getTime();
-  if (points.length < MIN_FORECAST_SAMPLES)
+  const { fit } = input;
+  const { samples } = fit;
+  const spanMs = fit.lastMs - fit.firstMs;
+  if (samples < MIN_FORECAST_SAMPLES)
     return {
       kind: 'none',
-      why: `${points.length} ${plural(points.length, 'sample')}, ${MIN_FORECAST_SAMPLES} needed`,
+      why: `${samples} ${plural(samples, 'sample')}, ${MIN_FORECAST_SAMPLES} needed`,
     };
   if (spanMs < MIN_FORECAST_SPAN_MS)
     return {
       kind: 'none',
-      why: `${points.length} samples over ${formatSpan(spanMs)}, at least 1 h needed`,
+      why: `${samples} samples over ${formatSpan(spanMs)}, at least 1 h needed`,
     };
-  const rate = fitSlope(points);
+  const rate = slopeOf(fit);
   if (rate === undefined) return { kind: 'none', why: 'the samples share one time' };
   const growing = rate.numerator > 0n;
   const room =
@@ -117,7 +141,7 @@ export function forecastOf(input: ForecastInput): Forecast {
     kind: 'rate',
     rate,
     source: input.source,
-    samples: points.length,
+    samples,
     spanMs,
     bytesPerDay: bytesPerDay(rate),
     daysUntilFull: growing ? daysFor(maxOf(input.availableBytes, 0n), rate) : undefined,

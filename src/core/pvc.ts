@@ -2,7 +2,7 @@
  * The typed, validated view of the Kubernetes objects the decision reads. Adapters build these
  * from API objects once, at the edge; the core never sees raw JSON.
  */
-import type { UsagePoint } from './forecast.js';
+import type { UsageFit } from './forecast.js';
 
 export interface PvcRef {
   namespace: string;
@@ -88,8 +88,8 @@ export type StatsLookup =
       kind: 'found';
       stats: VolumeStats;
       source?: StatsSourceName | undefined;
-      /** Used bytes over --forecast-window, when the source keeps history (Prometheus). */
-      history?: readonly UsagePoint[] | undefined;
+      /** The fit of used bytes over --forecast-window, when the source keeps history (Prometheus). */
+      history?: UsageFit | undefined;
     }
   | { kind: 'unavailable'; detail: string; source?: StatsSourceName | undefined };
 

@@ -121,12 +121,13 @@ export class KubeClient {
   }
 
   /**
-   * A GET answered as it was sent, for a caller that decodes it itself (a list page as protobuf,
-   * only the volume lists of a kubelet Summary): `accept` names what it asks for.
+   * An answer as it was sent, for a caller that decodes it itself (a list page as protobuf, only
+   * the volume lists of a kubelet Summary, Prometheus' range query): `accept` names what it asks
+   * for.
    */
   async bytes(
     operation: string,
-    request: KubeRequest & { method: 'GET'; accept: string },
+    request: KubeRequest & { accept: string },
     options: CallOptions = {},
   ): Promise<BytesAnswer> {
     // The transport answers a request that names its Accept with a BytesAnswer.

@@ -7,7 +7,6 @@
 import { isRecord } from '../core/json.js';
 import { err, ok, type Result } from '../core/result.js';
 import type { VolumeStats } from '../core/pvc.js';
-import type { UsagePoint } from '../core/forecast.js';
 
 /** The kubelet's volume series (pkg/kubelet/metrics/collectors/volume_stats.go), by field. */
 export const VOLUME_METRICS = {
@@ -197,41 +196,4 @@ export function usageHistoryQuery(
     end: String(endMs / 1000),
     step: String(step),
   };
-}
-
-function seriesOf(entry: unknown): { key: string; values: unknown[] } | undefined {
-  if (!isRecord(entry) || !isRecord(entry['metric']) || !Array.isArray(entry['values']))
-    return undefined;
-  const { namespace, persistentvolumeclaim: name } = entry['metric'];
-  if (typeof namespace !== 'string' || typeof name !== 'string') return undefined;
-  return { key: `${namespace}/${name}`, values: entry['values'] as unknown[] };
-}
-
-/** One [time, "value"] pair as a point; a value that is no whole number is left out. */
-function pointOf(pair: unknown): UsagePoint | undefined {
-  if (!Array.isArray(pair)) return undefined;
-  const [time, value] = pair as unknown[];
-  if (typeof time !== 'number' || typeof value !== 'string') return undefined;
-  const usedBytes = exactCount(value);
-  return usedBytes === undefined
-    ? undefined
-    : { time: new Date(Math.round(time * 1000)), usedBytes };
-}
-
-/** A successful /api/v1/query_range answer of type matrix: each PVC's points, oldest first. */
-export function parseMatrix(body: unknown): Result<Map<string, UsagePoint[]>> {
-  if (!isRecord(body) || body['status'] !== 'success' || !isRecord(body['data']))
-    return err('the answer is not a successful Prometheus API response');
-  const { data } = body;
-  if (data['resultType'] !== 'matrix' || !Array.isArray(data['result']))
-    return err(`expected a matrix, got ${JSON.stringify(data['resultType'])}`);
-  const history = new Map<string, UsagePoint[]>();
-  for (const entry of data['result'] as unknown[]) {
-    const series = seriesOf(entry);
-    if (series === undefined)
-      return err('a series has no namespace and persistentvolumeclaim labels');
-    const points = series.values.flatMap((pair) => pointOf(pair) ?? []);
-    history.set(series.key, points);
-  }
-  return ok(history);
 }

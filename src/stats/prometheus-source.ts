@@ -11,10 +11,11 @@ import type { ApiConnection } from '../kube/api-connection.js';
 import { KubeApiError } from '../kube/errors.js';
 import type { KubeClient, KubeRequest } from '../kube/client.js';
 import type { VolumeStatsSource } from '../ports.js';
-import type { UsagePoint } from '../core/forecast.js';
+import type { UsageFit } from '../core/forecast.js';
+import { parseJson } from '../core/json.js';
+import { readMatrix } from './prometheus-matrix.js';
 import {
   freshnessQuery,
-  parseMatrix,
   parseVector,
   usageHistoryQuery,
   VOLUME_FIELDS,
@@ -53,8 +54,11 @@ export interface PrometheusOptions {
 }
 
 type Query = (expr: string) => Promise<Vector>;
-/** One call of Prometheus' HTTP API with form parameters; throws StatsSourceError. */
-type Api = (path: string, params: Readonly<Record<string, string>>) => Promise<unknown>;
+/**
+ * One call of Prometheus' HTTP API with form parameters, answered as sent (the range query's
+ * answer is read from its bytes); throws StatsSourceError.
+ */
+type Api = (path: string, params: Readonly<Record<string, string>>) => Promise<Buffer>;
 
 /** Prometheus as a server of the one client: its URL, its headers, its CA. */
 function prometheusConnection(options: PrometheusOptions): ApiConnection {
@@ -80,12 +84,14 @@ function postRefused(error: unknown): boolean {
 function createApi(options: PrometheusOptions): Api {
   const client = options.clientFor(prometheusConnection(options));
   const { signal, timeoutMs } = options;
-  const send = (operation: string, request: KubeRequest): Promise<unknown> =>
-    client.request(operation, request, {
-      budget: client.budget(timeoutMs),
-      stop: signal,
-      attempts: 1,
-    });
+  const send = async (operation: string, request: KubeRequest): Promise<Buffer> => {
+    const answer = await client.bytes(
+      operation,
+      { ...request, accept: 'application/json' },
+      { budget: client.budget(timeoutMs), stop: signal, attempts: 1 },
+    );
+    return answer.bytes;
+  };
   return async (path, params) => {
     const form = new URLSearchParams(params).toString();
     try {
@@ -108,8 +114,10 @@ function createApi(options: PrometheusOptions): Api {
 
 function createQuery(api: Api): Query {
   return async (expr) => {
-    const body = await api('/api/v1/query', { query: expr });
-    const vector = parseVector(body);
+    const body = parseJson((await api('/api/v1/query', { query: expr })).toString('utf8'));
+    if (!body.ok)
+      throw new StatsSourceError('bad-response', `the answer is not JSON: ${body.error}`);
+    const vector = parseVector(body.value);
     if (!vector.ok) throw new StatsSourceError('bad-response', vector.error);
     return vector.value;
   };
@@ -178,14 +186,14 @@ function lookup(answers: Answers, key: string, options: PrometheusOptions): Stat
 async function askHistory(
   api: Api,
   options: PrometheusOptions,
-): Promise<Map<string, UsagePoint[]> | undefined> {
+): Promise<Map<string, UsageFit> | undefined> {
   const params = usageHistoryQuery(
     options.selector,
     options.now().getTime(),
     options.forecastWindowMs,
   );
   try {
-    const matrix = parseMatrix(await api('/api/v1/query_range', params));
+    const matrix = readMatrix(await api('/api/v1/query_range', params));
     if (matrix.ok) return matrix.value;
     options.log.warn(
       { err: matrix.error },
@@ -199,7 +207,7 @@ async function askHistory(
 }
 
 /** A found lookup with its history from Prometheus, when there is one. */
-function withHistory(entry: StatsLookup, history: UsagePoint[] | undefined): StatsLookup {
+function withHistory(entry: StatsLookup, history: UsageFit | undefined): StatsLookup {
   return entry.kind === 'found' && history !== undefined ? { ...entry, history } : entry;
 }
 

@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
+  addPoint,
   describeForecast,
-  fitSlope,
+  emptyFit,
+  fitOf,
   forecastFigures,
   forecastOf,
   fullWithin,
   runwayBytes,
+  slopeOf,
   type Forecast,
   type UsagePoint,
 } from '../../src/core/forecast.js';
@@ -26,7 +29,7 @@ function series(...pairs: [hours: number, gib: number][]): UsagePoint[] {
 function forecast(points: UsagePoint[], availableGiB = 10, maxSizeGiB?: number): Forecast {
   const last = points.at(-1)?.usedBytes ?? 0n;
   return forecastOf({
-    points,
+    fit: fitOf(points),
     source: 'samples',
     availableBytes: BigInt(availableGiB) * GiB,
     usedBytes: last,
@@ -66,14 +69,26 @@ describe('the least-squares slope', () => {
       usedBytes: base + BigInt(d),
     }));
 
-    expect(fitSlope(points)).toEqual({
+    expect(slopeOf(fitOf(points))).toEqual({
       numerator: 6n * BigInt(DAY),
       denominator: 6n * BigInt(DAY) ** 2n,
     });
   });
 
   it('the same times give no slope', () => {
-    expect(fitSlope(series([0, 1], [0, 2], [0, 3]))).toBeUndefined();
+    expect(slopeOf(fitOf(series([0, 1], [0, 2], [0, 3])))).toBeUndefined();
+  });
+});
+
+describe('the fit, gathered one point at a time', () => {
+  it('is the fit of the same points: x from the first, the span first to last', () => {
+    const points = series([0, 10], [24, 12], [48, 11], [72, 15]);
+    const fit = emptyFit();
+    for (const p of points) addPoint(fit, p.time.getTime(), p.usedBytes);
+
+    expect(fit).toEqual(fitOf(points));
+    expect(fit).toMatchObject({ samples: 4, firstMs: T0, lastMs: T0 + 72 * HOUR });
+    expect(fitOf([])).toEqual(emptyFit());
   });
 });
 
