@@ -2,11 +2,14 @@
  * For the tests and `make bench`: starts Debian's prometheus-pushgateway (scripts/install-system-deps.sh installs it) on a free
  * 127.0.0.1 port, in memory only (--persistence.file= empty), and stops it again.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+
+const execFileAsync = promisify(execFile);
 
 export const PUSHGATEWAY_BIN = process.env['PUSHGATEWAY_BIN'] ?? 'prometheus-pushgateway';
 
@@ -124,6 +127,7 @@ export async function startPushgateway(options: StartOptions = {}): Promise<Runn
 }
 
 export const PROMETHEUS_BIN = process.env['PROMETHEUS_BIN'] ?? 'prometheus';
+export const PROMTOOL_BIN = process.env['PROMTOOL_BIN'] ?? 'promtool';
 
 export interface RunningPrometheus {
   url: URL;
@@ -154,12 +158,29 @@ export function startPrometheus(
 
 /**
  * Starts a real Prometheus on a free 127.0.0.1 port with `config` as its prometheus.yml (JSON is
- * YAML), its data in a temporary directory removed on stop.
+ * YAML), its data in a temporary directory removed on stop. `history` (OpenMetrics text with
+ * timestamps, all of it in the past) is written into the data first as blocks (promtool's
+ * backfill), so that range queries see hours that were never scraped.
  */
-export async function startPrometheusWith(config: object): Promise<RunningPrometheus> {
+export async function startPrometheusWith(
+  config: object,
+  history?: string,
+): Promise<RunningPrometheus> {
   const dir = await mkdtemp(join(tmpdir(), 'pvc-chonker-prom-'));
   const file = join(dir, 'prometheus.yml');
   await writeFile(file, JSON.stringify(config));
+  if (history !== undefined) {
+    const input = join(dir, 'history.om');
+    await writeFile(input, history);
+    await execFileAsync(PROMTOOL_BIN, [
+      'tsdb',
+      'create-blocks-from',
+      'openmetrics',
+      input,
+      join(dir, 'data'),
+    ]);
+    await rm(input);
+  }
   const port = await freePort();
   const child = spawn(
     PROMETHEUS_BIN,

@@ -102,23 +102,28 @@ export async function startKubeletPrometheus(scrape: {
   targets: string[];
   /** Every second unless told: a bench with 200 kubelets asks for less. */
   interval?: string;
+  /** Samples from before it started (OpenMetrics with timestamps): startPrometheusWith. */
+  history?: string;
 }): Promise<RunningPrometheus> {
   const caFile = join(scrape.dir, scrape.caFile);
   await writeFile(caFile, scrape.caPem);
   const interval = scrape.interval ?? '1s';
-  return startPrometheusWith({
-    global: { scrape_interval: interval, evaluation_interval: interval },
-    scrape_configs: [
-      {
-        job_name: 'kubelet',
-        honor_labels: true,
-        scheme: 'https',
-        tls_config: { ca_file: caFile },
-        authorization: { credentials: scrape.token },
-        static_configs: [{ targets: scrape.targets }],
-      },
-    ],
-  });
+  return startPrometheusWith(
+    {
+      global: { scrape_interval: interval, evaluation_interval: interval },
+      scrape_configs: [
+        {
+          job_name: 'kubelet',
+          honor_labels: true,
+          scheme: 'https',
+          tls_config: { ca_file: caFile },
+          authorization: { credentials: scrape.token },
+          static_configs: [{ targets: scrape.targets }],
+        },
+      ],
+    },
+    scrape.history,
+  );
 }
 
 /** The series of an instant query. */
