@@ -92,6 +92,8 @@ bench: build $(NODE24)
 	@# The same pass at 20 ms a request: where this machine's two cores no longer bound the pass,
 	@# pass / bound shows how much of the latency the pipelined phases hide.
 	cache=$$(mktemp -d) && NODE_COMPILE_CACHE=$$cache $(BENCH_NODE) --expose-gc dist/bench/scale.js --runs 1 --latency-ms 20 --brief $(BENCH_ARGS); status=$$?; rm -rf $$cache; exit $$status
+	@# What the forecast's range answer costs to read, at 2,000 and 10,000 PVCs.
+	$(BENCH_NODE) dist/bench/prometheus-history.js
 	$(MAKE) --no-print-directory bench-webhook
 
 ## Issue 19's fleet on the real API server tier (2,000 PVCs on 200 nodes, fake kubelets behind the
