@@ -230,24 +230,28 @@ class Reader {
     return undefined;
   }
 
-  /** An object value read by `onKey`; false (after skipping it) when the value is no object. */
-  objectOrSkip(onKey: (key: string) => void): boolean {
-    if (this.peek() !== OPEN_BRACE) {
+  /** Whether the value opens with `open`: then `read` reads it; else it is skipped. */
+  private readIfOpens(open: number, read: () => void): boolean {
+    if (this.peek() !== open) {
       this.skip();
       return false;
     }
-    this.object(onKey);
+    read();
     return true;
+  }
+
+  /** An object value read by `onKey`; false (after skipping it) when the value is no object. */
+  objectOrSkip(onKey: (key: string) => void): boolean {
+    return this.readIfOpens(OPEN_BRACE, () => {
+      this.object(onKey);
+    });
   }
 
   /** An array value read by `onItem`; false (after skipping it) when the value is no array. */
   arrayOrSkip(onItem: (index: number) => void): boolean {
-    if (this.peek() !== OPEN_BRACKET) {
-      this.skip();
-      return false;
-    }
-    this.array(onItem);
-    return true;
+    return this.readIfOpens(OPEN_BRACKET, () => {
+      this.array(onItem);
+    });
   }
 
   end(): void {
