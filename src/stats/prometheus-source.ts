@@ -9,10 +9,9 @@ import { formatDuration } from '../core/duration.js';
 import { pvcKey, type StatsLookup } from '../core/pvc.js';
 import type { ApiConnection } from '../kube/api-connection.js';
 import { KubeApiError } from '../kube/errors.js';
-import type { KubeClient, KubeRequest } from '../kube/client.js';
+import type { CallOptions, KubeClient, KubeRequest } from '../kube/client.js';
 import type { VolumeStatsSource } from '../ports.js';
 import type { UsageFit } from '../core/forecast.js';
-import { parseJson } from '../core/json.js';
 import { readMatrix } from './prometheus-matrix.js';
 import {
   freshnessQuery,
@@ -54,11 +53,15 @@ export interface PrometheusOptions {
 }
 
 type Query = (expr: string) => Promise<Vector>;
-/**
- * One call of Prometheus' HTTP API with form parameters, answered as sent (the range query's
- * answer is read from its bytes); throws StatsSourceError.
- */
-type Api = (path: string, params: Readonly<Record<string, string>>) => Promise<Buffer>;
+type Params = Readonly<Record<string, string>>;
+
+/** Calls of Prometheus' HTTP API with form parameters; each throws StatsSourceError. */
+interface Api {
+  /** The answer parsed, as the one client parses JSON answers. */
+  json(path: string, params: Params): Promise<unknown>;
+  /** The answer as sent, for a reader of its own (the range query's, read into fits). */
+  bytes(path: string, params: Params): Promise<Buffer>;
+}
 
 /** Prometheus as a server of the one client: its URL, its headers, its CA. */
 function prometheusConnection(options: PrometheusOptions): ApiConnection {
@@ -84,19 +87,20 @@ function postRefused(error: unknown): boolean {
 function createApi(options: PrometheusOptions): Api {
   const client = options.clientFor(prometheusConnection(options));
   const { signal, timeoutMs } = options;
-  const send = async (operation: string, request: KubeRequest): Promise<Buffer> => {
-    const answer = await client.bytes(
-      operation,
-      { ...request, accept: 'application/json' },
-      { budget: client.budget(timeoutMs), stop: signal, attempts: 1 },
-    );
-    return answer.bytes;
-  };
-  return async (path, params) => {
+  const limits = (): CallOptions => ({
+    budget: client.budget(timeoutMs),
+    stop: signal,
+    attempts: 1,
+  });
+  const call = async <T>(
+    path: string,
+    params: Params,
+    send: (request: KubeRequest) => Promise<T>,
+  ): Promise<T> => {
     const form = new URLSearchParams(params).toString();
     try {
       try {
-        return await send('query prometheus', {
+        return await send({
           method: 'POST',
           path,
           text: form,
@@ -104,20 +108,30 @@ function createApi(options: PrometheusOptions): Api {
         });
       } catch (error) {
         if (!postRefused(error)) throw error;
-        return await send('query prometheus', { method: 'GET', path, query: { ...params } });
+        return await send({ method: 'GET', path, query: { ...params } });
       }
     } catch (error) {
       throw new StatsSourceError(reasonOf(error), describeCall(error, signal));
     }
   };
+  return {
+    json: (path, params) =>
+      call(path, params, (request) => client.request('query prometheus', request, limits())),
+    bytes: (path, params) =>
+      call(path, params, async (request) => {
+        const answer = await client.bytes(
+          'query prometheus',
+          { ...request, accept: 'application/json' },
+          limits(),
+        );
+        return answer.bytes;
+      }),
+  };
 }
 
 function createQuery(api: Api): Query {
   return async (expr) => {
-    const body = parseJson((await api('/api/v1/query', { query: expr })).toString('utf8'));
-    if (!body.ok)
-      throw new StatsSourceError('bad-response', `the answer is not JSON: ${body.error}`);
-    const vector = parseVector(body.value);
+    const vector = parseVector(await api.json('/api/v1/query', { query: expr }));
     if (!vector.ok) throw new StatsSourceError('bad-response', vector.error);
     return vector.value;
   };
@@ -193,7 +207,7 @@ async function askHistory(
     options.forecastWindowMs,
   );
   try {
-    const matrix = readMatrix(await api('/api/v1/query_range', params));
+    const matrix = readMatrix(await api.bytes('/api/v1/query_range', params));
     if (matrix.ok) return matrix.value;
     options.log.warn(
       { err: matrix.error },
