@@ -19,9 +19,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { readMatrix } from '../src/stats/prometheus-matrix.js';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { readMatrix } from '../src/stats/prometheus-matrix.js';
 import { startSimCluster } from '../sim/index.js';
 import { figure, runChild, type ChildRun } from './child.js';
 import { benchFleet } from './fleet.js';
@@ -31,23 +31,6 @@ const SCRIPT = fileURLToPath(import.meta.url);
 const BUILT_CLI = new URL('../pvc-chonker.mjs', import.meta.url).pathname;
 const NOW_S = 1_796_680_000;
 const STEP_S = 360;
-
-/** A range answer as Prometheus writes it: each PVC's used bytes, growing a little per step. */
-function rangeAnswer(pvcs: number, points: number): Buffer {
-  const series: string[] = [];
-  for (let i = 0; i < pvcs; i++) {
-    const values: string[] = [];
-    for (let k = 0; k < points; k++)
-      values.push(
-        `[${String(NOW_S - (points - k) * STEP_S)},"${String(5_368_709_120 + k * 1_000_003 + i)}"]`,
-      );
-    const metric = `{"namespace":"fleet-${String(i % 10)}","persistentvolumeclaim":"data-${String(i).padStart(5, '0')}"}`;
-    series.push(`{"metric":${metric},"values":[${values.join(',')}]}`);
-  }
-  return Buffer.from(
-    `{"status":"success","data":{"resultType":"matrix","result":[${series.join(',')}]}}`,
-  );
-}
 
 /** The child: reads the answer from its file, then one way; prints CPU ms and RSS growth in MiB. */
 function child(way: string, file: string): void {
@@ -96,7 +79,7 @@ async function main(): Promise<void> {
   );
   for (const pvcs of values.pvcs.split(',').map(Number)) {
     const file = join(dir, `range-${String(pvcs)}.json`);
-    await writeFile(file, rangeAnswer(pvcs, points));
+    await writeFile(file, rangeAnswer(managedUsage(pvcs), NOW_S - points * STEP_S, STEP_S, points));
     const reader = await measure('reader', file);
     const tree = await measure('json', file);
     if (!reader.read) throw new Error('readMatrix refused the answer');
@@ -130,9 +113,14 @@ function instantAnswer(usage: readonly Usage[], query: string): string {
   return JSON.stringify({ status: 'success', data: { resultType: 'vector', result } });
 }
 
-function rangeAnswerFor(usage: readonly Usage[], form: URLSearchParams, points: number): string {
-  const start = Number(form.get('start'));
-  const step = Number(form.get('step'));
+/** `make bench`'s managed PVCs (its fleet's usage), without the unmanaged others. */
+function managedUsage(managed: number): Usage[] {
+  const fleet = benchFleet({ managed, unmanaged: 0, nodes: managed / 10, overThreshold: 0 });
+  return fleet.usage;
+}
+
+/** A range answer as Prometheus writes it: each PVC's used bytes, `points` steps from `start`. */
+function rangeAnswer(usage: readonly Usage[], start: number, step: number, points: number): string {
   const result = usage.map((u) => ({
     metric: { namespace: u.namespace, persistentvolumeclaim: u.pvc },
     values: Array.from({ length: points }, (_, k) => [start + k * step, String(u.usedBytes)]),
@@ -150,7 +138,7 @@ async function prometheusStandIn(usage: readonly Usage[], points: () => number):
       response.setHeader('content-type', 'application/json');
       response.end(
         request.url === '/api/v1/query_range'
-          ? rangeAnswerFor(usage, form, points())
+          ? rangeAnswer(usage, Number(form.get('start')), Number(form.get('step')), points())
           : instantAnswer(usage, form.get('query') ?? ''),
       );
     });
@@ -162,7 +150,7 @@ async function prometheusStandIn(usage: readonly Usage[], points: () => number):
 /** The quiet pass through Prometheus, with and without the history, twice each, interleaved. */
 async function passes(managed: number, points: number, dir: string): Promise<void> {
   const fleet = benchFleet({ managed, unmanaged: managed, nodes: managed / 10, overThreshold: 0 });
-  const usage = fleet.usage.filter((u) => !u.pvc.startsWith('other-'));
+  const usage = managedUsage(managed);
   let pointsNow = points;
   const server = await prometheusStandIn(usage, () => pointsNow);
   const url = `http://127.0.0.1:${String((server.address() as AddressInfo).port)}/`;
