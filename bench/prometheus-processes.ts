@@ -156,22 +156,50 @@ export function startPrometheus(
   });
 }
 
+/** Samples of one gauge series from before Prometheus started: [unix seconds, value] each. */
+export interface HistorySeries {
+  metric: string;
+  labels: Readonly<Record<string, string>>;
+  samples: Iterable<readonly [number, number]>;
+}
+
+/** The series as OpenMetrics with timestamps, each family once under its TYPE, then EOF. */
+function openMetrics(history: readonly HistorySeries[]): string {
+  const families = new Map<string, HistorySeries[]>();
+  for (const series of history) {
+    const members = families.get(series.metric);
+    if (members === undefined) families.set(series.metric, [series]);
+    else members.push(series);
+  }
+  const lines: string[] = [];
+  for (const [metric, members] of families) {
+    lines.push(`# TYPE ${metric} gauge`);
+    for (const { labels, samples } of members) {
+      const pairs = Object.entries(labels).map(([k, v]) => `${k}=${JSON.stringify(v)}`);
+      const name = `${metric}{${pairs.join(',')}}`;
+      for (const [time, value] of samples) lines.push(`${name} ${String(value)} ${String(time)}`);
+    }
+  }
+  lines.push('# EOF', '');
+  return lines.join('\n');
+}
+
 /**
  * Starts a real Prometheus on a free 127.0.0.1 port with `config` as its prometheus.yml (JSON is
- * YAML), its data in a temporary directory removed on stop. `history` (OpenMetrics text with
- * timestamps, all of it in the past) is written into the data first as blocks (promtool's
- * backfill), so that range queries see hours that were never scraped.
+ * YAML), its data in a temporary directory removed on stop. `history` (all of it in the past) is
+ * written into the data first as blocks (promtool's backfill of OpenMetrics), so that range
+ * queries see hours that were never scraped.
  */
 export async function startPrometheusWith(
   config: object,
-  history?: string,
+  history?: readonly HistorySeries[],
 ): Promise<RunningPrometheus> {
   const dir = await mkdtemp(join(tmpdir(), 'pvc-chonker-prom-'));
   const file = join(dir, 'prometheus.yml');
   await writeFile(file, JSON.stringify(config));
   if (history !== undefined) {
     const input = join(dir, 'history.om');
-    await writeFile(input, history);
+    await writeFile(input, openMetrics(history));
     await execFileAsync(PROMTOOL_BIN, [
       'tsdb',
       'create-blocks-from',

@@ -41,7 +41,11 @@ import { figure, fillCompileCache, median, runChild, type ChildRun } from './chi
 import { nodeFlagsOption } from './pushgateway.js';
 import { phaseTable, profilePhases } from './profile-phases.js';
 import { realFloorPlan, REAL_FLOOR_SCRIPT } from './real-floor.js';
-import { PROMETHEUS_BIN, type RunningPrometheus } from './prometheus-processes.js';
+import {
+  PROMETHEUS_BIN,
+  type HistorySeries,
+  type RunningPrometheus,
+} from './prometheus-processes.js';
 import {
   HAVE_PROMETHEUS,
   queryPrometheus,
@@ -208,22 +212,21 @@ const HISTORY_STEP_S = 240;
 const HISTORY_GAP_S = 360;
 
 /**
- * The used bytes of each PVC over the forecast window before now, as OpenMetrics for promtool's
- * backfill: a Prometheus that has run for hours, as in any cluster, answers the range query with
+ * The used bytes of each PVC over the forecast window before now, for promtool's backfill: a
+ * Prometheus that has run for hours, as in any cluster, answers the range query with
  * about 60 points per PVC, where a Prometheus started for the bench would have one or two. Flat
  * at the quiet usage, so no decision changes; job "history", so the passes' instant queries,
  * folded by PVC, see the scraped series only once the history is older than the lookback.
  */
-function usageHistory(options: Options, nowS: number): string {
-  const lines = ['# TYPE kubelet_volume_stats_used_bytes gauge'];
+function usageHistory(options: Options, nowS: number): HistorySeries[] {
   const end = nowS - HISTORY_GAP_S;
-  for (const { namespace, pvc, usedBytes } of usageOf(options, 0)) {
-    const series = `kubelet_volume_stats_used_bytes{job="history",namespace="${namespace}",persistentvolumeclaim="${pvc}"}`;
+  return usageOf(options, 0).map(({ namespace, pvc, usedBytes }) => {
+    const samples: [number, number][] = [];
     for (let t = end - FORECAST_WINDOW_S; t <= end; t += HISTORY_STEP_S)
-      lines.push(`${series} ${String(usedBytes)} ${String(t)}`);
-  }
-  lines.push('# EOF', '');
-  return lines.join('\n');
+      samples.push([t, Number(usedBytes)]);
+    const labels = { job: 'history', namespace, persistentvolumeclaim: pvc };
+    return { metric: 'kubelet_volume_stats_used_bytes', labels, samples };
+  });
 }
 
 /**

@@ -6,7 +6,11 @@
  * the decisions and figures must be those of the lines the history was drawn on. Both clusters.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startPrometheusWith, type RunningPrometheus } from '../../bench/prometheus-processes.js';
+import {
+  startPrometheusWith,
+  type HistorySeries,
+  type RunningPrometheus,
+} from '../../bench/prometheus-processes.js';
 import { byName, report, seed, type Claim } from './harness.js';
 import { havePrometheus } from './prometheus-fixture.js';
 import { startTestCluster, type TestCluster } from './test-cluster.js';
@@ -29,24 +33,23 @@ const claims: Claim[] = Object.keys(VOLUMES).map((name) => ({
   annotations: { 'pvc-chonker.io/expand-before-full': '2d' },
 }));
 
-/** OpenMetrics for promtool: each volume's series, a sample a minute, on its line. */
-function history(nowS: number): string {
-  const lines: string[] = [];
-  const family = (name: string, value: (used: number) => number): void => {
-    lines.push(`# TYPE kubelet_volume_stats_${name} gauge`);
-    for (const [pvc, volume] of Object.entries(VOLUMES)) {
-      const labels = `{namespace="db",persistentvolumeclaim="${pvc}"}`;
+/** Each volume's series over the last 7 h, a sample a minute, on its line. */
+function history(nowS: number): HistorySeries[] {
+  const family = (name: string, value: (used: number) => number): HistorySeries[] =>
+    Object.entries(VOLUMES).map(([pvc, volume]) => {
+      const samples: [number, number][] = [];
       for (let t = nowS - 7 * 3600; t <= nowS - 30; t += 60) {
         const used = Math.round((volume.used - (volume.perDay * (nowS - t)) / 86_400) * GI);
-        lines.push(`kubelet_volume_stats_${name}${labels} ${String(value(used))} ${String(t)}`);
+        samples.push([t, value(used)]);
       }
-    }
-  };
-  family('capacity_bytes', () => CAPACITY);
-  family('available_bytes', (used) => CAPACITY - used);
-  family('used_bytes', (used) => used);
-  lines.push('# EOF', '');
-  return lines.join('\n');
+      const labels = { namespace: 'db', persistentvolumeclaim: pvc };
+      return { metric: `kubelet_volume_stats_${name}`, labels, samples };
+    });
+  return [
+    ...family('capacity_bytes', () => CAPACITY),
+    ...family('available_bytes', (used) => CAPACITY - used),
+    ...family('used_bytes', (used) => used),
+  ];
 }
 
 let cluster: TestCluster | undefined;

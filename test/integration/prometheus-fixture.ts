@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import {
   PROMETHEUS_BIN,
   startPrometheusWith,
+  type HistorySeries,
   type RunningPrometheus,
 } from '../../bench/prometheus-processes.js';
 import { seed, type Claim } from './harness.js';
@@ -102,8 +103,8 @@ export async function startKubeletPrometheus(scrape: {
   targets: string[];
   /** Every second unless told: a bench with 200 kubelets asks for less. */
   interval?: string;
-  /** Samples from before it started (OpenMetrics with timestamps): startPrometheusWith. */
-  history?: string;
+  /** Samples from before it started: startPrometheusWith. */
+  history?: readonly HistorySeries[];
 }): Promise<RunningPrometheus> {
   const caFile = join(scrape.dir, scrape.caFile);
   await writeFile(caFile, scrape.caPem);
