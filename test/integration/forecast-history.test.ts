@@ -12,7 +12,7 @@ import {
   type RunningPrometheus,
 } from '../../bench/prometheus-processes.js';
 import { byName, report, seed, type Claim } from './harness.js';
-import { havePrometheus } from './prometheus-fixture.js';
+import { havePrometheus, prometheusPassArgs } from './prometheus-fixture.js';
 import { startTestCluster, type TestCluster } from './test-cluster.js';
 
 const HAVE_PROMETHEUS = havePrometheus('forecast-history.test.ts');
@@ -73,16 +73,7 @@ describe.skipIf(!HAVE_PROMETHEUS)('the forecast from a Prometheus with 6 h of hi
   it('fits its own answer: the growth of each line, the grower expanded before its threshold', async () => {
     const h = cluster as TestCluster;
 
-    const result = await h.cli([
-      '--output',
-      'json',
-      '--stats-source',
-      'prometheus',
-      '--prometheus-url',
-      (prometheus as RunningPrometheus).url.href,
-      '--forecast-window',
-      '6h',
-    ]);
+    const result = await h.cli(prometheusPassArgs((prometheus as RunningPrometheus).url.href));
     const rows = report(result);
 
     expect(result.code, result.stderr).toBe(0);

@@ -8,6 +8,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { byName, report, seed, type Claim } from './harness.js';
+import { prometheusPassArgs } from './prometheus-fixture.js';
 import { startTestCluster, type LoggedRequest, type TestCluster } from './test-cluster.js';
 
 const GI = 2 ** 30;
@@ -103,14 +104,7 @@ describe('the forecast from Prometheus', () => {
     const port = (server?.address() as AddressInfo).port;
 
     const result = await h.cli([
-      '--output',
-      'json',
-      '--stats-source',
-      'prometheus',
-      '--prometheus-url',
-      `http://127.0.0.1:${String(port)}`,
-      '--forecast-window',
-      '6h',
+      ...prometheusPassArgs(`http://127.0.0.1:${String(port)}`),
       '--sample-interval',
       '6h',
       '--now',

@@ -127,6 +127,14 @@ export async function startKubeletPrometheus(scrape: {
   );
 }
 
+/** A pass that reads Prometheus at `url` for its stats and its 6 h forecast, reported as JSON. */
+export function prometheusPassArgs(url: string): string[] {
+  return [
+    ...['--output', 'json', '--stats-source', 'prometheus'],
+    ...['--prometheus-url', url, '--forecast-window', '6h'],
+  ];
+}
+
 /** The series of an instant query. */
 export async function queryPrometheus(
   prometheus: RunningPrometheus,
