@@ -118,11 +118,6 @@ class Reader {
     return true;
   }
 
-  /** Skips a number. */
-  number(): void {
-    this.scanNumber();
-  }
-
   /**
    * A time in seconds, as the whole ms Math.round(Number(text) × 1000) gives. A plain one (how
    * Prometheus writes them: seconds with up to 3 decimals) is exact in ms and read digit by digit.
@@ -210,7 +205,7 @@ class Reader {
     else if (code === 116) this.literal('true');
     else if (code === 102) this.literal('false');
     else if (code === 110) this.literal('null');
-    else this.number();
+    else this.scanNumber();
   }
 
   private literal(word: string): void {
