@@ -44,10 +44,8 @@ export type Forecast =
     };
 
 /**
- * What the least-squares line of a series needs, gathered one point at a time: the count, the
- * first and last times, and exact sums with x the whole ms since the first point. A source with
- * thousands of points per pass (Prometheus' history) adds them as it reads them, so no point is
- * ever kept.
+ * What the least-squares line of a series needs: the count, the first and last times, and exact
+ * sums with x the whole ms since the first point.
  */
 export interface UsageFit {
   samples: number;
@@ -59,27 +57,102 @@ export interface UsageFit {
   sxy: bigint;
 }
 
-export function emptyFit(): UsageFit {
-  return { samples: 0, firstMs: 0, lastMs: 0, sx: 0n, sy: 0n, sxx: 0n, sxy: 0n };
+/** Integers up to this are exact doubles; so is a sum of them that stays within it. */
+const SAFE = Number.MAX_SAFE_INTEGER;
+/** Σxy in doubles splits y as hi · 2^26 + lo: with |x| < 2^26 both products stay exact. */
+const SPLIT = 2 ** 26;
+const SPLIT_BITS = 26n;
+
+/** An exact sum of whole numbers: a double while that is exact, the rest moved into a bigint. */
+class ExactSum {
+  private small = 0;
+  private big = 0n;
+
+  /** Adds a safe integer. */
+  add(term: number): void {
+    if (Math.abs(this.small) > SAFE - Math.abs(term)) {
+      this.big += BigInt(this.small);
+      this.small = term;
+    } else this.small += term;
+  }
+
+  addBig(term: bigint): void {
+    this.big += term;
+  }
+
+  value(): bigint {
+    return this.big + BigInt(this.small);
+  }
 }
 
-/** Adds one point (a whole ms time) to the fit, in place: the accumulator of one reader. */
-export function addPoint(fit: UsageFit, timeMs: number, usedBytes: bigint): void {
-  if (fit.samples === 0) fit.firstMs = timeMs;
-  fit.samples++;
-  fit.lastMs = timeMs;
-  const x = BigInt(timeMs - fit.firstMs);
-  fit.sx += x;
-  fit.sy += usedBytes;
-  fit.sxx += x * x;
-  fit.sxy += x * usedBytes;
+/**
+ * A fit gathered one point at a time, so a source with thousands of points per pass
+ * (Prometheus' history) keeps none of them. Exact as bigint sums of every point would be, but
+ * without a bigint per point: while x is below 2^26 ms (18.6 h) and used bytes below 2^53, each
+ * term is an exact double, and only a sum about to pass 2^53 moves into its bigint.
+ */
+export class FitBuilder {
+  private samples = 0;
+  private firstMs = 0;
+  private lastMs = 0;
+  private readonly sx = new ExactSum();
+  private readonly sy = new ExactSum();
+  private readonly sxx = new ExactSum();
+  /** Σx·hi and Σx·lo of y = hi · 2^26 + lo; the slow path adds its whole x·y to the latter. */
+  private readonly sxyHi = new ExactSum();
+  private readonly sxyLo = new ExactSum();
+
+  /** Adds a point: a whole-ms time and whole used bytes. */
+  add(timeMs: number, usedBytes: number | bigint): void {
+    if (this.samples === 0) this.firstMs = timeMs;
+    this.samples++;
+    this.lastMs = timeMs;
+    const x = timeMs - this.firstMs;
+    const y =
+      typeof usedBytes === 'bigint' && usedBytes <= SAFE && usedBytes >= -SAFE
+        ? Number(usedBytes)
+        : usedBytes;
+    if (
+      typeof y === 'number' &&
+      Number.isSafeInteger(y) &&
+      Number.isInteger(x) &&
+      Math.abs(x) < SPLIT
+    ) {
+      const hi = Math.floor(y / SPLIT);
+      this.sx.add(x);
+      this.sy.add(y);
+      this.sxx.add(x * x);
+      this.sxyHi.add(x * hi);
+      this.sxyLo.add(x * (y - hi * SPLIT));
+      return;
+    }
+    const bx = BigInt(timeMs) - BigInt(this.firstMs);
+    const by = BigInt(y);
+    this.sx.addBig(bx);
+    this.sy.addBig(by);
+    this.sxx.addBig(bx * bx);
+    this.sxyLo.addBig(bx * by);
+  }
+
+  fit(): UsageFit {
+    const { samples, firstMs, lastMs } = this;
+    return {
+      samples,
+      firstMs,
+      lastMs,
+      sx: this.sx.value(),
+      sy: this.sy.value(),
+      sxx: this.sxx.value(),
+      sxy: (this.sxyHi.value() << SPLIT_BITS) + this.sxyLo.value(),
+    };
+  }
 }
 
 /** The fit of the points, in their order (the first is x = 0). */
 export function fitOf(points: readonly UsagePoint[]): UsageFit {
-  const fit = emptyFit();
-  for (const point of points) addPoint(fit, point.time.getTime(), point.usedBytes);
-  return fit;
+  const builder = new FitBuilder();
+  for (const point of points) builder.add(point.time.getTime(), point.usedBytes);
+  return builder.fit();
 }
 
 /**

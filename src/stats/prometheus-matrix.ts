@@ -9,7 +9,7 @@
  * everything but the labels and the points is skipped, and what is not JSON is an error value.
  * It reads as JSON.parse would, duplicate keys included (the last one counts).
  */
-import { addPoint, emptyFit, type UsageFit } from '../core/forecast.js';
+import { FitBuilder, type UsageFit } from '../core/forecast.js';
 import { err, ok, type Result } from '../core/result.js';
 import { parseJson } from '../core/json.js';
 import { exactCount } from './prometheus-query.js';
@@ -48,6 +48,12 @@ class Reader {
     return code;
   }
 
+  /** Whether a number starts here (after any blanks). */
+  atNumber(): boolean {
+    const code = this.peek();
+    return code === 45 || (code !== undefined && code >= 48 && code <= 57);
+  }
+
   expect(code: number): void {
     if (this.peek() !== code) this.fail(`expected ${String.fromCharCode(code)}`);
     this.at++;
@@ -83,20 +89,19 @@ class Reader {
   }
 
   /**
-   * Passes a number as JSON writes it: -?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?. Says where it
-   * starts, and whether it is plain: no sign, at most 11 whole digits and 3 decimals.
+   * Passes a number as JSON writes it, from here (after any blanks):
+   * -?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?. Says whether it is plain: no sign, at most 11 whole
+   * digits and 3 decimals.
    */
-  private scanNumber(): { start: number; plain: boolean } {
+  private scanNumber(): boolean {
     const { bytes } = this;
-    this.peek();
-    const start = this.at;
     const negative = bytes[this.at] === 45;
     if (negative) this.at++;
     const whole = this.digits();
     if (whole === 0 || (whole > 1 && bytes[this.at - whole] === 48)) this.fail('bad number');
     const decimals = this.fraction();
     const exponent = this.exponent();
-    return { start, plain: !negative && !exponent && whole <= 11 && decimals <= 3 };
+    return !negative && !exponent && whole <= 11 && decimals <= 3;
   }
 
   /** Passes a `.digits` part; how many digits it had (0: none). */
@@ -123,7 +128,9 @@ class Reader {
    * Prometheus writes them: seconds with up to 3 decimals) is exact in ms and read digit by digit.
    */
   timeMs(): number {
-    const { start, plain } = this.scanNumber();
+    this.peek();
+    const start = this.at;
+    const plain = this.scanNumber();
     const { bytes } = this;
     if (!plain) return Math.round(Number(bytes.toString('latin1', start, this.at)) * 1000);
     let whole = 0;
@@ -141,9 +148,10 @@ class Reader {
 
   /**
    * A string value as exactCount reads it: a whole number of up to 30 digits, exactly; else
-   * undefined. Up to 15 digits (below 2^53) it is read digit by digit, without a string.
+   * undefined. Up to 15 digits (below 2^53) it is read digit by digit into a number, without a
+   * string or a bigint.
    */
-  count(): bigint | undefined {
+  count(): number | bigint | undefined {
     const { bytes } = this;
     const start = this.at + 1;
     let value = 0;
@@ -153,7 +161,7 @@ class Reader {
     const length = at - start;
     if (bytes[at] !== QUOTE || length === 0 || length > 15) return exactCount(this.string());
     this.at = at + 1;
-    return BigInt(value);
+    return value;
   }
 
   /** Calls `onKey` for each key, positioned at its value, which it must read or skip. */
@@ -174,19 +182,29 @@ class Reader {
     }
   }
 
+  /** Opens an array; whether it has an item, which the caller then reads or skips. */
+  openArray(): boolean {
+    this.expect(OPEN_BRACKET);
+    if (this.peek() !== CLOSE_BRACKET) return true;
+    this.at++;
+    return false;
+  }
+
+  /** Passes the `,` after an item, or the `]` that ends the array; whether an item follows. */
+  nextItem(): boolean {
+    const next = this.peek();
+    this.at++;
+    if (next === CLOSE_BRACKET) return false;
+    if (next !== COMMA) this.fail('expected , or ]');
+    return true;
+  }
+
   /** Calls `onItem` at each item of an array, which it must read or skip. */
   array(onItem: (index: number) => void): void {
-    this.expect(OPEN_BRACKET);
-    if (this.peek() === CLOSE_BRACKET) {
-      this.at++;
-      return;
-    }
+    if (!this.openArray()) return;
     for (let index = 0; ; index++) {
       onItem(index);
-      const next = this.peek();
-      this.at++;
-      if (next === CLOSE_BRACKET) return;
-      if (next !== COMMA) this.fail('expected , or ]');
+      if (!this.nextItem()) return;
     }
   }
 
@@ -250,19 +268,26 @@ class Reader {
   }
 }
 
-/** One `[time, "value"]` pair into the fit; anything else, or a value not whole, is left out. */
-function readPoint(r: Reader, fit: UsageFit): void {
-  const point: { timeMs?: number; usedBytes?: bigint | undefined } = {};
-  r.arrayOrSkip((index) => {
-    const code = r.peek();
-    if (index === 0 && (code === 45 || (code !== undefined && code >= 48 && code <= 57)))
-      point.timeMs = r.timeMs();
-    else if (index === 1 && code === QUOTE) point.usedBytes = r.count();
-    else r.skip();
-  });
-  const { timeMs, usedBytes } = point;
+/**
+ * One `[time, "value"]` pair into the fit; anything else, or a value not whole, is left out.
+ * Walked with openArray / nextItem rather than a callback: this runs once per point.
+ */
+function readPoint(r: Reader, fit: FitBuilder): void {
+  if (r.peek() !== OPEN_BRACKET) {
+    r.skip();
+    return;
+  }
+  let timeMs: number | undefined;
+  let usedBytes: number | bigint | undefined;
+  if (r.openArray())
+    for (let index = 0; ; index++) {
+      if (index === 0 && r.atNumber()) timeMs = r.timeMs();
+      else if (index === 1 && r.peek() === QUOTE) usedBytes = r.count();
+      else r.skip();
+      if (!r.nextItem()) break;
+    }
   if (timeMs === undefined || usedBytes === undefined || !(Math.abs(timeMs) <= MAX_TIME_MS)) return;
-  addPoint(fit, timeMs, usedBytes);
+  fit.add(timeMs, usedBytes);
 }
 
 /** One series: its key "ns/name" and fit, or undefined when it lacks the labels or values. */
@@ -278,11 +303,11 @@ function readSeries(r: Reader): { key: string; fit: UsageFit } | undefined {
         else r.skip();
       });
     } else if (key === 'values') {
-      const fit = emptyFit();
+      const fit = new FitBuilder();
       const isArray = r.arrayOrSkip(() => {
         readPoint(r, fit);
       });
-      if (isArray) series.fit = fit;
+      if (isArray) series.fit = fit.fit();
       else delete series.fit;
     } else r.skip();
   });

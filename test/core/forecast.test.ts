@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import {
-  addPoint,
   describeForecast,
-  emptyFit,
+  FitBuilder,
   fitOf,
   forecastFigures,
   forecastOf,
@@ -10,6 +10,7 @@ import {
   runwayBytes,
   slopeOf,
   type Forecast,
+  type UsageFit,
   type UsagePoint,
 } from '../../src/core/forecast.js';
 
@@ -80,15 +81,105 @@ describe('the least-squares slope', () => {
   });
 });
 
+/** The fit as bigint sums of every point: what FitBuilder must equal, however it adds. */
+function bigintFit(points: readonly [timeMs: number, usedBytes: bigint][]): UsageFit {
+  const first = points[0]?.[0] ?? 0;
+  const fit = { samples: 0, firstMs: first, lastMs: 0, sx: 0n, sy: 0n, sxx: 0n, sxy: 0n };
+  for (const [timeMs, y] of points) {
+    const x = BigInt(timeMs) - BigInt(first);
+    fit.samples++;
+    fit.lastMs = timeMs;
+    fit.sx += x;
+    fit.sy += y;
+    fit.sxx += x * x;
+    fit.sxy += x * y;
+  }
+  return fit;
+}
+
 describe('the fit, gathered one point at a time', () => {
   it('is the fit of the same points: x from the first, the span first to last', () => {
     const points = series([0, 10], [24, 12], [48, 11], [72, 15]);
-    const fit = emptyFit();
-    for (const p of points) addPoint(fit, p.time.getTime(), p.usedBytes);
+    const builder = new FitBuilder();
+    for (const p of points) builder.add(p.time.getTime(), p.usedBytes);
 
-    expect(fit).toEqual(fitOf(points));
-    expect(fit).toMatchObject({ samples: 4, firstMs: T0, lastMs: T0 + 72 * HOUR });
-    expect(fitOf([])).toEqual(emptyFit());
+    expect(builder.fit()).toEqual(fitOf(points));
+    expect(builder.fit()).toMatchObject({ samples: 4, firstMs: T0, lastMs: T0 + 72 * HOUR });
+    expect(fitOf([])).toEqual(bigintFit([]));
+  });
+
+  it.each([
+    // Sums in doubles past 2^53: 1,000 points of 16 TiB, 6 h apart from the first by the ms.
+    [
+      'sums past 2^53',
+      Array.from({ length: 1000 }, (_, i) => [T0 + i * 21_000, 2n ** 44n + BigInt(i)]),
+    ],
+    [
+      'used bytes past 2^53',
+      [
+        [T0, 2n ** 60n],
+        [T0 + HOUR, 2n ** 53n + 1n],
+        [T0 + 2 * HOUR, 5n],
+      ],
+    ],
+    [
+      'x at and past 2^26 ms',
+      [
+        [T0, 7n],
+        [T0 + 2 ** 26 - 1, 2n ** 52n],
+        [T0 + 2 ** 26, 2n ** 52n],
+        [T0 + 30 * DAY, 1n],
+      ],
+    ],
+    [
+      'times out of order, x below 0',
+      [
+        [T0, 1n],
+        [T0 - 5 * HOUR, 2n ** 40n],
+        [T0 + HOUR, 3n],
+      ],
+    ],
+    [
+      'no bytes used',
+      [
+        [T0, 0n],
+        [T0 + HOUR, 0n],
+      ],
+    ],
+  ] as [string, [number, bigint][]][])('equals bigint sums: %s', (_name, points) => {
+    const builder = new FitBuilder();
+    for (const [timeMs, usedBytes] of points) builder.add(timeMs, usedBytes);
+
+    expect(builder.fit()).toEqual(bigintFit(points));
+  });
+
+  it('equals bigint sums for any points, used bytes given as a number or a bigint', () => {
+    const point = fc.record({
+      dt: fc.integer({ min: -(2 ** 40), max: 2 ** 40 }),
+      usedBytes: fc.oneof(
+        fc.bigInt({ min: 0n, max: 2n ** 64n }),
+        fc.bigInt({ min: 0n, max: 2n ** 53n }),
+      ),
+      asNumber: fc.boolean(),
+    });
+    const start = fc.integer({ min: 0, max: 2 ** 42 });
+    fc.assert(
+      fc.property(fc.array(point, { maxLength: 80 }), start, (raw, t0) => {
+        const builder = new FitBuilder();
+        for (const { dt, usedBytes, asNumber } of raw)
+          builder.add(
+            t0 + dt,
+            asNumber && usedBytes <= BigInt(Number.MAX_SAFE_INTEGER)
+              ? Number(usedBytes)
+              : usedBytes,
+          );
+
+        expect(builder.fit()).toEqual(
+          bigintFit(raw.map(({ dt, usedBytes }) => [t0 + dt, usedBytes])),
+        );
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 

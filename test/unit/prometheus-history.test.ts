@@ -1,7 +1,7 @@
 /** The forecast's history from Prometheus: the range query's parameters and its matrix, read exactly. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { addPoint, emptyFit, fitOf, type UsageFit } from '../../src/core/forecast.js';
+import { FitBuilder, fitOf, type UsageFit } from '../../src/core/forecast.js';
 import { isRecord } from '../../src/core/json.js';
 import { err, ok, type Result } from '../../src/core/result.js';
 import { readMatrix } from '../../src/stats/prometheus-matrix.js';
@@ -49,15 +49,15 @@ function reference(text: string): Result<Map<string, UsageFit>> {
       return err('no labels');
     const { namespace, persistentvolumeclaim: name } = entry['metric'];
     if (typeof namespace !== 'string' || typeof name !== 'string') return err('no labels');
-    const fit = emptyFit();
+    const fit = new FitBuilder();
     for (const pair of entry['values'] as unknown[]) {
       if (!Array.isArray(pair)) continue;
       const [time, value] = pair as unknown[];
       const usedBytes = typeof value === 'string' ? exactCount(value) : undefined;
       if (typeof time === 'number' && usedBytes !== undefined)
-        addPoint(fit, Math.round(time * 1000), usedBytes);
+        fit.add(Math.round(time * 1000), usedBytes);
     }
-    fits.set(`${namespace}/${name}`, fit);
+    fits.set(`${namespace}/${name}`, fit.fit());
   }
   return ok(fits);
 }
