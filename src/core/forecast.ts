@@ -1,8 +1,9 @@
 /**
  * The growth forecast of one volume: the least-squares slope of its used bytes over time, and
  * what follows from it (days until full, days until max-size, the runway a step must give, the
- * predictive trigger). Pure. The slope is an exact fraction of bigints, so every comparison that
- * decides something is exact; floats appear only in what is shown.
+ * predictive trigger). Pure, but for FitBuilder: the accumulator a reader fills point by point.
+ * The slope is an exact fraction of bigints, so every comparison that decides something is exact;
+ * floats appear only in what is shown.
  */
 import type { ForecastFigures } from './outcome.js';
 
