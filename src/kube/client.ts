@@ -83,11 +83,48 @@ export interface PageFormat<T> {
   accept: string;
   /** A page's answer → the list, or why it cannot be read. */
   decode(answer: BytesAnswer): Result<ListBody<T>>;
+  /**
+   * The page's continue token (undefined on the last page) read without decoding the page, when
+   * the encoding lets it be read cheaply; absent, or an error, when not.
+   */
+  peekContinue?(answer: BytesAnswer): Result<string | undefined>;
 }
 
 export interface PageOptions<T> extends CallOptions {
   /** Default: JSON. */
   format?: PageFormat<T> | undefined;
+}
+
+/** A list to page through: what every page's call shares. */
+interface PagedList<T> {
+  operation: string;
+  path: string;
+  query: Readonly<Record<string, string>>;
+  options: PageOptions<T>;
+}
+
+/** One list's pages, read one after another (KubeClient.pages). */
+interface PageReader<T> {
+  /** The page of `cont` (the first without one), decoded. */
+  read(cont: string | undefined): Promise<ListBody<T>>;
+  /** Gives up the page asked for ahead, if any. */
+  abandon(): void;
+}
+
+/** A page as it came, before it is decoded. */
+type RawPage<T> =
+  | { kind: 'json'; body: ListBody<T> }
+  | { kind: 'bytes'; answer: BytesAnswer; format: PageFormat<T> };
+
+/** The next page, asked for before the one before it was decoded (KubeClient.pages). */
+interface AheadPage<T> {
+  /** The continue token it was asked for with. */
+  cont: string;
+  page: Promise<RawPage<T>>;
+  /** It was taken: stop following the caller's stop. */
+  done(): void;
+  /** It is not wanted: stopped, and its failure ignored. */
+  abandon(): void;
 }
 
 /** A re-read after an unanswered write is short: at most this, and never more than a call's. */
@@ -237,6 +274,11 @@ export class KubeClient {
   /**
    * Pages through a list with limit/continue, each page one call. A continue token that outlived
    * etcd's compaction (410 Expired) starts the list again, at most twice; the pages say so.
+   *
+   * A page whose format can read its continue token without decoding the page (protobuf: the
+   * token leads the list) has the next page asked for before it is decoded and handed on, so the
+   * next round trip overlaps the decoding and the caller's work on this page. Pages are still
+   * asked for one after another, each with the token of the one before; at most one is ahead.
    */
   async *pages<T>(
     operation: string,
@@ -244,18 +286,23 @@ export class KubeClient {
     query: Readonly<Record<string, string>>,
     options: PageOptions<T> = {},
   ): AsyncIterable<ListPage<T>> {
+    const reader = this.pageReader<T>({ operation, path, query, options });
+    try {
+      yield* this.pagesOf(operation, reader);
+    } finally {
+      // The caller stopped reading, or a page failed: the page asked for ahead is not wanted.
+      reader.abandon();
+    }
+  }
+
+  private async *pagesOf<T>(operation: string, reader: PageReader<T>): AsyncIterable<ListPage<T>> {
     let cont: string | undefined;
     let restarts = 0;
     let restarted = false;
     for (;;) {
       let body: ListBody<T>;
       try {
-        body = await this.page<T>(
-          operation,
-          path,
-          { ...query, ...(cont && { continue: cont }) },
-          options,
-        );
+        body = await reader.read(cont);
       } catch (error) {
         if (!(cont !== undefined && restarts < LIST_RESTARTS && expired(error))) throw error;
         this.options.log.warn(
@@ -275,28 +322,97 @@ export class KubeClient {
     }
   }
 
-  private async page<T>(
-    operation: string,
-    path: string,
-    query: Readonly<Record<string, string>>,
-    options: PageOptions<T>,
-  ): Promise<ListBody<T>> {
+  /**
+   * How one list's pages are asked for and decoded. A page whose format can read its continue
+   * token without decoding the page has the next page asked for before it is decoded: `read`
+   * takes that page when it is the one asked for next.
+   */
+  private pageReader<T>(list: PagedList<T>): PageReader<T> {
+    const { operation, path, query, options } = list;
     const { format } = options;
-    if (format === undefined)
-      return (await this.request(
+    /** A page's answer, not yet decoded. */
+    const ask = async (cont: string | undefined, stop?: AbortSignal): Promise<RawPage<T>> => {
+      const pageQuery = cont === undefined ? query : { ...query, continue: cont };
+      const call = stop === undefined ? options : { ...options, stop };
+      if (format === undefined) {
+        const body = await this.request(operation, { method: 'GET', path, query: pageQuery }, call);
+        return { kind: 'json', body: body as ListBody<T> };
+      }
+      const answer = await this.bytes(
         operation,
-        { method: 'GET', path, query },
-        options,
-      )) as ListBody<T>;
-    const answer = await this.bytes(
-      operation,
-      { method: 'GET', path, query, accept: format.accept },
-      options,
-    );
-    this.options.log.debug({ operation, contentType: answer.contentType }, 'list page read');
-    const page = format.decode(answer);
-    if (!page.ok) throw new KubeApiError(operation, { detail: page.error });
-    return page.value;
+        { method: 'GET', path, query: pageQuery, accept: format.accept },
+        call,
+      );
+      this.options.log.debug({ operation, contentType: answer.contentType }, 'list page read');
+      return { kind: 'bytes', answer, format };
+    };
+    /**
+     * The page of `cont`, asked for now: stopped with the caller's calls, or abandoned when it
+     * is not wanted after all (its failure then goes unseen).
+     */
+    const askAhead = (cont: string): AheadPage<T> => {
+      const callerStop = options.stop ?? this.options.stop;
+      const controller = new AbortController();
+      const follow = (): void => {
+        controller.abort(callerStop.reason);
+      };
+      if (callerStop.aborted) follow();
+      else callerStop.addEventListener('abort', follow, { once: true });
+      const done = (): void => {
+        callerStop.removeEventListener('abort', follow);
+      };
+      const page = ask(cont, controller.signal);
+      page.catch(done);
+      return {
+        cont,
+        page,
+        done,
+        abandon: () => {
+          done();
+          controller.abort(new Error(`${operation}: the page asked for ahead was not wanted`));
+        },
+      };
+    };
+    const decode = (raw: RawPage<T>): ListBody<T> => {
+      if (raw.kind === 'json') return raw.body;
+      const page = raw.format.decode(raw.answer);
+      if (!page.ok) throw new KubeApiError(operation, { detail: page.error });
+      return page.value;
+    };
+    /** The next page's token, when the page's format reads it without decoding the page. */
+    const peek = (raw: RawPage<T>): string | undefined => {
+      if (raw.kind === 'json') return undefined;
+      const peeked = raw.format.peekContinue?.(raw.answer);
+      return peeked?.ok === true ? peeked.value : undefined;
+    };
+    let ahead: AheadPage<T> | undefined;
+    const abandon = (): void => {
+      ahead?.abandon();
+      ahead = undefined;
+    };
+    return {
+      read: async (cont) => {
+        const taken = ahead?.cont === cont ? ahead : undefined;
+        if (taken === undefined) abandon();
+        ahead = undefined;
+        try {
+          const raw = await (taken?.page ?? ask(cont));
+          taken?.done();
+          const next = peek(raw);
+          if (next !== undefined) {
+            ahead = askAhead(next);
+            // node:http sends a request once its socket is assigned, on a later tick: let it go
+            // out now, or it would wait for this page to be decoded and read.
+            await new Promise<void>((resolve) => setImmediate(resolve));
+          }
+          return decode(raw);
+        } catch (error) {
+          abandon();
+          throw error;
+        }
+      },
+      abandon,
+    };
   }
 
   /**

@@ -336,6 +336,19 @@ function jsonPage<T>(answer: BytesAnswer): Result<ListBody<T>> {
     : err(`the answer is neither protobuf nor JSON (Content-Type ${answer.contentType})`);
 }
 
+/**
+ * A list's continue token, from its metadata alone: the API server writes a list's fields in
+ * order, so the metadata (1) comes before the items (2) and the rest of the page is not read.
+ * A list that does not lead with its metadata gives `led: false`.
+ */
+function leadingContinue(r: WireReader, end: number): { led: boolean; cont?: string } {
+  const field = r.next(end);
+  if (field === 0) return { led: true };
+  if (field !== 1) return { led: false };
+  const { continue: cont } = listMeta(r, r.valueEnd);
+  return cont === undefined ? { led: true } : { led: true, cont };
+}
+
 /** Pages of `kind` asked for as protobuf, JSON accepted too; decoded by their Content-Type. */
 function protobufPages<T>(kind: string, item: Decode<T>): PageFormat<T> {
   const decode = list(item);
@@ -345,6 +358,14 @@ function protobufPages<T>(kind: string, item: Decode<T>): PageFormat<T> {
       isProtobuf(answer.contentType)
         ? decodeObject(answer.bytes, kind, decode)
         : jsonPage<T>(answer),
+    peekContinue: (answer) => {
+      if (!isProtobuf(answer.contentType)) return err('a JSON page is read whole');
+      const peeked = decodeObject(answer.bytes, kind, leadingContinue);
+      if (!peeked.ok) return peeked;
+      return peeked.value.led
+        ? ok(peeked.value.cont)
+        : err(`${kind} does not lead with its metadata`);
+    },
   };
 }
 

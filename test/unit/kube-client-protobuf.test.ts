@@ -54,6 +54,16 @@ interface Answer {
   status: number;
   contentType: string;
   body: Buffer;
+  /** Never answered: the request stays open until the client gives it up. */
+  hang?: boolean;
+}
+
+/** A request as the server saw it: when it came, and when its connection closed unanswered. */
+interface Seen {
+  url: string;
+  accept: string;
+  at: number;
+  abandonedAt?: number;
 }
 
 let server: http.Server | undefined;
@@ -71,15 +81,26 @@ afterEach(async () => {
 async function start(
   answers: Answer[],
   maxAnswerBytes?: number,
-): Promise<{ client: KubeClient; seen: { url: string; accept: string }[] }> {
-  const seen: { url: string; accept: string }[] = [];
+): Promise<{ client: KubeClient; seen: Seen[] }> {
+  const seen: Seen[] = [];
   server = http.createServer((request, response) => {
-    seen.push({ url: request.url ?? '', accept: request.headers.accept ?? '' });
+    const entry: Seen = {
+      url: request.url ?? '',
+      accept: request.headers.accept ?? '',
+      at: Date.now(),
+    };
+    seen.push(entry);
     const answer = answers.shift() ?? {
       status: 500,
       contentType: 'text/plain',
       body: Buffer.from('no more'),
     };
+    if (answer.hang === true) {
+      response.on('close', () => {
+        entry.abandonedAt = Date.now();
+      });
+      return;
+    }
     response.writeHead(answer.status, { 'Content-Type': answer.contentType });
     response.end(answer.body);
   });
@@ -150,6 +171,93 @@ describe('KubeClient pages as protobuf', () => {
       Array<string>(3).fill(`${PROTOBUF}, application/json`),
     );
     expect(seen[1]?.url).toContain('continue=');
+  });
+
+  it('asks for the next page while the page before it is decoded and read', async () => {
+    const { client, seen } = await start([
+      { status: 200, contentType: PROTOBUF, body: read('pvcs-page.pb') },
+      { status: 200, contentType: PROTOBUF, body: read('pvcs.pb') },
+    ]);
+    const path = '/api/v1/persistentvolumeclaims';
+    const handedOn: number[] = [];
+    const found: (string | undefined)[][] = [];
+
+    for await (const page of client.pages(
+      'list pvcs',
+      path,
+      { limit: '2' },
+      { format: PVC_PAGES },
+    )) {
+      handedOn.push(Date.now());
+      found.push(names(page));
+      // The caller's own work on the page.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+
+    expect(found).toStrictEqual([
+      ['block', 'full'],
+      ['block', 'full', 'plain', 'vac'],
+    ]);
+    expect(seen).toHaveLength(2);
+    expect(seen[1]?.url).toContain('continue=');
+    // The second page was asked for before the first one's reader was done with it.
+    expect(seen[1]!.at).toBeLessThan(handedOn[0]! + 100);
+  });
+
+  it('a caller that stops reading leaves no page asked for ahead open', async () => {
+    const { client, seen } = await start([
+      { status: 200, contentType: PROTOBUF, body: read('pvcs-page.pb') },
+      { status: 200, contentType: PROTOBUF, body: Buffer.alloc(0), hang: true },
+    ]);
+    const path = '/api/v1/persistentvolumeclaims';
+    const started = Date.now();
+
+    for await (const page of client.pages(
+      'list pvcs',
+      path,
+      { limit: '2' },
+      { format: PVC_PAGES },
+    )) {
+      expect(names(page)).toStrictEqual(['block', 'full']);
+      // Long enough for the page asked for ahead to reach the server.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+
+    expect(seen).toHaveLength(2);
+    expect(seen[1]?.abandonedAt).toBeDefined();
+    expect(seen[1]!.abandonedAt! - started).toBeLessThan(2_000);
+  });
+
+  it('a page that fails to decode leaves no page asked for ahead open', async () => {
+    const text = (t: string): Buffer => Buffer.from(t);
+    // A list whose metadata (and continue token) is whole and whose one item is cut short.
+    const list = Buffer.concat([
+      field(1, field(3, text('next-page'))),
+      field(2, Buffer.from([0x0a, 0x7f])),
+    ]);
+    const typeMeta = Buffer.concat([
+      field(1, text('v1')),
+      field(2, text('PersistentVolumeClaimList')),
+    ]);
+    const body = Buffer.concat([
+      Buffer.from([0x6b, 0x38, 0x73, 0x00]),
+      field(1, typeMeta),
+      field(2, list),
+    ]);
+    const { client, seen } = await start([
+      { status: 200, contentType: PROTOBUF, body },
+      { status: 200, contentType: PROTOBUF, body: Buffer.alloc(0), hang: true },
+    ]);
+
+    const error = await failure(pages(client));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+
+    expect(error.message).toContain('PersistentVolumeClaimList: malformed protobuf');
+    // The page asked for ahead (its token was read first) was given up with the page before it:
+    // before it was sent, or once it was.
+    expect(seen.length === 1 || seen[1]?.abandonedAt !== undefined).toBe(true);
   });
 
   it.each([

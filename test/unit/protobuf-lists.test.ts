@@ -81,6 +81,27 @@ describe('protobuf lists', () => {
     });
   });
 
+  it.each(LISTS)(
+    '$name: the continue token read ahead is the one the decoded page has',
+    ({ name, format }) => {
+      const { pb } = fixture(name);
+
+      const peeked = format.peekContinue?.({ contentType: PROTOBUF, bytes: pb });
+
+      expect(peeked).toStrictEqual({ ok: true, value: decoded(format, pb).metadata?.continue });
+    },
+  );
+
+  it('reads no continue token ahead from a JSON page, nor from bytes cut short', () => {
+    const { json, pb } = fixture('pvcs-page');
+
+    const fromJson = PVC_PAGES.peekContinue?.({ contentType: 'application/json', bytes: json });
+    const cut = PVC_PAGES.peekContinue?.({ contentType: PROTOBUF, bytes: pb.subarray(0, 30) });
+
+    expect(fromJson?.ok).toBe(false);
+    expect(cut?.ok).toBe(false);
+  });
+
   it('covers what the fixtures were made for', () => {
     const pvcs = decoded(PVC_PAGES, fixture('pvcs').pb).items?.map(toPvcSnapshot) ?? [];
     const pvs = decoded(PV_PAGES, fixture('pvs').pb).items?.map(toPersistentVolumeInfo) ?? [];
