@@ -249,12 +249,23 @@ function tokenFile(adminToken: string, tokens: Record<string, string>): string {
   return lines.join('');
 }
 
+/** What a bind error says when the port was taken between freePort() and the bind. */
+const PORT_TAKEN = /address already in use/;
+const LAUNCHES = 3;
+
+interface Launched {
+  etcd: Started;
+  apiserver: Started;
+  url: string;
+  agent: https.Agent;
+  request: RealCluster['request'];
+}
+
 /** etcd and kube-apiserver on fresh data: every suite gets a cluster of its own. */
 export async function startRealCluster(options: RealClusterOptions = {}): Promise<RealCluster> {
   const unavailable = realTierUnavailable();
   if (unavailable !== undefined) throw new Error(unavailable);
   const dir = await mkdtemp(join(tmpdir(), 'pvc-chonker-real-'));
-  const [etcdPort, peerPort, securePort] = [await freePort(), await freePort(), await freePort()];
 
   const ca = await createSimCa();
   const serving = await ca.issueServingCertificate([
@@ -297,59 +308,84 @@ export async function startRealCluster(options: RealClusterOptions = {}): Promis
     writeFile(files.auditPolicy, AUDIT_POLICY),
   ]);
 
-  const etcdUrl = `http://127.0.0.1:${etcdPort}`;
-  const peerUrl = `http://127.0.0.1:${peerPort}`;
-  const etcd = start(BINARIES.etcd, [
-    `--data-dir=${join(dir, 'etcd')}`,
-    `--listen-client-urls=${etcdUrl}`,
-    `--advertise-client-urls=${etcdUrl}`,
-    `--listen-peer-urls=${peerUrl}`,
-    `--initial-advertise-peer-urls=${peerUrl}`,
-    `--initial-cluster=default=${peerUrl}`,
-    '--unsafe-no-fsync=true',
-    '--log-level=warn',
-  ]);
-  const apiserver = start(BINARIES.apiserver, [
-    `--etcd-servers=${etcdUrl}`,
-    `--cert-dir=${join(dir, 'certs')}`,
-    `--tls-cert-file=${files.servingCert}`,
-    `--tls-private-key-file=${files.servingKey}`,
-    `--client-ca-file=${files.caCert}`,
-    `--secure-port=${securePort}`,
-    '--bind-address=127.0.0.1',
-    `--advertise-address=${NETNS_ADDRESS}`,
-    '--endpoint-reconciler-type=none',
-    `--service-cluster-ip-range=${SERVICE_RANGE}`,
-    '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-    `--service-account-key-file=${files.saPub}`,
-    `--service-account-signing-key-file=${files.saKey}`,
-    `--token-auth-file=${files.tokens}`,
-    '--authorization-mode=RBAC',
-    '--disable-admission-plugins=ServiceAccount',
-    '--enable-aggregator-routing=true',
-    `--kubelet-client-certificate=${files.kubeletCert}`,
-    `--kubelet-client-key=${files.kubeletKey}`,
-    '--kubelet-preferred-address-types=InternalIP',
-    `--audit-policy-file=${files.auditPolicy}`,
-    `--audit-log-path=${files.auditLog}`,
-    '--audit-log-mode=blocking',
-    '--v=0',
-  ]);
+  /** etcd and kube-apiserver on three ports just found free, ready or failed. */
+  const launch = async (): Promise<Launched> => {
+    const [etcdPort, peerPort, securePort] = [await freePort(), await freePort(), await freePort()];
+    const etcdUrl = `http://127.0.0.1:${etcdPort}`;
+    const peerUrl = `http://127.0.0.1:${peerPort}`;
+    const etcd = start(BINARIES.etcd, [
+      `--data-dir=${join(dir, 'etcd')}`,
+      `--listen-client-urls=${etcdUrl}`,
+      `--advertise-client-urls=${etcdUrl}`,
+      `--listen-peer-urls=${peerUrl}`,
+      `--initial-advertise-peer-urls=${peerUrl}`,
+      `--initial-cluster=default=${peerUrl}`,
+      '--unsafe-no-fsync=true',
+      '--log-level=warn',
+    ]);
+    const apiserver = start(BINARIES.apiserver, [
+      `--etcd-servers=${etcdUrl}`,
+      `--cert-dir=${join(dir, 'certs')}`,
+      `--tls-cert-file=${files.servingCert}`,
+      `--tls-private-key-file=${files.servingKey}`,
+      `--client-ca-file=${files.caCert}`,
+      `--secure-port=${securePort}`,
+      '--bind-address=127.0.0.1',
+      `--advertise-address=${NETNS_ADDRESS}`,
+      '--endpoint-reconciler-type=none',
+      `--service-cluster-ip-range=${SERVICE_RANGE}`,
+      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+      `--service-account-key-file=${files.saPub}`,
+      `--service-account-signing-key-file=${files.saKey}`,
+      `--token-auth-file=${files.tokens}`,
+      '--authorization-mode=RBAC',
+      '--disable-admission-plugins=ServiceAccount',
+      '--enable-aggregator-routing=true',
+      `--kubelet-client-certificate=${files.kubeletCert}`,
+      `--kubelet-client-key=${files.kubeletKey}`,
+      '--kubelet-preferred-address-types=InternalIP',
+      `--audit-policy-file=${files.auditPolicy}`,
+      `--audit-log-path=${files.auditLog}`,
+      '--audit-log-mode=blocking',
+      '--v=0',
+    ]);
 
-  const url = `https://127.0.0.1:${securePort}`;
-  // Kept alive: the fake kubelets ask several times per summary, and a TLS handshake for each
-  // made a summary cost ~30 ms of the tests' process.
-  const agent = new https.Agent({ keepAlive: true, maxSockets: 32 });
-  const request: RealCluster['request'] = (method, path, body, options = {}) =>
-    jsonRequest(`${url}${path}`, {
-      method,
-      agent,
-      token: options.token ?? adminToken,
-      body,
-      ...(options.contentType === undefined ? {} : { contentType: options.contentType }),
-      ca: ca.caPem,
-    });
-  await waitReady(() => request('GET', '/readyz'), [etcd, apiserver]);
+    const url = `https://127.0.0.1:${securePort}`;
+    // Kept alive: the fake kubelets ask several times per summary, and a TLS handshake for each
+    // made a summary cost ~30 ms of the tests' process.
+    const agent = new https.Agent({ keepAlive: true, maxSockets: 32 });
+    const request: RealCluster['request'] = (method, path, body, options = {}) =>
+      jsonRequest(`${url}${path}`, {
+        method,
+        agent,
+        token: options.token ?? adminToken,
+        body,
+        ...(options.contentType === undefined ? {} : { contentType: options.contentType }),
+        ca: ca.caPem,
+      });
+    try {
+      await waitReady(() => request('GET', '/readyz'), [etcd, apiserver]);
+    } catch (error) {
+      agent.destroy();
+      await stop(apiserver.child);
+      await stop(etcd.child);
+      throw error;
+    }
+    return { etcd, apiserver, url, agent, request };
+  };
+  // A port found free can be taken before etcd or the apiserver binds it (another suite's
+  // connection, in the same ephemeral range): then start again on other ports, on fresh data.
+  let launched: Launched | undefined;
+  for (let attempt = 1; launched === undefined; attempt++) {
+    try {
+      launched = await launch();
+    } catch (error) {
+      if (attempt >= LAUNCHES || !PORT_TAKEN.test(String(error))) throw error;
+      await rm(join(dir, 'etcd'), { recursive: true, force: true });
+      await rm(files.auditLog, { force: true });
+    }
+  }
+  const { etcd, apiserver, url, agent, request } = launched;
   const versionAnswer = await request('GET', '/version');
   const version = (versionAnswer.body as { gitVersion?: string }).gitVersion ?? 'unknown';
 
