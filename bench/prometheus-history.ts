@@ -9,7 +9,9 @@
  * Then a whole quiet pass with `--stats-source prometheus` over `make bench`'s fleet (10,000
  * managed PVCs and 10,000 others, the simulated cluster's lists) against a stand-in for
  * Prometheus' API that answers every instant query and the range query, with `--points` points
- * a PVC: CPU and peak RSS of the CLI, with the history and without it (no point).
+ * a PVC: CPU and peak RSS of the CLI, with the history and without it (no point). The stand-in
+ * answers for every PVC of the fleet, managed or not, as Prometheus answers the pass's queries:
+ * they select the kubelet's volume series, not the PVCs the pass manages.
  *
  *   node dist/bench/prometheus-history.js [--pvcs 2000,10000] [--points 60] [--pass-pvcs 10000]
  */
@@ -150,9 +152,8 @@ async function prometheusStandIn(usage: readonly Usage[], points: () => number):
 /** The quiet pass through Prometheus, with and without the history, twice each, interleaved. */
 async function passes(managed: number, points: number, dir: string): Promise<void> {
   const fleet = benchFleet({ managed, unmanaged: managed, nodes: managed / 10, overThreshold: 0 });
-  const usage = managedUsage(managed);
   let pointsNow = points;
-  const server = await prometheusStandIn(usage, () => pointsNow);
+  const server = await prometheusStandIn(fleet.usage, () => pointsNow);
   const url = `http://127.0.0.1:${String((server.address() as AddressInfo).port)}/`;
   const kubeconfig = join(dir, 'kubeconfig');
   const runs = new Map<number, ChildRun[]>([
@@ -178,7 +179,7 @@ async function passes(managed: number, points: number, dir: string): Promise<voi
     }
   server.close();
   process.stdout.write(
-    `a quiet pass, --stats-source prometheus, ${String(managed)} managed PVCs (+${String(managed)} others), the image's flags:\n`,
+    `a quiet pass, --stats-source prometheus, ${String(managed)} managed PVCs (+${String(managed)} others, whose series Prometheus returns too), the image's flags:\n`,
   );
   for (const [each, done] of runs)
     process.stdout.write(
