@@ -413,7 +413,7 @@ async function main(): Promise<void> {
   const expected = overThresholdCount(fleet);
   const out: string[] = [];
   out.push(
-    `pvc-chonker scale benchmark: ${fleet.managed} managed + ${fleet.unmanaged} unmanaged PVCs on ${fleet.nodes} nodes, ${options.latencyMs} ms per request, ${expected} over threshold\n`,
+    `pvc-chonker scale benchmark: ${fleet.managed} managed + ${fleet.unmanaged} unmanaged PVCs on ${fleet.nodes} nodes, ${options.latencyMs} ms per request, ${options.statsConcurrency} kubelets at once, ${expected} over threshold\n`,
   );
   out.push(`command: node ${[...nodeArgs, options.cli, ...args].join(' ')}\n`);
   out.push(
