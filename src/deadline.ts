@@ -31,12 +31,7 @@ export async function withDeadline<T>(
   stop: AbortSignal,
   call: (signal: AbortSignal) => Promise<T>,
 ): Promise<T> {
-  const controller = new AbortController();
-  if (stop.aborted) controller.abort(stop.reason);
-  const onStop = (): void => {
-    controller.abort(stop.reason);
-  };
-  stop.addEventListener('abort', onStop, { once: true });
+  const { controller, release } = following(stop);
   const timer = setTimeout(() => {
     controller.abort(new DeadlineError(timeoutMs));
   }, timeoutMs);
@@ -44,8 +39,28 @@ export async function withDeadline<T>(
     return await call(controller.signal);
   } finally {
     clearTimeout(timer);
-    stop.removeEventListener('abort', onStop);
+    release();
   }
+}
+
+/**
+ * A controller that aborts when `stop` does (with stop's reason) until it is released; its owner
+ * may abort it for reasons of its own. Release it once its call has ended, so `stop` (the run's,
+ * alive for the whole pass) does not keep a listener per call.
+ */
+export function following(stop: AbortSignal): { controller: AbortController; release: () => void } {
+  const controller = new AbortController();
+  if (stop.aborted) controller.abort(stop.reason);
+  const onStop = (): void => {
+    controller.abort(stop.reason);
+  };
+  stop.addEventListener('abort', onStop, { once: true });
+  return {
+    controller,
+    release: () => {
+      stop.removeEventListener('abort', onStop);
+    },
+  };
 }
 
 /** The deadline that ended a call, found in `error` or its causes (an aborted request wraps it). */

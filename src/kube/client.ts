@@ -11,6 +11,7 @@ import { KubeApiError, classifyKubeError, failureOf, messageOf, unanswered } fro
 import type { Result } from '../core/result.js';
 import type { BytesAnswer, CallLimits, KubeRequest, Transport } from './transport.js';
 import type { Reread } from './write-check.js';
+import { following } from '../deadline.js';
 
 export type { KubeRequest } from './transport.js';
 
@@ -351,24 +352,15 @@ export class KubeClient {
      * is not wanted after all (its failure then goes unseen).
      */
     const askAhead = (cont: string): AheadPage<T> => {
-      const callerStop = options.stop ?? this.options.stop;
-      const controller = new AbortController();
-      const follow = (): void => {
-        controller.abort(callerStop.reason);
-      };
-      if (callerStop.aborted) follow();
-      else callerStop.addEventListener('abort', follow, { once: true });
-      const done = (): void => {
-        callerStop.removeEventListener('abort', follow);
-      };
+      const { controller, release } = following(options.stop ?? this.options.stop);
       const page = ask(cont, controller.signal);
-      page.catch(done);
+      page.catch(release);
       return {
         cont,
         page,
-        done,
+        done: release,
         abandon: () => {
-          done();
+          release();
           controller.abort(new Error(`${operation}: the page asked for ahead was not wanted`));
         },
       };
