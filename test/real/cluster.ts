@@ -12,12 +12,12 @@ import https from 'node:https';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { createSimCa, type SimCa } from '../../sim/tls.js';
 import { jsonRequest } from '../integration/json-request.js';
+import { freePort } from '../../bench/prometheus-processes.js';
 
 /**
  * The repository: two levels up from this file, or from its compiled copy in dist/test/real/
@@ -108,19 +108,6 @@ export interface RealCluster {
   version: string;
   dir: string;
   close(): Promise<void>;
-}
-
-export function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, host, () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => {
-        resolve(port);
-      });
-    });
-  });
 }
 
 const AUDIT_POLICY = stringify({
