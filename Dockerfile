@@ -36,10 +36,11 @@ USER 65532:65532
 # thread. A pass is short and mostly waits on the network, so the main thread has the time, and the
 # process uses less CPU with the wall time unchanged: a 10,000-PVC pass 1.85 s against 2.01 s
 # (make bench), a quiet 2,000-PVC Prometheus pass 0.37-0.42 s against 0.41-0.47 s (make
-# bench-real's fleet, held, interleaved runs), the peak RSS unchanged. --single-threaded saved as much, but single-threaded GC raised the
-# 10,000-PVC peak to 160-181 MiB. The webhook's pods run with it too: while the server warms up,
-# its admission p99 rose from 1.9 to 3.6 ms (max 20 ms) at 200 requests/s (make bench-webhook on
-# Node.js 24), then settled where it was; the target is a p99 under 10 ms.
+# bench-real's fleet, held, interleaved runs), the peak RSS unchanged. --single-threaded saved as
+# much, but single-threaded GC raised the 10,000-PVC peak to 160-181 MiB. The webhook's pods run
+# with it too: while the server warms up, its admission p99 rose from 1.9 to 3.6 ms (max 20 ms)
+# at 200 requests/s (make bench-webhook on Node.js 24), then settled where it was; the target is
+# a p99 under 10 ms.
 # make bench (bench/scale.ts, bench/pushgateway.ts) runs the CLI with the node flags of this line.
 # No --enable-source-maps: Node.js then reads the source map of every chunk it loads, about 0.07 s
 # of CPU a pass (a tenth of a quiet 2,000-PVC pass, make bench-real). The maps ship beside the
